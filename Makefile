@@ -1,0 +1,174 @@
+# pagegrab — plain GNU Makefile.
+#
+#   make              build build/pagegrab (and build/libpagegrab.a)
+#   make test         unit tests + integration tests (real HTTP on 127.0.0.1)
+#   make asan         the same suites under AddressSanitizer + UBSan
+#   make tsan         thread-mode integration suite under ThreadSanitizer
+#   make valgrind     a thread-mode and a process-mode batch under valgrind
+#   make demo         install missing deps, build, fetch the bundled sample site
+#   make install      PREFIX=/usr/local DESTDIR=
+#
+# Each flavour builds into its own directory: build/, build/asan/, build/tsan/.
+
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/pagegrab
+
+VERSION := 0.1.0
+
+DEPS := libcurl libxml-2.0 libpcre2-8
+TEST_DEPS := cmocka libmicrohttpd
+
+SANITIZE ?=
+O ?= build
+
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
+	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+	-DPG_VERSION='"$(VERSION)"' -MMD -MP
+ifeq ($(DEVELOPER),1)
+BASE_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=$(SANITIZE)
+endif
+
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_DEPS) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+MHD_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
+
+LIB_SRC := $(sort $(wildcard src/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(O)/%.o)
+LIB := $(O)/libpagegrab.a
+BIN := $(O)/pagegrab
+
+# Unit tests: tests/unit/test_<module>.c, each linked with the library
+# built with PG_UNITTEST (so static helpers are reachable).
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
+ULIB_OBJ := $(LIB_SRC:src/%.c=$(O)/ut/src/%.o)
+ULIB := $(O)/ut/libpagegrab-ut.a
+
+# Integration tests: tests/integration/test_*.c, linked with tests/lib/*.c
+# (the in-process libmicrohttpd server and the run helpers). Programs in
+# tests/lib/prog/*.c (e.g. pg-serve, used by `make demo`) link the same.
+TLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TLIB_OBJ := $(TLIB_SRC:%.c=$(O)/%.o)
+TLIB := $(O)/tests/libpgtest.a
+IT_SRC := $(sort $(wildcard tests/integration/test_*.c))
+IT_BIN := $(IT_SRC:tests/integration/%.c=$(O)/tests/integration/%)
+PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
+PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
+
+.PHONY: all test unit-test integration-test check-deps asan tsan valgrind \
+	demo install uninstall clean lint test-progs
+
+all: $(BIN)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/ut/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DPG_UNITTEST -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(ULIB): $(ULIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(DEP_LIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c $(ULIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -DPG_UNITTEST -Isrc -o $@ $< $(ULIB) \
+		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(DEP_LIBS)
+
+$(O)/tests/lib/%.o: tests/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/lib -c -o $@ $<
+
+$(TLIB): $(TLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/tests/integration/%: tests/integration/%.c $(TLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/lib -o $@ $< $(TLIB) \
+		$(ALL_LDFLAGS) $(MHD_LIBS) $(DEP_LIBS)
+
+$(O)/tests/%: tests/lib/prog/%.c $(TLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/lib -o $@ $< $(TLIB) \
+		$(ALL_LDFLAGS) $(MHD_LIBS) $(DEP_LIBS)
+
+test-progs: $(PROG_BIN)
+
+# The test runner: every binary is run on its own; 77 means skipped.
+# PG_TEST_MODES restricts the integration suites to some modes (tsan).
+RUN_TESTS = tests/run-tests.sh
+
+check-deps:
+	@$(PKG_CONFIG) --exists $(DEPS) || { echo "missing build dependencies: run 'sh tests/install-deps.sh'" >&2; exit 1; }
+	@$(PKG_CONFIG) --exists $(TEST_DEPS) || { echo "missing test dependencies: run 'sh tests/install-deps.sh'" >&2; exit 1; }
+
+unit-test: check-deps $(UNIT_BIN)
+	@$(RUN_TESTS) unit $(UNIT_BIN)
+
+integration-test: check-deps $(BIN) $(IT_BIN) $(PROG_BIN)
+	@PAGEGRAB_BIN=$(abspath $(BIN)) PG_BUILD_DIR=$(abspath $(O)) \
+		$(RUN_TESTS) integration $(IT_BIN)
+
+test: unit-test integration-test
+
+asan:
+	$(MAKE) O=build/asan SANITIZE=address,undefined CFLAGS='-O1 -g' test
+
+tsan:
+	$(MAKE) O=build/tsan SANITIZE=thread CFLAGS='-O1 -g' PG_TEST_MODES=thread \
+		PG_TEST_QUICK=1 integration-test
+
+valgrind: $(BIN) $(PROG_BIN)
+	PAGEGRAB_BIN=$(abspath $(BIN)) PG_BUILD_DIR=$(abspath $(O)) \
+		sh tests/valgrind.sh
+
+demo:
+	@sh tests/install-deps.sh
+	@$(MAKE) --no-print-directory all test-progs
+	@sh tests/demo.sh
+
+lint:
+	@! grep -nwE 'strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strerror|localtime|gmtime|system|popen|signal|rand' \
+		$(LIB_SRC) $(CMD_SRC) src/*.h | grep -v '^\S*:[0-9]*:\s*\*' \
+		|| { echo 'banned function used (see STYLE.md)'; exit 1; }
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pagegrab
+	install -m 0644 pagegrab.1 $(DESTDIR)$(MANDIR)/man1/pagegrab.1
+	install -m 0644 config/pagegrab.conf $(DESTDIR)$(DOCDIR)/pagegrab.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pagegrab $(DESTDIR)$(MANDIR)/man1/pagegrab.1
+	rm -f $(DESTDIR)$(DOCDIR)/pagegrab.conf
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(ULIB_OBJ:.o=.d) $(TLIB_OBJ:.o=.d)

@@ -1,0 +1,423 @@
+/*
+ * args.c - command-line options and the config file -> struct pg_options.
+ *
+ * Every option has one entry in the table below; the config file uses
+ * the same names as keys ("jobs = 16"), so the two can never drift
+ * apart.  The config file is read first and the command line overrides
+ * it; list options (header) accumulate.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum opt_id {
+    OPT_INPUT = 'i',
+    OPT_OUTPUT = 'o',
+    OPT_MODE = 'm',
+    OPT_JOBS = 'j',
+    OPT_QUIET = 'q',
+    OPT_VERBOSE = 'v',
+    OPT_AGENT = 'A',
+    OPT_HEADER = 'H',
+    OPT_HELP = 'h',
+    OPT_VERSION = 'V',
+    OPT_MANIFEST = 256,
+    OPT_FLAT,
+    OPT_OVERWRITE,
+    OPT_CONNECT_TIMEOUT,
+    OPT_TIMEOUT,
+    OPT_STALL,
+    OPT_MAX_REDIRS,
+    OPT_CONFIG,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS
+};
+
+static const struct option long_opts[] = {
+    { "input", required_argument, NULL, OPT_INPUT },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "jobs", required_argument, NULL, OPT_JOBS },
+    { "manifest", required_argument, NULL, OPT_MANIFEST },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "verbose", no_argument, NULL, OPT_VERBOSE },
+    { "flat", no_argument, NULL, OPT_FLAT },
+    { "overwrite", no_argument, NULL, OPT_OVERWRITE },
+    { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "stall", required_argument, NULL, OPT_STALL },
+    { "max-redirs", required_argument, NULL, OPT_MAX_REDIRS },
+    { "user-agent", required_argument, NULL, OPT_AGENT },
+    { "header", required_argument, NULL, OPT_HEADER },
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+static const char short_opts[] = "i:o:m:j:qvA:H:hV";
+
+static const char usage_text[] =
+"Usage: pagegrab [OPTIONS] [URL...]\n"
+"Download URLs concurrently with a pool of threads or processes.\n"
+"\n"
+"Input and output:\n"
+"  -i, --input FILE        read URLs from FILE, one per line ('-' = stdin)\n"
+"  -o, --output DIR        save files under DIR (default: .)\n"
+"      --flat              save every file directly in DIR\n"
+"      --overwrite         replace existing files (default: keep them)\n"
+"      --manifest FILE     write one JSON record per URL to FILE\n"
+"Concurrency:\n"
+"  -m, --mode MODE         thread or process (default: thread)\n"
+"  -j, --jobs N            number of workers, 1-1024 (default: 8)\n"
+"Transfers:\n"
+"      --connect-timeout S connect timeout in seconds (default: 10)\n"
+"      --timeout S         whole-transfer limit in seconds (default: none)\n"
+"      --stall S           abort below 1 byte/s for S seconds (default: 30)\n"
+"      --max-redirs N      follow at most N redirects (default: 10)\n"
+"  -A, --user-agent STR    User-Agent header (default: pagegrab/VERSION)\n"
+"  -H, --header 'N: V'     add a request header (repeatable)\n"
+"Messages:\n"
+"  -q, --quiet             no progress bar, summary or warnings\n"
+"  -v, --verbose           log every transfer\n"
+"      --progress          draw the progress bar even if stderr is no tty\n"
+"      --no-progress       never draw the progress bar\n"
+"Other:\n"
+"      --config FILE       read options from FILE (see pagegrab.conf)\n"
+"  -h, --help              show this help\n"
+"  -V, --version           show the version\n"
+"\n"
+"Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error.\n";
+
+static int list_add(struct pg_strlist *l, char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **v = realloc(l->v, cap * sizeof(*v));
+
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return 0;
+}
+
+/* Whole-number option value in [min, max]. */
+static int parse_long(const char *name, const char *s, long min, long max,
+                      long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        pg_cli_error("invalid value '%s' for %s: expected a whole number "
+                     "from %ld to %ld", s, name, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Seconds (decimals allowed) as milliseconds. */
+static int parse_seconds(const char *name, const char *s, long *ms)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e6) {
+        pg_cli_error("invalid value '%s' for %s: expected seconds "
+                     "(0-1000000)", s, name);
+        return -1;
+    }
+    *ms = (long)(v * 1000 + 0.5);
+    return 0;
+}
+
+/* Apply one option; `name` is how the user wrote it, for messages. */
+static int apply(struct pg_cli *cli, int id, char *val, const char *name)
+{
+    long v;
+
+    switch (id) {
+    case OPT_INPUT:
+        cli->o.input_path = val;
+        return 0;
+    case OPT_OUTPUT:
+        if (!*val) {
+            pg_cli_error("empty value for %s", name);
+            return -1;
+        }
+        cli->o.output_dir = val;
+        return 0;
+    case OPT_MANIFEST:
+        cli->o.manifest_path = val;
+        return 0;
+    case OPT_MODE:
+        if (!strcmp(val, "thread")) {
+            cli->o.mode = PG_MODE_THREAD;
+        } else if (!strcmp(val, "process")) {
+            cli->o.mode = PG_MODE_PROCESS;
+        } else {
+            pg_cli_error("invalid value '%s' for %s: expected 'thread' or "
+                         "'process'", val, name);
+            return -1;
+        }
+        return 0;
+    case OPT_JOBS:
+        if (parse_long(name, val, 1, 1024, &v))
+            return -1;
+        cli->o.jobs = (unsigned)v;
+        return 0;
+    case OPT_QUIET:
+        cli->quiet = 1;
+        return 0;
+    case OPT_VERBOSE:
+        cli->verbose = 1;
+        return 0;
+    case OPT_FLAT:
+        cli->flat = 1;
+        return 0;
+    case OPT_OVERWRITE:
+        cli->overwrite = 1;
+        return 0;
+    case OPT_CONNECT_TIMEOUT:
+        return parse_seconds(name, val, &cli->o.connect_timeout_ms);
+    case OPT_TIMEOUT:
+        return parse_seconds(name, val, &cli->o.timeout_ms);
+    case OPT_STALL:
+        if (parse_long(name, val, 0, 86400, &v))
+            return -1;
+        cli->o.stall_s = v;
+        return 0;
+    case OPT_MAX_REDIRS:
+        if (parse_long(name, val, 0, 100, &v))
+            return -1;
+        cli->o.max_redirs = v;
+        return 0;
+    case OPT_AGENT:
+        cli->o.user_agent = val;
+        return 0;
+    case OPT_HEADER:
+        if (!strchr(val, ':') || val[0] == ':' || strpbrk(val, "\r\n")) {
+            pg_cli_error("invalid value '%s' for %s: expected 'Name: value'",
+                         val, name);
+            return -1;
+        }
+        return list_add(&cli->headers, val);
+    case OPT_PROGRESS:
+        cli->progress = 1;
+        return 0;
+    case OPT_NO_PROGRESS:
+        cli->progress = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int is_true(const char *s)
+{
+    return !strcmp(s, "") || !strcmp(s, "1") || !strcmp(s, "yes") ||
+           !strcmp(s, "true") || !strcmp(s, "on");
+}
+
+static int is_false(const char *s)
+{
+    return !strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "false") ||
+           !strcmp(s, "off");
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+                     e[-1] == '\n'))
+        *--e = '\0';
+    return s;
+}
+
+/* Read "key = value" lines; keys are the long option names. */
+static int load_config(struct pg_cli *cli, const char *path)
+{
+    char line[4096], where[512];
+    unsigned lineno = 0;
+    int rc = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f) {
+        char err[128];
+
+        if (strerror_r(errno, err, sizeof(err)))
+            snprintf(err, sizeof(err), "error %d", errno);
+        pg_cli_error("cannot open config file '%s': %s", path, err);
+        return -1;
+    }
+    while (!rc && fgets(line, sizeof(line), f)) {
+        const struct option *opt;
+        char *key, *val, *eq, *copy;
+
+        lineno++;
+        snprintf(where, sizeof(where), "%s:%u", path, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            pg_cli_error("%s: line too long", where);
+            rc = -1;
+            break;
+        }
+        key = trim(line);
+        if (!*key || *key == '#')
+            continue;
+        eq = strchr(key, '=');
+        val = "";
+        if (eq) {
+            *eq = '\0';
+            val = trim(eq + 1);
+            key = trim(key);
+        }
+        for (opt = long_opts; opt->name; opt++) {
+            if (!strcmp(opt->name, key))
+                break;
+        }
+        if (!opt->name || opt->val == OPT_CONFIG || opt->val == OPT_HELP ||
+            opt->val == OPT_VERSION) {
+            pg_cli_error("%s: unknown key '%s'", where, key);
+            rc = -1;
+            break;
+        }
+        if (opt->has_arg == no_argument) {
+            if (is_false(val))
+                continue;
+            if (!is_true(val)) {
+                pg_cli_error("%s: '%s' takes yes or no, not '%s'", where,
+                             key, val);
+                rc = -1;
+                break;
+            }
+        } else if (!*val) {
+            pg_cli_error("%s: '%s' needs a value", where, key);
+            rc = -1;
+            break;
+        }
+        copy = strdup(val);
+        if (!copy || list_add(&cli->owned, copy)) {
+            free(copy);
+            pg_cli_error("out of memory");
+            rc = -1;
+            break;
+        }
+        if (apply(cli, opt->val, copy, where))
+            rc = -1;
+    }
+    if (!rc && ferror(f)) {
+        pg_cli_error("cannot read config file '%s'", path);
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
+{
+    const char *config = NULL;
+    char name[64];
+    int c, idx;
+
+    memset(cli, 0, sizeof(*cli));
+    pg_options_init(&cli->o);
+    cli->progress = isatty(STDERR_FILENO);
+
+    /* Pass 1: find --config, and answer --help/--version at once. */
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+        if (c == OPT_CONFIG)
+            config = optarg;
+        if (c == OPT_HELP) {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (c == OPT_VERSION) {
+            printf("pagegrab %s\n%s\n", pg_version(),
+                   pg_version_details());
+            return 1;
+        }
+    }
+    if (config && load_config(cli, config))
+        return -1;
+
+    /* Pass 2: the command line wins over the config file. */
+    opterr = 1;
+    optind = 1;
+    for (;;) {
+        idx = -1;
+        c = getopt_long(argc, argv, short_opts, long_opts, &idx);
+        if (c == -1)
+            break;
+        if (c == '?' || c == ':') {
+            pg_cli_error("try 'pagegrab --help'");
+            return -1;
+        }
+        if (c == OPT_CONFIG)
+            continue;
+        if (idx >= 0)
+            snprintf(name, sizeof(name), "--%s", long_opts[idx].name);
+        else
+            snprintf(name, sizeof(name), "-%c", c);
+        if (apply(cli, c, optarg, name))
+            return -1;
+    }
+    for (idx = optind; idx < argc; idx++) {
+        if (list_add(&cli->urls, argv[idx])) {
+            pg_cli_error("out of memory");
+            return -1;
+        }
+    }
+    if (cli->urls.n == 0 && !cli->o.input_path) {
+        pg_cli_error("no URLs given: pass them as arguments or with -i FILE"
+                     " (try 'pagegrab --help')");
+        return -1;
+    }
+    if (cli->quiet)
+        cli->progress = 0;
+
+    cli->o.urls = (const char *const *)cli->urls.v;
+    cli->o.n_urls = cli->urls.n;
+    cli->o.headers = (const char *const *)cli->headers.v;
+    cli->o.n_headers = cli->headers.n;
+    cli->o.result_cb = pg_cli_save;
+    cli->o.result_userdata = cli;
+    cli->o.log_cb = pg_cli_log;
+    cli->o.log_level = cli->verbose ? PG_LOG_DEBUG :
+                       cli->quiet ? PG_LOG_ERROR : PG_LOG_WARN;
+    cli->o.progress_cb = pg_cli_progress;
+    cli->o.progress_userdata = cli;
+    return 0;
+}
+
+void pg_cli_release(struct pg_cli *cli)
+{
+    size_t i;
+
+    for (i = 0; i < cli->owned.n; i++)
+        free(cli->owned.v[i]);
+    free(cli->owned.v);
+    free(cli->urls.v);
+    free(cli->headers.v);
+    memset(cli, 0, sizeof(*cli));
+}

@@ -1,0 +1,59 @@
+/*
+ * cli.h - the pagegrab program's own declarations (cmd/ only).
+ *
+ * The program is a thin client of libpagegrab: it turns options and the
+ * config file into struct pg_options (args.c), saves results (save.c),
+ * shows progress (progress.c) and maps the outcome to an exit status.
+ */
+#ifndef PG_CLI_H
+#define PG_CLI_H
+
+#include "../src/pagegrab.h"
+
+/* Exit statuses (documented in pagegrab.1 and README.md). */
+enum pg_exit {
+    PG_EXIT_OK = 0,      /* every URL ok (or kept existing file) */
+    PG_EXIT_FAILED = 1,  /* some URLs failed; see the manifest */
+    PG_EXIT_USAGE = 2,   /* bad option, value, config or input file */
+    PG_EXIT_FATAL = 3    /* the job could not run or go on */
+};
+
+struct pg_strlist {
+    char **v;
+    size_t n, cap;
+};
+
+struct pg_cli {
+    struct pg_options o;
+    int quiet;
+    int verbose;
+    int flat;
+    int overwrite;
+    int progress;            /* draw the progress bar */
+    struct pg_strlist urls;
+    struct pg_strlist headers;
+    struct pg_strlist owned; /* strings from the config file */
+};
+
+/*
+ * Parse argv (and the --config file).  Returns -1 after printing a usage
+ * error, 1 after printing --help or --version (exit 0), 0 to run.
+ */
+int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
+void pg_cli_release(struct pg_cli *cli);
+
+/* Print a message "pagegrab: ..." to stderr with one write(). */
+void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);
+
+/* The log callback handed to the library (thread-safe). */
+void pg_cli_log(enum pg_log_level level, const char *msg, void *userdata);
+
+/* The default result callback: save under a name derived from the URL. */
+enum pg_code pg_cli_save(struct pg_result *res, void *userdata);
+
+/* Progress bar (only when stderr is a terminal) and final summary. */
+void pg_cli_progress(const struct pg_stats *st, void *userdata);
+void pg_cli_progress_end(struct pg_cli *cli);
+void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st);
+
+#endif

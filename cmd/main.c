@@ -1,0 +1,72 @@
+/*
+ * main.c - the pagegrab program.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Make sure fds 0-2 are open, so no file we open lands on them. */
+static void sanitize_std_fds(void)
+{
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 &&
+            open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+            _exit(PG_EXIT_FATAL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+    struct pg_cli cli;
+    struct pg_stats st;
+    struct pg_job *job;
+    enum pg_code rc;
+    int status, r;
+
+    sanitize_std_fds();
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+
+    if (pg_global_init() != PG_OK) {
+        pg_cli_error("cannot initialise libcurl");
+        return PG_EXIT_FATAL;
+    }
+    r = pg_cli_parse(&cli, argc, argv);
+    if (r != 0) {
+        pg_cli_release(&cli);
+        pg_global_cleanup();
+        return r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
+    }
+
+    job = pg_job_new(&cli.o);
+    if (!job) {
+        pg_cli_error("out of memory");
+        status = PG_EXIT_FATAL;
+        goto out;
+    }
+    rc = pg_job_run(job);
+    pg_cli_progress_end(&cli);
+    pg_job_stats(job, &st);
+    if (rc != PG_OK) {
+        const char *msg = pg_job_errmsg(job);
+
+        pg_cli_error("%s", msg[0] ? msg : pg_strerror(rc));
+        status = rc == PG_E_INVALID ? PG_EXIT_USAGE : PG_EXIT_FATAL;
+    } else {
+        status = st.failed ? PG_EXIT_FAILED : PG_EXIT_OK;
+    }
+    pg_cli_summary(&cli, &st);
+    pg_job_free(job);
+out:
+    pg_cli_release(&cli);
+    pg_global_cleanup();
+    return status;
+}

@@ -1,0 +1,168 @@
+/*
+ * progress.c - the progress bar on a terminal, log lines, the summary.
+ *
+ * Every message is formatted into a stack buffer and written with one
+ * write(2), so lines from worker threads never interleave.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Redraw at most this often (seconds). */
+#define REDRAW 0.2
+
+static volatile int bar_drawn;
+
+static void write_all(const char *s, size_t n)
+{
+    int saved = errno;
+
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        s += w;
+        n -= (size_t)w;
+    }
+    errno = saved;
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+    char line[1200];
+    int n = 0, m;
+
+    if (bar_drawn)
+        n = snprintf(line, sizeof(line), "\r\033[K");
+    m = snprintf(line + n, sizeof(line) - (size_t)n, "pagegrab: %s",
+                 prefix);
+    n += m;
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    n += m;
+    if (n > (int)sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    line[n++] = '\n';
+    write_all(line, (size_t)n);
+}
+
+void pg_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage("", fmt, ap);
+    va_end(ap);
+}
+
+static void message(const char *prefix, const char *fmt, ...)
+    PG_PRINTF(2, 3);
+
+static void message(const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage(prefix, fmt, ap);
+    va_end(ap);
+}
+
+void pg_cli_log(enum pg_log_level level, const char *msg, void *userdata)
+{
+    static const char *const prefix[] = { "error: ", "", "", "debug: " };
+
+    message(prefix[level <= PG_LOG_DEBUG ? level : 0], "%s", msg);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void human_bytes(double b, char *out, size_t len)
+{
+    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    int i = 0;
+
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, len, i ? "%.1f %s" : "%.0f %s", b, unit[i]);
+}
+
+void pg_cli_progress(const struct pg_stats *st, void *userdata)
+{
+    static double last;
+    struct pg_cli *cli = userdata;
+    char line[256], bytes[32], rate[32], eta[32] = "";
+    double t = now(), el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
+    int n;
+
+    if (!cli->progress || t - last < REDRAW)
+        return;
+    last = t;
+    human_bytes((double)st->bytes / el, rate, sizeof(rate));
+    human_bytes((double)st->bytes, bytes, sizeof(bytes));
+    if (st->total && st->done > 0 && st->done < st->total) {
+        double left = el * (double)(st->total - st->done) / (double)st->done;
+
+        snprintf(eta, sizeof(eta), "  ETA %d:%02d", (int)left / 60,
+                 (int)left % 60);
+    }
+    if (st->total) {
+        int pct = (int)(100 * st->done / st->total), fill = pct / 5, i;
+        char bar[21];
+
+        for (i = 0; i < 20; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[20] = '\0';
+        n = snprintf(line, sizeof(line), "\r[%s] %3d%%  %llu/%llu", bar,
+                     pct, (unsigned long long)st->done,
+                     (unsigned long long)st->total);
+    } else {
+        n = snprintf(line, sizeof(line), "\r%llu done",
+                     (unsigned long long)st->done);
+    }
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  "  %llu failed  %s  %.0f/s  %s/s%s\033[K",
+                  (unsigned long long)st->failed, bytes,
+                  (double)st->done / el, rate, eta);
+    write_all(line, (size_t)n);
+    bar_drawn = 1;
+}
+
+void pg_cli_progress_end(struct pg_cli *cli)
+{
+    if (bar_drawn)
+        write_all("\r\033[K", 4);
+    bar_drawn = 0;
+}
+
+void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
+{
+    char bytes[32], rate[32];
+    double el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
+
+    if (cli->quiet)
+        return;
+    human_bytes((double)st->bytes, bytes, sizeof(bytes));
+    human_bytes((double)st->bytes / el, rate, sizeof(rate));
+    message("", "%llu URLs: %llu ok, %llu failed; %s in %.2f s "
+            "(%.1f files/s, %s/s, %s mode, %u workers)",
+            (unsigned long long)st->done, (unsigned long long)st->ok,
+            (unsigned long long)st->failed, bytes, st->elapsed_s,
+            (double)st->done / el, rate,
+            cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
+            cli->o.jobs);
+}

@@ -1,0 +1,47 @@
+/*
+ * item.c - see item.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "item.h"
+#include "mem.h"
+
+struct pg__item *pg__item_new(void)
+{
+    return pg_calloc(1, sizeof(struct pg__item));
+}
+
+void pg__item_reset_result(struct pg__item *it)
+{
+    it->status = PG_ST_OK;
+    it->http_code = 0;
+    it->bytes = 0;
+    it->time_ms = 0;
+    PG_FREE(it->content_type);
+    PG_FREE(it->final_url);
+    PG_FREE(it->tmp_name);
+    PG_FREE(it->path);
+    it->error[0] = '\0';
+}
+
+void pg__item_free(struct pg__item *it)
+{
+    if (!it)
+        return;
+    pg__item_reset_result(it);
+    pg_free(it->input_url);
+    pg_free(it->url);
+    pg_free(it);
+}
+
+void pg__item_error(struct pg__item *it, enum pg_status st,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    it->status = st;
+    va_start(ap, fmt);
+    vsnprintf(it->error, sizeof(it->error), fmt, ap);
+    va_end(ap);
+}

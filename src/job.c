@@ -1,0 +1,514 @@
+/*
+ * job.c - the main loop: read URLs, feed the pool, run the result
+ * callback, write the manifest (see pagegrab.h for the contract).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "job.h"
+#include "mem.h"
+#include "name.h"
+#include "url.h"
+
+/* How often the progress callback fires while nothing finishes. */
+#define TICK_MS 250
+
+double pg__now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum pg_code pg_global_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return PG_E_NOMEM;
+    xmlInitParser();
+    return PG_OK;
+}
+
+void pg_global_cleanup(void)
+{
+    xmlCleanupParser();
+    curl_global_cleanup();
+}
+
+void pg_options_init(struct pg_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mode = PG_MODE_THREAD;
+    o->jobs = 8;
+    o->output_dir = ".";
+    o->connect_timeout_ms = 10000;
+    o->timeout_ms = 0;
+    o->stall_s = 30;
+    o->max_redirs = 10;
+    o->log_level = PG_LOG_INFO;
+}
+
+static void set_err(struct pg_job *job, const char *fmt, ...)
+    PG_PRINTF(2, 3);
+
+static void set_err(struct pg_job *job, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(job->errmsg, sizeof(job->errmsg), fmt, ap);
+    va_end(ap);
+}
+
+struct pg_job *pg_job_new(const struct pg_options *o)
+{
+    struct pg_job *job = pg_calloc(1, sizeof(*job));
+
+    if (!job)
+        return NULL;
+    job->o = o;
+    job->outdir_fd = -1;
+    job->log.cb = o->log_cb;
+    job->log.userdata = o->log_userdata;
+    job->log.level = o->log_level;
+    pg__nameset_init(&job->names);
+    pg__manifest_init(&job->man);
+    return job;
+}
+
+void pg_job_free(struct pg_job *job)
+{
+    if (!job)
+        return;
+    if (job->pool)
+        pg__pool_free(job->pool);
+    if (job->in) {
+        pg__input_close(job->in);
+        pg_free(job->in);
+    }
+    if (job->man.fd >= 0 && pg__manifest_close(&job->man) != PG_OK)
+        pg__log(&job->log, PG_LOG_ERROR, "cannot write manifest '%s'",
+                job->o->manifest_path);
+    pg_buf_release(&job->man.line);
+    pg__nameset_release(&job->names);
+    if (job->outdir_fd >= 0)
+        close(job->outdir_fd);
+    curl_slist_free_all(job->headers);
+    pg_free(job->user_agent);
+    pg_free(job);
+}
+
+const char *pg_job_errmsg(const struct pg_job *job)
+{
+    return job->errmsg;
+}
+
+void pg_job_stats(const struct pg_job *job, struct pg_stats *st)
+{
+    *st = job->stats;
+    if (job->t0 > 0)
+        st->elapsed_s = pg__now() - job->t0;
+}
+
+/* mkdir -p for the output directory (the user's own path). */
+static int mkdirs(const char *path)
+{
+    char tmp[4096];
+    size_t i, n = strlen(path);
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -1;
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+static enum pg_code open_outdir(struct pg_job *job)
+{
+    const char *dir = job->o->output_dir ? job->o->output_dir : ".";
+    char errtxt[128], *tmp = NULL;
+    uint64_t seq = 0;
+    int fd;
+
+    if (mkdirs(dir) < 0) {
+        set_err(job, "cannot create output directory '%s': %s", dir,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    job->outdir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (job->outdir_fd < 0) {
+        set_err(job, "cannot open output directory '%s': %s", dir,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    /* Prove it is writable before fetching anything. */
+    if (pg__spool_create(job->outdir_fd, 0, &seq, &fd, &tmp)) {
+        set_err(job, "cannot write in output directory '%s': %s", dir,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    close(fd);
+    unlinkat(job->outdir_fd, tmp, 0);
+    pg_free(tmp);
+    return PG_OK;
+}
+
+static enum pg_code setup_fetch(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__fetch_config *f = &job->fetch;
+    size_t i;
+
+    for (i = 0; i < o->n_headers; i++) {
+        struct curl_slist *l = curl_slist_append(job->headers,
+                                                 o->headers[i]);
+
+        if (!l)
+            return PG_E_NOMEM;
+        job->headers = l;
+    }
+    if (o->user_agent) {
+        job->user_agent = pg_strdup(o->user_agent);
+    } else {
+        char ua[64];
+
+        snprintf(ua, sizeof(ua), "pagegrab/%s", PG_VERSION);
+        job->user_agent = pg_strdup(ua);
+    }
+    if (!job->user_agent)
+        return PG_E_NOMEM;
+    f->connect_timeout_ms = o->connect_timeout_ms;
+    f->timeout_ms = o->timeout_ms;
+    f->stall_s = o->stall_s;
+    f->max_redirs = o->max_redirs;
+    f->user_agent = job->user_agent;
+    f->headers = job->headers;
+    f->outdir_fd = job->outdir_fd;
+    f->log = &job->log;
+    return PG_OK;
+}
+
+/* ---- finishing one URL ------------------------------------------------ */
+
+static void finish(struct pg__item *it, void *ud)
+{
+    struct pg_job *job = ud;
+    struct pg_result r;
+    enum pg_code rc;
+    char errtxt[128];
+
+    memset(&r, 0, sizeof(r));
+    r.url = it->input_url;
+    r.line = it->line;
+    r.status = it->status;
+    r.http_code = it->http_code;
+    r.bytes = it->bytes;
+    r.content_type = it->content_type;
+    r.final_url = it->final_url;
+    r.attempts = it->attempts;
+    r.time_ms = it->time_ms;
+    r.error = it->error[0] ? it->error : NULL;
+    r.tmp_name = it->tmp_name;
+    r.job = job;
+
+    if (r.status == PG_ST_OK && job->stop) {
+        pg__item_error(it, PG_ST_SAVE_ERROR, "not saved: the job stopped "
+                       "(%s)", job->errmsg);
+        r.status = it->status;
+        r.error = it->error;
+    } else if (r.status == PG_ST_OK && job->o->result_cb) {
+        job->cur = it;
+        rc = job->o->result_cb(&r, job->o->result_userdata);
+        job->cur = NULL;
+        if (rc != PG_OK && !job->stop) {
+            job->stop = 1;
+            job->fatal = rc;
+            if (!job->errmsg[0])
+                set_err(job, "result callback failed for '%s': %s",
+                        it->input_url, r.error ? r.error : pg_strerror(rc));
+        }
+    }
+    /* Whatever the callback did not keep is deleted. */
+    if (it->tmp_name) {
+        unlinkat(job->outdir_fd, it->tmp_name, 0);
+        PG_FREE(it->tmp_name);
+        r.tmp_name = NULL;
+    }
+    r.status = it->status;
+    r.path = it->path;
+    r.error = it->error[0] && !pg_status_is_success(it->status) ?
+              it->error : NULL;
+
+    job->stats.done++;
+    if (pg_status_is_success(r.status))
+        job->stats.ok++;
+    else
+        job->stats.failed++;
+    job->stats.bytes += r.bytes;
+
+    /* Invalid input lines were reported, with their line, in reject(). */
+    if (!pg_status_is_success(r.status) && r.status != PG_ST_INVALID_URL)
+        pg__log(&job->log, PG_LOG_WARN, "%s: %s", it->input_url,
+                r.error ? r.error : pg_status_name(r.status));
+
+    rc = pg__manifest_write(&job->man, &r);
+    if (rc && !job->stop) {
+        job->stop = 1;
+        job->fatal = PG_E_FATAL;
+        set_err(job, "cannot write manifest '%s': %s",
+                job->o->manifest_path,
+                rc == PG_E_IO ? pg__errstr(errno, errtxt, sizeof(errtxt))
+                              : pg_strerror(rc));
+    }
+    if (job->o->progress_cb) {
+        struct pg_stats st;
+
+        pg_job_stats(job, &st);
+        job->o->progress_cb(&st, job->o->progress_userdata);
+    }
+    pg__item_free(it);
+}
+
+/* ---- the input -------------------------------------------------------- */
+
+/* Where a URL came from, for messages: "urls.txt:3" or "argument 2". */
+static void where(const struct pg_job *job, int from_file, uint64_t line,
+                  char *buf, size_t len)
+{
+    const char *path = job->o->input_path;
+
+    if (from_file)
+        snprintf(buf, len, "%s:%llu", strcmp(path, "-") ? path : "<stdin>",
+                 (unsigned long long)line);
+    else
+        snprintf(buf, len, "argument %llu", (unsigned long long)line);
+}
+
+/* An input URL that cannot be fetched ends here, recorded as invalid. */
+static void reject(struct pg_job *job, const char *url, size_t len,
+                   uint64_t line, int from_file, const char *why)
+{
+    struct pg__item *it = pg__item_new();
+    char src[300];
+
+    where(job, from_file, line, src, sizeof(src));
+    pg__log(&job->log, PG_LOG_WARN, "%s: invalid URL '%.*s': %s", src,
+            (int)(len > 200 ? 200 : len), url, why);
+    if (!it)
+        goto nomem;
+    it->input_url = pg_strndup(url, len);
+    if (!it->input_url) {
+        pg_free(it);
+        goto nomem;
+    }
+    it->id = job->next_id++;
+    it->line = line;
+    pg__item_error(it, PG_ST_INVALID_URL, "%s", why);
+    finish(it, job);
+    return;
+nomem:
+    job->stop = 1;
+    job->fatal = PG_E_NOMEM;
+    set_err(job, "out of memory");
+}
+
+/* Queue one URL: valid ones go to the pool, others are recorded. */
+static void queue_url(struct pg_job *job, const char *s, size_t len,
+                      uint64_t line, int from_file)
+{
+    char err[PG_ERRBUF_SIZE];
+    struct pg__url u;
+    struct pg__item *it;
+    enum pg_code rc;
+
+    rc = pg__url_parse(&u, s, len, err, sizeof(err));
+    if (rc == PG_E_NOMEM) {
+        job->stop = 1;
+        job->fatal = PG_E_NOMEM;
+        set_err(job, "out of memory");
+        return;
+    }
+    if (rc) {
+        reject(job, s, len, line, from_file, err);
+        return;
+    }
+    it = pg__item_new();
+    if (it) {
+        it->input_url = pg_strndup(s, len);
+        it->url = u.url;
+        u.url = NULL;
+    }
+    pg__url_release(&u);
+    if (!it || !it->input_url) {
+        pg__item_free(it);
+        job->stop = 1;
+        job->fatal = PG_E_NOMEM;
+        set_err(job, "out of memory");
+        return;
+    }
+    it->id = job->next_id++;
+    it->line = line;
+    pg__pool_submit(job->pool, it);
+}
+
+/* Queue inputs while the pool has room. */
+static void fill_pool(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+
+    while (!job->input_done && !job->stop && pg__pool_room(job->pool)) {
+        const char *line;
+        size_t len;
+        uint64_t lineno;
+        enum pg_code rc;
+
+        if (job->next_arg < o->n_urls) {
+            const char *s = o->urls[job->next_arg++];
+
+            queue_url(job, s, strlen(s), job->next_arg, 0);
+            continue;
+        }
+        if (!job->in) {
+            job->input_done = 1;
+            break;
+        }
+        rc = pg__input_next(job->in, &line, &len, &lineno);
+        if (rc == PG_E_LIMIT) {
+            reject(job, "", 0, lineno, 1, "line longer than 8192 bytes");
+            continue;
+        }
+        if (rc) {
+            char errtxt[128];
+
+            set_err(job, "cannot read '%s': %s", o->input_path,
+                    pg__errstr(errno, errtxt, sizeof(errtxt)));
+            job->stop = 1;
+            job->fatal = PG_E_FATAL;
+            break;
+        }
+        if (!line) {
+            job->input_done = 1;
+            break;
+        }
+        queue_url(job, line, len, lineno, 1);
+    }
+}
+
+enum pg_code pg_job_run(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__pool_config pc;
+    int parent_fds[3];
+    size_t nfds = 0;
+    enum pg_code rc;
+    char errtxt[128];
+
+    if (job->ran)
+        return PG_E_INVALID;
+    job->ran = 1;
+    job->t0 = pg__now();
+    if (o->jobs < 1 || o->jobs > 1024) {
+        set_err(job, "number of workers must be 1..1024, not %u", o->jobs);
+        return PG_E_INVALID;
+    }
+    if (o->input_path) {
+        job->in = pg_malloc(sizeof(*job->in));
+        if (!job->in)
+            return PG_E_NOMEM;
+        if (pg__input_open(job->in, o->input_path)) {
+            set_err(job, "cannot open input '%s': %s", o->input_path,
+                    pg__errstr(errno, errtxt, sizeof(errtxt)));
+            PG_FREE(job->in);
+            return PG_E_INVALID;
+        }
+        if (strcmp(o->input_path, "-")) {
+            int64_t n = pg__input_count(o->input_path);
+
+            if (n >= 0)
+                job->stats.total = (uint64_t)n + o->n_urls;
+        }
+    } else {
+        job->stats.total = o->n_urls;
+    }
+    rc = open_outdir(job);
+    if (rc)
+        return rc;
+    if (o->manifest_path && pg__manifest_open(&job->man, o->manifest_path)) {
+        set_err(job, "cannot create manifest '%s': %s", o->manifest_path,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    rc = setup_fetch(job);
+    if (rc)
+        return rc;
+
+    if (job->in)
+        parent_fds[nfds++] = job->in->fd;
+    if (job->man.fd >= 0)
+        parent_fds[nfds++] = job->man.fd;
+    memset(&pc, 0, sizeof(pc));
+    pc.mode = o->mode;
+    pc.workers = o->jobs;
+    pc.depth = 2;
+    pc.fetch = &job->fetch;
+    pc.log = &job->log;
+    pc.parent_fds = parent_fds;
+    pc.n_parent_fds = nfds;
+    job->pool = pg__pool_new(&pc);
+    if (!job->pool)
+        return PG_E_NOMEM;
+    rc = pg__pool_start(job->pool);
+    if (rc) {
+        set_err(job, "%s", job->pool->errmsg);
+        pg__pool_stop(job->pool, finish, job);
+        return PG_E_FATAL;
+    }
+
+    for (;;) {
+        fill_pool(job);
+        if ((job->input_done || job->stop) && job->pool->inflight == 0)
+            break;
+        rc = pg__pool_wait(job->pool, TICK_MS, finish, job);
+        if (rc) {
+            set_err(job, "%s", job->pool->errmsg);
+            job->stop = 1;
+            job->fatal = PG_E_FATAL;
+            break;
+        }
+        if (o->progress_cb) {
+            struct pg_stats st;
+
+            pg_job_stats(job, &st);
+            o->progress_cb(&st, o->progress_userdata);
+        }
+    }
+    pg__pool_stop(job->pool, finish, job);
+
+    if (pg__manifest_close(&job->man) && !job->fatal) {
+        set_err(job, "cannot write manifest '%s': %s", o->manifest_path,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        job->fatal = PG_E_FATAL;
+    }
+    return job->fatal ? (job->fatal == PG_E_NOMEM ? PG_E_NOMEM
+                                                  : PG_E_FATAL)
+                      : PG_OK;
+}

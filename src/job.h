@@ -1,0 +1,51 @@
+/*
+ * job.h - struct pg_job, the main-side state of one run.
+ *
+ * The main thread (or parent process) owns everything here: the input
+ * reader, the pool, the name set, the manifest and the statistics.
+ * Workers see only the read-only fetch configuration.
+ */
+#ifndef PG_JOB_H
+#define PG_JOB_H
+
+#include <curl/curl.h>
+
+#include "fetch.h"
+#include "input.h"
+#include "item.h"
+#include "log.h"
+#include "manifest.h"
+#include "pool.h"
+#include "spool.h"
+
+struct pg_job {
+    const struct pg_options *o;
+    struct pg__logger log;
+    struct pg__fetch_config fetch;
+    struct curl_slist *headers;
+    char *user_agent;
+
+    int outdir_fd;
+    struct pg__input *in;      /* NULL without input_path */
+    size_t next_arg;           /* next of o->urls to queue */
+    int input_done;
+    uint64_t next_id;
+
+    struct pg__pool *pool;
+    struct pg__nameset names;
+    struct pg__manifest man;
+
+    struct pg__item *cur;      /* item whose result callback is running */
+    int stop;                  /* fatal: queue nothing more */
+    enum pg_code fatal;
+    int ran;
+
+    struct pg_stats stats;
+    double t0;
+    char errmsg[PG_ERRBUF_SIZE];
+};
+
+/* Seconds on the monotonic clock. */
+double pg__now(void);
+
+#endif

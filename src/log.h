@@ -1,0 +1,29 @@
+/*
+ * log.h - library logging through the user's callback.
+ *
+ * A line is formatted into a stack buffer (no allocation) and handed to
+ * the callback in one piece; errno is preserved.  A struct pg__logger is
+ * read-only once the job runs, so it is shared by worker threads.
+ */
+#ifndef PG_LOG_H
+#define PG_LOG_H
+
+#include "pagegrab.h"
+
+#define PG_LOG_LINE_MAX 1024
+
+struct pg__logger {
+    pg_log_cb cb;
+    void *userdata;
+    enum pg_log_level level;
+};
+
+void pg__log(const struct pg__logger *lg, enum pg_log_level level,
+             const char *fmt, ...) PG_PRINTF(3, 4);
+
+#define pg__log_enabled(lg, lvl) ((lg)->cb && (lvl) <= (lg)->level)
+
+/* strerror_r into buf, whichever variant libc has; returns buf. */
+const char *pg__errstr(int err, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * manifest.c - see manifest.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "wire.h"
+
+/* A record never exceeds this (URLs are capped at 8 KiB). */
+#define RECORD_MAX (256 * 1024)
+
+void pg__manifest_init(struct pg__manifest *m)
+{
+    m->fd = -1;
+    pg_buf_init(&m->line, RECORD_MAX);
+}
+
+enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path)
+{
+    m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                 0600);
+    return m->fd < 0 ? PG_E_IO : PG_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+enum pg_code pg__json_str(struct pg_buf *b, const char *str)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n, k;
+    enum pg_code rc;
+
+    if (!s)
+        return pg_buf_addstr(b, "null");
+    n = strlen(str);
+    rc = pg_buf_addc(b, '"');
+    while (!rc && n > 0) {
+        unsigned char c = *s;
+        char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+
+        k = utf8_len(s, n);
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+
+            rc = pg_buf_add(b, e, 2);
+        } else if (c == '\n') {
+            rc = pg_buf_add(b, "\\n", 2);
+        } else if (c == '\r') {
+            rc = pg_buf_add(b, "\\r", 2);
+        } else if (c == '\t') {
+            rc = pg_buf_add(b, "\\t", 2);
+        } else if (c < 0x20 || c == 0x7f || k == 0) {
+            rc = pg_buf_add(b, esc, 6);
+            k = 1;
+        } else {
+            rc = pg_buf_add(b, s, k);
+        }
+        s += k ? k : 1;
+        n -= k ? k : 1;
+    }
+    if (!rc)
+        rc = pg_buf_addc(b, '"');
+    return rc;
+}
+
+enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
+{
+    enum pg_code rc;
+
+    pg_buf_reset(b);
+    if ((rc = pg_buf_addstr(b, "{\"url\":")) ||
+        (rc = pg__json_str(b, r->url)) ||
+        (rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
+                          "\"http_code\":%ld,\"bytes\":%llu,"
+                          "\"content_type\":",
+                          (unsigned long long)r->line,
+                          pg_status_name(r->status), r->http_code,
+                          (unsigned long long)r->bytes)) ||
+        (rc = pg__json_str(b, r->content_type)) ||
+        (rc = pg_buf_addstr(b, ",\"path\":")) ||
+        (rc = pg__json_str(b, r->path)) ||
+        (rc = pg_buf_addstr(b, ",\"final_url\":")) ||
+        (rc = pg__json_str(b, r->final_url)) ||
+        (rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
+                          "\"error\":", r->attempts, r->time_ms)) ||
+        (rc = pg__json_str(b, r->error)) ||
+        (rc = pg_buf_addstr(b, "}\n")))
+        return rc;
+    return PG_OK;
+}
+
+enum pg_code pg__manifest_write(struct pg__manifest *m,
+                                const struct pg_result *r)
+{
+    enum pg_code rc;
+
+    if (m->fd < 0)
+        return PG_OK;
+    rc = pg__manifest_format(&m->line, r);
+    if (rc)
+        return rc;
+    return pg__wire_write_all(m->fd, m->line.ptr, m->line.len);
+}
+
+enum pg_code pg__manifest_close(struct pg__manifest *m)
+{
+    enum pg_code rc = PG_OK;
+
+    pg_buf_release(&m->line);
+    if (m->fd < 0)
+        return PG_OK;
+    if (fsync(m->fd) < 0 && errno != EINVAL)
+        rc = PG_E_IO;
+    if (close(m->fd) < 0 && rc == PG_OK)
+        rc = PG_E_IO;
+    m->fd = -1;
+    return rc;
+}

@@ -1,0 +1,185 @@
+/*
+ * name.c - safe file names from URLs (pg_name_from_url, see pagegrab.h).
+ *
+ * Everything here comes from the network or from an untrusted list, so
+ * the output is built to be harmless by construction: a sequence of
+ * components, each non-empty, never "." or "..", free of '/', NUL and
+ * control bytes, at most PG_NAME_COMPONENT_MAX bytes.  pg_result_save()
+ * checks these properties again before it touches the file system.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "name.h"
+#include "url.h"
+
+/* The longest extension that survives truncation, dot included. */
+#define EXT_MAX 16
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Where the extension of s[0..len) starts, or len if none. */
+PG_UNITTEST_STATIC size_t ext_offset(const char *s, size_t len)
+{
+    size_t i = len;
+
+    while (i > 1 && len - i < EXT_MAX) {
+        i--;
+        if (s[i] == '.')
+            return i + 1 < len ? i : len;
+    }
+    return len;
+}
+
+/*
+ * Append one percent-decoded, sanitised component of n bytes at s to b.
+ * Sets *altered when the result differs from the plain decoding.
+ */
+PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
+                                              const char *s, size_t n,
+                                              int *altered)
+{
+    char comp[PG_URL_MAX * 3 + 1];
+    size_t len = 0, i, ext, keep;
+
+    for (i = 0; i < n && len < sizeof(comp) - 1; i++) {
+        int c = (unsigned char)s[i];
+
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
+            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '\\') {
+            c = '_';
+            *altered = 1;
+        }
+        comp[len++] = (char)c;
+    }
+    if (i < n)
+        *altered = 1;
+    if ((len == 1 && comp[0] == '.') ||
+        (len == 2 && comp[0] == '.' && comp[1] == '.')) {
+        memset(comp, '_', len);
+        *altered = 1;
+    }
+    if (len >= PG_NAME_TMP_PREFIX_LEN &&
+        !memcmp(comp, PG_NAME_TMP_PREFIX, PG_NAME_TMP_PREFIX_LEN)) {
+        comp[0] = '_';
+        *altered = 1;
+    }
+    if (len > PG_NAME_COMPONENT_MAX) {
+        /* Keep the extension; cut the stem on a UTF-8 boundary. */
+        ext = ext_offset(comp, len);
+        keep = PG_NAME_COMPONENT_MAX - (len - ext);
+        while (keep > 0 && ((unsigned char)comp[keep] & 0xc0) == 0x80)
+            keep--;
+        memmove(comp + keep, comp + ext, len - ext);
+        len = keep + (len - ext);
+        *altered = 1;
+    }
+    return pg_buf_add(b, comp, len);
+}
+
+/* Insert "-XXXXXXXX" before the extension of the last component. */
+static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
+                             uint64_t h)
+{
+    char tag[16];
+    size_t leaf_len = b->len - leaf_start;
+    size_t ext = leaf_start + ext_offset(b->ptr + leaf_start, leaf_len);
+    size_t extlen = b->len - ext;
+    char extbuf[EXT_MAX + 1];
+    enum pg_code rc;
+
+    snprintf(tag, sizeof(tag), "-%08x", (unsigned)(h ^ (h >> 32)));
+    memcpy(extbuf, b->ptr + ext, extlen);
+    pg_buf_truncate(b, ext);
+    rc = pg_buf_addstr(b, tag);
+    if (!rc)
+        rc = pg_buf_add(b, extbuf, extlen);
+    return rc;
+}
+
+enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
+{
+    struct pg_buf b = PG_BUF_INIT(PG_NAME_MAX);
+    struct pg__url u;
+    char err[PG_ERRBUF_SIZE];
+    const char *p, *seg, *leaf = NULL;
+    size_t leaf_len = 0, leaf_start;
+    int altered = 0;
+    enum pg_code rc;
+
+    *out = NULL;
+    rc = pg__url_parse(&u, url, strlen(url), err, sizeof(err));
+    if (rc)
+        return rc;
+    if (u.query)
+        altered = 1;
+
+    /* The leaf is the last segment; none if the path ends with '/'. */
+    p = strrchr(u.path, '/');
+    if (p && p[1]) {
+        leaf = p + 1;
+        leaf_len = strlen(leaf);
+    }
+
+    if (!(flags & PG_NAME_FLAT)) {
+        rc = add_component(&b, u.host, strlen(u.host), &altered);
+        if (!rc && u.port)
+            rc = pg_buf_addf(&b, ":%s", u.port);
+        if (!rc)
+            rc = pg_buf_addc(&b, '/');
+        for (seg = u.path; !rc && seg < (leaf ? leaf : u.path +
+                                         strlen(u.path)); ) {
+            const char *end = strchr(seg, '/');
+
+            if (!end)
+                break;
+            if (end > seg) {
+                rc = add_component(&b, seg, (size_t)(end - seg), &altered);
+                if (!rc)
+                    rc = pg_buf_addc(&b, '/');
+            }
+            seg = end + 1;
+        }
+        if (rc == PG_E_LIMIT) {
+            /* Too deep: keep host and leaf only. */
+            pg_buf_init(&b, PG_NAME_MAX);
+            altered = 1;
+            rc = add_component(&b, u.host, strlen(u.host), &altered);
+            if (!rc && u.port)
+                rc = pg_buf_addf(&b, ":%s", u.port);
+            if (!rc)
+                rc = pg_buf_addc(&b, '/');
+        }
+    }
+    leaf_start = b.len;
+    if (!rc) {
+        if (leaf)
+            rc = add_component(&b, leaf, leaf_len, &altered);
+        else
+            rc = pg_buf_addstr(&b, PG_NAME_INDEX);
+    }
+    if (!rc && altered)
+        rc = add_hash(&b, leaf_start, pg__hash64(u.url, strlen(u.url)));
+    pg__url_release(&u);
+    if (rc) {
+        pg_buf_release(&b);
+        return rc;
+    }
+    *out = pg_buf_take(&b);
+    return PG_OK;
+}

@@ -1,0 +1,275 @@
+/*
+ * pagegrab.h - the one public header of libpagegrab.
+ *
+ * libpagegrab downloads a list of URLs with a pool of workers (pthreads or
+ * pre-forked processes) and hands every finished transfer to a result
+ * callback that runs in the calling thread (the "main" side), which
+ * decides where the body is saved.
+ *
+ * Lifecycle:
+ *
+ *     pg_global_init();                  once, while single-threaded
+ *     struct pg_options o;
+ *     pg_options_init(&o);               defaults; then fill in fields
+ *     struct pg_job *job = pg_job_new(&o);
+ *     enum pg_code rc = pg_job_run(job); blocks until every URL is done
+ *     pg_job_free(job);
+ *     pg_global_cleanup();               after every job is freed
+ *
+ * Conventions:
+ *  - Fallible functions return enum pg_code (PG_OK is 0); more detail is
+ *    in pg_job_errmsg().  The library never prints and never exits; it
+ *    logs only through pg_options.log_cb.
+ *  - Inputs are borrowed.  pg_options and everything it points to must
+ *    stay valid and unchanged until pg_job_free().
+ *  - Data handed to a callback is valid only during the call.
+ *  - Callbacks run in the thread that called pg_job_run(), except
+ *    log_cb, which may also run in worker threads (thread mode): it must
+ *    be thread-safe.
+ */
+#ifndef PAGEGRAB_H
+#define PAGEGRAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __GNUC__
+#define PG_WARN_UNUSED __attribute__((warn_unused_result))
+#define PG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PG_WARN_UNUSED
+#define PG_PRINTF(f, a)
+#endif
+
+#define PG_ERRBUF_SIZE 256
+
+/* Result codes of library calls. */
+enum pg_code {
+    PG_OK = 0,
+    PG_E_NOMEM,       /* out of memory */
+    PG_E_INVALID,     /* invalid argument or option value */
+    PG_E_URL,         /* malformed URL */
+    PG_E_SCHEME,      /* URL scheme other than http or https */
+    PG_E_NETWORK,     /* connect, DNS, timeout, truncated transfer */
+    PG_E_HTTP,        /* the server answered with a non-2xx status */
+    PG_E_REDIRECT,    /* too many redirects or a refused redirect */
+    PG_E_LIMIT,       /* a size or length limit was exceeded */
+    PG_E_PARSE,       /* malformed data (protocol frame, markup) */
+    PG_E_IO,          /* file system error */
+    PG_E_EXISTS,      /* the target file exists and was kept */
+    PG_E_INTERRUPTED, /* stopped by a signal */
+    PG_E_WORKER,      /* a worker process or thread failed */
+    PG_E_FATAL        /* the job cannot go on (see pg_job_errmsg) */
+};
+
+/* A static, lowercase description of a code; never NULL. */
+const char *pg_strerror(enum pg_code code);
+
+/* The final state of one URL, as recorded in the manifest. */
+enum pg_status {
+    PG_ST_OK = 0,         /* fetched and saved */
+    PG_ST_EXISTS,         /* target file already present and kept */
+    PG_ST_HTTP_ERROR,     /* final response not 2xx */
+    PG_ST_NETWORK_ERROR,  /* connection, timeout, truncated body */
+    PG_ST_REDIRECT_ERROR, /* redirect loop or non-http(s) redirect */
+    PG_ST_INVALID_URL,    /* bad input line, never fetched */
+    PG_ST_SAVE_ERROR,     /* fetched but could not be saved */
+    PG_ST__COUNT
+};
+
+/* The manifest name of a status ("ok", "http-error", ...); never NULL. */
+const char *pg_status_name(enum pg_status st);
+
+/* 1 for the statuses that count as success (ok, exists), else 0. */
+int pg_status_is_success(enum pg_status st);
+
+enum pg_mode {
+    PG_MODE_THREAD = 0,
+    PG_MODE_PROCESS
+};
+
+enum pg_log_level {
+    PG_LOG_ERROR = 0,
+    PG_LOG_WARN,
+    PG_LOG_INFO,
+    PG_LOG_DEBUG
+};
+
+/*
+ * Receives one formatted log line (no trailing newline).  Called from the
+ * main thread and, in thread mode, from worker threads; in process mode
+ * worker lines are forwarded to the parent first.
+ */
+typedef void (*pg_log_cb)(enum pg_log_level level, const char *msg,
+                          void *userdata);
+
+struct pg_job;
+
+/*
+ * One URL in its final state, handed to the result callback.  Strings are
+ * owned by the library and valid during the callback only.
+ */
+struct pg_result {
+    const char *url;          /* as given in the input (trimmed) */
+    uint64_t line;            /* input line, or position among arguments */
+    enum pg_status status;
+    long http_code;           /* 0 if no response */
+    uint64_t bytes;           /* body bytes received */
+    const char *content_type; /* may be NULL */
+    const char *final_url;    /* after redirects; may be NULL */
+    unsigned attempts;        /* transfers tried (0 for invalid URLs) */
+    double time_ms;           /* whole transfer time */
+    const char *error;        /* NULL when status is ok/exists */
+    const char *path;         /* saved path relative to the output
+                                 directory, set by pg_result_save() */
+    const char *tmp_name;     /* the spooled body, relative to the output
+                                 directory, while status is PG_ST_OK and
+                                 the body is not yet saved; else NULL */
+    struct pg_job *job;       /* the job this result belongs to */
+};
+
+/*
+ * Called in the main thread for every URL with status PG_ST_OK, before
+ * its manifest record is written.  It may save the body with
+ * pg_result_save(); if it does not, the spooled body is deleted after it
+ * returns.  It may downgrade the status with pg_result_fail().
+ *
+ * Return PG_OK to go on.  Any other code stops the job: no new transfers
+ * start, and pg_job_run() returns PG_E_FATAL.
+ */
+typedef enum pg_code (*pg_result_cb)(struct pg_result *res, void *userdata);
+
+/* Job progress, for the progress callback and pg_job_stats(). */
+struct pg_stats {
+    uint64_t total;     /* URLs in the input, 0 while unknown */
+    uint64_t done;      /* URLs in their final state */
+    uint64_t ok;        /* ok + exists */
+    uint64_t failed;
+    uint64_t bytes;     /* body bytes received */
+    double elapsed_s;   /* since pg_job_run() started */
+};
+
+/* Called in the main thread after every finished URL. */
+typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
+
+struct pg_options {
+    enum pg_mode mode;          /* default PG_MODE_THREAD */
+    unsigned jobs;              /* workers, default 8 */
+
+    const char *const *urls;    /* URLs given directly, fetched first */
+    size_t n_urls;
+    const char *input_path;     /* file of URLs, "-" for stdin, or NULL */
+
+    const char *output_dir;     /* default "." */
+    const char *manifest_path;  /* JSON Lines results, or NULL */
+
+    long connect_timeout_ms;    /* default 10000 */
+    long timeout_ms;            /* whole transfer, 0 = none (default) */
+    long stall_s;               /* < 1 byte/s for this long, 0 = off;
+                                   default 30 */
+    long max_redirs;            /* default 10 */
+    const char *user_agent;     /* default "pagegrab/VERSION" */
+    const char *const *headers; /* "Name: value" lines */
+    size_t n_headers;
+
+    pg_result_cb result_cb;
+    void *result_userdata;
+    pg_log_cb log_cb;           /* NULL: no logging */
+    void *log_userdata;
+    enum pg_log_level log_level;/* default PG_LOG_INFO */
+    pg_progress_cb progress_cb;
+    void *progress_userdata;
+};
+
+/* The library version string, e.g. "0.1.0". */
+const char *pg_version(void);
+
+/* The versions of the libraries in use, e.g. "libcurl/7.88.1 ...". */
+const char *pg_version_details(void);
+
+/*
+ * Initialise libcurl and libxml2.  Call once from the main thread before
+ * any other thread or process is started.
+ */
+enum pg_code pg_global_init(void) PG_WARN_UNUSED;
+
+/* Undo pg_global_init(); call after every job is freed. */
+void pg_global_cleanup(void);
+
+/* Fill *o with the defaults. */
+void pg_options_init(struct pg_options *o);
+
+/* A new job for *o (borrowed until pg_job_free); NULL on out of memory. */
+struct pg_job *pg_job_new(const struct pg_options *o);
+
+/*
+ * Run the job to completion.  Returns PG_OK when every URL ended, whatever
+ * their statuses (see pg_job_stats()); PG_E_INVALID when an input cannot
+ * be opened; PG_E_FATAL/PG_E_IO/PG_E_NOMEM when the job could not go on.
+ * The message is in pg_job_errmsg().  Call it once per job.
+ */
+enum pg_code pg_job_run(struct pg_job *job) PG_WARN_UNUSED;
+
+/* Detail of the last error, "" if none; valid until pg_job_free(). */
+const char *pg_job_errmsg(const struct pg_job *job);
+
+/* Copy the current statistics into *st. */
+void pg_job_stats(const struct pg_job *job, struct pg_stats *st);
+
+/* Free the job; NULL is a no-op. */
+void pg_job_free(struct pg_job *job);
+
+/* Flags for pg_name_from_url(). */
+enum pg_name_flags {
+    PG_NAME_FLAT = 1 << 0 /* last path segment only, no HOST/ dirs */
+};
+
+/*
+ * Derive a safe relative file name from an http(s) URL:
+ * "HOST[:PORT]/dir/file" (or "file" with PG_NAME_FLAT), "index.html" for
+ * a path ending in '/'.  Segments are percent-decoded and sanitised: no
+ * "." or ".." components, no '/', NUL or control characters inside a
+ * component, components at most 200 bytes (the extension kept).  When
+ * the URL has a query or a component had to be altered, "-XXXXXXXX" (a
+ * hash of the URL) is put before the extension, so different URLs keep
+ * different names.
+ *
+ * On success *out is a new string the caller frees with pg_free().
+ * Returns PG_E_URL/PG_E_SCHEME for an unusable URL, PG_E_NOMEM.
+ */
+enum pg_code pg_name_from_url(const char *url, unsigned flags,
+                              char **out) PG_WARN_UNUSED;
+
+/* Flags for pg_result_save(). */
+enum pg_save_flags {
+    PG_SAVE_OVERWRITE = 1 << 0 /* replace an existing file */
+};
+
+/*
+ * From a result callback: move the spooled body to relname (relative to
+ * the output directory, '/'-separated), creating directories as needed.
+ * Every component is created relative to a directory fd with O_NOFOLLOW:
+ * a symlink or a file in the way is never followed or replaced; the
+ * name is varied instead ("name.d" for a directory, "name.N.ext" for a
+ * file).  The final name appears atomically, complete.
+ *
+ * An existing file is kept (status becomes PG_ST_EXISTS, path set to it)
+ * unless PG_SAVE_OVERWRITE, or unless this job saved it for a different
+ * URL, in which case a new name is chosen deterministically.
+ *
+ * Returns PG_OK (saved or exists; res->path set), PG_E_INVALID for an
+ * unsafe relname, PG_E_IO (res->status becomes PG_ST_SAVE_ERROR with the
+ * reason in res->error), PG_E_NOMEM.
+ */
+enum pg_code pg_result_save(struct pg_result *res, const char *relname,
+                            unsigned flags) PG_WARN_UNUSED;
+
+/* From a result callback: mark the result failed with a message. */
+void pg_result_fail(struct pg_result *res, enum pg_status st,
+                    const char *fmt, ...) PG_PRINTF(3, 4);
+
+/* Allocation used by the library; pg_free(NULL) is a no-op. */
+void *pg_malloc(size_t n);
+void pg_free(void *p);
+
+#endif /* PAGEGRAB_H */

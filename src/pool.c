@@ -1,0 +1,60 @@
+/*
+ * pool.c - the backend-independent part of the pool (see pool.h).
+ */
+#include "pool.h"
+
+struct pg__pool *pg__pool_new(const struct pg__pool_config *cfg)
+{
+    struct pg__pool *p;
+
+    if (cfg->mode == PG_MODE_PROCESS)
+        p = pg__pool_proc_new();
+    else
+        p = pg__pool_thread_new();
+    if (!p)
+        return NULL;
+    p->cfg = *cfg;
+    if (p->cfg.depth < 1)
+        p->cfg.depth = 1;
+    if (p->cfg.workers < 1)
+        p->cfg.workers = 1;
+    p->inflight = 0;
+    p->errmsg[0] = '\0';
+    return p;
+}
+
+enum pg_code pg__pool_start(struct pg__pool *p)
+{
+    return p->be->start(p);
+}
+
+size_t pg__pool_room(const struct pg__pool *p)
+{
+    size_t max = (size_t)p->cfg.workers * p->cfg.depth;
+
+    return p->inflight >= max ? 0 : max - p->inflight;
+}
+
+void pg__pool_submit(struct pg__pool *p, struct pg__item *it)
+{
+    p->inflight++;
+    p->be->submit(p, it);
+}
+
+/* Backends call the user's callback through this to keep the count. */
+enum pg_code pg__pool_wait(struct pg__pool *p, int timeout_ms,
+                           pg__pool_done_cb cb, void *ud)
+{
+    return p->be->wait(p, timeout_ms, cb, ud);
+}
+
+void pg__pool_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
+{
+    p->be->stop(p, cb, ud);
+}
+
+void pg__pool_free(struct pg__pool *p)
+{
+    if (p)
+        p->be->free(p);
+}

@@ -1,0 +1,571 @@
+/*
+ * pool_proc.c - the pre-forked process backend of the pool (see pool.h).
+ *
+ * N worker processes are forked once at start, each connected to the
+ * parent by its own socketpair.  The parent writes JOB frames (id, url)
+ * and reads back RESULT and LOG frames (wire.h); each worker holds at
+ * most `depth` items.  The parent is single-threaded and polls every
+ * worker socket.
+ *
+ * A worker whose socket reaches EOF or sends garbage is reaped
+ * (waitpid), its leftover spool files are removed, the items it held are
+ * handed back with the error, and a replacement is forked.  No zombie is
+ * left: every fork has a matching waitpid, in death handling or stop.
+ *
+ * Fork discipline: all signals are blocked around fork(); stdio is
+ * flushed first; the child resets signal dispositions, closes the other
+ * workers' sockets and the parent-only fds, builds its own CURL handle
+ * and leaves with _exit().
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "name.h"
+#include "pool.h"
+#include "wire.h"
+
+struct proc_worker {
+    pid_t pid;               /* 0 when not running */
+    int fd;                  /* parent end of the socketpair, or -1 */
+    unsigned index;
+    struct pg__wire_rx rx;
+    struct pg__item *held;   /* items sent and not yet answered */
+    unsigned n_held;
+};
+
+struct proc_pool {
+    struct pg__pool base;
+    struct proc_worker *w;
+    struct pollfd *pfd;
+    struct pg_buf out;       /* frame being sent */
+    int stopping;
+};
+
+/* ---- worker side ------------------------------------------------------ */
+
+struct child_log {
+    int fd;
+    struct pg_buf frame;
+    struct pg__logger lg;
+};
+
+static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
+{
+    struct child_log *cl = ud;
+
+    if (pg__wire_begin(&cl->frame, PG_WIRE_LOG) ||
+        pg__wire_put_u32(&cl->frame, (uint32_t)level) ||
+        pg__wire_put_str(&cl->frame, msg) || pg__wire_end(&cl->frame))
+        return;
+    if (pg__wire_write_all(cl->fd, cl->frame.ptr, cl->frame.len)) {
+        /* The parent is gone; the job loop notices on its next read. */
+    }
+}
+
+static enum pg_code send_result(int fd, struct pg_buf *b,
+                                const struct pg__item *it)
+{
+    enum pg_code rc;
+
+    if ((rc = pg__wire_begin(b, PG_WIRE_RESULT)) ||
+        (rc = pg__wire_put_u64(b, it->id)) ||
+        (rc = pg__wire_put_u32(b, (uint32_t)it->status)) ||
+        (rc = pg__wire_put_u64(b, (uint64_t)it->http_code)) ||
+        (rc = pg__wire_put_u64(b, it->bytes)) ||
+        (rc = pg__wire_put_f64(b, it->time_ms)) ||
+        (rc = pg__wire_put_str(b, it->content_type)) ||
+        (rc = pg__wire_put_str(b, it->final_url)) ||
+        (rc = pg__wire_put_str(b, it->tmp_name)) ||
+        (rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL)) ||
+        (rc = pg__wire_end(b)))
+        return rc;
+    return pg__wire_write_all(fd, b->ptr, b->len);
+}
+
+static void reset_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD,
+                                SIGUSR1, SIGUSR2, SIGALRM };
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+    /* SIGPIPE stays ignored: a dead parent shows up as EPIPE. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
+{
+    const struct pg__pool_config *c = &pp->base.cfg;
+    unsigned i;
+    size_t k;
+
+    for (i = 0; i < c->workers; i++) {
+        if (i != self && pp->w[i].fd >= 0)
+            close(pp->w[i].fd);
+    }
+    for (k = 0; k < c->n_parent_fds; k++) {
+        int fd = c->parent_fds[k];
+
+        if (fd < 0 || fd == mine)
+            continue;
+        if (fd <= 2) {
+            int null = open("/dev/null", O_RDWR);
+
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        } else {
+            close(fd);
+        }
+    }
+}
+
+static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
+{
+    struct child_log cl;
+    struct pg__fetch_config fc = *pp->base.cfg.fetch;
+    struct pg__fetcher f;
+    struct pg__wire_rx rx;
+    struct pg_buf out = PG_BUF_INIT(PG_WIRE_MAX);
+
+    cl.fd = fd;
+    pg_buf_init(&cl.frame, PG_WIRE_MAX);
+    cl.lg = *pp->base.cfg.log;
+    if (cl.lg.cb) {
+        cl.lg.cb = child_log_cb;
+        cl.lg.userdata = &cl;
+    }
+    fc.log = &cl.lg;
+    if (pg__fetcher_init(&f, &fc, self))
+        _exit(3);
+    pg__wire_rx_init(&rx);
+    for (;;) {
+        const void *payload;
+        size_t len;
+        unsigned type;
+        int got = pg__wire_rx_next(&rx, &type, &payload, &len);
+        struct pg__wire_reader r;
+        struct pg__item it;
+        const char *url;
+
+        if (got < 0)
+            break;
+        if (got == 0) {
+            if (pg__wire_rx_read(&rx, fd))
+                break;     /* EOF: the parent has no more work */
+            continue;
+        }
+        if (type != PG_WIRE_JOB)
+            break;
+        pg__wire_reader_init(&r, payload, len);
+        memset(&it, 0, sizeof(it));
+        it.id = pg__wire_get_u64(&r);
+        it.attempts = pg__wire_get_u32(&r);
+        url = pg__wire_get_str(&r);
+        if (r.bad || !url)
+            break;
+        it.url = pg_strdup(url);
+        if (!it.url)
+            break;
+        pg__fetch(&f, &it);
+        if (send_result(fd, &out, &it)) {
+            if (it.tmp_name)
+                unlinkat(fc.outdir_fd, it.tmp_name, 0);
+            pg__item_reset_result(&it);
+            pg_free(it.url);
+            break;
+        }
+        pg__item_reset_result(&it);
+        pg_free(it.url);
+    }
+    pg__wire_rx_release(&rx);
+    pg_buf_release(&out);
+    pg_buf_release(&cl.frame);
+    pg__fetcher_release(&f);
+}
+
+/* ---- parent side ------------------------------------------------------ */
+
+static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
+{
+    sigset_t all, old;
+    int sv[2], err;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        return PG_E_WORKER;
+    fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+    fcntl(sv[1], F_SETFD, FD_CLOEXEC);
+
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        reset_signals();
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        w->fd = -1;
+        close_inherited(pp, w->index, sv[1]);
+        worker_loop(pp, w->index, sv[1]);
+        _exit(0);
+    }
+    err = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        errno = err;
+        return PG_E_WORKER;
+    }
+    w->pid = pid;
+    w->fd = sv[0];
+    pg__wire_rx_init(&w->rx);
+    return PG_OK;
+}
+
+static enum pg_code pp_start(struct pg__pool *p)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    unsigned i, ok = 0;
+
+    pp->w = pg_calloc(p->cfg.workers, sizeof(*pp->w));
+    pp->pfd = pg_calloc(p->cfg.workers, sizeof(*pp->pfd));
+    if (!pp->w || !pp->pfd)
+        return PG_E_NOMEM;
+    for (i = 0; i < p->cfg.workers; i++) {
+        pp->w[i].fd = -1;
+        pp->w[i].index = i;
+    }
+    for (i = 0; i < p->cfg.workers; i++) {
+        if (spawn(pp, &pp->w[i]) == PG_OK)
+            ok++;
+    }
+    if (ok == 0) {
+        snprintf(p->errmsg, sizeof(p->errmsg),
+                 "cannot start any worker process");
+        return PG_E_WORKER;
+    }
+    return PG_OK;
+}
+
+static struct proc_worker *pick(struct proc_pool *pp)
+{
+    struct proc_worker *best = NULL;
+    unsigned i;
+
+    for (i = 0; i < pp->base.cfg.workers; i++) {
+        struct proc_worker *w = &pp->w[i];
+
+        if (w->fd < 0)
+            continue;
+        if (!best || w->n_held < best->n_held)
+            best = w;
+    }
+    return best;
+}
+
+static void hold(struct proc_worker *w, struct pg__item *it)
+{
+    it->next = w->held;
+    w->held = it;
+    w->n_held++;
+}
+
+static struct pg__item *unhold(struct proc_worker *w, uint64_t id)
+{
+    struct pg__item **pp;
+
+    for (pp = &w->held; *pp; pp = &(*pp)->next) {
+        struct pg__item *it = *pp;
+
+        if (it->id == id) {
+            *pp = it->next;
+            it->next = NULL;
+            w->n_held--;
+            return it;
+        }
+    }
+    return NULL;
+}
+
+/* Remove the spool files a dead worker left behind. */
+static void remove_leftovers(struct proc_pool *pp, pid_t pid)
+{
+    char prefix[64];
+    size_t n;
+    int fd = dup(pp->base.cfg.fetch->outdir_fd);
+    struct dirent *de;
+    DIR *d;
+
+    if (fd < 0)
+        return;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    n = (size_t)snprintf(prefix, sizeof(prefix), "%s%ld-",
+                         PG_NAME_TMP_PREFIX, (long)pid);
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        if (!strncmp(de->d_name, prefix, n))
+            unlinkat(pp->base.cfg.fetch->outdir_fd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* The worker's socket is gone: reap it, hand its items back, replace. */
+static void worker_died(struct proc_pool *pp, struct proc_worker *w,
+                        pg__pool_done_cb cb, void *ud)
+{
+    char why[96];
+    int status = 0;
+    pid_t pid = w->pid;
+    struct pg__item *it;
+
+    close(w->fd);
+    w->fd = -1;
+    pg__wire_rx_release(&w->rx);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    w->pid = 0;
+    if (WIFSIGNALED(status))
+        snprintf(why, sizeof(why), "killed by signal %d",
+                 WTERMSIG(status));
+    else
+        snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
+    if (w->n_held > 0 || WIFSIGNALED(status) || WEXITSTATUS(status))
+        pg__log(pp->base.cfg.log, PG_LOG_WARN,
+                "worker process %ld died (%s) holding %u URL(s)",
+                (long)pid, why, w->n_held);
+    remove_leftovers(pp, pid);
+    while ((it = w->held) != NULL) {
+        w->held = it->next;
+        w->n_held--;
+        it->next = NULL;
+        pg__item_reset_result(it);
+        it->attempts++;
+        pg__item_error(it, PG_ST_NETWORK_ERROR,
+                       "worker process died (%s)", why);
+        pp->base.inflight--;
+        cb(it, ud);
+    }
+    if (!pp->stopping && spawn(pp, w) != PG_OK)
+        pg__log(pp->base.cfg.log, PG_LOG_ERROR,
+                "cannot replace worker process %u", w->index);
+}
+
+static void pp_submit(struct pg__pool *p, struct pg__item *it)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    struct proc_worker *w = pick(pp);
+    enum pg_code rc;
+
+    if (!w) {
+        /* No live worker: the item comes back from the next wait. */
+        pg__item_reset_result(it);
+        pg__item_error(it, PG_ST_NETWORK_ERROR, "no worker process left");
+        it->next = pp->w[0].held;
+        pp->w[0].held = it;
+        pp->w[0].n_held++;
+        return;
+    }
+    hold(w, it);
+    rc = pg__wire_begin(&pp->out, PG_WIRE_JOB);
+    if (!rc)
+        rc = pg__wire_put_u64(&pp->out, it->id);
+    if (!rc)
+        rc = pg__wire_put_u32(&pp->out, it->attempts);
+    if (!rc)
+        rc = pg__wire_put_str(&pp->out, it->url);
+    if (!rc)
+        rc = pg__wire_end(&pp->out);
+    if (!rc)
+        rc = pg__wire_write_all(w->fd, pp->out.ptr, pp->out.len);
+    if (rc) {
+        /* The worker is broken; the next wait reaps it, and the item
+         * comes back with the error. */
+        shutdown(w->fd, SHUT_RDWR);
+    }
+}
+
+static void on_frame(struct proc_pool *pp, struct proc_worker *w,
+                     unsigned type, const void *payload, size_t len,
+                     pg__pool_done_cb cb, void *ud, int *bad)
+{
+    struct pg__wire_reader r;
+    struct pg__item *it;
+    const char *s;
+
+    pg__wire_reader_init(&r, payload, len);
+    if (type == PG_WIRE_LOG) {
+        unsigned level = pg__wire_get_u32(&r);
+
+        s = pg__wire_get_str(&r);
+        if (!r.bad && s && level <= PG_LOG_DEBUG)
+            pg__log(pp->base.cfg.log, (enum pg_log_level)level, "%s", s);
+        return;
+    }
+    if (type != PG_WIRE_RESULT) {
+        *bad = 1;
+        return;
+    }
+    it = unhold(w, pg__wire_get_u64(&r));
+    if (!it) {
+        *bad = 1;
+        return;
+    }
+    pg__item_reset_result(it);
+    it->attempts++;
+    it->status = (enum pg_status)pg__wire_get_u32(&r);
+    it->http_code = (long)pg__wire_get_u64(&r);
+    it->bytes = pg__wire_get_u64(&r);
+    it->time_ms = pg__wire_get_f64(&r);
+    if ((s = pg__wire_get_str(&r)))
+        it->content_type = pg_strdup(s);
+    if ((s = pg__wire_get_str(&r)))
+        it->final_url = pg_strdup(s);
+    if ((s = pg__wire_get_str(&r)))
+        it->tmp_name = pg_strdup(s);
+    if ((s = pg__wire_get_str(&r)))
+        snprintf(it->error, sizeof(it->error), "%s", s);
+    if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
+        hold(w, it);  /* handed back as a crash when the worker is reaped */
+        *bad = 1;
+        return;
+    }
+    pp->base.inflight--;
+    cb(it, ud);
+}
+
+static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
+                            pg__pool_done_cb cb, void *ud)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    unsigned i, n = p->cfg.workers;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        pp->pfd[i].fd = pp->w[i].fd;
+        pp->pfd[i].events = POLLIN;
+        pp->pfd[i].revents = 0;
+    }
+    rc = poll(pp->pfd, n, timeout_ms);
+    if (rc < 0 && errno != EINTR) {
+        snprintf(p->errmsg, sizeof(p->errmsg), "poll failed");
+        return PG_E_WORKER;
+    }
+    for (i = 0; i < n; i++) {
+        struct proc_worker *w = &pp->w[i];
+        const void *payload;
+        unsigned type;
+        size_t len;
+        int got, bad = 0;
+
+        if (w->fd < 0) {
+            /* Items parked when no worker was alive. */
+            if (w->held && pp->w[i].pid == 0) {
+                struct pg__item *it = w->held;
+
+                w->held = it->next;
+                w->n_held--;
+                it->next = NULL;
+                pp->base.inflight--;
+                cb(it, ud);
+            }
+            continue;
+        }
+        if (!(pp->pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (pg__wire_rx_read(&w->rx, w->fd)) {
+            bad = 1;
+        }
+        while (!bad && (got = pg__wire_rx_next(&w->rx, &type, &payload,
+                                               &len)) != 0) {
+            if (got < 0) {
+                bad = 1;
+                break;
+            }
+            on_frame(pp, w, type, payload, len, cb, ud, &bad);
+        }
+        if (bad) {
+            if (w->pid > 0)
+                kill(w->pid, SIGKILL);
+            worker_died(pp, w, cb, ud);
+        }
+    }
+    return PG_OK;
+}
+
+static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    unsigned i;
+
+    pp->stopping = 1;
+    if (!pp->w)
+        return;
+    /* Collect what is still in flight, then close: EOF ends a worker. */
+    while (p->inflight > 0) {
+        if (pp_wait(p, -1, cb, ud) != PG_OK)
+            break;
+    }
+    for (i = 0; i < p->cfg.workers; i++) {
+        struct proc_worker *w = &pp->w[i];
+
+        if (w->fd >= 0) {
+            close(w->fd);
+            w->fd = -1;
+        }
+        pg__wire_rx_release(&w->rx);
+        if (w->pid > 0) {
+            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            w->pid = 0;
+        }
+    }
+}
+
+static void pp_free(struct pg__pool *p)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+
+    pg_buf_release(&pp->out);
+    pg_free(pp->w);
+    pg_free(pp->pfd);
+    pg_free(pp);
+}
+
+static const struct pg__pool_backend proc_backend = {
+    pp_start, pp_submit, pp_wait, pp_stop, pp_free
+};
+
+struct pg__pool *pg__pool_proc_new(void)
+{
+    struct proc_pool *pp = pg_calloc(1, sizeof(*pp));
+
+    if (!pp)
+        return NULL;
+    pp->base.be = &proc_backend;
+    pg_buf_init(&pp->out, PG_WIRE_MAX + PG_WIRE_HEADER);
+    return &pp->base;
+}

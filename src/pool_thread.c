@@ -1,0 +1,230 @@
+/*
+ * pool_thread.c - the pthread backend of the pool (see pool.h).
+ *
+ * N threads share one FIFO of pending items and one FIFO of finished
+ * ones, both under one mutex.  A worker that finishes an item appends it
+ * to the finished FIFO and writes a byte to a notification pipe, which
+ * the main thread polls (so it can later wait on signals in the same
+ * poll).  Worker threads run with every signal blocked.  Each thread
+ * owns its own fetcher (CURL handle); nothing else is shared but the
+ * read-only configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "pool.h"
+
+struct thread_pool;
+
+struct worker {
+    struct thread_pool *tp;
+    unsigned index;
+    pthread_t tid;
+};
+
+struct thread_pool {
+    struct pg__pool base;
+    struct worker *w;
+    unsigned started;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* pending non-empty, or stopping */
+    struct pg__item *pend_head, *pend_tail;
+    struct pg__item *done_head, *done_tail;
+    int stopping;
+
+    int notify[2];            /* [0] read (main), [1] write (workers) */
+};
+
+static void push(struct pg__item **head, struct pg__item **tail,
+                 struct pg__item *it)
+{
+    it->next = NULL;
+    if (*tail)
+        (*tail)->next = it;
+    else
+        *head = it;
+    *tail = it;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct thread_pool *tp = w->tp;
+    struct pg__fetcher f;
+    int have_fetcher;
+
+    have_fetcher = pg__fetcher_init(&f, tp->base.cfg.fetch, w->index) ==
+                   PG_OK;
+    for (;;) {
+        struct pg__item *it;
+
+        pthread_mutex_lock(&tp->mu);
+        while (!tp->pend_head && !tp->stopping)
+            pthread_cond_wait(&tp->cv, &tp->mu);
+        it = tp->pend_head;
+        if (!it) {
+            pthread_mutex_unlock(&tp->mu);
+            break;
+        }
+        tp->pend_head = it->next;
+        if (!tp->pend_head)
+            tp->pend_tail = NULL;
+        pthread_mutex_unlock(&tp->mu);
+
+        if (have_fetcher) {
+            pg__fetch(&f, it);
+        } else {
+            /* A worker never dies silently: the error is the result. */
+            pg__item_reset_result(it);
+            it->attempts++;
+            pg__item_error(it, PG_ST_NETWORK_ERROR,
+                           "worker %u could not start: out of memory",
+                           w->index);
+        }
+
+        pthread_mutex_lock(&tp->mu);
+        push(&tp->done_head, &tp->done_tail, it);
+        pthread_mutex_unlock(&tp->mu);
+        while (write(tp->notify[1], "", 1) < 0 && errno == EINTR)
+            ;
+    }
+    if (have_fetcher)
+        pg__fetcher_release(&f);
+    return NULL;
+}
+
+static enum pg_code tp_start(struct pg__pool *p)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+    sigset_t all, old;
+    unsigned i;
+    int err = 0;
+
+    if (pipe(tp->notify) < 0) {
+        snprintf(p->errmsg, sizeof(p->errmsg), "cannot create a pipe");
+        return PG_E_WORKER;
+    }
+    fcntl(tp->notify[0], F_SETFD, FD_CLOEXEC);
+    fcntl(tp->notify[1], F_SETFD, FD_CLOEXEC);
+    fcntl(tp->notify[0], F_SETFL, O_NONBLOCK);
+    fcntl(tp->notify[1], F_SETFL, O_NONBLOCK);
+
+    tp->w = pg_calloc(p->cfg.workers, sizeof(*tp->w));
+    if (!tp->w)
+        return PG_E_NOMEM;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (i = 0; i < p->cfg.workers; i++) {
+        tp->w[i].tp = tp;
+        tp->w[i].index = i;
+        err = pthread_create(&tp->w[i].tid, NULL, worker_main, &tp->w[i]);
+        if (err)
+            break;
+        tp->started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (tp->started == 0) {
+        snprintf(p->errmsg, sizeof(p->errmsg),
+                 "cannot start a worker thread (error %d)", err);
+        return PG_E_WORKER;
+    }
+    /* Fewer threads than asked still do the whole job. */
+    p->cfg.workers = tp->started;
+    return PG_OK;
+}
+
+static void tp_submit(struct pg__pool *p, struct pg__item *it)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+
+    pthread_mutex_lock(&tp->mu);
+    push(&tp->pend_head, &tp->pend_tail, it);
+    pthread_cond_signal(&tp->cv);
+    pthread_mutex_unlock(&tp->mu);
+}
+
+static void deliver(struct thread_pool *tp, pg__pool_done_cb cb, void *ud)
+{
+    struct pg__item *it, *next;
+
+    pthread_mutex_lock(&tp->mu);
+    it = tp->done_head;
+    tp->done_head = tp->done_tail = NULL;
+    pthread_mutex_unlock(&tp->mu);
+    for (; it; it = next) {
+        next = it->next;
+        it->next = NULL;
+        tp->base.inflight--;
+        cb(it, ud);
+    }
+}
+
+static enum pg_code tp_wait(struct pg__pool *p, int timeout_ms,
+                            pg__pool_done_cb cb, void *ud)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+    struct pollfd pfd = { tp->notify[0], POLLIN, 0 };
+    char drain[256];
+
+    if (poll(&pfd, 1, timeout_ms) > 0) {
+        while (read(tp->notify[0], drain, sizeof(drain)) > 0)
+            ;
+    }
+    deliver(tp, cb, ud);
+    return PG_OK;
+}
+
+static void tp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+    unsigned i;
+
+    pthread_mutex_lock(&tp->mu);
+    tp->stopping = 1;
+    pthread_cond_broadcast(&tp->cv);
+    pthread_mutex_unlock(&tp->mu);
+    /* Workers drain the pending FIFO before they exit. */
+    for (i = 0; i < tp->started; i++)
+        pthread_join(tp->w[i].tid, NULL);
+    tp->started = 0;
+    deliver(tp, cb, ud);
+}
+
+static void tp_free(struct pg__pool *p)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+
+    if (tp->notify[0] >= 0)
+        close(tp->notify[0]);
+    if (tp->notify[1] >= 0)
+        close(tp->notify[1]);
+    pthread_mutex_destroy(&tp->mu);
+    pthread_cond_destroy(&tp->cv);
+    pg_free(tp->w);
+    pg_free(tp);
+}
+
+static const struct pg__pool_backend thread_backend = {
+    tp_start, tp_submit, tp_wait, tp_stop, tp_free
+};
+
+struct pg__pool *pg__pool_thread_new(void)
+{
+    struct thread_pool *tp = pg_calloc(1, sizeof(*tp));
+
+    if (!tp)
+        return NULL;
+    tp->base.be = &thread_backend;
+    tp->notify[0] = tp->notify[1] = -1;
+    pthread_mutex_init(&tp->mu, NULL);
+    pthread_cond_init(&tp->cv, NULL);
+    return &tp->base;
+}

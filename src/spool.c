@@ -1,0 +1,369 @@
+/*
+ * spool.c - see spool.h; also pg_result_save() and pg_result_fail().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "item.h"
+#include "job.h"
+#include "log.h"
+#include "mem.h"
+#include "name.h"
+#include "spool.h"
+#include "url.h"
+
+/* Variants tried for one name before giving up. */
+#define NAME_TRIES 100
+
+void pg__nameset_init(struct pg__nameset *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void pg__nameset_release(struct pg__nameset *s)
+{
+    PG_FREE(s->keys);
+    PG_FREE(s->vals);
+    s->cap = s->used = 0;
+}
+
+static size_t slot(const struct pg__nameset *s, uint64_t key)
+{
+    size_t i = (size_t)(key ^ (key >> 29)) & (s->cap - 1);
+
+    while (s->keys[i] && s->keys[i] != key)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
+                    uint64_t *url_hash)
+{
+    size_t i;
+
+    if (!s->cap)
+        return 0;
+    name_hash |= !name_hash;
+    i = slot(s, name_hash);
+    if (!s->keys[i])
+        return 0;
+    *url_hash = s->vals[i];
+    return 1;
+}
+
+static enum pg_code nameset_grow(struct pg__nameset *s)
+{
+    struct pg__nameset n;
+    size_t i;
+
+    n.cap = s->cap ? s->cap * 2 : 1024;
+    n.used = s->used;
+    n.keys = pg_calloc(n.cap, sizeof(*n.keys));
+    n.vals = pg_calloc(n.cap, sizeof(*n.vals));
+    if (!n.keys || !n.vals) {
+        pg_free(n.keys);
+        pg_free(n.vals);
+        return PG_E_NOMEM;
+    }
+    for (i = 0; i < s->cap; i++) {
+        if (s->keys[i]) {
+            size_t j = slot(&n, s->keys[i]);
+
+            n.keys[j] = s->keys[i];
+            n.vals[j] = s->vals[i];
+        }
+    }
+    pg__nameset_release(s);
+    *s = n;
+    return PG_OK;
+}
+
+enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
+                             uint64_t url_hash)
+{
+    size_t i;
+
+    if ((s->used + 1) * 4 > s->cap * 3) {
+        enum pg_code rc = nameset_grow(s);
+
+        if (rc)
+            return rc;
+    }
+    name_hash |= !name_hash;
+    i = slot(s, name_hash);
+    if (!s->keys[i])
+        s->used++;
+    s->keys[i] = name_hash;
+    s->vals[i] = url_hash;
+    return PG_OK;
+}
+
+enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
+                              int *fd, char **name)
+{
+    char tmp[96];
+    int tries;
+
+    for (tries = 0; tries < 1000; tries++) {
+        snprintf(tmp, sizeof(tmp), "%s%ld-%u-%llu.part",
+                 PG_NAME_TMP_PREFIX, (long)getpid(), worker,
+                 (unsigned long long)(*seq)++);
+        *fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                     O_CLOEXEC, 0644);
+        if (*fd >= 0) {
+            *name = pg_strdup(tmp);
+            if (!*name) {
+                close(*fd);
+                unlinkat(dirfd, tmp, 0);
+                return PG_E_NOMEM;
+            }
+            return PG_OK;
+        }
+        if (errno != EEXIST && errno != EINTR)
+            return PG_E_IO;
+    }
+    return PG_E_IO;
+}
+
+int pg__spool_check_name(const char *relname)
+{
+    const char *p = relname, *end;
+    size_t n;
+
+    if (!*p || *p == '/' || strlen(p) > PG_NAME_MAX + 64)
+        return -1;
+    while (*p) {
+        end = strchr(p, '/');
+        n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0 || n > 255)
+            return -1;
+        if ((n == 1 && p[0] == '.') || (n == 2 && !memcmp(p, "..", 2)))
+            return -1;
+        if (n >= PG_NAME_TMP_PREFIX_LEN &&
+            !memcmp(p, PG_NAME_TMP_PREFIX, PG_NAME_TMP_PREFIX_LEN))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return -1;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+        if (!*p)
+            return -1; /* trailing slash: no file name */
+    }
+    return 0;
+}
+
+/*
+ * Open (creating if needed) directory `name` in dirfd, never following a
+ * symlink.  When something else is in the way, try "name.d", "name.d2",
+ * ... and append the name used to path.  Returns the fd or -1 (errno).
+ */
+static int open_dir(int dirfd, const char *name, size_t n,
+                    struct pg_buf *path, enum pg_code *rc)
+{
+    char comp[300];
+    int i, fd;
+
+    for (i = 0; i < NAME_TRIES; i++) {
+        if (i == 0)
+            snprintf(comp, sizeof(comp), "%.*s", (int)n, name);
+        else if (i == 1)
+            snprintf(comp, sizeof(comp), "%.*s.d", (int)n, name);
+        else
+            snprintf(comp, sizeof(comp), "%.*s.d%d", (int)n, name, i);
+        fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                    O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            if (mkdirat(dirfd, comp, 0755) < 0 && errno != EEXIST)
+                break;
+            fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                        O_CLOEXEC);
+        }
+        if (fd >= 0) {
+            *rc = pg_buf_addstr(path, comp);
+            if (!*rc)
+                *rc = pg_buf_addc(path, '/');
+            if (*rc) {
+                close(fd);
+                return -1;
+            }
+            return fd;
+        }
+        if (errno != ENOTDIR && errno != ELOOP && errno != EEXIST)
+            break;
+    }
+    *rc = PG_E_IO;
+    return -1;
+}
+
+/* The i-th variant of a file name: "a.jpg", "a.1.jpg", "a.2.jpg"... */
+static void leaf_variant(char *out, size_t outlen, const char *leaf, int i)
+{
+    const char *dot = strrchr(leaf, '.');
+
+    if (i == 0)
+        snprintf(out, outlen, "%s", leaf);
+    else if (dot && dot != leaf)
+        snprintf(out, outlen, "%.*s.%d%s", (int)(dot - leaf), leaf, i, dot);
+    else
+        snprintf(out, outlen, "%s.%d", leaf, i);
+}
+
+static int is_regular(int dirfd, const char *name)
+{
+    struct stat st;
+
+    return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+/*
+ * Place tmp (in rootfd) as leaf in dirfd.  Returns 1 when placed, 0 when
+ * the name is taken by something this URL must not use, -1 on error
+ * (errno).  *kept is set when an older file of that name is kept.
+ */
+static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
+                 int overwrite, int ours_other, int *kept)
+{
+    *kept = 0;
+    if (ours_other)
+        return 0;
+    if (overwrite) {
+        if (fstatat(dirfd, leaf, &(struct stat){ 0 },
+                    AT_SYMLINK_NOFOLLOW) == 0 && !is_regular(dirfd, leaf))
+            return 0;
+        if (renameat(rootfd, tmp, dirfd, leaf) == 0)
+            return 1;
+        return (errno == EISDIR || errno == ENOTDIR) ? 0 : -1;
+    }
+    if (linkat(rootfd, tmp, dirfd, leaf, 0) == 0) {
+        unlinkat(rootfd, tmp, 0);
+        return 1;
+    }
+    if (errno == EEXIST) {
+        if (!is_regular(dirfd, leaf))
+            return 0;
+        *kept = 1;
+        return 1;
+    }
+    if (errno == EPERM || errno == EOPNOTSUPP || errno == EXDEV ||
+        errno == EMLINK) {
+        /* No hard links here: check, then rename (main thread only). */
+        if (fstatat(dirfd, leaf, &(struct stat){ 0 },
+                    AT_SYMLINK_NOFOLLOW) == 0) {
+            if (!is_regular(dirfd, leaf))
+                return 0;
+            *kept = 1;
+            return 1;
+        }
+        return renameat(rootfd, tmp, dirfd, leaf) == 0 ? 1 : -1;
+    }
+    return -1;
+}
+
+enum pg_code pg_result_save(struct pg_result *res, const char *relname,
+                            unsigned flags)
+{
+    struct pg_job *job = res->job;
+    struct pg__item *it = job ? job->cur : NULL;
+    struct pg_buf path = PG_BUF_INIT(PG_NAME_MAX + 4096);
+    char leaf[300], errtxt[128];
+    const char *p, *slash;
+    uint64_t url_hash, other;
+    enum pg_code rc = PG_OK;
+    int dirfd, fd, i, r = -1, kept = 0;
+    size_t dirlen;
+
+    if (!it || !it->tmp_name || res->status != PG_ST_OK)
+        return PG_E_INVALID;
+    if (pg__spool_check_name(relname)) {
+        pg_result_fail(res, PG_ST_SAVE_ERROR, "unsafe file name '%.200s'",
+                       relname);
+        return PG_E_INVALID;
+    }
+    url_hash = pg__hash64(it->url, strlen(it->url));
+    dirfd = job->outdir_fd;
+    for (p = relname; (slash = strchr(p, '/')); p = slash + 1) {
+        fd = open_dir(dirfd, p, (size_t)(slash - p), &path, &rc);
+        if (dirfd != job->outdir_fd)
+            close(dirfd);
+        dirfd = job->outdir_fd;
+        if (fd < 0) {
+            if (rc == PG_E_IO)
+                pg_result_fail(res, PG_ST_SAVE_ERROR,
+                               "cannot create directory for '%.200s': %s",
+                               relname, pg__errstr(errno, errtxt,
+                                                   sizeof(errtxt)));
+            goto out;
+        }
+        dirfd = fd;
+    }
+    dirlen = path.len;
+    for (i = 0; i < NAME_TRIES; i++) {
+        int ours;
+
+        leaf_variant(leaf, sizeof(leaf), p, i);
+        pg_buf_truncate(&path, dirlen);
+        rc = pg_buf_addstr(&path, leaf);
+        if (rc)
+            goto out;
+        ours = pg__nameset_get(&job->names,
+                               pg__hash64(path.ptr, path.len), &other);
+        r = place(job->outdir_fd, it->tmp_name, dirfd, leaf,
+                  flags & PG_SAVE_OVERWRITE, ours && other != url_hash,
+                  &kept);
+        if (r != 0)
+            break;
+    }
+    if (r <= 0) {
+        if (r == 0)
+            errno = EEXIST;
+        pg_result_fail(res, PG_ST_SAVE_ERROR, "cannot save '%.200s': %s",
+                       relname, pg__errstr(errno, errtxt, sizeof(errtxt)));
+        rc = PG_E_IO;
+        goto out;
+    }
+    rc = pg__nameset_put(&job->names, pg__hash64(path.ptr, path.len),
+                         url_hash);
+    if (rc)
+        goto out;
+    if (kept) {
+        it->status = PG_ST_EXISTS;
+        res->status = PG_ST_EXISTS;
+    } else {
+        PG_FREE(it->tmp_name);
+        res->tmp_name = NULL;
+    }
+    pg_free(it->path);
+    it->path = pg_buf_take(&path);
+    res->path = it->path;
+out:
+    if (dirfd != job->outdir_fd)
+        close(dirfd);
+    pg_buf_release(&path);
+    return rc;
+}
+
+void pg_result_fail(struct pg_result *res, enum pg_status st,
+                    const char *fmt, ...)
+{
+    struct pg__item *it = res->job ? res->job->cur : NULL;
+    va_list ap;
+
+    if (!it)
+        return;
+    it->status = st;
+    va_start(ap, fmt);
+    vsnprintf(it->error, sizeof(it->error), fmt, ap);
+    va_end(ap);
+    res->status = st;
+    res->error = it->error;
+}

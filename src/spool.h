@@ -1,0 +1,56 @@
+/*
+ * spool.h - temporary body files and their atomic commit.
+ *
+ * A worker writes a body into a fresh hidden file at the top of the
+ * output directory, created with O_EXCL|O_NOFOLLOW relative to the
+ * directory fd (pg__spool_create).  The main thread later gives it its
+ * final name with pg_result_save() (pagegrab.h): directories are walked
+ * and created one component at a time with openat(O_NOFOLLOW) and the
+ * file appears with linkat() (never replacing) or renameat() (with
+ * --overwrite), so a final name always holds a complete body and nothing
+ * is written through a symlink.
+ *
+ * struct pg__nameset remembers which relative names this job saved and
+ * for which URL (64-bit hashes only: 16 bytes a file), so that a second
+ * URL mapping to the same name gets a new name instead of being mistaken
+ * for an old file.  Main thread only.
+ */
+#ifndef PG_SPOOL_H
+#define PG_SPOOL_H
+
+#include <stdint.h>
+
+#include "pagegrab.h"
+
+struct pg__nameset {
+    uint64_t *keys;  /* name hash, 0 = empty slot */
+    uint64_t *vals;  /* URL hash */
+    size_t cap;      /* power of two */
+    size_t used;
+};
+
+void pg__nameset_init(struct pg__nameset *s);
+void pg__nameset_release(struct pg__nameset *s);
+/* 1 and *url_hash when name_hash is present, else 0. */
+int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
+                    uint64_t *url_hash);
+enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
+                             uint64_t url_hash) PG_WARN_UNUSED;
+
+/*
+ * Create a new spool file in dirfd, named
+ * ".pagegrab-PID-WORKER-SEQ.part"; *seq is advanced.  On success *fd is
+ * open for writing (O_CLOEXEC) and *name is a new string the caller
+ * frees.  Returns PG_E_IO (errno set) or PG_E_NOMEM.
+ */
+enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
+                              int *fd, char **name) PG_WARN_UNUSED;
+
+/*
+ * Check that relname is a safe relative name: non-empty components, none
+ * "." or "..", no leading '/', no control bytes, no temp-file prefix,
+ * bounded length.  0 if safe.
+ */
+int pg__spool_check_name(const char *relname);
+
+#endif

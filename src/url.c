@@ -1,0 +1,169 @@
+/*
+ * url.c - see url.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "mem.h"
+#include "url.h"
+
+uint64_t pg__hash64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    while (n--) {
+        h ^= *s++;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+void pg__url_release(struct pg__url *u)
+{
+    PG_FREE(u->url);
+    PG_FREE(u->scheme);
+    PG_FREE(u->host);
+    PG_FREE(u->port);
+    PG_FREE(u->path);
+    PG_FREE(u->query);
+}
+
+/* Copy one part out of h into *out (NULL when the part is absent). */
+static enum pg_code get_part(CURLU *h, CURLUPart part, char **out)
+{
+    char *v = NULL;
+    CURLUcode rc = curl_url_get(h, part, &v, 0);
+
+    *out = NULL;
+    if (rc == CURLUE_OUT_OF_MEMORY)
+        return PG_E_NOMEM;
+    if (rc != CURLUE_OK || !v)
+        return PG_OK;
+    *out = pg_strdup(v);
+    curl_free(v);
+    return *out ? PG_OK : PG_E_NOMEM;
+}
+
+static int is_default_port(const char *scheme, const char *port)
+{
+    return (!strcmp(scheme, "http") && !strcmp(port, "80")) ||
+           (!strcmp(scheme, "https") && !strcmp(port, "443"));
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++) {
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+    }
+}
+
+enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
+                           char *err, size_t errlen)
+{
+    enum pg_code rc = PG_OK;
+    CURLUcode urc;
+    CURLU *h = NULL;
+    char *tmp = NULL;
+    size_t i;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    if (len > PG_URL_MAX) {
+        snprintf(err, errlen, "URL longer than %d bytes", PG_URL_MAX);
+        return PG_E_LIMIT;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            snprintf(err, errlen, "control character 0x%02x at byte %zu",
+                     c, i + 1);
+            return PG_E_URL;
+        }
+    }
+    tmp = pg_strndup(s, len);
+    h = curl_url();
+    if (!tmp || !h) {
+        rc = PG_E_NOMEM;
+        goto out;
+    }
+    urc = curl_url_set(h, CURLUPART_URL, tmp,
+                       CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE |
+                       CURLU_URLENCODE);
+    if (urc == CURLUE_OUT_OF_MEMORY) {
+        rc = PG_E_NOMEM;
+        goto out;
+    }
+    if (urc == CURLUE_BAD_SCHEME && !strstr(tmp, "://")) {
+        snprintf(err, errlen, "not a URL (no scheme such as http://)");
+        rc = PG_E_URL;
+        goto out;
+    }
+    if (urc != CURLUE_OK) {
+        snprintf(err, errlen, "%s", curl_url_strerror(urc));
+        rc = PG_E_URL;
+        goto out;
+    }
+    rc = get_part(h, CURLUPART_SCHEME, &u->scheme);
+    if (rc)
+        goto out;
+    if (!u->scheme) {
+        snprintf(err, errlen, "no scheme");
+        rc = PG_E_URL;
+        goto out;
+    }
+    lower(u->scheme);
+    if (strcmp(u->scheme, "http") && strcmp(u->scheme, "https")) {
+        snprintf(err, errlen, "unsupported scheme '%.32s' (only http and "
+                 "https)", u->scheme);
+        rc = PG_E_SCHEME;
+        goto out;
+    }
+    /* The fragment never reaches the server; drop it before anything. */
+    urc = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
+    if (urc == CURLUE_OUT_OF_MEMORY) {
+        rc = PG_E_NOMEM;
+        goto out;
+    }
+    if ((rc = get_part(h, CURLUPART_HOST, &u->host)) ||
+        (rc = get_part(h, CURLUPART_PORT, &u->port)) ||
+        (rc = get_part(h, CURLUPART_PATH, &u->path)) ||
+        (rc = get_part(h, CURLUPART_QUERY, &u->query)))
+        goto out;
+    if (!u->host || !u->host[0]) {
+        snprintf(err, errlen, "no host name");
+        rc = PG_E_URL;
+        goto out;
+    }
+    lower(u->host);
+    if (u->port && is_default_port(u->scheme, u->port))
+        PG_FREE(u->port);
+    if (!u->path) {
+        u->path = pg_strdup("/");
+        if (!u->path) {
+            rc = PG_E_NOMEM;
+            goto out;
+        }
+    }
+    if (curl_url_set(h, CURLUPART_HOST, u->host, 0) != CURLUE_OK ||
+        curl_url_set(h, CURLUPART_PORT, u->port, 0) != CURLUE_OK) {
+        rc = PG_E_NOMEM;
+        goto out;
+    }
+    rc = get_part(h, CURLUPART_URL, &u->url);
+    if (!rc && !u->url)
+        rc = PG_E_NOMEM;
+out:
+    if (rc) {
+        if (rc == PG_E_NOMEM && !err[0])
+            snprintf(err, errlen, "%s", pg_strerror(rc));
+        pg__url_release(u);
+    }
+    curl_url_cleanup(h);
+    pg_free(tmp);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * url.h - URL validation and splitting, on top of libcurl's URL API.
+ *
+ * Only http and https URLs are accepted.  The normalised form (scheme and
+ * host lower-cased, dot segments removed, spaces and 8-bit bytes
+ * percent-encoded, fragment dropped) is what gets fetched and named.
+ * Thread-safe: no shared state.
+ */
+#ifndef PG_URL_H
+#define PG_URL_H
+
+#include <stddef.h>
+
+#include "pagegrab.h"
+
+/* Input lines longer than this are rejected as over-long. */
+#define PG_URL_MAX 8192
+
+struct pg__url {
+    char *url;    /* normalised, without fragment */
+    char *scheme; /* "http" or "https" */
+    char *host;   /* lower-case; IPv6 in brackets */
+    char *port;   /* NULL when absent or the scheme's default */
+    char *path;   /* percent-encoded, starts with '/' */
+    char *query;  /* NULL when absent */
+};
+
+/*
+ * Parse s (len bytes, need not be NUL-terminated).  On failure writes a
+ * reason into err and returns PG_E_URL, PG_E_SCHEME, PG_E_LIMIT (too long)
+ * or PG_E_NOMEM; *u is then empty.  Release with pg__url_release().
+ */
+enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
+                           char *err, size_t errlen) PG_WARN_UNUSED;
+
+void pg__url_release(struct pg__url *u);
+
+/* 64-bit FNV-1a of n bytes: stable across runs and machines. */
+uint64_t pg__hash64(const void *p, size_t n);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * server.c - the in-process libmicrohttpd test server (see server.h).
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct counts {
+    atomic_ulong get;
+    atomic_ulong head;
+    atomic_ulong other;
+};
+
+struct route {
+    struct pg_test_route r;
+    size_t path_len;
+    struct counts hits;
+};
+
+struct pg_test_server {
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    struct route *routes;
+    size_t n;
+    struct counts not_found;
+    atomic_ulong total;
+    atomic_uint inflight;
+    atomic_uint peak;
+    /* Its address marks a request that was counted as in flight. */
+    char in_flight_marker;
+};
+
+static void count(struct counts *c, const char *method)
+{
+    if (!strcmp(method, "GET"))
+        atomic_fetch_add(&c->get, 1);
+    else if (!strcmp(method, "HEAD"))
+        atomic_fetch_add(&c->head, 1);
+    else
+        atomic_fetch_add(&c->other, 1);
+}
+
+static unsigned long count_get(const struct counts *c, const char *method)
+{
+    /* The atomics are only read; the casts drop const for C11's API. */
+    struct counts *m = (struct counts *)c;
+
+    if (!method)
+        return atomic_load(&m->get) + atomic_load(&m->head) +
+               atomic_load(&m->other);
+    if (!strcmp(method, "GET"))
+        return atomic_load(&m->get);
+    if (!strcmp(method, "HEAD"))
+        return atomic_load(&m->head);
+    return atomic_load(&m->other);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static struct route *find_route(struct pg_test_server *srv, const char *url)
+{
+    for (size_t i = 0; i < srv->n; i++) {
+        struct route *rt = &srv->routes[i];
+
+        if (rt->r.kind == PG_ROUTE_STATIC) {
+            if (!strcmp(url, rt->r.path))
+                return rt;
+        } else if (!strncmp(url, rt->r.path, rt->path_len)) {
+            return rt;
+        }
+    }
+    return NULL;
+}
+
+static enum MHD_Result add_headers(struct MHD_Response *resp,
+                                   const char *headers)
+{
+    const char *p = headers;
+
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[2048];
+        char *colon;
+        char *value;
+
+        if (len >= sizeof(line))
+            return MHD_NO;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        if (len && line[len - 1] == '\r')
+            line[len - 1] = '\0';
+        p = eol ? eol + 1 : p + len;
+        if (!line[0])
+            continue;
+        colon = strchr(line, ':');
+        if (!colon)
+            return MHD_NO;
+        *colon = '\0';
+        value = colon + 1;
+        while (*value == ' ' || *value == '\t')
+            value++;
+        if (MHD_add_response_header(resp, line, value) != MHD_YES)
+            return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result queue_simple(struct MHD_Connection *conn,
+                                    unsigned status, const char *text)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+                                           MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* A truncated body: serve the first half of the route's body, then fail. */
+static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf,
+                                size_t max)
+{
+    const struct route *rt = cls;
+    uint64_t half = rt->r.body_len / 2;
+    size_t n;
+
+    if (pos >= half)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    n = (size_t)(half - pos) < max ? (size_t)(half - pos) : max;
+    memcpy(buf, (const char *)rt->r.body + pos, n);
+    return (ssize_t)n;
+}
+
+static const char *guess_type(const char *name)
+{
+    static const char *const table[][2] = {
+        {".html", "text/html"},  {".htm", "text/html"},
+        {".css", "text/css"},    {".js", "application/javascript"},
+        {".txt", "text/plain"},  {".json", "application/json"},
+        {".png", "image/png"},   {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
+        {".svg", "image/svg+xml"},
+    };
+    const char *dot = strrchr(name, '.');
+
+    if (dot && !strchr(dot, '/')) {
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+            if (!strcmp(dot, table[i][0]))
+                return table[i][1];
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* Does the (decoded) path contain a ".." segment? */
+static int has_dotdot(const char *path)
+{
+    const char *p = path;
+
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return 1;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static enum MHD_Result serve_dir(struct MHD_Connection *conn,
+                                 const struct route *rt, const char *url)
+{
+    const char *rel = url + rt->path_len;
+    const char *name;
+    char path[4096];
+    struct stat st;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    int fd;
+    int n;
+
+    while (*rel == '/')
+        rel++;
+    if (has_dotdot(rel))
+        return queue_simple(conn, MHD_HTTP_FORBIDDEN, "forbidden\n");
+    n = snprintf(path, sizeof(path), "%s/%s", rt->r.dir, rel);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return queue_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    name = path;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0 && S_ISDIR(st.st_mode)) {
+        int dfd = fd;
+
+        fd = openat(dfd, "index.html", O_RDONLY | O_CLOEXEC);
+        close(dfd);
+        name = "index.html";
+        if (fd >= 0 && fstat(fd, &st) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd >= 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        return queue_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    /* On success the response owns fd and closes it when destroyed. */
+    resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            guess_type(name));
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result serve_static(struct MHD_Connection *conn,
+                                    const struct route *rt)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    unsigned status = rt->r.status ? rt->r.status : MHD_HTTP_OK;
+
+    if (rt->r.flags & PG_ROUTE_TRUNCATE)
+        resp = MHD_create_response_from_callback(
+            rt->r.body_len, 32 * 1024, truncated_reader, (void *)rt, NULL);
+    else
+        resp = MHD_create_response_from_buffer(
+            rt->r.body_len, (void *)rt->r.body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (rt->r.content_type &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                rt->r.content_type) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    if (add_headers(resp, rt->r.headers) != MHD_YES) {
+        fprintf(stderr, "test server: bad headers for route '%s'\n",
+                rt->r.path);
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    struct pg_test_server *srv = cls;
+    struct route *rt;
+    unsigned now;
+    unsigned peak;
+
+    if (*req_cls != &srv->in_flight_marker) {
+        /* First call: headers only. Count the request and answer on a
+         * later call, once the whole request has been read (answering
+         * early makes libmicrohttpd close the connection). */
+        *req_cls = &srv->in_flight_marker;
+        atomic_fetch_add(&srv->total, 1);
+        now = atomic_fetch_add(&srv->inflight, 1) + 1;
+        peak = atomic_load(&srv->peak);
+        while (now > peak &&
+               !atomic_compare_exchange_weak(&srv->peak, &peak, now))
+            ;
+        rt = find_route(srv, url);
+        count(rt ? &rt->hits : &srv->not_found, method);
+        return MHD_YES;
+    }
+    /* Swallow any request body. */
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    rt = find_route(srv, url);
+    if (!rt)
+        return queue_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    if (rt->r.delay_ms)
+        sleep_ms(rt->r.delay_ms);
+    if (rt->r.kind == PG_ROUTE_DIR)
+        return serve_dir(conn, rt, url);
+    return serve_static(conn, rt);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct pg_test_server *srv = cls;
+
+    if (*req_cls == &srv->in_flight_marker) {
+        atomic_fetch_sub(&srv->inflight, 1);
+        *req_cls = NULL;
+    }
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[1024];
+
+    if (!getenv("PG_TEST_SERVER_LOG"))
+        return;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    fprintf(stderr, "test server: %s", line);
+}
+
+struct pg_test_server *pg_test_server_start(const struct pg_test_route *routes,
+                                            size_t n)
+{
+    struct pg_test_server *srv;
+    struct sockaddr_in addr;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
+
+    srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        goto oom;
+    srv->routes = calloc(n ? n : 1, sizeof(*srv->routes));
+    if (!srv->routes)
+        goto oom;
+    srv->n = n;
+    for (size_t i = 0; i < n; i++) {
+        srv->routes[i].r = routes[i];
+        if (!routes[i].path ||
+            (routes[i].kind == PG_ROUTE_DIR && !routes[i].dir)) {
+            fprintf(stderr, "test server: route %zu is incomplete\n", i);
+            goto fail;
+        }
+        srv->routes[i].path_len = strlen(routes[i].path);
+    }
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        fprintf(stderr, "test server: cannot start libmicrohttpd\n");
+        goto fail;
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    if (!info || !info->port) {
+        fprintf(stderr, "test server: cannot read the bound port\n");
+        goto fail;
+    }
+    srv->port = info->port;
+    return srv;
+
+oom:
+    fprintf(stderr, "test server: out of memory\n");
+fail:
+    pg_test_server_stop(srv);
+    return NULL;
+}
+
+unsigned pg_test_server_port(const struct pg_test_server *srv)
+{
+    return srv->port;
+}
+
+void pg_test_server_stop(struct pg_test_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    free(srv->routes);
+    free(srv);
+}
+
+unsigned long pg_test_server_hits(const struct pg_test_server *srv,
+                                  const char *path, const char *method)
+{
+    for (size_t i = 0; i < srv->n; i++) {
+        if (!strcmp(srv->routes[i].r.path, path))
+            return count_get(&srv->routes[i].hits, method);
+    }
+    return count_get(&srv->not_found, method);
+}
+
+unsigned long pg_test_server_total(const struct pg_test_server *srv)
+{
+    return atomic_load(&((struct pg_test_server *)srv)->total);
+}
+
+unsigned pg_test_server_peak(const struct pg_test_server *srv)
+{
+    return atomic_load(&((struct pg_test_server *)srv)->peak);
+}
+
+void pg_test_server_reset(struct pg_test_server *srv)
+{
+    for (size_t i = 0; i < srv->n; i++) {
+        atomic_store(&srv->routes[i].hits.get, 0);
+        atomic_store(&srv->routes[i].hits.head, 0);
+        atomic_store(&srv->routes[i].hits.other, 0);
+    }
+    atomic_store(&srv->not_found.get, 0);
+    atomic_store(&srv->not_found.head, 0);
+    atomic_store(&srv->not_found.other, 0);
+    atomic_store(&srv->total, 0);
+    atomic_store(&srv->peak, 0);
+}

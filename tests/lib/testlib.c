@@ -1,0 +1,1857 @@
+/*
+ * testlib.c - the integration test harness (see testlib.h).
+ */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_TIMEOUT 60
+/* Extra seconds the runner grants a test before killing its group. */
+#define RUNNER_GRACE 5
+/* Seconds a test's leftover processes get to go away on their own. */
+#define LEFTOVER_GRACE_MS 3000
+
+/* ------------------------------------------------------------------ */
+/* Small utilities                                                     */
+/* ------------------------------------------------------------------ */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p) {
+        fputs("testlib: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+
+    if (!q) {
+        fputs("testlib: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc(n);
+
+    memcpy(p, s, n);
+    return p;
+}
+
+static char *vstrdupf(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+    char *p;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        fputs("testlib: bad format\n", stderr);
+        abort();
+    }
+    p = xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *pg_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+
+    va_start(ap, fmt);
+    p = vstrdupf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+char *pg_path(struct pg_test *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *rel;
+    char *p;
+
+    va_start(ap, fmt);
+    rel = vstrdupf(fmt, ap);
+    va_end(ap);
+    p = pg_strdupf("%s/%s", t->dir, rel);
+    free(rel);
+    return p;
+}
+
+int pg_str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return !strcmp(a, b);
+}
+
+int pg_str_has_prefix(const char *s, const char *prefix)
+{
+    return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+int pg_str_has_suffix(const char *s, const char *suffix)
+{
+    size_t ls;
+    size_t lx;
+
+    if (!s)
+        return 0;
+    ls = strlen(s);
+    lx = strlen(suffix);
+    return ls >= lx && !memcmp(s + ls - lx, suffix, lx);
+}
+
+static const char *errtext(int err, char *buf, size_t len)
+{
+    /* The XSI strerror_r returns int; 0 means buf holds the text. */
+    if (strerror_r(err, buf, len) != 0)
+        snprintf(buf, len, "error %d", err);
+    return buf;
+}
+
+static double now_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+int pg_test_quick(void)
+{
+    return env_flag("PG_TEST_QUICK");
+}
+
+unsigned pg_test_scaled(unsigned secs)
+{
+    const char *v = getenv("PG_TEST_TIME_SCALE");
+    char *end;
+    double f;
+
+    if (!v || !*v)
+        return secs;
+    errno = 0;
+    f = strtod(v, &end);
+    if (errno || *end || f <= 0 || f > 1000)
+        return secs;
+    return (unsigned)((double)secs * f + 0.999);
+}
+
+/* ------------------------------------------------------------------ */
+/* Failing and skipping                                                */
+/* ------------------------------------------------------------------ */
+
+static void print_tail(const char *title, const char *path, size_t max)
+{
+    size_t len;
+    char *data = pg_read_file(path, &len);
+    const char *p;
+
+    if (!data)
+        return;
+    p = data;
+    if (len > max) {
+        p = data + len - max;
+        fprintf(stderr, "---- %s (last %zu bytes) ----\n", title, max);
+    } else {
+        fprintf(stderr, "---- %s ----\n", title);
+    }
+    fputs(p, stderr);
+    if (len && data[len - 1] != '\n')
+        fputc('\n', stderr);
+    fputs("----\n", stderr);
+    free(data);
+}
+
+PG_TEST_NORETURN static void end_test(struct pg_test *t, int code,
+                                      const char *msg)
+{
+    size_t len = strlen(msg);
+    size_t off = 0;
+
+    if (code == 1 && t->last_err[0])
+        print_tail("stderr of the last pagegrab run", t->last_err, 4000);
+    fflush(stdout);
+    fflush(stderr);
+    if (len > 2000)
+        len = 2000;
+    while (off < len) {
+        ssize_t w = write(t->report_fd, msg + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    _exit(code);
+}
+
+void pg_test_fail(struct pg_test *t, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[2048];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    end_test(t, 1, msg);
+}
+
+void pg_test_failf(struct pg_test *t, const char *file, int line,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    char msg[2048];
+    int n;
+    const char *base = strrchr(file, '/');
+
+    n = snprintf(msg, sizeof(msg), "%s:%d: ", base ? base + 1 : file, line);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    end_test(t, 1, msg);
+}
+
+void pg_test_skip(struct pg_test *t, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[2048];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    end_test(t, 77, msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+/* ------------------------------------------------------------------ */
+
+char *pg_read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *buf;
+    size_t cap;
+    size_t n = 0;
+
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+    buf = xmalloc(cap);
+    for (;;) {
+        ssize_t r;
+
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+
+            free(buf);
+            close(fd);
+            errno = e;
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+void pg_write_file(struct pg_test *t, const char *path, const void *data,
+                   size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *p = data;
+    char eb[128];
+
+    if (fd < 0)
+        pg_test_fail(t, "cannot create '%s': %s", path,
+                     errtext(errno, eb, sizeof(eb)));
+    while (len) {
+        ssize_t w = write(fd, p, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            pg_test_fail(t, "cannot write '%s': %s", path,
+                         errtext(errno, eb, sizeof(eb)));
+        p += w;
+        len -= (size_t)w;
+    }
+    if (close(fd) != 0)
+        pg_test_fail(t, "cannot close '%s': %s", path,
+                     errtext(errno, eb, sizeof(eb)));
+}
+
+void pg_mkdirs(struct pg_test *t, const char *path)
+{
+    char *p = xstrdup(path);
+    char eb[128];
+
+    for (char *s = p + 1; ; s++) {
+        int last = *s == '\0';
+
+        if (*s == '/' || last) {
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                pg_test_fail(t, "cannot create '%s': %s", p,
+                             errtext(errno, eb, sizeof(eb)));
+            if (last)
+                break;
+            *s = '/';
+        }
+    }
+    free(p);
+}
+
+int pg_remove_tree(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *de;
+    int ret = 0;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    /* Make sure we may list and empty it (tests chmod dirs). */
+    chmod(path, 0700);
+    d = opendir(path);
+    if (!d)
+        return -1;
+    while ((de = readdir(d))) {
+        char *child;
+
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        child = pg_strdupf("%s/%s", path, de->d_name);
+        if (pg_remove_tree(child) != 0)
+            ret = -1;
+        free(child);
+    }
+    closedir(d);
+    if (rmdir(path) != 0)
+        ret = -1;
+    return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running the binary                                                  */
+/* ------------------------------------------------------------------ */
+
+static char *join_argv(char *const *argv)
+{
+    size_t cap = 1;
+    char *s;
+
+    for (size_t i = 0; argv[i]; i++)
+        cap += strlen(argv[i]) + 3;
+    s = xmalloc(cap);
+    s[0] = '\0';
+    for (size_t i = 0; argv[i]; i++) {
+        size_t len = strlen(s);
+        int quote = !argv[i][0] || strpbrk(argv[i], " \t\n'\"*?$;&|<>");
+
+        snprintf(s + len, cap - len, "%s%s%s%s", i ? " " : "",
+                 quote ? "'" : "", argv[i], quote ? "'" : "");
+    }
+    return s;
+}
+
+int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
+           unsigned timeout_s, const char *const *args)
+{
+    const char *wrapper = getenv("PG_TEST_WRAPPER");
+    char *wrap_copy = NULL;
+    char **argv;
+    size_t nargs = 0;
+    size_t nwrap = 0;
+    size_t k = 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t mask;
+    sigset_t defs;
+    static const int def_signals[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP,
+                                      SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1,
+                                      SIGUSR2};
+    pid_t pid;
+    int status;
+    int rc;
+    double start;
+    double deadline;
+    unsigned limit = pg_test_scaled(timeout_s ? timeout_s : DEFAULT_TIMEOUT);
+    unsigned nap = 1;
+    char *cmd;
+    char eb[128];
+
+    memset(r, 0, sizeof(*r));
+    r->code = -1;
+    t->runs++;
+    snprintf(r->out_path, sizeof(r->out_path), "%s/run%u.stdout", t->dir,
+             t->runs);
+    snprintf(r->err_path, sizeof(r->err_path), "%s/run%u.stderr", t->dir,
+             t->runs);
+
+    while (args[nargs])
+        nargs++;
+    if (wrapper && *wrapper) {
+        wrap_copy = xstrdup(wrapper);
+        for (char *p = wrap_copy; *p;) {
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                break;
+            nwrap++;
+            while (*p && *p != ' ')
+                p++;
+        }
+    }
+    argv = xmalloc((nwrap + nargs + 2) * sizeof(*argv));
+    if (wrap_copy) {
+        char *p = wrap_copy;
+
+        while (*p) {
+            while (*p == ' ')
+                *p++ = '\0';
+            if (!*p)
+                break;
+            argv[k++] = p;
+            while (*p && *p != ' ')
+                p++;
+        }
+    }
+    argv[k++] = (char *)t->bin;
+    for (size_t i = 0; i < nargs; i++)
+        argv[k++] = (char *)args[i];
+    argv[k] = NULL;
+    cmd = join_argv(argv);
+    if (env_flag("PG_TEST_VERBOSE"))
+        fprintf(stderr, "+ %s%s%s\n", cmd, stdin_path ? " < " : "",
+                stdin_path ? stdin_path : "");
+
+    if (posix_spawn_file_actions_init(&fa) != 0 ||
+        posix_spawnattr_init(&attr) != 0)
+        pg_test_fail(t, "posix_spawn setup failed");
+    posix_spawn_file_actions_addopen(&fa, 0,
+                                     stdin_path ? stdin_path : "/dev/null",
+                                     O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, r->out_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, r->err_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    sigemptyset(&mask);
+    sigemptyset(&defs);
+    for (size_t i = 0; i < sizeof(def_signals) / sizeof(def_signals[0]); i++)
+        sigaddset(&defs, def_signals[i]);
+    posix_spawnattr_setsigmask(&attr, &mask);
+    posix_spawnattr_setsigdefault(&attr, &defs);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    start = now_secs();
+    deadline = start + limit;
+    rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        pg_test_fail(t, "cannot run '%s': %s", argv[0],
+                     errtext(rc, eb, sizeof(eb)));
+    snprintf(t->last_err, sizeof(t->last_err), "%s", r->err_path);
+
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            pg_test_fail(t, "waitpid: %s", errtext(errno, eb, sizeof(eb)));
+        if (now_secs() >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            pg_test_fail(t, "time limit of %u s exceeded (killed): %s",
+                         limit, cmd);
+        }
+        sleep_ms(nap);
+        if (nap < 20)
+            nap *= 2;
+    }
+    r->secs = now_secs() - start;
+    r->out = pg_read_file(r->out_path, &r->out_len);
+    r->err = pg_read_file(r->err_path, &r->err_len);
+    if (!r->out || !r->err)
+        pg_test_fail(t, "cannot read the captured output of: %s", cmd);
+    if (env_flag("PG_TEST_VERBOSE")) {
+        fprintf(stderr, "  -> %s %d after %.2f s\n",
+                WIFEXITED(status) ? "exit" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                r->secs);
+        if (r->err_len)
+            fprintf(stderr, "%s%s", r->err,
+                    r->err[r->err_len - 1] == '\n' ? "" : "\n");
+    }
+    if (WIFSIGNALED(status))
+        pg_test_fail(t, "killed by signal %d: %s", WTERMSIG(status), cmd);
+    r->code = WEXITSTATUS(status);
+    free(cmd);
+    free(argv);
+    free(wrap_copy);
+    return r->code;
+}
+
+void pg_run_release(struct pg_run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = NULL;
+    r->err = NULL;
+}
+
+unsigned pg_unused_port(struct pg_test *t)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unsigned port;
+
+    if (fd < 0)
+        pg_test_fail(t, "socket() failed");
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        close(fd);
+        pg_test_fail(t, "cannot bind a socket on 127.0.0.1:0");
+    }
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directory trees                                                     */
+/* ------------------------------------------------------------------ */
+
+void pg_strlist_add(struct pg_strlist *l, const char *s)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = xstrdup(s);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void pg_strlist_sort(struct pg_strlist *l)
+{
+    if (l->n)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+}
+
+void pg_strlist_release(struct pg_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+char *pg_strlist_join(const struct pg_strlist *l, const char *sep)
+{
+    size_t cap = 1;
+    size_t len = 0;
+    char *s;
+
+    for (size_t i = 0; i < l->n; i++)
+        cap += strlen(l->v[i]) + strlen(sep);
+    s = xmalloc(cap);
+    s[0] = '\0';
+    for (size_t i = 0; i < l->n; i++) {
+        int n = snprintf(s + len, cap - len, "%s%s", i ? sep : "", l->v[i]);
+
+        if (n > 0)
+            len += (size_t)n;
+    }
+    return s;
+}
+
+static int list_rec(const char *root, const char *rel, struct pg_strlist *out)
+{
+    char *dirpath = rel[0] ? pg_strdupf("%s/%s", root, rel) : xstrdup(root);
+    DIR *d = opendir(dirpath);
+    struct dirent *de;
+    int ret = 0;
+
+    if (!d) {
+        int e = errno;
+
+        free(dirpath);
+        errno = e;
+        return (!rel[0] && e == ENOENT) ? 0 : -1;
+    }
+    while ((de = readdir(d))) {
+        char *crel;
+        char *cpath;
+        struct stat st;
+
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        crel = rel[0] ? pg_strdupf("%s/%s", rel, de->d_name)
+                      : xstrdup(de->d_name);
+        cpath = pg_strdupf("%s/%s", root, crel);
+        if (lstat(cpath, &st) != 0) {
+            ret = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (list_rec(root, crel, out) != 0)
+                ret = -1;
+        } else {
+            char *entry = pg_strdupf("%s%s", crel,
+                                     S_ISREG(st.st_mode)   ? ""
+                                     : S_ISLNK(st.st_mode) ? "@"
+                                                           : "?");
+
+            pg_strlist_add(out, entry);
+            free(entry);
+        }
+        free(cpath);
+        free(crel);
+    }
+    closedir(d);
+    free(dirpath);
+    return ret;
+}
+
+int pg_tree_list(const char *root, struct pg_strlist *out)
+{
+    int ret = list_rec(root, "", out);
+
+    pg_strlist_sort(out);
+    return ret;
+}
+
+static int cmp_expect(const void *a, const void *b)
+{
+    const struct pg_expect_file *x = *(const struct pg_expect_file *const *)a;
+    const struct pg_expect_file *y = *(const struct pg_expect_file *const *)b;
+
+    return strcmp(x->path, y->path);
+}
+
+/* First differing offset of two buffers (or the shorter length). */
+static size_t first_diff(const char *a, size_t alen, const char *b,
+                         size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i])
+            return i;
+    }
+    return n;
+}
+
+void pg_tree_check(struct pg_test *t, const char *root,
+                   const struct pg_expect_file *files, size_t n)
+{
+    struct pg_strlist have = {0};
+    const struct pg_expect_file **exp;
+    size_t i = 0;
+    size_t j = 0;
+    char eb[128];
+
+    if (pg_tree_list(root, &have) != 0)
+        pg_test_fail(t, "cannot list '%s': %s", root,
+                     errtext(errno, eb, sizeof(eb)));
+    exp = xmalloc(n * sizeof(*exp));
+    for (size_t k = 0; k < n; k++)
+        exp[k] = &files[k];
+    if (n)
+        qsort(exp, n, sizeof(*exp), cmp_expect);
+    for (size_t k = 1; k < n; k++) {
+        if (!strcmp(exp[k - 1]->path, exp[k]->path))
+            pg_test_fail(t, "test bug: '%s' expected twice", exp[k]->path);
+    }
+    /* Walk both sorted lists. */
+    while (i < have.n || j < n) {
+        int c;
+
+        if (i == have.n)
+            c = 1;
+        else if (j == n)
+            c = -1;
+        else
+            c = strcmp(have.v[i], exp[j]->path);
+        if (c < 0) {
+            pg_test_fail(t, "unexpected file '%s/%s' (%zu files found, %zu "
+                         "expected)", root, have.v[i], have.n, n);
+        } else if (c > 0) {
+            pg_test_fail(t, "missing file '%s/%s' (%zu files found, %zu "
+                         "expected)", root, exp[j]->path, have.n, n);
+        } else {
+            char *path = pg_strdupf("%s/%s", root, exp[j]->path);
+            size_t len;
+            char *data = pg_read_file(path, &len);
+
+            if (!data)
+                pg_test_fail(t, "cannot read '%s': %s", path,
+                             errtext(errno, eb, sizeof(eb)));
+            if (len != exp[j]->len ||
+                memcmp(data, exp[j]->data, len) != 0)
+                pg_test_fail(t, "content of '%s' differs: %zu bytes, "
+                             "expected %zu, first difference at offset %zu",
+                             path, len, exp[j]->len,
+                             first_diff(data, len, exp[j]->data,
+                                        exp[j]->len));
+            free(data);
+            free(path);
+            i++;
+            j++;
+        }
+    }
+    free(exp);
+    pg_strlist_release(&have);
+}
+
+int pg_tree_equal(const char *a, const char *b, char *why, size_t whylen)
+{
+    struct pg_strlist la = {0};
+    struct pg_strlist lb = {0};
+    int ret = 0;
+    size_t i;
+
+    if (pg_tree_list(a, &la) != 0 || pg_tree_list(b, &lb) != 0) {
+        snprintf(why, whylen, "cannot list '%s' or '%s'", a, b);
+        goto out;
+    }
+    for (i = 0; i < la.n && i < lb.n; i++) {
+        if (strcmp(la.v[i], lb.v[i]) != 0) {
+            snprintf(why, whylen, "'%s' in '%s' vs '%s' in '%s'", la.v[i],
+                     a, lb.v[i], b);
+            goto out;
+        }
+    }
+    if (la.n != lb.n) {
+        snprintf(why, whylen, "'%s' has %zu files, '%s' has %zu (first "
+                 "extra: '%s')", a, la.n, b, lb.n,
+                 la.n > lb.n ? la.v[i] : lb.v[i]);
+        goto out;
+    }
+    for (i = 0; i < la.n; i++) {
+        char *pa;
+        char *pb;
+        char *da = NULL;
+        char *db = NULL;
+        size_t na = 0;
+        size_t nb = 0;
+        int same;
+
+        if (pg_str_has_suffix(la.v[i], "?"))
+            continue;
+        if (pg_str_has_suffix(la.v[i], "@")) {
+            char ta[PATH_MAX];
+            char tb[PATH_MAX];
+            ssize_t ra;
+            ssize_t rb;
+            size_t l = strlen(la.v[i]) - 1;
+
+            pa = pg_strdupf("%s/%.*s", a, (int)l, la.v[i]);
+            pb = pg_strdupf("%s/%.*s", b, (int)l, la.v[i]);
+            ra = readlink(pa, ta, sizeof(ta) - 1);
+            rb = readlink(pb, tb, sizeof(tb) - 1);
+            same = ra >= 0 && rb == ra && !memcmp(ta, tb, (size_t)ra);
+        } else {
+            pa = pg_strdupf("%s/%s", a, la.v[i]);
+            pb = pg_strdupf("%s/%s", b, la.v[i]);
+            da = pg_read_file(pa, &na);
+            db = pg_read_file(pb, &nb);
+            same = da && db && na == nb && !memcmp(da, db, na);
+        }
+        if (!same)
+            snprintf(why, whylen, "'%s' and '%s' differ (%zu vs %zu bytes)",
+                     pa, pb, na, nb);
+        free(da);
+        free(db);
+        free(pa);
+        free(pb);
+        if (!same)
+            goto out;
+    }
+    ret = 1;
+out:
+    pg_strlist_release(&la);
+    pg_strlist_release(&lb);
+    return ret;
+}
+
+void pg_check_no_temp_files(struct pg_test *t, const char *root)
+{
+    struct pg_strlist l = {0};
+
+    pg_tree_list(root, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        const char *base = strrchr(l.v[i], '/');
+
+        base = base ? base + 1 : l.v[i];
+        if (pg_str_has_prefix(base, ".pagegrab-") && strstr(base, ".part"))
+            pg_test_fail(t, "temporary file left behind: '%s/%s'", root,
+                         l.v[i]);
+    }
+    pg_strlist_release(&l);
+}
+
+/* ------------------------------------------------------------------ */
+/* Manifests                                                           */
+/* ------------------------------------------------------------------ */
+
+struct jparser {
+    const char *s;           /* the line */
+    size_t n;
+    size_t i;
+    size_t lineno;
+    char *err;
+    size_t errlen;
+};
+
+struct sbuf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+static void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static int jfail(struct jparser *jp, const char *what)
+{
+    snprintf(jp->err, jp->errlen, "line %zu, column %zu: %s", jp->lineno,
+             jp->i + 1, what);
+    return -1;
+}
+
+static void jskip_ws(struct jparser *jp)
+{
+    while (jp->i < jp->n &&
+           (jp->s[jp->i] == ' ' || jp->s[jp->i] == '\t' ||
+            jp->s[jp->i] == '\r'))
+        jp->i++;
+}
+
+static int hex4(struct jparser *jp, unsigned *out)
+{
+    unsigned v = 0;
+
+    if (jp->n - jp->i < 4)
+        return jfail(jp, "short \\u escape");
+    for (int k = 0; k < 4; k++) {
+        char c = jp->s[jp->i++];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return jfail(jp, "bad hex digit in \\u escape");
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(struct sbuf *b, unsigned cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    sbuf_add(b, u, n);
+}
+
+/* Parse a string at jp->i (which is at the opening quote). */
+static int jstring(struct jparser *jp, char **out, size_t *outlen)
+{
+    struct sbuf b = {0};
+
+    sbuf_add(&b, "", 0);
+    jp->i++;
+    for (;;) {
+        unsigned char c;
+
+        if (jp->i >= jp->n) {
+            free(b.p);
+            return jfail(jp, "unterminated string");
+        }
+        c = (unsigned char)jp->s[jp->i++];
+        if (c == '"')
+            break;
+        if (c < 0x20) {
+            free(b.p);
+            return jfail(jp, "unescaped control character in string");
+        }
+        if (c != '\\') {
+            sbuf_add(&b, (const char *)&c, 1);
+            continue;
+        }
+        if (jp->i >= jp->n) {
+            free(b.p);
+            return jfail(jp, "unterminated escape");
+        }
+        c = (unsigned char)jp->s[jp->i++];
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            sbuf_add(&b, (const char *)&c, 1);
+            break;
+        case 'b':
+            sbuf_add(&b, "\b", 1);
+            break;
+        case 'f':
+            sbuf_add(&b, "\f", 1);
+            break;
+        case 'n':
+            sbuf_add(&b, "\n", 1);
+            break;
+        case 'r':
+            sbuf_add(&b, "\r", 1);
+            break;
+        case 't':
+            sbuf_add(&b, "\t", 1);
+            break;
+        case 'u': {
+            unsigned cp;
+
+            if (hex4(jp, &cp) != 0) {
+                free(b.p);
+                return -1;
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned lo;
+
+                if (jp->n - jp->i < 6 || jp->s[jp->i] != '\\' ||
+                    jp->s[jp->i + 1] != 'u') {
+                    free(b.p);
+                    return jfail(jp, "lone high surrogate");
+                }
+                jp->i += 2;
+                if (hex4(jp, &lo) != 0) {
+                    free(b.p);
+                    return -1;
+                }
+                if (lo < 0xDC00 || lo > 0xDFFF) {
+                    free(b.p);
+                    return jfail(jp, "bad low surrogate");
+                }
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                free(b.p);
+                return jfail(jp, "lone low surrogate");
+            }
+            put_utf8(&b, cp);
+            break;
+        }
+        default:
+            free(b.p);
+            return jfail(jp, "bad escape");
+        }
+    }
+    *out = b.p;
+    *outlen = b.len;
+    return 0;
+}
+
+static int jnumber(struct jparser *jp, struct pg_json_field *f)
+{
+    size_t start = jp->i;
+    int frac = 0;
+    char *end;
+
+    if (jp->s[jp->i] == '-')
+        jp->i++;
+    if (jp->i < jp->n && jp->s[jp->i] == '0') {
+        jp->i++;
+    } else if (jp->i < jp->n && jp->s[jp->i] >= '1' && jp->s[jp->i] <= '9') {
+        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
+            jp->i++;
+    } else {
+        return jfail(jp, "bad number");
+    }
+    if (jp->i < jp->n && jp->s[jp->i] == '.') {
+        frac = 1;
+        jp->i++;
+        if (jp->i >= jp->n || jp->s[jp->i] < '0' || jp->s[jp->i] > '9')
+            return jfail(jp, "bad number fraction");
+        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
+            jp->i++;
+    }
+    if (jp->i < jp->n && (jp->s[jp->i] == 'e' || jp->s[jp->i] == 'E')) {
+        frac = 1;
+        jp->i++;
+        if (jp->i < jp->n && (jp->s[jp->i] == '+' || jp->s[jp->i] == '-'))
+            jp->i++;
+        if (jp->i >= jp->n || jp->s[jp->i] < '0' || jp->s[jp->i] > '9')
+            return jfail(jp, "bad number exponent");
+        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
+            jp->i++;
+    }
+    f->type = PG_JSON_NUMBER;
+    f->raw = pg_strdupf("%.*s", (int)(jp->i - start), jp->s + start);
+    f->num = strtod(f->raw, NULL);
+    if (!frac) {
+        errno = 0;
+        f->ival = strtoll(f->raw, &end, 10);
+        f->is_int = !errno && !*end;
+    }
+    return 0;
+}
+
+static int jliteral(struct jparser *jp, const char *word)
+{
+    size_t len = strlen(word);
+
+    if (jp->n - jp->i < len || memcmp(jp->s + jp->i, word, len) != 0)
+        return jfail(jp, "bad literal");
+    jp->i += len;
+    return 0;
+}
+
+static void field_release(struct pg_json_field *f)
+{
+    free(f->key);
+    free(f->str);
+    free(f->raw);
+}
+
+static void record_release(struct pg_record *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        field_release(&r->f[i]);
+    free(r->f);
+    r->f = NULL;
+    r->n = 0;
+}
+
+static int jvalue(struct jparser *jp, struct pg_json_field *f)
+{
+    char c;
+
+    if (jp->i >= jp->n)
+        return jfail(jp, "value expected");
+    c = jp->s[jp->i];
+    if (c == '"') {
+        f->type = PG_JSON_STRING;
+        return jstring(jp, &f->str, &f->str_len);
+    }
+    if (c == 'n') {
+        f->type = PG_JSON_NULL;
+        return jliteral(jp, "null");
+    }
+    if (c == 't' || c == 'f') {
+        const char *w = c == 't' ? "true" : "false";
+
+        f->type = PG_JSON_BOOL;
+        f->raw = xstrdup(w);
+        return jliteral(jp, w);
+    }
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return jnumber(jp, f);
+    if (c == '{' || c == '[')
+        return jfail(jp, "nested values are not expected in a manifest");
+    return jfail(jp, "value expected");
+}
+
+static int jobject(struct jparser *jp, struct pg_record *r)
+{
+    size_t cap = 0;
+
+    jskip_ws(jp);
+    if (jp->i >= jp->n || jp->s[jp->i] != '{')
+        return jfail(jp, "'{' expected");
+    jp->i++;
+    jskip_ws(jp);
+    if (jp->i < jp->n && jp->s[jp->i] == '}') {
+        jp->i++;
+    } else {
+        for (;;) {
+            struct pg_json_field f;
+
+            memset(&f, 0, sizeof(f));
+            jskip_ws(jp);
+            if (jp->i >= jp->n || jp->s[jp->i] != '"')
+                return jfail(jp, "key expected");
+            if (jstring(jp, &f.key, &f.str_len) != 0)
+                return -1;
+            f.str_len = 0;
+            for (size_t k = 0; k < r->n; k++) {
+                if (!strcmp(r->f[k].key, f.key)) {
+                    free(f.key);
+                    return jfail(jp, "duplicate key");
+                }
+            }
+            jskip_ws(jp);
+            if (jp->i >= jp->n || jp->s[jp->i] != ':') {
+                free(f.key);
+                return jfail(jp, "':' expected");
+            }
+            jp->i++;
+            jskip_ws(jp);
+            if (jvalue(jp, &f) != 0) {
+                field_release(&f);
+                return -1;
+            }
+            if (r->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                r->f = xrealloc(r->f, cap * sizeof(*r->f));
+            }
+            r->f[r->n++] = f;
+            jskip_ws(jp);
+            if (jp->i < jp->n && jp->s[jp->i] == ',') {
+                jp->i++;
+                continue;
+            }
+            if (jp->i < jp->n && jp->s[jp->i] == '}') {
+                jp->i++;
+                break;
+            }
+            return jfail(jp, "',' or '}' expected");
+        }
+    }
+    jskip_ws(jp);
+    if (jp->i != jp->n)
+        return jfail(jp, "garbage after the object");
+    return 0;
+}
+
+int pg_manifest_load(const char *path, struct pg_manifest *m, char *err,
+                     size_t errlen)
+{
+    size_t len;
+    char *data = pg_read_file(path, &len);
+    size_t pos = 0;
+    size_t lineno = 0;
+    size_t cap = 0;
+    char eb[128];
+
+    memset(m, 0, sizeof(*m));
+    if (!data) {
+        snprintf(err, errlen, "cannot read manifest '%s': %s", path,
+                 errtext(errno, eb, sizeof(eb)));
+        return -1;
+    }
+    if (memchr(data, '\0', len)) {
+        snprintf(err, errlen, "manifest '%s' contains a NUL byte", path);
+        goto fail;
+    }
+    if (len && data[len - 1] != '\n') {
+        snprintf(err, errlen, "manifest '%s': the last line has no "
+                 "newline (incomplete record?)", path);
+        goto fail;
+    }
+    while (pos < len) {
+        char *eol = memchr(data + pos, '\n', len - pos);
+        struct jparser jp;
+        struct pg_record r;
+
+        lineno++;
+        memset(&r, 0, sizeof(r));
+        r.lineno = lineno;
+        jp.s = data + pos;
+        jp.n = (size_t)(eol - (data + pos));
+        jp.i = 0;
+        jp.lineno = lineno;
+        jp.err = err;
+        jp.errlen = errlen;
+        if (jobject(&jp, &r) != 0) {
+            char tmp[512];
+
+            snprintf(tmp, sizeof(tmp), "%s", err);
+            snprintf(err, errlen, "manifest '%s': %s", path, tmp);
+            record_release(&r);
+            goto fail;
+        }
+        if (m->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            m->rec = xrealloc(m->rec, cap * sizeof(*m->rec));
+        }
+        m->rec[m->n++] = r;
+        pos = (size_t)(eol - data) + 1;
+    }
+    free(data);
+    return 0;
+fail:
+    free(data);
+    pg_manifest_release(m);
+    return -1;
+}
+
+void pg_manifest_must_load(struct pg_test *t, const char *path,
+                           struct pg_manifest *m)
+{
+    char err[1024];
+
+    if (pg_manifest_load(path, m, err, sizeof(err)) != 0)
+        pg_test_fail(t, "%s", err);
+}
+
+void pg_manifest_release(struct pg_manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        record_release(&m->rec[i]);
+    free(m->rec);
+    memset(m, 0, sizeof(*m));
+}
+
+const struct pg_json_field *pg_record_get(const struct pg_record *r,
+                                          const char *key)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (!strcmp(r->f[i].key, key))
+            return &r->f[i];
+    }
+    return NULL;
+}
+
+const char *pg_record_str(const struct pg_record *r, const char *key)
+{
+    const struct pg_json_field *f = pg_record_get(r, key);
+
+    return f && f->type == PG_JSON_STRING ? f->str : NULL;
+}
+
+long long pg_record_int(const struct pg_record *r, const char *key,
+                        long long def)
+{
+    const struct pg_json_field *f = pg_record_get(r, key);
+
+    return f && f->type == PG_JSON_NUMBER && f->is_int ? f->ival : def;
+}
+
+int pg_record_is_null(const struct pg_record *r, const char *key)
+{
+    const struct pg_json_field *f = pg_record_get(r, key);
+
+    return f && f->type == PG_JSON_NULL;
+}
+
+static void text_string(struct sbuf *b, const char *s, size_t n)
+{
+    sbuf_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+
+            sbuf_add(b, e, 2);
+        } else if (c < 0x20) {
+            char e[8];
+
+            snprintf(e, sizeof(e), "\\u%04x", c);
+            sbuf_add(b, e, 6);
+        } else {
+            sbuf_add(b, (const char *)&c, 1);
+        }
+    }
+    sbuf_add(b, "\"", 1);
+}
+
+static void text_value(struct sbuf *b, const struct pg_json_field *f)
+{
+    switch (f->type) {
+    case PG_JSON_NULL:
+        sbuf_add(b, "null", 4);
+        break;
+    case PG_JSON_STRING:
+        text_string(b, f->str, f->str_len);
+        break;
+    case PG_JSON_NUMBER:
+    case PG_JSON_BOOL:
+        sbuf_add(b, f->raw, strlen(f->raw));
+        break;
+    }
+}
+
+char *pg_record_text(const struct pg_record *r)
+{
+    struct sbuf b = {0};
+
+    sbuf_add(&b, "{", 1);
+    for (size_t i = 0; i < r->n; i++) {
+        if (i)
+            sbuf_add(&b, ",", 1);
+        text_string(&b, r->f[i].key, strlen(r->f[i].key));
+        sbuf_add(&b, ":", 1);
+        text_value(&b, &r->f[i]);
+    }
+    sbuf_add(&b, "}", 1);
+    return b.p;
+}
+
+static int cmp_record(const void *a, const void *b)
+{
+    const struct pg_record *x = a;
+    const struct pg_record *y = b;
+    const char *ux = pg_record_str(x, "url");
+    const char *uy = pg_record_str(y, "url");
+    long long lx = pg_record_int(x, "line", -1);
+    long long ly = pg_record_int(y, "line", -1);
+    int c = strcmp(ux ? ux : "", uy ? uy : "");
+    char *tx;
+    char *ty;
+
+    if (c)
+        return c;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    tx = pg_record_text(x);
+    ty = pg_record_text(y);
+    c = strcmp(tx, ty);
+    free(tx);
+    free(ty);
+    return c;
+}
+
+void pg_manifest_sort(struct pg_manifest *m)
+{
+    if (m->n)
+        qsort(m->rec, m->n, sizeof(*m->rec), cmp_record);
+}
+
+const struct pg_record *pg_manifest_find(const struct pg_manifest *m,
+                                         const char *url)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (pg_str_eq(pg_record_str(&m->rec[i], "url"), url))
+            return &m->rec[i];
+    }
+    return NULL;
+}
+
+int pg_record_check_schema(const struct pg_record *r, char *why,
+                           size_t whylen)
+{
+    /* Type masks: S string, I integer, N any number, Z null. */
+    enum { S = 1, I = 2, N = 4, Z = 8 };
+    static const struct {
+        const char *key;
+        int types;
+    } schema[] = {
+        {"url", S},          {"line", I},         {"status", S},
+        {"http_code", I},    {"bytes", I},        {"content_type", S | Z},
+        {"path", S | Z},     {"final_url", S | Z}, {"attempts", I},
+        {"time_ms", N},      {"error", S | Z},
+    };
+    static const char *const statuses[] = {
+        "ok", "exists", "http-error", "network-error", "redirect-error",
+        "invalid-url", "save-error",
+    };
+    const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
+    const char *status;
+    int known = 0;
+
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct pg_json_field *f;
+        int ok;
+
+        if (i >= r->n) {
+            snprintf(why, whylen, "key '%s' missing (record has %zu keys)",
+                     schema[i].key, r->n);
+            return 0;
+        }
+        f = &r->f[i];
+        if (strcmp(f->key, schema[i].key) != 0) {
+            snprintf(why, whylen, "key %zu is '%s', expected '%s'", i + 1,
+                     f->key, schema[i].key);
+            return 0;
+        }
+        ok = (f->type == PG_JSON_STRING && (schema[i].types & S)) ||
+             (f->type == PG_JSON_NULL && (schema[i].types & Z)) ||
+             (f->type == PG_JSON_NUMBER && (schema[i].types & N)) ||
+             (f->type == PG_JSON_NUMBER && f->is_int &&
+              (schema[i].types & I));
+        if (!ok) {
+            snprintf(why, whylen, "key '%s' has the wrong type",
+                     schema[i].key);
+            return 0;
+        }
+    }
+    if (r->n != nkeys) {
+        snprintf(why, whylen, "unexpected key '%s'", r->f[nkeys].key);
+        return 0;
+    }
+    status = pg_record_str(r, "status");
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        known |= !strcmp(status, statuses[i]);
+    if (!known) {
+        snprintf(why, whylen, "unknown status '%s'", status);
+        return 0;
+    }
+    return 1;
+}
+
+static int field_equal(const struct pg_json_field *a,
+                       const struct pg_json_field *b)
+{
+    if (strcmp(a->key, b->key) != 0 || a->type != b->type)
+        return 0;
+    switch (a->type) {
+    case PG_JSON_NULL:
+        return 1;
+    case PG_JSON_STRING:
+        return a->str_len == b->str_len &&
+               !memcmp(a->str, b->str, a->str_len);
+    case PG_JSON_NUMBER:
+    case PG_JSON_BOOL:
+        return !strcmp(a->raw, b->raw);
+    }
+    return 0;
+}
+
+int pg_manifest_equal(const struct pg_manifest *a, const struct pg_manifest *b,
+                      const char *ignore, char *why, size_t whylen)
+{
+    if (a->n != b->n) {
+        snprintf(why, whylen, "%zu records vs %zu", a->n, b->n);
+        return 0;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const struct pg_record *x = &a->rec[i];
+        const struct pg_record *y = &b->rec[i];
+        size_t ix = 0;
+        size_t iy = 0;
+
+        for (;;) {
+            if (ix < x->n && ignore && !strcmp(x->f[ix].key, ignore)) {
+                ix++;
+                continue;
+            }
+            if (iy < y->n && ignore && !strcmp(y->f[iy].key, ignore)) {
+                iy++;
+                continue;
+            }
+            if (ix == x->n || iy == y->n)
+                break;
+            if (!field_equal(&x->f[ix], &y->f[iy]))
+                break;
+            ix++;
+            iy++;
+        }
+        if (ix != x->n || iy != y->n) {
+            char *tx = pg_record_text(x);
+            char *ty = pg_record_text(y);
+
+            snprintf(why, whylen, "record %zu differs: %s vs %s", i + 1,
+                     tx, ty);
+            free(tx);
+            free(ty);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The runner                                                          */
+/* ------------------------------------------------------------------ */
+
+enum outcome {
+    OUT_PASS,
+    OUT_FAIL,
+    OUT_SKIP
+};
+
+static unsigned parse_modes(void)
+{
+    const char *v = getenv("PG_TEST_MODES");
+    unsigned modes = 0;
+    const char *p;
+
+    if (!v || !*v)
+        return PG_MODE_THREAD | PG_MODE_PROCESS;
+    p = v;
+    while (*p) {
+        size_t len = strcspn(p, ", ");
+
+        if (len == 6 && !strncmp(p, "thread", 6))
+            modes |= PG_MODE_THREAD;
+        else if (len == 7 && !strncmp(p, "process", 7))
+            modes |= PG_MODE_PROCESS;
+        else if (len)
+            fprintf(stderr, "PG_TEST_MODES: unknown mode '%.*s'\n",
+                    (int)len, p);
+        p += len;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return modes;
+}
+
+/* Read what the child reported (non-blocking; the child is gone). */
+static void read_report(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    while (n + 1 < len) {
+        ssize_t r = read(fd, buf + n, len - n - 1);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n')
+            buf[i] = ' ';
+    }
+}
+
+static enum outcome run_one(const struct pg_test_case *c, const char *mode,
+                            unsigned modes, const char *bin)
+{
+    struct pg_test t;
+    char name[256];
+    char reason[2100];
+    const char *tmp = getenv("TMPDIR");
+    unsigned limit = pg_test_scaled(c->timeout_s ? c->timeout_s
+                                                 : DEFAULT_TIMEOUT);
+    double deadline;
+    int fds[2];
+    int status = 0;
+    int timed_out = 0;
+    int leftovers = 0;
+    pid_t pid;
+    enum outcome res;
+    char eb[128];
+
+    snprintf(name, sizeof(name), "%s%s%s%s", c->name, mode ? "[" : "",
+             mode ? mode : "", mode ? "]" : "");
+    memset(&t, 0, sizeof(t));
+    t.name = name;
+    t.mode = mode;
+    t.modes = modes;
+    t.bin = bin;
+    snprintf(t.dir, sizeof(t.dir), "%s/pagegrab-test-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(t.dir)) {
+        printf("FAIL %s: cannot create a temp dir: %s\n", name,
+               errtext(errno, eb, sizeof(eb)));
+        return OUT_FAIL;
+    }
+    if (pipe(fds) != 0) {
+        printf("FAIL %s: pipe: %s\n", name, errtext(errno, eb, sizeof(eb)));
+        pg_remove_tree(t.dir);
+        return OUT_FAIL;
+    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        printf("FAIL %s: fork: %s\n", name, errtext(errno, eb, sizeof(eb)));
+        close(fds[0]);
+        close(fds[1]);
+        pg_remove_tree(t.dir);
+        return OUT_FAIL;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        close(fds[0]);
+        t.report_fd = fds[1];
+        alarm(limit);
+        if (chdir(t.dir) != 0)
+            pg_test_fail(&t, "cannot enter '%s'", t.dir);
+        c->fn(&t);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(0);
+    }
+    setpgid(pid, pid);
+    close(fds[1]);
+
+    deadline = now_secs() + limit + RUNNER_GRACE;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            status = 0;
+            break;
+        }
+        if (now_secs() >= deadline) {
+            timed_out = 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            break;
+        }
+        sleep_ms(10);
+    }
+    read_report(fds[0], reason, sizeof(reason));
+    close(fds[0]);
+
+    /* Anything still alive in the test's process group was left behind
+     * by the program under test (e.g. a worker outliving its parent). */
+    for (unsigned waited = 0; kill(-pid, 0) == 0; waited += 20) {
+        if (waited >= LEFTOVER_GRACE_MS) {
+            leftovers = 1;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        sleep_ms(20);
+    }
+
+    if (timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)) {
+        printf("FAIL %s: time limit of %u s exceeded\n", name, limit);
+        res = OUT_FAIL;
+    } else if (WIFSIGNALED(status)) {
+        printf("FAIL %s: test process killed by signal %d\n", name,
+               WTERMSIG(status));
+        res = OUT_FAIL;
+    } else if (WEXITSTATUS(status) == 77) {
+        printf("SKIP %s: %s\n", name, reason);
+        res = OUT_SKIP;
+    } else if (WEXITSTATUS(status) != 0) {
+        printf("FAIL %s: %s\n", name,
+               reason[0] ? reason : "exited without a reason");
+        res = OUT_FAIL;
+    } else if (leftovers) {
+        printf("FAIL %s: processes were left running after the test "
+               "(killed)\n", name);
+        res = OUT_FAIL;
+    } else {
+        printf("PASS %s\n", name);
+        res = OUT_PASS;
+    }
+    fflush(stdout);
+    if (res == OUT_FAIL && env_flag("PG_TEST_KEEP"))
+        fprintf(stderr, "kept the temp dir of %s: %s\n", name, t.dir);
+    else if (pg_remove_tree(t.dir) != 0)
+        fprintf(stderr, "warning: cannot remove '%s' completely\n", t.dir);
+    return res;
+}
+
+static int selected(const char *name, int argc, char **argv, int first)
+{
+    if (first >= argc)
+        return 1;
+    for (int i = first; i < argc; i++) {
+        if (!strcmp(argv[i], name))
+            return 1;
+    }
+    return 0;
+}
+
+static char *find_binary(void)
+{
+    const char *env = getenv("PAGEGRAB_BIN");
+    const char *build = getenv("PG_BUILD_DIR");
+    char *cand;
+    char *abs;
+
+    if (env && *env)
+        cand = xstrdup(env);
+    else if (build && *build)
+        cand = pg_strdupf("%s/pagegrab", build);
+    else
+        cand = xstrdup("build/pagegrab");
+    if (cand[0] != '/') {
+        char cwd[PATH_MAX];
+
+        if (getcwd(cwd, sizeof(cwd))) {
+            abs = pg_strdupf("%s/%s", cwd, cand);
+            free(cand);
+            cand = abs;
+        }
+    }
+    return cand;
+}
+
+int pg_test_main(int argc, char **argv, const struct pg_test_case *cases,
+                 size_t n)
+{
+    unsigned modes = parse_modes();
+    unsigned passed = 0;
+    unsigned failed = 0;
+    unsigned skipped = 0;
+    char *bin;
+    int skip_all;
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    if (argc > 1 && !strcmp(argv[1], "-l")) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s\n", cases[i].name,
+                   cases[i].flags & PG_TEST_PER_MODE ? " (per mode)" : "");
+        return 0;
+    }
+    if (!modes) {
+        fprintf(stderr, "PG_TEST_MODES selects no mode\n");
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    bin = find_binary();
+    skip_all = access(bin, X_OK) != 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pg_test_case *c = &cases[i];
+        static const struct {
+            unsigned bit;
+            const char *name;
+        } mode_list[] = {
+            {PG_MODE_THREAD, "thread"},
+            {PG_MODE_PROCESS, "process"},
+        };
+
+        if (!selected(c->name, argc, argv, 1))
+            continue;
+        for (size_t m = 0; m < 2; m++) {
+            const char *mode = NULL;
+            enum outcome res;
+
+            if (c->flags & PG_TEST_PER_MODE) {
+                if (!(modes & mode_list[m].bit))
+                    continue;
+                mode = mode_list[m].name;
+            } else if (m > 0) {
+                break;
+            }
+            if (skip_all) {
+                printf("SKIP %s%s%s%s: pagegrab binary '%s' not found\n",
+                       c->name, mode ? "[" : "", mode ? mode : "",
+                       mode ? "]" : "", bin);
+                res = OUT_SKIP;
+            } else {
+                res = run_one(c, mode, modes, bin);
+            }
+            if (res == OUT_PASS)
+                passed++;
+            else if (res == OUT_FAIL)
+                failed++;
+            else
+                skipped++;
+        }
+    }
+    free(bin);
+    if (skipped)
+        printf("%u passed, %u failed, %u skipped\n", passed, failed,
+               skipped);
+    else
+        printf("%u passed, %u failed\n", passed, failed);
+    fflush(stdout);
+    if (failed)
+        return 1;
+    if (skipped && !passed)
+        return 77;
+    return 0;
+}
