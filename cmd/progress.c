@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +17,8 @@
 /* Redraw at most this often (seconds). */
 #define REDRAW 0.2
 
-static volatile int bar_drawn;
+/* Set by the main thread, read by log lines from worker threads. */
+static atomic_int bar_drawn;
 
 static void write_all(const char *s, size_t n)
 {
@@ -40,7 +42,7 @@ static void vmessage(const char *prefix, const char *fmt, va_list ap)
     char line[1200];
     int n = 0, m;
 
-    if (bar_drawn)
+    if (atomic_load(&bar_drawn))
         n = snprintf(line, sizeof(line), "\r\033[K");
     m = snprintf(line + n, sizeof(line) - (size_t)n, "pagegrab: %s",
                  prefix);
@@ -139,14 +141,13 @@ void pg_cli_progress(const struct pg_stats *st, void *userdata)
                   (unsigned long long)st->failed, bytes,
                   (double)st->done / el, rate, eta);
     write_all(line, (size_t)n);
-    bar_drawn = 1;
+    atomic_store(&bar_drawn, 1);
 }
 
 void pg_cli_progress_end(struct pg_cli *cli)
 {
-    if (bar_drawn)
+    if (atomic_exchange(&bar_drawn, 0))
         write_all("\r\033[K", 4);
-    bar_drawn = 0;
 }
 
 void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
