@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,10 +27,14 @@ struct counts {
     atomic_ulong other;
 };
 
+/* Request headers of the last request, as "Name: value\n" lines. */
+#define HEADERS_MAX 8192
+
 struct route {
     struct pg_test_route r;
     size_t path_len;
     struct counts hits;
+    char *last_headers;      /* guarded by the server's lock */
 };
 
 struct pg_test_server {
@@ -40,6 +46,8 @@ struct pg_test_server {
     atomic_ulong total;
     atomic_uint inflight;
     atomic_uint peak;
+    pthread_mutex_t lock;
+    int lock_ok;
     /* Its address marks a request that was counted as in flight. */
     char in_flight_marker;
 };
@@ -285,6 +293,43 @@ static enum MHD_Result serve_static(struct MHD_Connection *conn,
     return ret;
 }
 
+struct header_sink {
+    char *buf;
+    size_t len;
+};
+
+static enum MHD_Result add_header_line(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value)
+{
+    struct header_sink *hs = cls;
+    int n = snprintf(hs->buf + hs->len, HEADERS_MAX - hs->len, "%s: %s\n",
+                     key, value ? value : "");
+
+    if (n < 0 || (size_t)n >= HEADERS_MAX - hs->len)
+        return MHD_NO;
+    hs->len += (size_t)n;
+    return MHD_YES;
+}
+
+/* Keep the request headers of the latest request to rt. */
+static void capture_headers(struct pg_test_server *srv, struct route *rt,
+                            struct MHD_Connection *conn)
+{
+    struct header_sink hs;
+    char *buf = malloc(HEADERS_MAX);
+
+    if (!buf)
+        return;
+    buf[0] = '\0';
+    hs.buf = buf;
+    hs.len = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_line, &hs);
+    pthread_mutex_lock(&srv->lock);
+    free(rt->last_headers);
+    rt->last_headers = buf;
+    pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version,
@@ -309,6 +354,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             ;
         rt = find_route(srv, url);
         count(rt ? &rt->hits : &srv->not_found, method);
+        if (rt)
+            capture_headers(srv, rt, conn);
         return MHD_YES;
     }
     /* Swallow any request body. */
@@ -364,6 +411,9 @@ struct pg_test_server *pg_test_server_start(const struct pg_test_route *routes,
     if (!srv->routes)
         goto oom;
     srv->n = n;
+    if (pthread_mutex_init(&srv->lock, NULL) != 0)
+        goto fail;
+    srv->lock_ok = 1;
     for (size_t i = 0; i < n; i++) {
         srv->routes[i].r = routes[i];
         if (!routes[i].path ||
@@ -416,6 +466,10 @@ void pg_test_server_stop(struct pg_test_server *srv)
         return;
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
+    for (size_t i = 0; srv->routes && i < srv->n; i++)
+        free(srv->routes[i].last_headers);
+    if (srv->lock_ok)
+        pthread_mutex_destroy(&srv->lock);
     free(srv->routes);
     free(srv);
 }
@@ -452,4 +506,41 @@ void pg_test_server_reset(struct pg_test_server *srv)
     atomic_store(&srv->not_found.other, 0);
     atomic_store(&srv->total, 0);
     atomic_store(&srv->peak, 0);
+}
+
+int pg_test_server_header(struct pg_test_server *srv, const char *path,
+                          const char *name, char *buf, size_t len)
+{
+    size_t nlen = strlen(name);
+    int found = 0;
+
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < srv->n && !found; i++) {
+        const char *p;
+
+        if (strcmp(srv->routes[i].r.path, path) != 0)
+            continue;
+        pthread_mutex_lock(&srv->lock);
+        p = srv->routes[i].last_headers;
+        while (p && *p) {
+            const char *eol = strchr(p, '\n');
+
+            if (!eol)
+                break;
+            if (!strncasecmp(p, name, nlen) && p[nlen] == ':') {
+                const char *v = p + nlen + 1;
+
+                while (*v == ' ')
+                    v++;
+                snprintf(buf, len, "%.*s", (int)(eol - v), v);
+                found = 1;
+                break;
+            }
+            p = eol + 1;
+        }
+        pthread_mutex_unlock(&srv->lock);
+        break;
+    }
+    return found;
 }

@@ -15,15 +15,17 @@
  *     directory is answered with its index.html). ".." segments are
  *     refused (403).
  *
- * Any other path gets 404. Each route counts its requests (per method),
- * and the server tracks how many requests were being answered at the same
- * time (the peak), so tests can bound request counts and concurrency.
+ * Any other path gets 404. Each route counts its requests (per method)
+ * and keeps the request headers of its latest request; the server tracks
+ * how many requests were being answered at the same time (the peak), so
+ * tests can bound request counts and concurrency.
  *
  * Threads: libmicrohttpd runs one internal thread per connection (plus
  * the listening thread), so hundreds of concurrent keep-alive connections
  * are fine. The route table is read-only after start; counters are
- * atomics. All functions may be called from any thread, but start and
- * stop must not race with each other.
+ * atomics and the recorded headers are under a mutex. All functions may
+ * be called from any thread, but start and stop must not race with each
+ * other.
  */
 #ifndef PG_TEST_SERVER_H
 #define PG_TEST_SERVER_H
@@ -102,6 +104,14 @@ unsigned long pg_test_server_total(const struct pg_test_server *srv);
  * the connection failed).
  */
 unsigned pg_test_server_peak(const struct pg_test_server *srv);
+
+/*
+ * Copy the value of request header name (case-insensitive) of the latest
+ * request to path (a route's path) into buf. Returns 1 if found, else 0
+ * (buf is then ""). Only requests that matched a route are recorded.
+ */
+int pg_test_server_header(struct pg_test_server *srv, const char *path,
+                          const char *name, char *buf, size_t len);
 
 /* Set every counter (hits, totals, peak) back to zero. */
 void pg_test_server_reset(struct pg_test_server *srv);

@@ -519,7 +519,8 @@ int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
 
     start = now_secs();
     deadline = start + limit;
-    rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    /* posix_spawnp: a PG_TEST_WRAPPER command is looked up in PATH. */
+    rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0)
@@ -1826,7 +1827,7 @@ int pg_test_main(int argc, char **argv, const struct pg_test_case *cases,
             } else if (m > 0) {
                 break;
             }
-            if (skip_all) {
+            if (skip_all && !(c->flags & PG_TEST_NO_BINARY)) {
                 printf("SKIP %s%s%s%s: pagegrab binary '%s' not found\n",
                        c->name, mode ? "[" : "", mode ? mode : "",
                        mode ? "]" : "", bin);

@@ -58,7 +58,10 @@ enum pg_test_case_flags {
     /* Run the test once per enabled mode ("name[thread]",
      * "name[process]"), with pg_test.mode set. Without it, the test runs
      * once with mode NULL and looks at pg_test.modes itself. */
-    PG_TEST_PER_MODE = 1 << 0
+    PG_TEST_PER_MODE = 1 << 0,
+    /* The test does not run pagegrab (harness self-tests): it runs even
+     * when the binary is missing. */
+    PG_TEST_NO_BINARY = 1 << 1
 };
 
 /* What a running test knows about itself. */

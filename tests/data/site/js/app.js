@@ -1,0 +1,2 @@
+/* Nothing to run; only here to be downloaded. */
+document.documentElement.className = "js";

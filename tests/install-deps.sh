@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh - install the build and test dependencies of pagegrab on
+# Debian/Ubuntu when pkg-config cannot find them; otherwise do nothing.
+
+if pkg-config --exists libcurl libxml-2.0 libpcre2-8 cmocka libmicrohttpd \
+    2>/dev/null; then
+    exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "install-deps.sh: not root and no sudo; install:" >&2
+        echo "  build-essential pkg-config libcurl4-openssl-dev libxml2-dev" >&2
+        echo "  libpcre2-dev libcmocka-dev libmicrohttpd-dev valgrind" >&2
+        exit 1
+    fi
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps.sh: no apt-get; install libcurl, libxml2, pcre2," >&2
+    echo "  cmocka, libmicrohttpd (development files), pkg-config, valgrind" >&2
+    exit 1
+fi
+
+echo "install-deps.sh: installing the missing development packages" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update || exit 1
+$SUDO apt-get install -y build-essential pkg-config libcurl4-openssl-dev \
+    libxml2-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev valgrind

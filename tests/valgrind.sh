@@ -1,0 +1,60 @@
+#!/bin/sh
+# valgrind.sh - run a thread-mode and a process-mode batch of the sample
+# site under valgrind; fail on any memory error or definite/indirect leak
+# (in the parent or in any worker process).
+#
+#   PAGEGRAB_BIN=build/pagegrab PG_BUILD_DIR=build sh tests/valgrind.sh
+#
+# (what `make valgrind` runs). The server is pg-serve on 127.0.0.1,
+# stopped by pid on exit. Exit status: 0 both runs clean, 1 otherwise,
+# 77 when valgrind is not installed.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${PG_BUILD_DIR:-$root/build}
+bin=${PAGEGRAB_BIN:-$build/pagegrab}
+serve=$build/tests/pg-serve
+site=$here/data/site
+
+. "$here/lib/serve.sh"
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "valgrind.sh: valgrind is not installed (sh tests/install-deps.sh)" >&2
+    exit 77
+fi
+for f in "$bin" "$serve"; do
+    if [ ! -x "$f" ]; then
+        echo "valgrind.sh: '$f' is not built" >&2
+        exit 1
+    fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pagegrab-valgrind.XXXXXX") || exit 1
+trap 'pg_serve_stop; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP
+
+pg_serve_start "$serve" "$site" "$work" || exit 1
+port=$PG_SERVE_PORT
+pg_site_urls "$site" "$port" >"$work/urls.txt"
+
+status=0
+for mode in thread process; do
+    out=$work/$mode
+    echo "== valgrind: pagegrab --mode $mode"
+    valgrind --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect --trace-children=yes -q \
+        "$bin" --mode "$mode" -j 4 -q -i "$work/urls.txt" -o "$out" \
+        --manifest "$work/$mode.jsonl"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL valgrind $mode mode: exit status $rc"
+        status=1
+    elif ! pg_check_tree "$site" "$out" "$port"; then
+        echo "FAIL valgrind $mode mode: the copy differs from the site"
+        status=1
+    else
+        echo "PASS valgrind $mode mode"
+    fi
+done
+exit $status
