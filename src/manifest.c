@@ -103,25 +103,34 @@ enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
     enum pg_code rc;
 
     pg_buf_reset(b);
-    if ((rc = pg_buf_addstr(b, "{\"url\":")) ||
-        (rc = pg__json_str(b, r->url)) ||
-        (rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
-                          "\"http_code\":%ld,\"bytes\":%llu,"
-                          "\"content_type\":",
-                          (unsigned long long)r->line,
-                          pg_status_name(r->status), r->http_code,
-                          (unsigned long long)r->bytes)) ||
-        (rc = pg__json_str(b, r->content_type)) ||
-        (rc = pg_buf_addstr(b, ",\"path\":")) ||
-        (rc = pg__json_str(b, r->path)) ||
-        (rc = pg_buf_addstr(b, ",\"final_url\":")) ||
-        (rc = pg__json_str(b, r->final_url)) ||
-        (rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
-                          "\"error\":", r->attempts, r->time_ms)) ||
-        (rc = pg__json_str(b, r->error)) ||
-        (rc = pg_buf_addstr(b, "}\n")))
-        return rc;
-    return PG_OK;
+    rc = pg_buf_addstr(b, "{\"url\":");
+    if (!rc)
+        rc = pg__json_str(b, r->url);
+    if (!rc)
+        rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
+                         "\"http_code\":%ld,\"bytes\":%llu,"
+                         "\"content_type\":",
+                         (unsigned long long)r->line,
+                         pg_status_name(r->status), r->http_code,
+                         (unsigned long long)r->bytes);
+    if (!rc)
+        rc = pg__json_str(b, r->content_type);
+    if (!rc)
+        rc = pg_buf_addstr(b, ",\"path\":");
+    if (!rc)
+        rc = pg__json_str(b, r->path);
+    if (!rc)
+        rc = pg_buf_addstr(b, ",\"final_url\":");
+    if (!rc)
+        rc = pg__json_str(b, r->final_url);
+    if (!rc)
+        rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
+                         "\"error\":", r->attempts, r->time_ms);
+    if (!rc)
+        rc = pg__json_str(b, r->error);
+    if (!rc)
+        rc = pg_buf_addstr(b, "}\n");
+    return rc;
 }
 
 enum pg_code pg__manifest_write(struct pg__manifest *m,

@@ -64,9 +64,15 @@ static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
 {
     struct child_log *cl = ud;
 
-    if (pg__wire_begin(&cl->frame, PG_WIRE_LOG) ||
-        pg__wire_put_u32(&cl->frame, (uint32_t)level) ||
-        pg__wire_put_str(&cl->frame, msg) || pg__wire_end(&cl->frame))
+    enum pg_code rc = pg__wire_begin(&cl->frame, PG_WIRE_LOG);
+
+    if (!rc)
+        rc = pg__wire_put_u32(&cl->frame, (uint32_t)level);
+    if (!rc)
+        rc = pg__wire_put_str(&cl->frame, msg);
+    if (!rc)
+        rc = pg__wire_end(&cl->frame);
+    if (rc)
         return;
     if (pg__wire_write_all(cl->fd, cl->frame.ptr, cl->frame.len)) {
         /* The parent is gone; the job loop notices on its next read. */
@@ -78,17 +84,28 @@ static enum pg_code send_result(int fd, struct pg_buf *b,
 {
     enum pg_code rc;
 
-    if ((rc = pg__wire_begin(b, PG_WIRE_RESULT)) ||
-        (rc = pg__wire_put_u64(b, it->id)) ||
-        (rc = pg__wire_put_u32(b, (uint32_t)it->status)) ||
-        (rc = pg__wire_put_u64(b, (uint64_t)it->http_code)) ||
-        (rc = pg__wire_put_u64(b, it->bytes)) ||
-        (rc = pg__wire_put_f64(b, it->time_ms)) ||
-        (rc = pg__wire_put_str(b, it->content_type)) ||
-        (rc = pg__wire_put_str(b, it->final_url)) ||
-        (rc = pg__wire_put_str(b, it->tmp_name)) ||
-        (rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL)) ||
-        (rc = pg__wire_end(b)))
+    rc = pg__wire_begin(b, PG_WIRE_RESULT);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)it->status);
+    if (!rc)
+        rc = pg__wire_put_u64(b, (uint64_t)it->http_code);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->bytes);
+    if (!rc)
+        rc = pg__wire_put_f64(b, it->time_ms);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->content_type);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->final_url);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->tmp_name);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL);
+    if (!rc)
+        rc = pg__wire_end(b);
+    if (rc)
         return rc;
     return pg__wire_write_all(fd, b->ptr, b->len);
 }
@@ -408,6 +425,14 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
     }
 }
 
+/* The next string of a frame as a new copy; NULL if absent. */
+static char *wire_strdup(struct pg__wire_reader *r)
+{
+    const char *s = pg__wire_get_str(r);
+
+    return s ? pg_strdup(s) : NULL;
+}
+
 static void on_frame(struct proc_pool *pp, struct proc_worker *w,
                      unsigned type, const void *payload, size_t len,
                      pg__pool_done_cb cb, void *ud, int *bad)
@@ -440,13 +465,11 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     it->http_code = (long)pg__wire_get_u64(&r);
     it->bytes = pg__wire_get_u64(&r);
     it->time_ms = pg__wire_get_f64(&r);
-    if ((s = pg__wire_get_str(&r)))
-        it->content_type = pg_strdup(s);
-    if ((s = pg__wire_get_str(&r)))
-        it->final_url = pg_strdup(s);
-    if ((s = pg__wire_get_str(&r)))
-        it->tmp_name = pg_strdup(s);
-    if ((s = pg__wire_get_str(&r)))
+    it->content_type = wire_strdup(&r);
+    it->final_url = wire_strdup(&r);
+    it->tmp_name = wire_strdup(&r);
+    s = pg__wire_get_str(&r);
+    if (s)
         snprintf(it->error, sizeof(it->error), "%s", s);
     if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */

@@ -129,10 +129,14 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
         rc = PG_E_NOMEM;
         goto out;
     }
-    if ((rc = get_part(h, CURLUPART_HOST, &u->host)) ||
-        (rc = get_part(h, CURLUPART_PORT, &u->port)) ||
-        (rc = get_part(h, CURLUPART_PATH, &u->path)) ||
-        (rc = get_part(h, CURLUPART_QUERY, &u->query)))
+    rc = get_part(h, CURLUPART_HOST, &u->host);
+    if (!rc)
+        rc = get_part(h, CURLUPART_PORT, &u->port);
+    if (!rc)
+        rc = get_part(h, CURLUPART_PATH, &u->path);
+    if (!rc)
+        rc = get_part(h, CURLUPART_QUERY, &u->query);
+    if (rc)
         goto out;
     if (!u->host || !u->host[0]) {
         snprintf(err, errlen, "no host name");
