@@ -35,6 +35,9 @@ static const char *const status_names[PG_ST__COUNT] = {
     [PG_ST_REDIRECT_ERROR] = "redirect-error",
     [PG_ST_INVALID_URL] = "invalid-url",
     [PG_ST_SAVE_ERROR] = "save-error",
+    [PG_ST_FILTERED] = "filtered",
+    [PG_ST_ROBOTS] = "robots",
+    [PG_ST_LISTED] = "listed",
 };
 
 const char *pg_status_name(enum pg_status st)
@@ -46,7 +49,18 @@ const char *pg_status_name(enum pg_status st)
 
 int pg_status_is_success(enum pg_status st)
 {
-    return st == PG_ST_OK || st == PG_ST_EXISTS;
+    return st == PG_ST_OK || st == PG_ST_EXISTS || st == PG_ST_FILTERED ||
+           st == PG_ST_ROBOTS || st == PG_ST_LISTED;
+}
+
+const char *pg_kind_name(enum pg_kind kind)
+{
+    switch (kind) {
+    case PG_KIND_FILE: return "file";
+    case PG_KIND_PAGE: return "page";
+    case PG_KIND_IMAGE: return "image";
+    }
+    return "unknown";
 }
 
 const char *pg_version(void)

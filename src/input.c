@@ -50,6 +50,23 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* What an over-long line turned out to be, from its first bytes. */
+enum line_kind { LINE_BLANK, LINE_COMMENT, LINE_URL };
+
+/* Classify a line from its next n bytes, given what it was so far. */
+static enum line_kind classify(enum line_kind k, const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (k != LINE_BLANK)
+        return k;
+    while (i < n && is_space(s[i]))
+        i++;
+    if (i == n)
+        return LINE_BLANK;
+    return s[i] == '#' ? LINE_COMMENT : LINE_URL;
+}
+
 /* Refill: move the unread tail to the front and read more. */
 static enum pg_code fill(struct pg__input *in)
 {
@@ -93,13 +110,19 @@ enum pg_code pg__input_next(struct pg__input *in, const char **line,
         in->lineno++;
         *lineno = in->lineno;
         if (!nl && !in->eof) {
-            /* A full block without a newline: over-long; skip it. */
+            /* A full block without a newline: over-long.  Skip it, and
+             * report it unless it is a comment or blank. */
+            enum line_kind kind = classify(LINE_BLANK, s,
+                                           in->end - in->start);
+
             for (;;) {
                 in->start = in->end = 0;
                 rc = fill(in);
                 if (rc)
                     return rc;
                 nl = memchr(in->buf, '\n', in->end);
+                kind = classify(kind, in->buf,
+                                nl ? (size_t)(nl - in->buf) : in->end);
                 if (nl) {
                     in->start = (size_t)(nl - in->buf) + 1;
                     break;
@@ -109,6 +132,8 @@ enum pg_code pg__input_next(struct pg__input *in, const char **line,
                     break;
                 }
             }
+            if (kind != LINE_URL)
+                continue;
             *line = NULL;
             return PG_E_LIMIT;
         }
@@ -141,7 +166,10 @@ int64_t pg__input_count(const char *path)
     int fd, in_line = 0, content = 0;
     ssize_t n, i;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Only regular files are counted; never block opening a FIFO. */
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

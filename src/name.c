@@ -112,69 +112,67 @@ static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
     return rc;
 }
 
+/*
+ * Build the name of u into b.  With dirs, the host and the path's
+ * directories come first (unless PG_NAME_FLAT).  *altered is set when a
+ * component had to be changed.
+ */
+static enum pg_code build(struct pg_buf *b, const struct pg__url *u,
+                          unsigned flags, int dirs, int *altered)
+{
+    const char *p = strrchr(u->path, '/');
+    const char *leaf = p && p[1] ? p + 1 : NULL;
+    const char *seg, *end;
+    size_t leaf_start;
+    enum pg_code rc = PG_OK;
+
+    if (!(flags & PG_NAME_FLAT)) {
+        rc = add_component(b, u->host, strlen(u->host), altered);
+        if (!rc && u->port)
+            rc = pg_buf_addf(b, ":%s", u->port);
+        if (!rc)
+            rc = pg_buf_addc(b, '/');
+        for (seg = u->path; dirs && !rc && p && seg < p; seg = end + 1) {
+            end = strchr(seg, '/');
+            if (end > seg) {
+                rc = add_component(b, seg, (size_t)(end - seg), altered);
+                if (!rc)
+                    rc = pg_buf_addc(b, '/');
+            }
+        }
+    }
+    leaf_start = b->len;
+    if (!rc) {
+        if (leaf)
+            rc = add_component(b, leaf, strlen(leaf), altered);
+        else
+            rc = pg_buf_addstr(b, PG_NAME_INDEX);
+    }
+    if (!rc && *altered)
+        rc = add_hash(b, leaf_start, pg__hash64(u->url, strlen(u->url)));
+    return rc;
+}
+
 enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
 {
     struct pg_buf b = PG_BUF_INIT(PG_NAME_MAX);
     struct pg__url u;
     char err[PG_ERRBUF_SIZE];
-    const char *p, *seg, *leaf = NULL;
-    size_t leaf_len = 0, leaf_start;
-    int altered = 0;
+    int altered;
     enum pg_code rc;
 
     *out = NULL;
     rc = pg__url_parse(&u, url, strlen(url), err, sizeof(err));
     if (rc)
         return rc;
-    if (u.query)
+    altered = u.query != NULL;
+    rc = build(&b, &u, flags, 1, &altered);
+    if (rc == PG_E_LIMIT) {
+        /* Too deep or too long: keep the host and the leaf only. */
         altered = 1;
-
-    /* The leaf is the last segment; none if the path ends with '/'. */
-    p = strrchr(u.path, '/');
-    if (p && p[1]) {
-        leaf = p + 1;
-        leaf_len = strlen(leaf);
+        pg_buf_init(&b, PG_NAME_MAX);
+        rc = build(&b, &u, flags, 0, &altered);
     }
-
-    if (!(flags & PG_NAME_FLAT)) {
-        rc = add_component(&b, u.host, strlen(u.host), &altered);
-        if (!rc && u.port)
-            rc = pg_buf_addf(&b, ":%s", u.port);
-        if (!rc)
-            rc = pg_buf_addc(&b, '/');
-        for (seg = u.path; !rc && seg < (leaf ? leaf : u.path +
-                                         strlen(u.path)); ) {
-            const char *end = strchr(seg, '/');
-
-            if (!end)
-                break;
-            if (end > seg) {
-                rc = add_component(&b, seg, (size_t)(end - seg), &altered);
-                if (!rc)
-                    rc = pg_buf_addc(&b, '/');
-            }
-            seg = end + 1;
-        }
-        if (rc == PG_E_LIMIT) {
-            /* Too deep: keep host and leaf only. */
-            pg_buf_init(&b, PG_NAME_MAX);
-            altered = 1;
-            rc = add_component(&b, u.host, strlen(u.host), &altered);
-            if (!rc && u.port)
-                rc = pg_buf_addf(&b, ":%s", u.port);
-            if (!rc)
-                rc = pg_buf_addc(&b, '/');
-        }
-    }
-    leaf_start = b.len;
-    if (!rc) {
-        if (leaf)
-            rc = add_component(&b, leaf, leaf_len, &altered);
-        else
-            rc = pg_buf_addstr(&b, PG_NAME_INDEX);
-    }
-    if (!rc && altered)
-        rc = add_hash(&b, leaf_start, pg__hash64(u.url, strlen(u.url)));
     pg__url_release(&u);
     if (rc) {
         pg_buf_release(&b);

@@ -74,14 +74,30 @@ enum pg_status {
     PG_ST_REDIRECT_ERROR, /* redirect loop or non-http(s) redirect */
     PG_ST_INVALID_URL,    /* bad input line, never fetched */
     PG_ST_SAVE_ERROR,     /* fetched but could not be saved */
+    PG_ST_FILTERED,       /* a discovered link refused by --accept/--reject */
+    PG_ST_ROBOTS,         /* a discovered link disallowed by robots.txt */
+    PG_ST_LISTED,         /* a discovered image, listed but not fetched */
     PG_ST__COUNT
 };
 
 /* The manifest name of a status ("ok", "http-error", ...); never NULL. */
 const char *pg_status_name(enum pg_status st);
 
-/* 1 for the statuses that count as success (ok, exists), else 0. */
+/*
+ * 1 for the statuses that do not count as failures (ok, exists, filtered,
+ * robots, listed), else 0.
+ */
 int pg_status_is_success(enum pg_status st);
+
+/* What a URL is to the job. */
+enum pg_kind {
+    PG_KIND_FILE = 0, /* a plain download (no extraction asked for) */
+    PG_KIND_PAGE,     /* an input page or a followed link: parsed */
+    PG_KIND_IMAGE     /* a link selected by --images / --xpath */
+};
+
+/* "file", "page" or "image". */
+const char *pg_kind_name(enum pg_kind kind);
 
 enum pg_mode {
     PG_MODE_THREAD = 0,
@@ -125,14 +141,23 @@ struct pg_result {
     const char *tmp_name;     /* the spooled body, relative to the output
                                  directory, while status is PG_ST_OK and
                                  the body is not yet saved; else NULL */
+    enum pg_kind kind;
+    unsigned depth;           /* 0 for input URLs */
+    const char *referrer;     /* the page a link was found on, or NULL */
+    unsigned links;           /* links extracted from this page */
+    const char *hash;         /* SHA-256 of the body (hex), or NULL */
+    const char *duplicate_of; /* --dedup: the copy this body equals */
     struct pg_job *job;       /* the job this result belongs to */
 };
 
 /*
- * Called in the main thread for every URL with status PG_ST_OK, before
- * its manifest record is written.  It may save the body with
+ * Called in the main thread for every URL in its final state, before its
+ * manifest record is written.  When res->tmp_name is set (status
+ * PG_ST_OK and the body is to be kept), it may save the body with
  * pg_result_save(); if it does not, the spooled body is deleted after it
- * returns.  It may downgrade the status with pg_result_fail().
+ * returns.  It may downgrade the status with pg_result_fail().  Pages
+ * that are parsed but not kept (images_only, list_only) come with
+ * tmp_name NULL.
  *
  * Return PG_OK to go on.  Any other code stops the job: no new transfers
  * start, and pg_job_run() returns PG_E_FATAL.
@@ -171,6 +196,32 @@ struct pg_options {
     const char *user_agent;     /* default "pagegrab/VERSION" */
     const char *const *headers; /* "Name: value" lines */
     size_t n_headers;
+
+    /* Extraction and crawling.  Any of images / xpaths / follow turns
+     * input URLs into pages: HTML responses are parsed in the worker. */
+    int images;                 /* the default image expressions */
+    const char *const *xpaths;  /* image expressions (XPath) */
+    size_t n_xpaths;
+    int srcset_all;             /* every srcset candidate, not the largest */
+    const char *const *follow;  /* page-link expressions (XPath) */
+    size_t n_follow;
+    unsigned depth;             /* levels of follow links; 0 = inputs only */
+    int span_hosts;             /* follow pages on any host */
+    const char *const *domains; /* also follow pages on these domains */
+    size_t n_domains;
+    const char *const *accept;  /* pcre2: an image URL must match one */
+    size_t n_accept;
+    const char *const *reject;  /* pcre2: images and pages matching one
+                                   are not fetched */
+    size_t n_reject;
+    int images_only;            /* parse pages but do not keep them */
+    int list_only;              /* discovered images are listed, not
+                                   fetched (status PG_ST_LISTED) */
+    int no_robots;              /* ignore robots.txt */
+    unsigned per_host;          /* transfers at once per host, 0 = any */
+    long wait_ms;               /* between request starts per host */
+    int random_wait;            /* vary the wait 0.5x..1.5x */
+    int dedup;                  /* store identical bodies once */
 
     pg_result_cb result_cb;
     void *result_userdata;
@@ -229,7 +280,8 @@ enum pg_name_flags {
  * "HOST[:PORT]/dir/file" (or "file" with PG_NAME_FLAT), "index.html" for
  * a path ending in '/'.  Segments are percent-decoded and sanitised: no
  * "." or ".." components, no '/', NUL or control characters inside a
- * component, components at most 200 bytes (the extension kept).  When
+ * component, components at most 200 bytes (the extension kept) plus the
+ * 9-byte hash tag below.  When
  * the URL has a query or a component had to be altered, "-XXXXXXXX" (a
  * hash of the URL) is put before the extension, so different URLs keep
  * different names.
@@ -239,6 +291,44 @@ enum pg_name_flags {
  */
 enum pg_code pg_name_from_url(const char *url, unsigned flags,
                               char **out) PG_WARN_UNUSED;
+
+/*
+ * Naming rules (--name 'REGEX=TEMPLATE'): the first rule whose pcre2
+ * REGEX matches the normalised URL gives the name; TEMPLATE may use $1-$9,
+ * ${N}, ${name}, {host}, {path}, {basename}, {ext} and {hash} (the first
+ * 16 hex digits of the body's SHA-256).  The result is sanitised like
+ * pg_name_from_url().  A namer is immutable once built.
+ */
+struct pg_namer;
+
+/*
+ * Compile rules ("REGEX=TEMPLATE", split at the last '=').  On error
+ * returns NULL and writes why, naming the rule, into err (errlen bytes);
+ * "out of memory" included.  flags: enum pg_name_flags, for URLs that no
+ * rule matches.
+ */
+struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
+                              unsigned flags, char *err, size_t errlen);
+
+/*
+ * The name for url (hash: the body's SHA-256 hex or NULL).  On success
+ * *out is a new string freed with pg_free().  Errors as
+ * pg_name_from_url(), plus PG_E_INVALID when a template yields no usable
+ * name.
+ */
+enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
+                           const char *hash, char **out) PG_WARN_UNUSED;
+
+void pg_namer_free(struct pg_namer *nm);
+
+/*
+ * Check a pcre2 pattern or an XPath expression before a job starts (the
+ * job checks again).  PG_E_INVALID with the reason in err.
+ */
+enum pg_code pg_check_regex(const char *pattern, char *err, size_t errlen)
+    PG_WARN_UNUSED;
+enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
+    PG_WARN_UNUSED;
 
 /* Flags for pg_result_save(). */
 enum pg_save_flags {
@@ -268,7 +358,9 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
 void pg_result_fail(struct pg_result *res, enum pg_status st,
                     const char *fmt, ...) PG_PRINTF(3, 4);
 
-/* Allocation used by the library; pg_free(NULL) is a no-op. */
+/*
+ * Allocation used by the library; pg_free(NULL) is a no-op.
+ */
 void *pg_malloc(size_t n);
 void pg_free(void *p);
 

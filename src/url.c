@@ -3,9 +3,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "mem.h"
 #include "url.h"
 
@@ -61,6 +63,95 @@ static void lower(char *s)
     }
 }
 
+/*
+ * An RFC 3986 scheme ("ALPHA *( ALPHA / DIGIT / + / - / . )" then ':')
+ * other than http or https is refused here, so that opaque URLs such as
+ * javascript: or mailto: get the right reason.
+ */
+static enum pg_code check_scheme(const char *s, size_t len, char *err,
+                                 size_t errlen)
+{
+    size_t i = 0;
+
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    s += i;
+    len -= i;
+    if (len == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+        return PG_OK;
+    for (i = 1; i < len && i < 40; i++) {
+        char c = s[i];
+
+        if (c == ':')
+            break;
+        if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+            !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+            return PG_OK;
+    }
+    if (i >= len || s[i] != ':')
+        return PG_OK;
+    if ((i == 4 && !strncasecmp(s, "http", 4)) ||
+        (i == 5 && !strncasecmp(s, "https", 5)))
+        return PG_OK;
+    {
+        char name[41];
+        size_t k;
+
+        for (k = 0; k < i; k++)
+            name[k] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] | 0x20
+                                                         : s[k]);
+        name[i] = '\0';
+        snprintf(err, errlen, "unsupported scheme '%s' (only http and "
+                 "https)", name);
+    }
+    return PG_E_SCHEME;
+}
+
+/*
+ * A copy of s with every space as %20.  libcurl's CURLU_URLENCODE would
+ * turn spaces in the query into '+', which is a different URL.
+ */
+static char *encode_spaces(const char *s, size_t len)
+{
+    struct pg_buf b = PG_BUF_INIT(PG_URL_MAX * 3 + 1);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        enum pg_code rc = s[i] == ' ' ? pg_buf_add(&b, "%20", 3)
+                                      : pg_buf_addc(&b, s[i]);
+
+        if (rc)
+            return NULL;
+    }
+    if (!b.ptr)
+        return pg_strdup("");
+    return pg_buf_take(&b);
+}
+
+/* Write the normalised host and port back; the zone id survives. */
+static enum pg_code reset_host_port(CURLU *h, const struct pg__url *u,
+                                    char *err, size_t errlen)
+{
+    char *zone = NULL;
+    CURLUcode urc;
+    enum pg_code rc = get_part(h, CURLUPART_ZONEID, &zone);
+
+    if (rc)
+        return rc;
+    urc = curl_url_set(h, CURLUPART_HOST, u->host, 0);
+    if (urc == CURLUE_OK && zone)
+        urc = curl_url_set(h, CURLUPART_ZONEID, zone, 0);
+    if (urc == CURLUE_OK)
+        urc = curl_url_set(h, CURLUPART_PORT, u->port, 0);
+    pg_free(zone);
+    if (urc == CURLUE_OK)
+        return PG_OK;
+    if (urc == CURLUE_OUT_OF_MEMORY)
+        return PG_E_NOMEM;
+    snprintf(err, errlen, "%s", curl_url_strerror(urc));
+    return PG_E_URL;
+}
+
 enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
                            char *err, size_t errlen)
 {
@@ -85,7 +176,10 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
             return PG_E_URL;
         }
     }
-    tmp = pg_strndup(s, len);
+    rc = check_scheme(s, len, err, errlen);
+    if (rc)
+        return rc;
+    tmp = encode_spaces(s, len);
     h = curl_url();
     if (!tmp || !h) {
         rc = PG_E_NOMEM;
@@ -153,11 +247,9 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
             goto out;
         }
     }
-    if (curl_url_set(h, CURLUPART_HOST, u->host, 0) != CURLUE_OK ||
-        curl_url_set(h, CURLUPART_PORT, u->port, 0) != CURLUE_OK) {
-        rc = PG_E_NOMEM;
+    rc = reset_host_port(h, u, err, errlen);
+    if (rc)
         goto out;
-    }
     rc = get_part(h, CURLUPART_URL, &u->url);
     if (!rc && !u->url)
         rc = PG_E_NOMEM;

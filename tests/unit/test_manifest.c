@@ -1,0 +1,522 @@
+/*
+ * test_manifest.c - unit tests for the JSON Lines manifest
+ * (src/manifest.c): string escaping, record format, file creation and
+ * one write per record.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "manifest.h"
+#include "mem.h"
+#include "unit.h"
+
+struct json_case {
+    const char *in;
+    const char *out;
+};
+
+static const struct json_case json_cases[] = {
+    { "", "\"\"" },
+    { "abc", "\"abc\"" },
+    { "http://h/x?a=1&b=2", "\"http://h/x?a=1&b=2\"" },
+    { "/", "\"/\"" },
+    { "a\"b", "\"a\\\"b\"" },
+    { "a\\b", "\"a\\\\b\"" },
+    { "\\\"", "\"\\\\\\\"\"" },
+    { "\n", "\"\\n\"" },
+    { "\r", "\"\\r\"" },
+    { "\t", "\"\\t\"" },
+    { "a\r\nb", "\"a\\r\\nb\"" },
+    { "\x01", "\"\\u0001\"" },
+    { "\x08\x0c", "\"\\u0008\\u000c\"" },
+    { "\x0b", "\"\\u000b\"" },
+    { "\x1b[31m", "\"\\u001b[31m\"" },
+    { "\x1f", "\"\\u001f\"" },
+    { " ~", "\" ~\"" },
+    { "\x7f", "\"\\u007f\"" },
+    /* Valid UTF-8 passes through. */
+    { "\xc3\xa9", "\"\xc3\xa9\"" },
+    { "\xc2\x80", "\"\xc2\x80\"" },
+    { "\xdf\xbf", "\"\xdf\xbf\"" },
+    { "\xe2\x82\xac", "\"\xe2\x82\xac\"" },
+    { "\xe0\xa0\x80", "\"\xe0\xa0\x80\"" },
+    { "\xed\x9f\xbf", "\"\xed\x9f\xbf\"" },
+    { "\xee\x80\x80", "\"\xee\x80\x80\"" },
+    { "\xef\xbf\xbf", "\"\xef\xbf\xbf\"" },
+    { "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
+    { "\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\"" },
+    { "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"" },
+    /* Invalid bytes become \u00XX, one per byte. */
+    { "\xff", "\"\\u00ff\"" },
+    { "\xfe", "\"\\u00fe\"" },
+    { "\x80", "\"\\u0080\"" },
+    { "\xbf", "\"\\u00bf\"" },
+    { "a\xffz", "\"a\\u00ffz\"" },
+    { "\xc3", "\"\\u00c3\"" },
+    { "\xc3(", "\"\\u00c3(\"" },
+    { "\xe2\x82", "\"\\u00e2\\u0082\"" },
+    { "\xe2\x82x", "\"\\u00e2\\u0082x\"" },
+    { "\xf0\x9f\x98", "\"\\u00f0\\u009f\\u0098\"" },
+    { "\xc0\xaf", "\"\\u00c0\\u00af\"" },
+    { "\xc1\xbf", "\"\\u00c1\\u00bf\"" },
+    { "\xe0\x80\xaf", "\"\\u00e0\\u0080\\u00af\"" },
+    { "\xe0\x9f\xbf", "\"\\u00e0\\u009f\\u00bf\"" },
+    { "\xf0\x80\x80\xaf", "\"\\u00f0\\u0080\\u0080\\u00af\"" },
+    { "\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"" },
+    { "\xed\xbf\xbf", "\"\\u00ed\\u00bf\\u00bf\"" },
+    { "\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"" },
+    { "\xf5\x80\x80\x80", "\"\\u00f5\\u0080\\u0080\\u0080\"" },
+    { "\xf8\x88\x80\x80\x80", "\"\\u00f8\\u0088\\u0080\\u0080\\u0080\"" },
+    /* An invalid lead byte does not swallow a following quote. */
+    { "\xc3\"", "\"\\u00c3\\\"\"" },
+    { "\xe2\x82\"", "\"\\u00e2\\u0082\\\"\"" },
+};
+
+static void test_json_str_table(void **state)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < PG_ARRAY_SIZE(json_cases); i++) {
+        struct pg_buf b = PG_BUF_INIT(4096);
+
+        assert_int_equal(pg__json_str(&b, json_cases[i].in), PG_OK);
+        UT_EXPECT(bad, !strcmp(pg_buf_str(&b), json_cases[i].out),
+                  "case %zu: got %s, want %s", i, pg_buf_str(&b),
+                  json_cases[i].out);
+        pg_buf_release(&b);
+    }
+    assert_int_equal(bad, 0);
+}
+
+static void test_json_str_null_and_append(void **state)
+{
+    struct pg_buf b = PG_BUF_INIT(100);
+
+    assert_int_equal(pg__json_str(&b, NULL), PG_OK);
+    assert_string_equal(pg_buf_str(&b), "null");
+    /* It appends; it does not reset the buffer. */
+    assert_int_equal(pg_buf_addc(&b, ','), PG_OK);
+    assert_int_equal(pg__json_str(&b, "a"), PG_OK);
+    assert_string_equal(pg_buf_str(&b), "null,\"a\"");
+    pg_buf_release(&b);
+
+    /* Over the cap: PG_E_LIMIT, buffer released. */
+    pg_buf_init(&b, 5);
+    assert_int_equal(pg__json_str(&b, "abcdef"), PG_E_LIMIT);
+    assert_null(b.ptr);
+    pg_buf_release(&b);
+}
+
+/*
+ * An independent validator: the output must be one JSON string
+ * literal in valid UTF-8 with no raw control byte.  Returns NULL if
+ * so, else what is wrong.
+ */
+static const char *json_problem(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    if (*p++ != '"')
+        return "no opening quote";
+    while (*p && *p != '"') {
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                int k;
+
+                for (k = 1; k <= 4; k++) {
+                    if (!p[k] || !strchr("0123456789abcdef", p[k]))
+                        return "bad \\u escape";
+                }
+                p += 5;
+            } else if (*p && strchr("\"\\/bfnrt", *p)) {
+                p++;
+            } else {
+                return "bad escape";
+            }
+        } else if (*p < 0x20 || *p == 0x7f) {
+            return "raw control byte";
+        } else if (*p < 0x80) {
+            p++;
+        } else {
+            unsigned cp;
+            int n, k;
+
+            if (*p >= 0xc2 && *p <= 0xdf) {
+                n = 1;
+                cp = *p & 0x1f;
+            } else if (*p >= 0xe0 && *p <= 0xef) {
+                n = 2;
+                cp = *p & 0x0f;
+            } else if (*p >= 0xf0 && *p <= 0xf4) {
+                n = 3;
+                cp = *p & 0x07;
+            } else {
+                return "invalid UTF-8 lead byte";
+            }
+            for (k = 1; k <= n; k++) {
+                if ((p[k] & 0xc0) != 0x80)
+                    return "invalid UTF-8 continuation";
+                cp = cp << 6 | (p[k] & 0x3f);
+            }
+            if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+                (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return "overlong, surrogate or out of range";
+            p += n + 1;
+        }
+    }
+    if (*p != '"')
+        return "no closing quote";
+    if (p[1])
+        return "bytes after the closing quote";
+    return NULL;
+}
+
+/*
+ * Every 1- and 2-byte string and every 3-byte string starting with a
+ * lead byte gives a valid JSON string.
+ */
+static void test_json_str_exhaustive(void **state)
+{
+    struct pg_buf b = PG_BUF_INIT(1024);
+    unsigned a, c, d;
+    int bad = 0;
+
+    for (a = 1; a < 256; a++) {
+        for (c = 0; c < 256; c++) {
+            unsigned char s[4] = { (unsigned char)a, (unsigned char)c, 0,
+                                   0 };
+            const char *why;
+
+            pg_buf_reset(&b);
+            assert_int_equal(pg__json_str(&b, (const char *)s), PG_OK);
+            why = json_problem(pg_buf_str(&b));
+            UT_EXPECT(bad, !why, "%02x %02x: %s", a, c, why);
+            if (a < 0xc0 || c < 0x80 || c >= 0xc0)
+                continue;
+            for (d = 1; d < 256; d++) {
+                s[2] = (unsigned char)d;
+                pg_buf_reset(&b);
+                assert_int_equal(pg__json_str(&b, (const char *)s), PG_OK);
+                why = json_problem(pg_buf_str(&b));
+                UT_EXPECT(bad, !why, "%02x %02x %02x: %s", a, c, d, why);
+                if (bad > 10)
+                    break;
+            }
+        }
+    }
+    pg_buf_release(&b);
+    assert_int_equal(bad, 0);
+}
+
+/* A full record, every field set. */
+static void full_result(struct pg_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->url = "http://example.com/a b";
+    r->line = 42;
+    r->status = PG_ST_OK;
+    r->http_code = 200;
+    r->bytes = 12345678901ULL;
+    r->content_type = "text/html; charset=\"utf-8\"";
+    r->final_url = "https://example.com/a%20b";
+    r->attempts = 2;
+    r->time_ms = 12.3456;
+    r->error = NULL;
+    r->path = "example.com/a b";
+}
+
+static const char full_line[] =
+    "{\"url\":\"http://example.com/a b\",\"line\":42,\"status\":\"ok\","
+    "\"http_code\":200,\"bytes\":12345678901,"
+    "\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
+    "\"path\":\"example.com/a b\","
+    "\"final_url\":\"https://example.com/a%20b\",\"attempts\":2,"
+    "\"time_ms\":12.346,\"error\":null}\n";
+
+static const char failed_line[] =
+    "{\"url\":\"http://h/x\",\"line\":7,\"status\":\"http-error\","
+    "\"http_code\":404,\"bytes\":0,\"content_type\":null,\"path\":null,"
+    "\"final_url\":null,\"attempts\":1,\"time_ms\":0.000,"
+    "\"error\":\"HTTP 404\"}\n";
+
+static size_t count_char(const char *s, char c)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+static void test_format_full_record(void **state)
+{
+    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+
+    full_result(&r);
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_string_equal(pg_buf_str(&b), full_line);
+    /* format() resets the buffer: the same record again, not twice. */
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_string_equal(pg_buf_str(&b), full_line);
+
+    memset(&r, 0, sizeof(r));
+    r.url = "http://h/x";
+    r.line = 7;
+    r.status = PG_ST_HTTP_ERROR;
+    r.http_code = 404;
+    r.attempts = 1;
+    r.error = "HTTP 404";
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_string_equal(pg_buf_str(&b), failed_line);
+    pg_buf_release(&b);
+}
+
+/* Every status has its documented name in the record. */
+static void test_format_status_names(void **state)
+{
+    static const char *const names[PG_ST__COUNT] = {
+        "ok", "exists", "http-error", "network-error", "redirect-error",
+        "invalid-url", "save-error", "filtered", "robots", "listed",
+    };
+    struct pg_buf b = PG_BUF_INIT(4096);
+    struct pg_result r;
+    unsigned st;
+
+    for (st = 0; st < PG_ST__COUNT; st++) {
+        char want[64];
+
+        memset(&r, 0, sizeof(r));
+        r.url = "u";
+        r.status = (enum pg_status)st;
+        assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+        snprintf(want, sizeof(want), ",\"status\":\"%s\",", names[st]);
+        assert_non_null(strstr(pg_buf_str(&b), want));
+    }
+    pg_buf_release(&b);
+}
+
+/* Hostile strings never add a line or a field to the record. */
+static void test_format_no_forgery(void **state)
+{
+    static const char forged_url[] =
+        "http://h/\n{\"url\":\"forged\"}";
+    static const char want[] =
+        "{\"url\":\"http://h/\\n{\\\"url\\\":\\\"forged\\\"}\",\"line\":1,"
+        "\"status\":\"save-error\",\"http_code\":200,\"bytes\":5,"
+        "\"content_type\":\"a\\r\\nX-Injected: 1\",\"path\":null,"
+        "\"final_url\":\"http://h/\\u0001\\u00ff\",\"attempts\":1,"
+        "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\"}\n";
+    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.url = forged_url;
+    r.line = 1;
+    r.status = PG_ST_SAVE_ERROR;
+    r.http_code = 200;
+    r.bytes = 5;
+    r.content_type = "a\r\nX-Injected: 1";
+    r.final_url = "http://h/\x01\xff";
+    r.attempts = 1;
+    r.time_ms = 1.5;
+    r.error = "cannot save '\x1b[2J\n'";
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_string_equal(pg_buf_str(&b), want);
+    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_int_equal(b.ptr[b.len - 1], '\n');
+    assert_null(memchr(b.ptr, '\r', b.len));
+    pg_buf_release(&b);
+}
+
+static int setup_dir(void **state)
+{
+    *state = ut_tmpdir();
+    return *state ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    int rc = ut_rm_tree(*state);
+
+    free(*state);
+    return rc;
+}
+
+/* The file is created 0600 (whatever the umask), one line a record. */
+static void test_open_mode_and_records(void **state)
+{
+    char *path = ut_path(*state, "manifest.jsonl");
+    struct pg__manifest m;
+    struct pg_result r;
+    struct stat st;
+    mode_t old;
+    char *data, *want;
+    size_t n;
+
+    assert_non_null(path);
+    pg__manifest_init(&m);
+    assert_int_equal(m.fd, -1);
+    old = umask(0);
+    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    umask(old);
+    assert_true(m.fd >= 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0600);
+
+    full_result(&r);
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    memset(&r, 0, sizeof(r));
+    r.url = "http://h/x";
+    r.line = 7;
+    r.status = PG_ST_HTTP_ERROR;
+    r.http_code = 404;
+    r.attempts = 1;
+    r.error = "HTTP 404";
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    assert_int_equal(m.fd, -1);
+
+    data = ut_read_file(path, &n);
+    assert_non_null(data);
+    want = malloc(sizeof(full_line) + sizeof(failed_line));
+    assert_non_null(want);
+    snprintf(want, sizeof(full_line) + sizeof(failed_line), "%s%s",
+             full_line, failed_line);
+    assert_string_equal(data, want);
+    free(data);
+    free(want);
+
+    /* Opening again truncates. */
+    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    free(path);
+}
+
+static void test_open_errors(void **state)
+{
+    char *path = ut_path(*state, "no/such/dir/manifest.jsonl");
+    struct pg__manifest m;
+    struct pg_result r;
+
+    assert_non_null(path);
+    pg__manifest_init(&m);
+    errno = 0;
+    assert_int_equal(pg__manifest_open(&m, path), PG_E_IO);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(m.fd, -1);
+    /* Without a file, write and close do nothing and succeed. */
+    full_result(&r);
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    free(path);
+}
+
+/*
+ * One write() per record: the manifest fd is swapped for a
+ * SOCK_SEQPACKET socket, which keeps write boundaries, and each packet
+ * must be exactly one whole record.
+ */
+static void test_one_write_per_record(void **state)
+{
+    char *path = ut_path(*state, "m.jsonl");
+    struct pg__manifest m;
+    struct pg_result r;
+    char pkt[4096];
+    ssize_t n;
+    int sv[2];
+
+    assert_non_null(path);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    pg__manifest_init(&m);
+    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    assert_true(dup2(sv[0], m.fd) == m.fd);
+    close(sv[0]);
+
+    full_result(&r);
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    r.url = "http://h/\n{\"url\":\"forged\"}";
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    r.url = "http://h/3";
+    assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+
+    n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
+    assert_int_equal(n, strlen(full_line));
+    pkt[n] = '\0';
+    assert_string_equal(pkt, full_line);
+    n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
+    assert_true(n > 0);
+    pkt[n] = '\0';
+    assert_int_equal(count_char(pkt, '\n'), 1);
+    assert_int_equal(pkt[n - 1], '\n');
+    assert_non_null(strstr(pkt, "forged"));
+    n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
+    assert_true(n > 0);
+    pkt[n] = '\0';
+    assert_non_null(strstr(pkt, "{\"url\":\"http://h/3\","));
+    assert_int_equal(count_char(pkt, '\n'), 1);
+
+    /* fsync on a socket fails with EINVAL, which close() tolerates. */
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    close(sv[1]);
+    free(path);
+}
+
+/* A long URL of invalid bytes (6x expansion) still fits a record. */
+static void test_format_long_url(void **state)
+{
+    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+    char *url = malloc(8193);
+
+    assert_non_null(url);
+    memset(url, 0xff, 8192);
+    url[8192] = '\0';
+    memset(&r, 0, sizeof(r));
+    r.url = url;
+    r.error = url;
+    r.final_url = url;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_true(b.len > 3 * 6 * 8192);
+    free(url);
+    pg_buf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_str_table),
+        cmocka_unit_test(test_json_str_null_and_append),
+        cmocka_unit_test(test_json_str_exhaustive),
+        cmocka_unit_test(test_format_full_record),
+        cmocka_unit_test(test_format_status_names),
+        cmocka_unit_test(test_format_no_forgery),
+        cmocka_unit_test(test_format_long_url),
+        cmocka_unit_test_setup_teardown(test_open_mode_and_records,
+                                        setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_one_write_per_record,
+                                        setup_dir, teardown_dir),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
