@@ -19,7 +19,7 @@ DOCDIR ?= $(PREFIX)/share/doc/pagegrab
 
 VERSION := 0.1.0
 
-DEPS := libcurl libxml-2.0 libpcre2-8
+DEPS := libcurl libxml-2.0 libpcre2-8 libcrypto
 TEST_DEPS := cmocka libmicrohttpd
 
 SANITIZE ?=
@@ -60,6 +60,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/unit/%)
 ULIB_OBJ := $(LIB_SRC:src/%.c=$(O)/ut/src/%.o)
 ULIB := $(O)/ut/libpagegrab-ut.a
 
+# Fuzz targets: tests/fuzz/NAME_fuzzer.c.  `make test` links each with
+# replay.c and feeds it its corpus (NAME.in/) and crash files
+# (NAME.repro/); `make fuzz` builds real libFuzzer binaries with clang.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*_fuzzer.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%_fuzzer.c=$(O)/tests/fuzz/%)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%_fuzzer.c=%)
+
 # Integration tests: tests/integration/test_*.c, linked with tests/lib/*.c
 # (the in-process libmicrohttpd server and the run helpers). Programs in
 # tests/lib/prog/*.c (e.g. pg-serve, used by `make demo`) link the same.
@@ -71,7 +78,7 @@ IT_BIN := $(IT_SRC:tests/integration/%.c=$(O)/tests/integration/%)
 PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
 PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
-PHONY_EXTRA := deps test-run
+PHONY_EXTRA := deps test-run fuzz fuzz-replay
 .PHONY: $(PHONY_EXTRA) all test unit-test integration-test check-deps asan tsan valgrind \
 	demo install uninstall clean lint test-progs
 
@@ -100,6 +107,30 @@ $(O)/tests/unit/%: tests/unit/%.c $(ULIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -DPG_UNITTEST -Isrc -o $@ $< $(ULIB) \
 		$(ALL_LDFLAGS) $(CMOCKA_LIBS) $(DEP_LIBS)
+
+$(O)/tests/fuzz/%: tests/fuzz/%_fuzzer.c tests/fuzz/replay.c $(ULIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DPG_UNITTEST -Isrc -Wno-missing-prototypes \
+		-o $@ $< tests/fuzz/replay.c $(ULIB) $(ALL_LDFLAGS) $(DEP_LIBS)
+
+fuzz-replay: $(FUZZ_BIN)
+	@for n in $(FUZZ_NAMES); do \
+		echo "== fuzz corpus: $$n"; \
+		$(O)/tests/fuzz/$$n tests/fuzz/$$n.in tests/fuzz/$$n.repro \
+			|| exit 1; \
+	done
+
+FUZZ_CC ?= clang
+FUZZ_FLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz:
+	@mkdir -p build/fuzz
+	for n in $(FUZZ_NAMES); do \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L \
+			-DPG_UNITTEST -DPG_VERSION='"$(VERSION)"' -Isrc $(DEP_CFLAGS) \
+			-o build/fuzz/$$n tests/fuzz/$${n}_fuzzer.c $(LIB_SRC) \
+			$(DEP_LIBS) || exit 1; \
+	done
+	@echo "run e.g.: build/fuzz/html_links -max_total_time=60 tests/fuzz/html_links.in"
 
 $(O)/tests/lib/%.o: tests/lib/%.c
 	@mkdir -p $(dir $@)
@@ -145,7 +176,7 @@ integration-test: check-deps $(BIN) $(IT_BIN) $(PROG_BIN)
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: unit-test integration-test
+test-run: unit-test fuzz-replay integration-test
 
 asan: deps
 	$(MAKE) O=build/asan SANITIZE=address,undefined CFLAGS='-O1 -g' \

@@ -36,7 +36,24 @@ enum opt_id {
     OPT_MAX_REDIRS,
     OPT_CONFIG,
     OPT_PROGRESS,
-    OPT_NO_PROGRESS
+    OPT_NO_PROGRESS,
+    OPT_IMAGES,
+    OPT_XPATH,
+    OPT_SRCSET,
+    OPT_FOLLOW,
+    OPT_DEPTH,
+    OPT_SPAN_HOSTS,
+    OPT_DOMAINS,
+    OPT_ACCEPT,
+    OPT_REJECT,
+    OPT_IMAGES_ONLY,
+    OPT_LIST,
+    OPT_NAME,
+    OPT_NO_ROBOTS,
+    OPT_PER_HOST,
+    OPT_WAIT,
+    OPT_RANDOM_WAIT,
+    OPT_DEDUP
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +73,23 @@ static const struct option long_opts[] = {
     { "user-agent", required_argument, NULL, OPT_AGENT },
     { "header", required_argument, NULL, OPT_HEADER },
     { "config", required_argument, NULL, OPT_CONFIG },
+    { "images", no_argument, NULL, OPT_IMAGES },
+    { "xpath", required_argument, NULL, OPT_XPATH },
+    { "srcset", required_argument, NULL, OPT_SRCSET },
+    { "follow", required_argument, NULL, OPT_FOLLOW },
+    { "depth", required_argument, NULL, OPT_DEPTH },
+    { "span-hosts", no_argument, NULL, OPT_SPAN_HOSTS },
+    { "domains", required_argument, NULL, OPT_DOMAINS },
+    { "accept", required_argument, NULL, OPT_ACCEPT },
+    { "reject", required_argument, NULL, OPT_REJECT },
+    { "images-only", no_argument, NULL, OPT_IMAGES_ONLY },
+    { "list", no_argument, NULL, OPT_LIST },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "no-robots", no_argument, NULL, OPT_NO_ROBOTS },
+    { "per-host", required_argument, NULL, OPT_PER_HOST },
+    { "wait", required_argument, NULL, OPT_WAIT },
+    { "random-wait", no_argument, NULL, OPT_RANDOM_WAIT },
+    { "dedup", no_argument, NULL, OPT_DEDUP },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -78,6 +112,27 @@ static const char usage_text[] =
 "Concurrency:\n"
 "  -m, --mode MODE         thread or process (default: thread)\n"
 "  -j, --jobs N            number of workers, 1-1024 (default: 8)\n"
+"Images and crawling:\n"
+"      --images            save the images of every page (img, srcset,\n"
+"                          picture, lazy-load attributes, links to images)\n"
+"      --xpath EXPR        select what to save from each page (repeatable;\n"
+"                          adds to --images, else replaces it)\n"
+"      --srcset WHICH      largest (default) or all srcset candidates\n"
+"      --follow EXPR       follow these links as pages (repeatable)\n"
+"      --depth N           levels of --follow links (default: 1)\n"
+"      --span-hosts        follow pages on any host (default: input hosts)\n"
+"      --domains LIST      also follow pages on these domains (a,b,...)\n"
+"      --accept REGEX      an image URL must match one (repeatable)\n"
+"      --reject REGEX      skip image and page URLs matching one\n"
+"      --images-only       parse pages but save only the images\n"
+"      --list              print the image URLs; fetch no image\n"
+"      --name 'RE=TMPL'    name files by rule: $1, ${name}, {host}, {path},\n"
+"                          {basename}, {ext}, {hash} (repeatable)\n"
+"      --dedup             store identical bodies once (hard links)\n"
+"      --no-robots         ignore robots.txt\n"
+"      --per-host N        at most N transfers at once per host\n"
+"      --wait S            seconds between requests to one host\n"
+"      --random-wait       vary --wait between 0.5x and 1.5x\n"
 "Transfers:\n"
 "      --connect-timeout S connect timeout in seconds (default: 10)\n"
 "      --timeout S         whole-transfer limit in seconds (default: none)\n"
@@ -144,6 +199,42 @@ static int parse_seconds(const char *name, const char *s, long *ms)
         return -1;
     }
     *ms = (long)(v * 1000 + 0.5);
+    return 0;
+}
+
+/* Split a comma-separated domain list into cli->domains. */
+static int add_domains(struct pg_cli *cli, const char *val,
+                       const char *name)
+{
+    const char *p = val;
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char *d;
+
+        while (n > 0 && (*p == ' ' || *p == '.')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n > 0) {
+            d = strndup(p, n);
+            if (!d || list_add(&cli->owned, d) ||
+                list_add(&cli->domains, d)) {
+                pg_cli_error("out of memory");
+                return -1;
+            }
+        }
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    if (cli->domains.n == 0) {
+        pg_cli_error("invalid value '%s' for %s: expected domains such as "
+                     "'example.org,cdn.example.net'", val, name);
+        return -1;
+    }
     return 0;
 }
 
@@ -218,6 +309,60 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
             return -1;
         }
         return list_add(&cli->headers, val);
+    case OPT_IMAGES:
+        cli->o.images = 1;
+        return 0;
+    case OPT_XPATH:
+        return list_add(&cli->xpaths, val);
+    case OPT_SRCSET:
+        if (!strcmp(val, "all") || !strcmp(val, "largest")) {
+            cli->o.srcset_all = !strcmp(val, "all");
+            return 0;
+        }
+        pg_cli_error("invalid value '%s' for %s: expected 'largest' or "
+                     "'all'", val, name);
+        return -1;
+    case OPT_FOLLOW:
+        return list_add(&cli->follow, val);
+    case OPT_DEPTH:
+        if (parse_long(name, val, 0, 1000, &v))
+            return -1;
+        cli->o.depth = (unsigned)v;
+        cli->depth_set = 1;
+        return 0;
+    case OPT_SPAN_HOSTS:
+        cli->o.span_hosts = 1;
+        return 0;
+    case OPT_DOMAINS:
+        return add_domains(cli, val, name);
+    case OPT_ACCEPT:
+        return list_add(&cli->accept, val);
+    case OPT_REJECT:
+        return list_add(&cli->reject, val);
+    case OPT_IMAGES_ONLY:
+        cli->o.images_only = 1;
+        return 0;
+    case OPT_LIST:
+        cli->o.list_only = 1;
+        return 0;
+    case OPT_NAME:
+        return list_add(&cli->names, val);
+    case OPT_NO_ROBOTS:
+        cli->o.no_robots = 1;
+        return 0;
+    case OPT_PER_HOST:
+        if (parse_long(name, val, 0, 1024, &v))
+            return -1;
+        cli->o.per_host = (unsigned)v;
+        return 0;
+    case OPT_WAIT:
+        return parse_seconds(name, val, &cli->o.wait_ms);
+    case OPT_RANDOM_WAIT:
+        cli->o.random_wait = 1;
+        return 0;
+    case OPT_DEDUP:
+        cli->o.dedup = 1;
+        return 0;
     case OPT_PROGRESS:
         cli->progress = 1;
         return 0;
@@ -332,6 +477,33 @@ static int load_config(struct pg_cli *cli, const char *path)
     return rc;
 }
 
+#define LIST(l) ((const char *const *)(l).v)
+
+/* Hand the lists to the options; compile the naming rules. */
+static int finish_lists(struct pg_cli *cli)
+{
+    char err[512];
+
+    cli->o.xpaths = LIST(cli->xpaths);
+    cli->o.n_xpaths = cli->xpaths.n;
+    cli->o.follow = LIST(cli->follow);
+    cli->o.n_follow = cli->follow.n;
+    cli->o.domains = LIST(cli->domains);
+    cli->o.n_domains = cli->domains.n;
+    cli->o.accept = LIST(cli->accept);
+    cli->o.n_accept = cli->accept.n;
+    cli->o.reject = LIST(cli->reject);
+    cli->o.n_reject = cli->reject.n;
+    cli->namer = pg_namer_new(LIST(cli->names), cli->names.n,
+                              cli->flat ? PG_NAME_FLAT : 0, err,
+                              sizeof(err));
+    if (!cli->namer) {
+        pg_cli_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
 {
     const char *config = NULL;
@@ -396,6 +568,10 @@ int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
     if (cli->quiet)
         cli->progress = 0;
 
+    if (cli->follow.n && !cli->depth_set)
+        cli->o.depth = 1;
+    if (finish_lists(cli))
+        return -1;
     cli->o.urls = (const char *const *)cli->urls.v;
     cli->o.n_urls = cli->urls.n;
     cli->o.headers = (const char *const *)cli->headers.v;
@@ -419,5 +595,12 @@ void pg_cli_release(struct pg_cli *cli)
     free(cli->owned.v);
     free(cli->urls.v);
     free(cli->headers.v);
+    free(cli->xpaths.v);
+    free(cli->follow.v);
+    free(cli->domains.v);
+    free(cli->accept.v);
+    free(cli->reject.v);
+    free(cli->names.v);
+    pg_namer_free(cli->namer);
     memset(cli, 0, sizeof(*cli));
 }

@@ -30,9 +30,17 @@ struct pg_cli {
     int flat;
     int overwrite;
     int progress;            /* draw the progress bar */
+    int depth_set;           /* --depth given */
     struct pg_strlist urls;
     struct pg_strlist headers;
+    struct pg_strlist xpaths;
+    struct pg_strlist follow;
+    struct pg_strlist domains;
+    struct pg_strlist accept;
+    struct pg_strlist reject;
+    struct pg_strlist names;
     struct pg_strlist owned; /* strings from the config file */
+    struct pg_namer *namer;  /* --name rules (and --flat) */
 };
 
 /*

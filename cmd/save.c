@@ -1,8 +1,11 @@
 /*
  * save.c - the default result callback: every body is saved under a
- * name derived from its URL (HOST/PATH or flat), through the library's
- * sanitiser and its symlink-proof, atomic pg_result_save().
+ * name derived from its URL (--name rules, else HOST/PATH or flat),
+ * through the library's sanitiser and its symlink-proof, atomic
+ * pg_result_save().  With --list, listed URLs go to stdout.
  */
+#include <stdio.h>
+
 #include "cli.h"
 
 enum pg_code pg_cli_save(struct pg_result *res, void *userdata)
@@ -11,7 +14,15 @@ enum pg_code pg_cli_save(struct pg_result *res, void *userdata)
     char *name = NULL;
     enum pg_code rc;
 
-    rc = pg_name_from_url(res->url, cli->flat ? PG_NAME_FLAT : 0, &name);
+    if (res->status == PG_ST_LISTED) {
+        /* stdout is for machines: one URL a line, nothing else. */
+        if (fputs(res->url, stdout) == EOF || putchar('\n') == EOF)
+            return PG_E_IO;
+        return PG_OK;
+    }
+    if (!res->tmp_name)
+        return PG_OK;
+    rc = pg_namer_name(cli->namer, res->url, res->hash, &name);
     if (rc == PG_E_NOMEM)
         return rc;
     if (rc) {

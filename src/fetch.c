@@ -25,6 +25,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (f->discard)
         return n;
+    if (f->sniff_len < PG_SNIFF) {
+        size_t k = PG_SNIFF - f->sniff_len < n ? PG_SNIFF - f->sniff_len : n;
+
+        memcpy(f->sniff + f->sniff_len, data, k);
+        f->sniff_len += k;
+    }
+    EVP_DigestUpdate(f->md, data, n);
     while (left > 0) {
         ssize_t w = write(f->fd, data, left);
 
@@ -52,9 +59,15 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     f->cfg = cfg;
     f->worker = worker;
     f->fd = -1;
-    e = curl_easy_init();
-    if (!e)
+    f->md = EVP_MD_CTX_new();
+    if (!f->md)
         return PG_E_NOMEM;
+    e = curl_easy_init();
+    if (!e) {
+        EVP_MD_CTX_free(f->md);
+        f->md = NULL;
+        return PG_E_NOMEM;
+    }
     f->easy = e;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
@@ -84,6 +97,77 @@ void pg__fetcher_release(struct pg__fetcher *f)
     if (f->easy)
         curl_easy_cleanup(f->easy);
     f->easy = NULL;
+    EVP_MD_CTX_free(f->md);
+    f->md = NULL;
+    pg__extractor_free(f->x);
+    f->x = NULL;
+}
+
+static void hash_final(struct pg__fetcher *f, struct pg__item *it)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned n = 0, i;
+
+    if (EVP_DigestFinal_ex(f->md, d, &n) != 1 || n * 2 >= sizeof(it->hash))
+        return;
+    for (i = 0; i < n; i++) {
+        it->hash[2 * i] = hex[d[i] >> 4];
+        it->hash[2 * i + 1] = hex[d[i] & 15];
+    }
+    it->hash[2 * n] = '\0';
+}
+
+/* Parse a fetched HTML page from its spool file (still open). */
+static void parse_page(struct pg__fetcher *f, struct pg__item *it)
+{
+    const struct pg__fetch_config *c = f->cfg;
+    char err[PG_ERRBUF_SIZE];
+    char *body;
+    size_t got = 0;
+    enum pg_code rc;
+
+    if (!c->extract || !pg__extract_is_html(it->content_type, f->sniff,
+                                            f->sniff_len))
+        return;
+    it->flags |= PG_ITEM_HTML;
+    if (it->bytes > PG_PARSE_MAX) {
+        pg__log(c->log, PG_LOG_WARN, "%s: page of %llu bytes is too large "
+                "to parse (limit %u)", it->url,
+                (unsigned long long)it->bytes, PG_PARSE_MAX);
+        return;
+    }
+    if (!f->x && !f->x_failed) {
+        rc = pg__extractor_new(c->extract, &f->x, err, sizeof(err));
+        if (rc) {
+            f->x_failed = 1;
+            pg__log(c->log, PG_LOG_ERROR, "cannot set up the HTML parser: "
+                    "%s", err);
+        }
+    }
+    if (!f->x)
+        return;
+    body = pg_malloc((size_t)it->bytes + 1);
+    if (!body)
+        return;
+    while (got < it->bytes) {
+        ssize_t r = pread(f->fd, body + got, (size_t)it->bytes - got,
+                          (off_t)got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    body[got] = '\0';
+    rc = pg__extract(f->x, body, got, it->content_type,
+                     it->final_url ? it->final_url : it->url, &it->links,
+                     err, sizeof(err));
+    if (rc)
+        pg__log(c->log, PG_LOG_DEBUG, "%s: not parsed: %s", it->url, err);
+    it->n_links = (unsigned)it->links.n;
+    pg_free(body);
 }
 
 static char *dup_info(CURL *e, CURLINFO info, size_t max)
@@ -143,6 +227,8 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     f->bytes = 0;
     f->discard = 0;
     f->write_errno = 0;
+    f->sniff_len = 0;
+    EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
     if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &f->fd,
                          &it->tmp_name)) {
         pg__item_error(it, PG_ST_SAVE_ERROR,
@@ -161,6 +247,11 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     it->content_type = dup_info(f->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
     classify(f, it, cc);
+    if (it->status == PG_ST_OK) {
+        hash_final(f, it);
+        if (it->flags & PG_ITEM_PARSE)
+            parse_page(f, it);
+    }
 
     if (close(f->fd) < 0 && it->status == PG_ST_OK)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",

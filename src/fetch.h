@@ -9,7 +9,10 @@
  *
  * Only http and https are allowed, also after a redirect; compressed
  * encodings are accepted; the body is streamed into a spool file in the
- * output directory and deleted again unless the transfer succeeded.
+ * output directory and deleted again unless the transfer succeeded.  Its
+ * SHA-256 is computed on the way.  An item flagged PG_ITEM_PARSE whose
+ * body is HTML is parsed here, in the worker, and its links kept in the
+ * item.
  */
 #ifndef PG_FETCH_H
 #define PG_FETCH_H
@@ -18,6 +21,9 @@
 
 #include <curl/curl.h>
 
+#include <openssl/evp.h>
+
+#include "extract.h"
 #include "item.h"
 #include "log.h"
 
@@ -31,7 +37,13 @@ struct pg__fetch_config {
     struct curl_slist *headers;  /* owned by the job */
     int outdir_fd;
     const struct pg__logger *log;
+    const struct pg__extract_config *extract; /* NULL: never parse */
 };
+
+/* Pages larger than this are saved but not parsed. */
+#define PG_PARSE_MAX (32u << 20)
+/* Bytes kept from the start of a body to sniff HTML. */
+#define PG_SNIFF 512
 
 struct pg__fetcher {
     CURL *easy;
@@ -39,12 +51,17 @@ struct pg__fetcher {
     unsigned worker;     /* index, for spool names and logs */
     uint64_t seq;        /* spool name counter */
     char errbuf[CURL_ERROR_SIZE];
+    EVP_MD_CTX *md;                /* SHA-256 of the body */
+    struct pg__extractor *x;       /* created on first use */
+    int x_failed;
 
     /* Per transfer. */
     int fd;
     int discard;         /* non-2xx response: body not kept */
     uint64_t bytes;
     int write_errno;
+    char sniff[PG_SNIFF];
+    size_t sniff_len;
 };
 
 /* Create the easy handle.  PG_E_NOMEM. */

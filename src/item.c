@@ -9,7 +9,11 @@
 
 struct pg__item *pg__item_new(void)
 {
-    return pg_calloc(1, sizeof(struct pg__item));
+    struct pg__item *it = pg_calloc(1, sizeof(struct pg__item));
+
+    if (it)
+        pg__links_init(&it->links);
+    return it;
 }
 
 void pg__item_reset_result(struct pg__item *it)
@@ -18,6 +22,11 @@ void pg__item_reset_result(struct pg__item *it)
     it->http_code = 0;
     it->bytes = 0;
     it->time_ms = 0;
+    it->flags &= ~(unsigned)PG_ITEM_HTML;
+    it->hash[0] = '\0';
+    it->n_links = 0;
+    pg__links_release(&it->links);
+    PG_FREE(it->duplicate_of);
     PG_FREE(it->content_type);
     PG_FREE(it->final_url);
     PG_FREE(it->tmp_name);
@@ -32,6 +41,7 @@ void pg__item_free(struct pg__item *it)
     pg__item_reset_result(it);
     pg_free(it->input_url);
     pg_free(it->url);
+    pg_free(it->referrer);
     pg_free(it);
 }
 

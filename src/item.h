@@ -10,9 +10,19 @@
 
 #include <stdint.h>
 
+struct pg__host;
+
+#include "extract.h"
 #include "pagegrab.h"
 
 #define PG_ITEM_ERR_MAX 256
+
+enum pg__item_flags {
+    PG_ITEM_PARSE = 1 << 0,        /* parse the body if it is HTML */
+    PG_ITEM_HTML = 1 << 1,         /* set by the worker: it was HTML */
+    PG_ITEM_ROBOTS = 1 << 2,       /* a robots.txt fetch, not recorded */
+    PG_ITEM_ROBOTS_CHECK = 1 << 3  /* a discovered link: robots apply */
+};
 
 struct pg__item {
     struct pg__item *next;  /* queue link, owned by whoever holds it */
@@ -22,6 +32,11 @@ struct pg__item {
     char *input_url;        /* as given (trimmed) */
     char *url;              /* normalised, what is fetched */
     uint64_t line;
+    enum pg_kind kind;
+    unsigned depth;
+    char *referrer;         /* page the link was found on, or NULL */
+    unsigned flags;         /* enum pg__item_flags */
+    struct pg__host *host;  /* the frontier's origin, main side only */
 
     /* Set by the worker. */
     enum pg_status status;
@@ -32,10 +47,14 @@ struct pg__item {
     char *content_type;
     char *final_url;
     char *tmp_name;         /* spool file in the output dir, or NULL */
+    char hash[65];          /* SHA-256 hex of the body, or "" */
+    struct pg__links links; /* found on the page (PG_ITEM_PARSE) */
+    unsigned n_links;       /* how many were found (links may be capped) */
     char error[PG_ITEM_ERR_MAX];
 
     /* Set by the main thread when the result is saved. */
     char *path;
+    char *duplicate_of;
 };
 
 /* A new empty item; NULL on out of memory. */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +81,9 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     job->log.userdata = o->log_userdata;
     job->log.level = o->log_level;
     pg__nameset_init(&job->names);
+    pg__nameset_init(&job->start_hosts);
+    pg__dedup_init(&job->dedup);
+    pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
     return job;
 }
@@ -99,6 +103,11 @@ void pg_job_free(struct pg_job *job)
                 job->o->manifest_path);
     pg_buf_release(&job->man.line);
     pg__nameset_release(&job->names);
+    pg__nameset_release(&job->start_hosts);
+    pg__dedup_release(&job->dedup);
+    pg__frontier_release(&job->fr);
+    pg__regex_list_free(job->accept);
+    pg__regex_list_free(job->reject);
     if (job->outdir_fd >= 0)
         close(job->outdir_fd);
     curl_slist_free_all(job->headers);
@@ -209,12 +218,81 @@ static enum pg_code setup_fetch(struct pg_job *job)
 
 /* ---- finishing one URL ------------------------------------------------ */
 
+static void discover(struct pg_job *job, const struct pg__item *page,
+                     const struct pg__link *link);
+
+/* Stop the job: nothing new starts; `code` is what pg_job_run returns. */
+static void fail_job(struct pg_job *job, enum pg_code code)
+{
+    if (job->stop)
+        return;
+    job->stop = 1;
+    job->fatal = code;
+    if (code == PG_E_NOMEM && !job->errmsg[0])
+        set_err(job, "out of memory");
+}
+
+/* A robots.txt fetch came back: turn it into rules for its origin. */
+static void robots_done(struct pg_job *job, struct pg__item *it)
+{
+    struct pg__robots *rules = NULL;
+    char *body = NULL;
+    ssize_t n = 0;
+    int fd;
+
+    if (it->status == PG_ST_OK && it->tmp_name) {
+        fd = openat(job->outdir_fd, it->tmp_name, O_RDONLY | O_NOFOLLOW |
+                    O_CLOEXEC);
+        /* One byte past the cap, so the parser sees a cut last line. */
+        body = fd >= 0 ? pg_malloc(PG_ROBOTS_MAX_BYTES + 1) : NULL;
+        if (body)
+            n = pread(fd, body, PG_ROBOTS_MAX_BYTES + 1, 0);
+        if (fd >= 0)
+            close(fd);
+        rules = pg__robots_parse(body ? body : "", n > 0 ? (size_t)n : 0,
+                                 "pagegrab");
+        pg_free(body);
+    } else if (it->http_code >= 400 && it->http_code < 500) {
+        rules = pg__robots_allow_all();   /* RFC 9309: unavailable */
+    } else {
+        rules = pg__robots_disallow_all(); /* RFC 9309: unreachable */
+        pg__log(&job->log, PG_LOG_WARN, "%s: %s; nothing discovered on "
+                "this host will be fetched", it->url,
+                it->error[0] ? it->error : "robots.txt unreachable");
+    }
+    if (!rules)
+        fail_job(job, PG_E_NOMEM);
+    pg__frontier_set_robots(&job->fr, it, rules);
+    if (it->tmp_name)
+        unlinkat(job->outdir_fd, it->tmp_name, 0);
+}
+
+/* Whether a page that was parsed is also kept. */
+static int keep_body(const struct pg_job *job, const struct pg__item *it)
+{
+    return !(it->kind == PG_KIND_PAGE && (it->flags & PG_ITEM_HTML) &&
+             (job->o->images_only || job->o->list_only));
+}
+
 static void finish(struct pg__item *it, void *ud)
 {
     struct pg_job *job = ud;
     struct pg_result r;
     enum pg_code rc;
     char errtxt[128];
+    size_t i;
+
+    if (it->flags & PG_ITEM_ROBOTS) {
+        /* The rules go to the item's origin, which done() forgets. */
+        robots_done(job, it);
+        pg__frontier_done(&job->fr, it);
+        pg__item_free(it);
+        return;
+    }
+    pg__frontier_done(&job->fr, it);
+    if (it->status == PG_ST_OK && job->stop)
+        pg__item_error(it, PG_ST_SAVE_ERROR, "not saved: the job stopped "
+                       "(%s)", job->errmsg);
 
     memset(&r, 0, sizeof(r));
     r.url = it->input_url;
@@ -227,34 +305,34 @@ static void finish(struct pg__item *it, void *ud)
     r.attempts = it->attempts;
     r.time_ms = it->time_ms;
     r.error = it->error[0] ? it->error : NULL;
-    r.tmp_name = it->tmp_name;
+    r.tmp_name = it->status == PG_ST_OK && keep_body(job, it) ?
+                 it->tmp_name : NULL;
+    r.kind = it->kind;
+    r.depth = it->depth;
+    r.referrer = it->referrer;
+    r.links = it->n_links;
+    r.hash = it->hash[0] ? it->hash : NULL;
     r.job = job;
 
-    if (r.status == PG_ST_OK && job->stop) {
-        pg__item_error(it, PG_ST_SAVE_ERROR, "not saved: the job stopped "
-                       "(%s)", job->errmsg);
-        r.status = it->status;
-        r.error = it->error;
-    } else if (r.status == PG_ST_OK && job->o->result_cb) {
+    if (job->o->result_cb) {
         job->cur = it;
         rc = job->o->result_cb(&r, job->o->result_userdata);
         job->cur = NULL;
         if (rc != PG_OK && !job->stop) {
-            job->stop = 1;
-            job->fatal = rc;
-            if (!job->errmsg[0])
-                set_err(job, "result callback failed for '%s': %s",
-                        it->input_url, r.error ? r.error : pg_strerror(rc));
+            set_err(job, "result callback failed for '%s': %s",
+                    it->input_url, r.error ? r.error : pg_strerror(rc));
+            fail_job(job, rc);
         }
     }
     /* Whatever the callback did not keep is deleted. */
     if (it->tmp_name) {
         unlinkat(job->outdir_fd, it->tmp_name, 0);
         PG_FREE(it->tmp_name);
-        r.tmp_name = NULL;
     }
+    r.tmp_name = NULL;
     r.status = it->status;
     r.path = it->path;
+    r.duplicate_of = it->duplicate_of;
     r.error = it->error[0] && !pg_status_is_success(it->status) ?
               it->error : NULL;
 
@@ -272,13 +350,14 @@ static void finish(struct pg__item *it, void *ud)
 
     rc = pg__manifest_write(&job->man, &r);
     if (rc && !job->stop) {
-        job->stop = 1;
-        job->fatal = PG_E_FATAL;
         set_err(job, "cannot write manifest '%s': %s",
                 job->o->manifest_path,
                 rc == PG_E_IO ? pg__errstr(errno, errtxt, sizeof(errtxt))
                               : pg_strerror(rc));
+        fail_job(job, PG_E_FATAL);
     }
+    for (i = 0; i < it->links.n && !job->stop; i++)
+        discover(job, it, &it->links.v[i]);
     if (job->o->progress_cb) {
         struct pg_stats st;
 
@@ -286,6 +365,116 @@ static void finish(struct pg__item *it, void *ud)
         job->o->progress_cb(&st, job->o->progress_userdata);
     }
     pg__item_free(it);
+}
+
+/* ---- discovered links ------------------------------------------------- */
+
+/* Whether a followed page on `host` is inside the crawl's scope. */
+static int in_scope(const struct pg_job *job, const char *host)
+{
+    const struct pg_options *o = job->o;
+    size_t i, n = strlen(host);
+    uint64_t v;
+
+    if (o->span_hosts ||
+        pg__nameset_get(&job->start_hosts, pg__hash64(host, n), &v))
+        return 1;
+    for (i = 0; i < o->n_domains; i++) {
+        const char *d = o->domains[i];
+        size_t k = strlen(d);
+
+        if (k == 0)
+            continue;
+        if ((n == k && !strcasecmp(host, d)) ||
+            (n > k && host[n - k - 1] == '.' && !strcasecmp(host + n - k,
+                                                            d)))
+            return 1;
+    }
+    return 0;
+}
+
+/* A new item for a discovered link, with what it inherits. */
+static struct pg__item *link_item(struct pg_job *job,
+                                  const struct pg__item *page,
+                                  const char *url, enum pg_kind kind)
+{
+    struct pg__item *it = pg__item_new();
+
+    if (!it)
+        return NULL;
+    it->input_url = pg_strdup(url);
+    it->url = pg_strdup(url);
+    it->referrer = pg_strdup(page->url);
+    if (!it->input_url || !it->url || !it->referrer) {
+        pg__item_free(it);
+        return NULL;
+    }
+    it->id = job->next_id++;
+    it->kind = kind;
+    it->depth = page->depth + (kind == PG_KIND_PAGE);
+    if (kind == PG_KIND_PAGE)
+        it->flags |= PG_ITEM_PARSE;
+    if (!job->o->no_robots)
+        it->flags |= PG_ITEM_ROBOTS_CHECK;
+    job->discovered++;
+    if (job->stats.total)
+        job->stats.total++;
+    return it;
+}
+
+static void discover(struct pg_job *job, const struct pg__item *page,
+                     const struct pg__link *link)
+{
+    enum pg_kind kind = link->kind == PG_LINK_PAGE ? PG_KIND_PAGE
+                                                   : PG_KIND_IMAGE;
+    char err[PG_ERRBUF_SIZE];
+    struct pg__item *it;
+    struct pg__url u;
+    int seen;
+
+    if (kind == PG_KIND_PAGE) {
+        if (page->depth + 1 > job->o->depth)
+            return;
+        if (pg__url_parse(&u, link->url, strlen(link->url), err,
+                          sizeof(err)))
+            return;
+        seen = in_scope(job, u.host);
+        pg__url_release(&u);
+        if (!seen)
+            return;
+    }
+    seen = pg__frontier_see(&job->fr, link->url);
+    if (seen < 0) {
+        fail_job(job, PG_E_NOMEM);
+        return;
+    }
+    if (seen == 0)
+        return;
+    it = link_item(job, page, link->url, kind);
+    if (!it) {
+        fail_job(job, PG_E_NOMEM);
+        return;
+    }
+    if (pg__regex_list_match(job->reject, link->url) >= 0) {
+        pg__item_error(it, PG_ST_FILTERED, "rejected by --reject");
+        finish(it, job);
+        return;
+    }
+    if (kind == PG_KIND_IMAGE && pg__regex_list_count(job->accept) &&
+        pg__regex_list_match(job->accept, link->url) < 0) {
+        pg__item_error(it, PG_ST_FILTERED, "not matched by --accept");
+        finish(it, job);
+        return;
+    }
+    if (kind == PG_KIND_IMAGE && job->o->list_only) {
+        it->status = PG_ST_LISTED;
+        finish(it, job);
+        return;
+    }
+    if (pg__frontier_push(&job->fr, it)) {
+        pg__item_free(it);
+        fail_job(job, PG_E_NOMEM);
+    }
 }
 
 /* ---- the input -------------------------------------------------------- */
@@ -313,25 +502,25 @@ static void reject(struct pg_job *job, const char *url, size_t len,
     where(job, from_file, line, src, sizeof(src));
     pg__log(&job->log, PG_LOG_WARN, "%s: invalid URL '%.*s': %s", src,
             (int)(len > 200 ? 200 : len), url, why);
-    if (!it)
-        goto nomem;
+    if (!it) {
+        fail_job(job, PG_E_NOMEM);
+        return;
+    }
     it->input_url = pg_strndup(url, len);
     if (!it->input_url) {
-        pg_free(it);
-        goto nomem;
+        pg__item_free(it);
+        fail_job(job, PG_E_NOMEM);
+        return;
     }
     it->id = job->next_id++;
     it->line = line;
+    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
     pg__item_error(it, PG_ST_INVALID_URL, "%s", why);
     finish(it, job);
-    return;
-nomem:
-    job->stop = 1;
-    job->fatal = PG_E_NOMEM;
-    set_err(job, "out of memory");
 }
 
-/* Queue one URL: valid ones go to the pool, others are recorded. */
+/* Queue one input URL: valid ones go to the frontier, others are
+ * recorded. */
 static void queue_url(struct pg_job *job, const char *s, size_t len,
                       uint64_t line, int from_file)
 {
@@ -342,16 +531,23 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
 
     rc = pg__url_parse(&u, s, len, err, sizeof(err));
     if (rc == PG_E_NOMEM) {
-        job->stop = 1;
-        job->fatal = PG_E_NOMEM;
-        set_err(job, "out of memory");
+        fail_job(job, PG_E_NOMEM);
         return;
     }
     if (rc) {
         reject(job, s, len, line, from_file, err);
         return;
     }
-    it = pg__item_new();
+    rc = PG_OK;
+    if (job->crawl) {
+        /* Inputs are always fetched; they also mark what is seen and
+         * which hosts are in scope. */
+        if (pg__frontier_see(&job->fr, u.url) < 0 ||
+            pg__nameset_put(&job->start_hosts,
+                            pg__hash64(u.host, strlen(u.host)), 1))
+            rc = PG_E_NOMEM;
+    }
+    it = rc ? NULL : pg__item_new();
     if (it) {
         it->input_url = pg_strndup(s, len);
         it->url = u.url;
@@ -360,57 +556,135 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     pg__url_release(&u);
     if (!it || !it->input_url) {
         pg__item_free(it);
-        job->stop = 1;
-        job->fatal = PG_E_NOMEM;
-        set_err(job, "out of memory");
+        fail_job(job, PG_E_NOMEM);
         return;
     }
     it->id = job->next_id++;
     it->line = line;
-    pg__pool_submit(job->pool, it);
+    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
+    if (job->crawl)
+        it->flags |= PG_ITEM_PARSE;
+    if (pg__frontier_push(&job->fr, it)) {
+        pg__item_free(it);
+        fail_job(job, PG_E_NOMEM);
+    }
 }
 
-/* Queue inputs while the pool has room. */
-static void fill_pool(struct pg_job *job)
+/* Read one more input URL into the frontier; 0 when the input is done. */
+static int read_input(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
+    const char *line;
+    char errtxt[128];
+    size_t len;
+    uint64_t lineno;
+    enum pg_code rc;
 
-    while (!job->input_done && !job->stop && pg__pool_room(job->pool)) {
-        const char *line;
-        size_t len;
-        uint64_t lineno;
-        enum pg_code rc;
+    if (job->next_arg < o->n_urls) {
+        const char *s = o->urls[job->next_arg++];
 
-        if (job->next_arg < o->n_urls) {
-            const char *s = o->urls[job->next_arg++];
-
-            queue_url(job, s, strlen(s), job->next_arg, 0);
-            continue;
-        }
-        if (!job->in) {
-            job->input_done = 1;
-            break;
-        }
-        rc = pg__input_next(job->in, &line, &len, &lineno);
-        if (rc == PG_E_LIMIT) {
-            reject(job, "", 0, lineno, 1, "line longer than 8192 bytes");
-            continue;
-        }
-        if (rc) {
-            char errtxt[128];
-
-            set_err(job, "cannot read '%s': %s", o->input_path,
-                    pg__errstr(errno, errtxt, sizeof(errtxt)));
-            job->stop = 1;
-            job->fatal = PG_E_FATAL;
-            break;
-        }
-        if (!line) {
-            job->input_done = 1;
-            break;
-        }
-        queue_url(job, line, len, lineno, 1);
+        queue_url(job, s, strlen(s), job->next_arg, 0);
+        return 1;
     }
+    if (!job->in) {
+        job->input_done = 1;
+        return 0;
+    }
+    rc = pg__input_next(job->in, &line, &len, &lineno);
+    if (rc == PG_E_LIMIT) {
+        reject(job, "", 0, lineno, 1, "line longer than 8192 bytes");
+        return 1;
+    }
+    if (rc) {
+        set_err(job, "cannot read '%s': %s", o->input_path,
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        fail_job(job, PG_E_FATAL);
+        return 0;
+    }
+    if (!line) {
+        job->input_done = 1;
+        return 0;
+    }
+    queue_url(job, line, len, lineno, 1);
+    return 1;
+}
+
+/*
+ * Start what may start: frontier items while the pool has room, reading
+ * more input only while few items are queued (so a list of millions is
+ * never held in memory).  Returns the time a held-back item may start,
+ * or 0.
+ */
+static double fill_pool(struct pg_job *job)
+{
+    size_t readahead = (size_t)job->o->jobs * 4 + 16;
+    double wake = 0;
+
+    while (!job->stop && pg__pool_room(job->pool)) {
+        enum pg_code err;
+        struct pg__item *it = pg__frontier_pop(&job->fr, pg__now(), &wake,
+                                               &err);
+
+        if (err) {
+            fail_job(job, err);
+            break;
+        }
+        if (it && it->status == PG_ST_ROBOTS) {
+            finish(it, job);
+            continue;
+        }
+        if (it) {
+            pg__pool_submit(job->pool, it);
+            continue;
+        }
+        if (job->input_done || pg__frontier_queued(&job->fr) >= readahead ||
+            !read_input(job))
+            break;
+    }
+    return wake;
+}
+
+/* Check and compile what extraction and crawling need. */
+static enum pg_code setup_crawl(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__extract_config *x = &job->xcfg;
+    char err[PG_ERRBUF_SIZE];
+    size_t i;
+
+    job->crawl = o->images || o->n_xpaths || o->n_follow;
+    for (i = 0; i < o->n_xpaths + o->n_follow; i++) {
+        const char *e = i < o->n_xpaths ? o->xpaths[i]
+                                        : o->follow[i - o->n_xpaths];
+
+        if (pg__xpath_check(e, err, sizeof(err))) {
+            set_err(job, "invalid XPath expression '%s': %s", e, err);
+            return PG_E_INVALID;
+        }
+    }
+    job->accept = pg__regex_list_new(o->accept, o->n_accept, err,
+                                     sizeof(err));
+    if (!job->accept) {
+        set_err(job, "%s", err);
+        return PG_E_INVALID;
+    }
+    job->reject = pg__regex_list_new(o->reject, o->n_reject, err,
+                                     sizeof(err));
+    if (!job->reject) {
+        set_err(job, "%s", err);
+        return PG_E_INVALID;
+    }
+    memset(x, 0, sizeof(*x));
+    x->default_images = o->images;
+    x->image_xpaths = o->xpaths;
+    x->n_image_xpaths = o->n_xpaths;
+    x->follow_xpaths = o->follow;
+    x->n_follow_xpaths = o->n_follow;
+    x->srcset_all = o->srcset_all;
+    x->max_links = 10000;
+    if (job->crawl)
+        job->fetch.extract = x;
+    return PG_OK;
 }
 
 enum pg_code pg_job_run(struct pg_job *job)
@@ -430,6 +704,9 @@ enum pg_code pg_job_run(struct pg_job *job)
         set_err(job, "number of workers must be 1..1024, not %u", o->jobs);
         return PG_E_INVALID;
     }
+    rc = setup_crawl(job);
+    if (rc)
+        return rc;
     if (o->input_path) {
         job->in = pg_malloc(sizeof(*job->in));
         if (!job->in)
@@ -484,14 +761,22 @@ enum pg_code pg_job_run(struct pg_job *job)
     }
 
     for (;;) {
-        fill_pool(job);
-        if ((job->input_done || job->stop) && job->pool->inflight == 0)
+        double wake = fill_pool(job);
+        int timeout = TICK_MS;
+
+        if (job->pool->inflight == 0 &&
+            (job->stop || (job->input_done &&
+                           pg__frontier_queued(&job->fr) == 0)))
             break;
-        rc = pg__pool_wait(job->pool, TICK_MS, finish, job);
+        if (wake > 0) {
+            double ms = (wake - pg__now()) * 1000.0 + 1;
+
+            timeout = ms < 0 ? 0 : ms < TICK_MS ? (int)ms : TICK_MS;
+        }
+        rc = pg__pool_wait(job->pool, timeout, finish, job);
         if (rc) {
             set_err(job, "%s", job->pool->errmsg);
-            job->stop = 1;
-            job->fatal = PG_E_FATAL;
+            fail_job(job, PG_E_FATAL);
             break;
         }
         if (o->progress_cb) {
@@ -511,4 +796,9 @@ enum pg_code pg_job_run(struct pg_job *job)
     return job->fatal ? (job->fatal == PG_E_NOMEM ? PG_E_NOMEM
                                                   : PG_E_FATAL)
                       : PG_OK;
+}
+
+enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
+{
+    return pg__xpath_check(expr, err, errlen);
 }

@@ -10,7 +10,10 @@
 
 #include <curl/curl.h>
 
+#include "extract.h"
 #include "fetch.h"
+#include "filter.h"
+#include "frontier.h"
 #include "input.h"
 #include "item.h"
 #include "log.h"
@@ -32,8 +35,17 @@ struct pg_job {
     uint64_t next_id;
 
     struct pg__pool *pool;
+    struct pg__frontier fr;
     struct pg__nameset names;
+    struct pg__dedup dedup;
     struct pg__manifest man;
+
+    /* Extraction and crawling. */
+    int crawl;                 /* input URLs are pages to parse */
+    struct pg__extract_config xcfg;
+    struct pg__regex_list *accept, *reject;
+    struct pg__nameset start_hosts; /* hashes of the input hosts */
+    uint64_t discovered;       /* links queued or recorded */
 
     struct pg__item *cur;      /* item whose result callback is running */
     int stop;                  /* fatal: queue nothing more */

@@ -129,6 +129,19 @@ enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
     if (!rc)
         rc = pg__json_str(b, r->error);
     if (!rc)
+        rc = pg_buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
+                         "\"referrer\":", pg_kind_name(r->kind), r->depth);
+    if (!rc)
+        rc = pg__json_str(b, r->referrer);
+    if (!rc)
+        rc = pg_buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
+    if (!rc)
+        rc = pg__json_str(b, r->hash);
+    if (!rc)
+        rc = pg_buf_addstr(b, ",\"duplicate_of\":");
+    if (!rc)
+        rc = pg__json_str(b, r->duplicate_of);
+    if (!rc)
         rc = pg_buf_addstr(b, "}\n");
     return rc;
 }

@@ -92,6 +92,12 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
     return pg_buf_add(b, comp, len);
 }
 
+enum pg_code pg__name_add_component(struct pg_buf *b, const char *s,
+                                    size_t n, int *altered)
+{
+    return add_component(b, s, n, altered);
+}
+
 /* Insert "-XXXXXXXX" before the extension of the last component. */
 static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
                              uint64_t h)

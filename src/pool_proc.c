@@ -79,6 +79,30 @@ static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
     }
 }
 
+/*
+ * Links go last, as a count and (kind, url) pairs.  Only as many as fit
+ * in one frame are sent; the count of links found travels separately.
+ */
+static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l)
+{
+    size_t budget = PG_WIRE_MAX - 4096, n = 0, i, bytes = b->len;
+    enum pg_code rc;
+
+    for (i = 0; i < l->n; i++) {
+        bytes += 9 + strlen(l->v[i].url);
+        if (bytes > budget)
+            break;
+        n++;
+    }
+    rc = pg__wire_put_u32(b, (uint32_t)n);
+    for (i = 0; !rc && i < n; i++) {
+        rc = pg__wire_put_u32(b, (uint32_t)l->v[i].kind);
+        if (!rc)
+            rc = pg__wire_put_str(b, l->v[i].url);
+    }
+    return rc;
+}
+
 static enum pg_code send_result(int fd, struct pg_buf *b,
                                 const struct pg__item *it)
 {
@@ -103,6 +127,14 @@ static enum pg_code send_result(int fd, struct pg_buf *b,
         rc = pg__wire_put_str(b, it->tmp_name);
     if (!rc)
         rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->hash[0] ? it->hash : NULL);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->flags);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->n_links);
+    if (!rc)
+        rc = put_links(b, &it->links);
     if (!rc)
         rc = pg__wire_end(b);
     if (rc)
@@ -196,6 +228,7 @@ static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
         memset(&it, 0, sizeof(it));
         it.id = pg__wire_get_u64(&r);
         it.attempts = pg__wire_get_u32(&r);
+        it.flags = pg__wire_get_u32(&r);
         url = pg__wire_get_str(&r);
         if (r.bad || !url)
             break;
@@ -413,6 +446,8 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
     if (!rc)
         rc = pg__wire_put_u32(&pp->out, it->attempts);
     if (!rc)
+        rc = pg__wire_put_u32(&pp->out, it->flags);
+    if (!rc)
         rc = pg__wire_put_str(&pp->out, it->url);
     if (!rc)
         rc = pg__wire_end(&pp->out);
@@ -423,6 +458,25 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
          * comes back with the error. */
         shutdown(w->fd, SHUT_RDWR);
     }
+}
+
+static enum pg_code get_links(struct pg__wire_reader *r,
+                              struct pg__links *l)
+{
+    uint32_t n = pg__wire_get_u32(r), i;
+
+    for (i = 0; !r->bad && i < n; i++) {
+        uint32_t kind = pg__wire_get_u32(r);
+        const char *url = pg__wire_get_str(r);
+        enum pg_code rc;
+
+        if (r->bad || !url || kind > PG_LINK_PAGE)
+            return PG_E_PARSE;
+        rc = pg__links_add(l, (enum pg__link_kind)kind, url);
+        if (rc)
+            return rc;
+    }
+    return r->bad ? PG_E_PARSE : PG_OK;
 }
 
 /* The next string of a frame as a new copy; NULL if absent. */
@@ -471,6 +525,13 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     s = pg__wire_get_str(&r);
     if (s)
         snprintf(it->error, sizeof(it->error), "%s", s);
+    s = pg__wire_get_str(&r);
+    if (s)
+        snprintf(it->hash, sizeof(it->hash), "%s", s);
+    it->flags = pg__wire_get_u32(&r);
+    it->n_links = pg__wire_get_u32(&r);
+    if (get_links(&r, &it->links) != PG_OK)
+        r.bad = 1;
     if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */
         *bad = 1;

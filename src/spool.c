@@ -104,6 +104,66 @@ enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
     return PG_OK;
 }
 
+void pg__dedup_init(struct pg__dedup *d)
+{
+    memset(d, 0, sizeof(*d));
+    pg__nameset_init(&d->idx);
+}
+
+void pg__dedup_release(struct pg__dedup *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n; i++) {
+        pg_free(d->hex[i]);
+        pg_free(d->path[i]);
+    }
+    pg_free(d->hex);
+    pg_free(d->path);
+    pg__nameset_release(&d->idx);
+    memset(d, 0, sizeof(*d));
+}
+
+const char *pg__dedup_find(const struct pg__dedup *d, const char *hex)
+{
+    uint64_t v;
+
+    if (!pg__nameset_get(&d->idx, pg__hash64(hex, strlen(hex)), &v) ||
+        v == 0 || v > d->n || strcmp(d->hex[v - 1], hex))
+        return NULL;
+    return d->path[v - 1];
+}
+
+enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
+                           const char *path)
+{
+    if (pg__dedup_find(d, hex))
+        return PG_OK;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        char **h = pg_realloc(d->hex, cap * sizeof(*h));
+
+        if (!h)
+            return PG_E_NOMEM;
+        d->hex = h;
+        h = pg_realloc(d->path, cap * sizeof(*h));
+        if (!h)
+            return PG_E_NOMEM;
+        d->path = h;
+        d->cap = cap;
+    }
+    d->hex[d->n] = pg_strdup(hex);
+    d->path[d->n] = pg_strdup(path);
+    if (!d->hex[d->n] || !d->path[d->n]) {
+        PG_FREE(d->hex[d->n]);
+        PG_FREE(d->path[d->n]);
+        return PG_E_NOMEM;
+    }
+    d->n++;
+    return pg__nameset_put(&d->idx, pg__hash64(hex, strlen(hex)),
+                           (uint64_t)d->n);
+}
+
 enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
                               int *fd, char **name)
 {
@@ -114,7 +174,7 @@ enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
         snprintf(tmp, sizeof(tmp), "%s%ld-%u-%llu.part",
                  PG_NAME_TMP_PREFIX, (long)getpid(), worker,
                  (unsigned long long)(*seq)++);
-        *fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+        *fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
                      O_CLOEXEC, 0644);
         if (*fd >= 0) {
             *name = pg_strdup(tmp);
@@ -231,12 +291,12 @@ static int is_regular(int dirfd, const char *name)
  * (errno).  *kept is set when an older file of that name is kept.
  */
 static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
-                 int overwrite, int ours_other, int *kept)
+                 int overwrite, int ours_other, int keep_src, int *kept)
 {
     *kept = 0;
     if (ours_other)
         return 0;
-    if (overwrite) {
+    if (overwrite && !keep_src) {
         if (fstatat(dirfd, leaf, &(struct stat){ 0 },
                     AT_SYMLINK_NOFOLLOW) == 0 && !is_regular(dirfd, leaf))
             return 0;
@@ -245,7 +305,8 @@ static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
         return (errno == EISDIR || errno == ENOTDIR) ? 0 : -1;
     }
     if (linkat(rootfd, tmp, dirfd, leaf, 0) == 0) {
-        unlinkat(rootfd, tmp, 0);
+        if (!keep_src)
+            unlinkat(rootfd, tmp, 0);
         return 1;
     }
     if (errno == EEXIST) {
@@ -254,6 +315,8 @@ static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
         *kept = 1;
         return 1;
     }
+    if (keep_src)
+        return -1;   /* no hard link for a duplicate: keep its old path */
     if (errno == EPERM || errno == EOPNOTSUPP || errno == EXDEV ||
         errno == EMLINK) {
         /* No hard links here: check, then rename (main thread only). */
@@ -276,7 +339,7 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
     struct pg__item *it = job ? job->cur : NULL;
     struct pg_buf path = PG_BUF_INIT(PG_NAME_MAX + 4096);
     char leaf[300], errtxt[128];
-    const char *p, *slash;
+    const char *p, *slash, *dup = NULL;
     uint64_t url_hash, other;
     enum pg_code rc = PG_OK;
     int dirfd, fd, i, r = -1, kept = 0;
@@ -290,6 +353,8 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         return PG_E_INVALID;
     }
     url_hash = pg__hash64(it->url, strlen(it->url));
+    if (job->o->dedup && it->hash[0])
+        dup = pg__dedup_find(&job->dedup, it->hash);
     dirfd = job->outdir_fd;
     for (p = relname; (slash = strchr(p, '/')); p = slash + 1) {
         fd = open_dir(dirfd, p, (size_t)(slash - p), &path, &rc);
@@ -317,11 +382,19 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
             goto out;
         ours = pg__nameset_get(&job->names,
                                pg__hash64(path.ptr, path.len), &other);
-        r = place(job->outdir_fd, it->tmp_name, dirfd, leaf,
+        r = place(job->outdir_fd, dup ? dup : it->tmp_name, dirfd, leaf,
                   flags & PG_SAVE_OVERWRITE, ours && other != url_hash,
-                  &kept);
+                  dup != NULL, &kept);
         if (r != 0)
             break;
+    }
+    if (dup && r < 0) {
+        /* No hard link possible: the record points at the copy. */
+        pg_buf_reset(&path);
+        rc = pg_buf_addstr(&path, dup);
+        if (rc)
+            goto out;
+        r = 1;
     }
     if (r <= 0) {
         if (r == 0)
@@ -338,9 +411,21 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
     if (kept) {
         it->status = PG_ST_EXISTS;
         res->status = PG_ST_EXISTS;
+    } else if (dup) {
+        it->duplicate_of = pg_strdup(dup);
+        if (!it->duplicate_of) {
+            rc = PG_E_NOMEM;
+            goto out;
+        }
+        res->duplicate_of = it->duplicate_of;
     } else {
         PG_FREE(it->tmp_name);
         res->tmp_name = NULL;
+        if (job->o->dedup && it->hash[0]) {
+            rc = pg__dedup_add(&job->dedup, it->hash, path.ptr);
+            if (rc)
+                goto out;
+        }
     }
     pg_free(it->path);
     it->path = pg_buf_take(&path);

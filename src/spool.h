@@ -29,6 +29,24 @@ struct pg__nameset {
     size_t used;
 };
 
+/*
+ * --dedup: which body (by SHA-256) this job saved under which path.
+ * Main thread only.
+ */
+struct pg__dedup {
+    struct pg__nameset idx;  /* hash of the hex digest -> index + 1 */
+    char **hex;
+    char **path;
+    size_t n, cap;
+};
+
+void pg__dedup_init(struct pg__dedup *d);
+void pg__dedup_release(struct pg__dedup *d);
+/* The path saved for this digest, or NULL. */
+const char *pg__dedup_find(const struct pg__dedup *d, const char *hex);
+enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
+                           const char *path) PG_WARN_UNUSED;
+
 void pg__nameset_init(struct pg__nameset *s);
 void pg__nameset_release(struct pg__nameset *s);
 /* 1 and *url_hash when name_hash is present, else 0. */
@@ -40,7 +58,7 @@ enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
 /*
  * Create a new spool file in dirfd, named
  * ".pagegrab-PID-WORKER-SEQ.part"; *seq is advanced.  On success *fd is
- * open for writing (O_CLOEXEC) and *name is a new string the caller
+ * open for reading and writing (O_CLOEXEC) and *name is a new string the caller
  * frees.  Returns PG_E_IO (errno set) or PG_E_NOMEM.
  */
 enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,

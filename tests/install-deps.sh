@@ -2,7 +2,7 @@
 # install-deps.sh - install the build and test dependencies of pagegrab on
 # Debian/Ubuntu when pkg-config cannot find them; otherwise do nothing.
 
-if pkg-config --exists libcurl libxml-2.0 libpcre2-8 cmocka libmicrohttpd \
+if pkg-config --exists libcurl libxml-2.0 libpcre2-8 libcrypto cmocka libmicrohttpd \
     2>/dev/null; then
     exit 0
 fi
@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
     else
         echo "install-deps.sh: not root and no sudo; install:" >&2
         echo "  build-essential pkg-config libcurl4-openssl-dev libxml2-dev" >&2
-        echo "  libpcre2-dev libcmocka-dev libmicrohttpd-dev valgrind" >&2
+        echo "  libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev valgrind" >&2
         exit 1
     fi
 fi
@@ -28,4 +28,4 @@ echo "install-deps.sh: installing the missing development packages" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update || exit 1
 $SUDO apt-get install -y build-essential pkg-config libcurl4-openssl-dev \
-    libxml2-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev valgrind
+    libxml2-dev libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev valgrind

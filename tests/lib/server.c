@@ -29,12 +29,32 @@ struct counts {
 
 /* Request headers of the last request, as "Name: value\n" lines. */
 #define HEADERS_MAX 8192
+/* Distinct Host header values tracked for the per-host peaks. */
+#define HOSTS_MAX 32
+/* Requests kept in the request log. */
+#define LOG_MAX 100000
 
 struct route {
     struct pg_test_route r;
     size_t path_len;
     struct counts hits;
     char *last_headers;      /* guarded by the server's lock */
+};
+
+/* Per Host header value: requests waiting for their response. */
+struct host_slot {
+    char name[PG_TEST_HOST_MAX];
+    unsigned waiting;
+    unsigned peak;
+};
+
+/*
+ * The state of one request, from its first handler call to the
+ * completion notice (libmicrohttpd's per-request closure).
+ */
+struct request {
+    int host;                /* index into hosts, or -1 */
+    int waiting;             /* still counted as waiting */
 };
 
 struct pg_test_server {
@@ -48,8 +68,14 @@ struct pg_test_server {
     atomic_uint peak;
     pthread_mutex_t lock;
     int lock_ok;
-    /* Its address marks a request that was counted as in flight. */
-    char in_flight_marker;
+    /* The rest is guarded by lock. */
+    struct host_slot hosts[HOSTS_MAX];
+    size_t nhosts;
+    unsigned waiting;
+    unsigned wait_peak;
+    struct pg_test_request *log;
+    size_t log_n;
+    size_t log_cap;
 };
 
 static void count(struct counts *c, const char *method)
@@ -85,6 +111,87 @@ static void sleep_ms(unsigned ms)
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
+}
+
+static double now_secs(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Copy src into a fixed buffer, truncating. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/*
+ * Count a request as waiting (overall and for its Host header) and
+ * append it to the request log. Returns the host slot index, or -1 when
+ * the table of hosts is full. Called with the lock held.
+ */
+static int note_arrival(struct pg_test_server *srv, const char *host,
+                        const char *method, const char *url)
+{
+    int slot = -1;
+
+    for (size_t i = 0; i < srv->nhosts; i++) {
+        if (!strcmp(srv->hosts[i].name, host)) {
+            slot = (int)i;
+            break;
+        }
+    }
+    if (slot < 0 && srv->nhosts < HOSTS_MAX) {
+        slot = (int)srv->nhosts++;
+        copy_str(srv->hosts[slot].name, sizeof(srv->hosts[slot].name), host);
+    }
+    if (slot >= 0) {
+        struct host_slot *h = &srv->hosts[slot];
+
+        h->waiting++;
+        if (h->waiting > h->peak)
+            h->peak = h->waiting;
+    }
+    srv->waiting++;
+    if (srv->waiting > srv->wait_peak)
+        srv->wait_peak = srv->waiting;
+    if (srv->log_n == srv->log_cap && srv->log_cap < LOG_MAX) {
+        size_t cap = srv->log_cap ? srv->log_cap * 2 : 256;
+        struct pg_test_request *p;
+
+        if (cap > LOG_MAX)
+            cap = LOG_MAX;
+        p = realloc(srv->log, cap * sizeof(*p));
+        if (p) {
+            srv->log = p;
+            srv->log_cap = cap;
+        }
+    }
+    if (srv->log_n < srv->log_cap) {
+        struct pg_test_request *e = &srv->log[srv->log_n++];
+
+        e->start = now_secs();
+        copy_str(e->method, sizeof(e->method), method);
+        copy_str(e->host, sizeof(e->host), host);
+        copy_str(e->path, sizeof(e->path), url);
+    }
+    return slot;
+}
+
+/* The request no longer waits: its response is about to be sent (or it
+ * failed). Takes the lock. */
+static void end_waiting(struct pg_test_server *srv, struct request *rq)
+{
+    if (!rq->waiting)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    rq->waiting = 0;
+    if (rq->host >= 0)
+        srv->hosts[rq->host].waiting--;
+    srv->waiting--;
+    pthread_mutex_unlock(&srv->lock);
 }
 
 static struct route *find_route(struct pg_test_server *srv, const char *url)
@@ -337,21 +444,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   size_t *upload_data_size, void **req_cls)
 {
     struct pg_test_server *srv = cls;
+    struct request *rq = *req_cls;
     struct route *rt;
     unsigned now;
     unsigned peak;
 
-    if (*req_cls != &srv->in_flight_marker) {
+    if (!rq) {
         /* First call: headers only. Count the request and answer on a
          * later call, once the whole request has been read (answering
          * early makes libmicrohttpd close the connection). */
-        *req_cls = &srv->in_flight_marker;
+        const char *host = MHD_lookup_connection_value(
+            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        *req_cls = rq;
         atomic_fetch_add(&srv->total, 1);
         now = atomic_fetch_add(&srv->inflight, 1) + 1;
         peak = atomic_load(&srv->peak);
         while (now > peak &&
                !atomic_compare_exchange_weak(&srv->peak, &peak, now))
             ;
+        pthread_mutex_lock(&srv->lock);
+        rq->host = note_arrival(srv, host ? host : "", method, url);
+        rq->waiting = 1;
+        pthread_mutex_unlock(&srv->lock);
         rt = find_route(srv, url);
         count(rt ? &rt->hits : &srv->not_found, method);
         if (rt)
@@ -364,10 +482,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     rt = find_route(srv, url);
-    if (!rt)
+    if (!rt) {
+        end_waiting(srv, rq);
         return queue_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+    }
     if (rt->r.delay_ms)
         sleep_ms(rt->r.delay_ms);
+    end_waiting(srv, rq);
     if (rt->r.kind == PG_ROUTE_DIR)
         return serve_dir(conn, rt, url);
     return serve_static(conn, rt);
@@ -377,9 +498,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **req_cls, enum MHD_RequestTerminationCode toe)
 {
     struct pg_test_server *srv = cls;
+    struct request *rq = *req_cls;
 
-    if (*req_cls == &srv->in_flight_marker) {
+    if (rq) {
+        end_waiting(srv, rq);
         atomic_fetch_sub(&srv->inflight, 1);
+        free(rq);
         *req_cls = NULL;
     }
 }
@@ -470,6 +594,7 @@ void pg_test_server_stop(struct pg_test_server *srv)
         free(srv->routes[i].last_headers);
     if (srv->lock_ok)
         pthread_mutex_destroy(&srv->lock);
+    free(srv->log);
     free(srv->routes);
     free(srv);
 }
@@ -506,6 +631,68 @@ void pg_test_server_reset(struct pg_test_server *srv)
     atomic_store(&srv->not_found.other, 0);
     atomic_store(&srv->total, 0);
     atomic_store(&srv->peak, 0);
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < srv->nhosts; i++)
+        srv->hosts[i].peak = srv->hosts[i].waiting;
+    srv->wait_peak = srv->waiting;
+    srv->log_n = 0;
+    pthread_mutex_unlock(&srv->lock);
+}
+
+unsigned pg_test_server_wait_peak(struct pg_test_server *srv)
+{
+    unsigned peak;
+
+    pthread_mutex_lock(&srv->lock);
+    peak = srv->wait_peak;
+    pthread_mutex_unlock(&srv->lock);
+    return peak;
+}
+
+unsigned pg_test_server_host_peak(struct pg_test_server *srv,
+                                  const char *host)
+{
+    unsigned peak = 0;
+
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < srv->nhosts; i++) {
+        if (!strcmp(srv->hosts[i].name, host)) {
+            peak = srv->hosts[i].peak;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return peak;
+}
+
+size_t pg_test_server_requests(struct pg_test_server *srv,
+                               struct pg_test_request *out, size_t max)
+{
+    size_t n;
+
+    pthread_mutex_lock(&srv->lock);
+    n = srv->log_n;
+    if (out && max)
+        memcpy(out, srv->log, (n < max ? n : max) * sizeof(*out));
+    pthread_mutex_unlock(&srv->lock);
+    return n;
+}
+
+unsigned long pg_test_server_count(struct pg_test_server *srv,
+                                   const char *host, const char *path)
+{
+    unsigned long n = 0;
+
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < srv->log_n; i++) {
+        const struct pg_test_request *e = &srv->log[i];
+
+        if ((!host || !strcmp(e->host, host)) &&
+            (!path || !strcmp(e->path, path)))
+            n++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return n;
 }
 
 int pg_test_server_header(struct pg_test_server *srv, const char *path,

@@ -20,6 +20,17 @@
  * how many requests were being answered at the same time (the peak), so
  * tests can bound request counts and concurrency.
  *
+ * For crawling tests the server also keeps a log of every request (its
+ * arrival time, method, Host header and decoded path), and counts the
+ * requests that are "waiting": from their arrival until their response
+ * is queued (after the route's delay), overall and per Host header value.
+ * A waiting request has certainly not been answered yet, so a client
+ * that never has more than N requests outstanding to a host can never
+ * make that host's waiting peak exceed N - unlike the in-flight peak,
+ * which ends only when libmicrohttpd reports the response as sent and
+ * so can briefly overlap with the client's next request. Give the routes
+ * a delay_ms to make the waiting intervals long enough to overlap.
+ *
  * Threads: libmicrohttpd runs one internal thread per connection (plus
  * the listening thread), so hundreds of concurrent keep-alive connections
  * are fine. The route table is read-only after start; counters are
@@ -113,7 +124,49 @@ unsigned pg_test_server_peak(const struct pg_test_server *srv);
 int pg_test_server_header(struct pg_test_server *srv, const char *path,
                           const char *name, char *buf, size_t len);
 
-/* Set every counter (hits, totals, peak) back to zero. */
+/*
+ * Set every counter (hits, totals, peaks) back to zero and empty the
+ * request log. The waiting peaks restart from the number of requests
+ * waiting right now.
+ */
 void pg_test_server_reset(struct pg_test_server *srv);
+
+/* Longest Host header value kept (longer ones are truncated). */
+#define PG_TEST_HOST_MAX 256
+
+/* One entry of the request log. */
+struct pg_test_request {
+    /* Arrival (request headers read), seconds on CLOCK_MONOTONIC. */
+    double start;
+    char method[16];
+    /* The Host header as sent ("127.0.0.1:8080"), "" if none. */
+    char host[PG_TEST_HOST_MAX];
+    /* The path as libmicrohttpd gives it: percent-decoded, no query. */
+    char path[1024];
+};
+
+/*
+ * Copy the request log, in arrival order, into out (at most max entries;
+ * out may be NULL when max is 0) and return the number of requests
+ * logged (up to 100000 are kept).
+ */
+size_t pg_test_server_requests(struct pg_test_server *srv,
+                               struct pg_test_request *out, size_t max);
+
+/*
+ * Number of logged requests with this Host header value and this decoded
+ * path; NULL matches any host or any path.
+ */
+unsigned long pg_test_server_count(struct pg_test_server *srv,
+                                   const char *host, const char *path);
+
+/*
+ * Peak number of requests waiting at the same time (see above): all
+ * hosts together, or those whose Host header equals host exactly (0 for
+ * a host never seen; at most 32 distinct hosts are tracked).
+ */
+unsigned pg_test_server_wait_peak(struct pg_test_server *srv);
+unsigned pg_test_server_host_peak(struct pg_test_server *srv,
+                                  const char *host);
 
 #endif /* PG_TEST_SERVER_H */

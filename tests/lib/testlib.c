@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1429,8 +1430,19 @@ const struct pg_record *pg_manifest_find(const struct pg_manifest *m,
     return NULL;
 }
 
+/*
+ * Every record now carries the issue 3 keys (kind, depth, referrer,
+ * links, hash, duplicate_of), so the base check is the full one.
+ */
 int pg_record_check_schema(const struct pg_record *r, char *why,
                            size_t whylen)
+{
+    return pg_record_check_crawl_schema(r, why, whylen);
+}
+
+/* The issue 3 ("images and crawling") record: the base keys, then six. */
+int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
+                                 size_t whylen)
 {
     /* Type masks: S string, I integer, N any number, Z null. */
     enum { S = 1, I = 2, N = 4, Z = 8 };
@@ -1438,17 +1450,23 @@ int pg_record_check_schema(const struct pg_record *r, char *why,
         const char *key;
         int types;
     } schema[] = {
-        {"url", S},          {"line", I},         {"status", S},
-        {"http_code", I},    {"bytes", I},        {"content_type", S | Z},
+        {"url", S},          {"line", I},          {"status", S},
+        {"http_code", I},    {"bytes", I},         {"content_type", S | Z},
         {"path", S | Z},     {"final_url", S | Z}, {"attempts", I},
-        {"time_ms", N},      {"error", S | Z},
+        {"time_ms", N},      {"error", S | Z},     {"kind", S},
+        {"depth", I},        {"referrer", S | Z},  {"links", I},
+        {"hash", S | Z},     {"duplicate_of", S | Z},
     };
     static const char *const statuses[] = {
-        "ok", "exists", "http-error", "network-error", "redirect-error",
-        "invalid-url", "save-error",
+        "ok",          "exists",        "http-error", "network-error",
+        "redirect-error", "invalid-url", "save-error", "filtered",
+        "robots",      "listed",
     };
+    static const char *const kinds[] = {"file", "page", "image"};
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
     const char *status;
+    const char *kind;
+    const char *hash;
     int known = 0;
 
     for (size_t i = 0; i < nkeys; i++) {
@@ -1487,6 +1505,33 @@ int pg_record_check_schema(const struct pg_record *r, char *why,
     if (!known) {
         snprintf(why, whylen, "unknown status '%s'", status);
         return 0;
+    }
+    kind = pg_record_str(r, "kind");
+    known = 0;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        known |= !strcmp(kind, kinds[i]);
+    if (!known) {
+        snprintf(why, whylen, "unknown kind '%s'", kind);
+        return 0;
+    }
+    if (pg_record_int(r, "depth", -1) < 0 ||
+        pg_record_int(r, "links", -1) < 0) {
+        snprintf(why, whylen, "negative depth or links");
+        return 0;
+    }
+    hash = pg_record_str(r, "hash");
+    if (hash) {
+        size_t len = strlen(hash);
+
+        for (size_t i = 0; i < len; i++) {
+            if (!strchr("0123456789abcdef", hash[i]))
+                len = 0;
+        }
+        if (len != 64) {
+            snprintf(why, whylen, "hash '%s' is not 64 lowercase hex digits",
+                     hash);
+            return 0;
+        }
     }
     return 1;
 }
@@ -1855,4 +1900,112 @@ int pg_test_main(int argc, char **argv, const struct pg_test_case *cases,
     if (skipped && !passed)
         return 77;
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4), for checking the manifest's hashes            */
+/* ------------------------------------------------------------------ */
+
+static uint32_t ror32(uint32_t x, unsigned n)
+{
+    return (x >> n) | (x << (32 - n));
+}
+
+static void sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    static const uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
+        0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
+        0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
+        0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+        0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152,
+        0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+        0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+        0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
+        0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+        0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    };
+    uint32_t w[64];
+    uint32_t v[8];
+
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^
+                      (w[i - 15] >> 3);
+        uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^
+                      (w[i - 2] >> 10);
+
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    memcpy(v, h, sizeof(v));
+    for (int i = 0; i < 64; i++) {
+        uint32_t s1 = ror32(v[4], 6) ^ ror32(v[4], 11) ^ ror32(v[4], 25);
+        uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+        uint32_t t1 = v[7] + s1 + ch + k[i] + w[i];
+        uint32_t s0 = ror32(v[0], 2) ^ ror32(v[0], 13) ^ ror32(v[0], 22);
+        uint32_t mj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+        uint32_t t2 = s0 + mj;
+
+        v[7] = v[6];
+        v[6] = v[5];
+        v[5] = v[4];
+        v[4] = v[3] + t1;
+        v[3] = v[2];
+        v[2] = v[1];
+        v[1] = v[0];
+        v[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] += v[i];
+}
+
+void pg_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    uint32_t h[8] = {
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    };
+    const unsigned char *p = data;
+    unsigned char tail[128];
+    size_t rest = len % 64;
+    size_t tlen = rest < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+
+    for (size_t off = 0; off + 64 <= len; off += 64)
+        sha256_block(h, p + off);
+    memset(tail, 0, sizeof(tail));
+    if (rest)
+        memcpy(tail, p + len - rest, rest);
+    tail[rest] = 0x80;
+    for (int i = 0; i < 8; i++)
+        tail[tlen - 1 - i] = (unsigned char)(bits >> (8 * i));
+    sha256_block(h, tail);
+    if (tlen == 128)
+        sha256_block(h, tail + 64);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (unsigned char)(h[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
+        out[4 * i + 3] = (unsigned char)h[i];
+    }
+}
+
+char *pg_sha256_hex(const void *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    char *s = xmalloc(65);
+
+    pg_sha256(data, len, d);
+    for (int i = 0; i < 32; i++) {
+        s[2 * i] = hex[d[i] >> 4];
+        s[2 * i + 1] = hex[d[i] & 15];
+    }
+    s[64] = '\0';
+    return s;
 }

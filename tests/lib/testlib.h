@@ -315,11 +315,27 @@ int pg_record_check_schema(const struct pg_record *r, char *why,
                            size_t whylen);
 
 /*
+ * The same for the manifest of issue 3 (images and crawling): the base
+ * keys followed by "kind", "depth", "referrer", "links", "hash" and
+ * "duplicate_of", the new statuses "filtered", "robots" and "listed",
+ * kind one of file/page/image, depth and links >= 0, hash null or 64
+ * lowercase hex digits.
+ */
+int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
+                                 size_t whylen);
+
+/*
  * Compare two manifests record by record (both must be sorted) ignoring
  * the key ignore (e.g. "time_ms"; NULL = none). Returns 1 if equal, else
  * 0 with the first difference in why.
  */
 int pg_manifest_equal(const struct pg_manifest *a, const struct pg_manifest *b,
                       const char *ignore, char *why, size_t whylen);
+
+/* ---- Hashes ---- */
+
+/* SHA-256 of a buffer, as bytes or as 64 lowercase hex digits (heap). */
+void pg_sha256(const void *data, size_t len, unsigned char out[32]);
+char *pg_sha256_hex(const void *data, size_t len);
 
 #endif /* PG_TESTLIB_H */

@@ -245,13 +245,17 @@ static const char full_line[] =
     "\"content_type\":\"text/html; charset=\\\"utf-8\\\"\","
     "\"path\":\"example.com/a b\","
     "\"final_url\":\"https://example.com/a%20b\",\"attempts\":2,"
-    "\"time_ms\":12.346,\"error\":null}\n";
+    "\"time_ms\":12.346,\"error\":null,"
+    "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
+    "\"hash\":null,\"duplicate_of\":null}\n";
 
 static const char failed_line[] =
     "{\"url\":\"http://h/x\",\"line\":7,\"status\":\"http-error\","
     "\"http_code\":404,\"bytes\":0,\"content_type\":null,\"path\":null,"
     "\"final_url\":null,\"attempts\":1,\"time_ms\":0.000,"
-    "\"error\":\"HTTP 404\"}\n";
+    "\"error\":\"HTTP 404\","
+    "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
+    "\"hash\":null,\"duplicate_of\":null}\n";
 
 static size_t count_char(const char *s, char c)
 {
@@ -320,7 +324,9 @@ static void test_format_no_forgery(void **state)
         "\"status\":\"save-error\",\"http_code\":200,\"bytes\":5,"
         "\"content_type\":\"a\\r\\nX-Injected: 1\",\"path\":null,"
         "\"final_url\":\"http://h/\\u0001\\u00ff\",\"attempts\":1,"
-        "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\"}\n";
+        "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\","
+        "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
+        "\"hash\":null,\"duplicate_of\":null}\n";
     struct pg_buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
 

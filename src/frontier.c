@@ -1,0 +1,316 @@
+/*
+ * frontier.c - see frontier.h.
+ */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontier.h"
+#include "mem.h"
+#include "url.h"
+
+#define ROBOTS_UNKNOWN 0
+#define ROBOTS_PENDING 1
+#define ROBOTS_READY 2
+
+struct pg__host {
+    struct pg__host *hnext;       /* hash chain */
+    struct pg__host *rnext;       /* ready list */
+    int in_ready;
+    char *origin;
+    uint64_t key;
+    unsigned active;              /* popped and not done */
+    double next_start;
+    int robots_state;
+    struct pg__robots *robots;
+    struct pg__item *head, *tail;
+};
+
+size_t pg__url_origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+
+    if (!p)
+        return 0;
+    p += 3;
+    p += strcspn(p, "/?#");
+    return (size_t)(p - url);
+}
+
+void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
+                       long wait_ms, int random_wait)
+{
+    memset(f, 0, sizeof(*f));
+    pg__nameset_init(&f->seen);
+    f->per_host = per_host;
+    f->wait_ms = wait_ms;
+    f->random_wait = random_wait;
+    f->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+             0x9e3779b97f4a7c15ULL;
+}
+
+void pg__frontier_release(struct pg__frontier *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->tab_cap; i++) {
+        struct pg__host *h = f->tab[i], *next;
+
+        for (; h; h = next) {
+            struct pg__item *it, *inext;
+
+            next = h->hnext;
+            for (it = h->head; it; it = inext) {
+                inext = it->next;
+                pg__item_free(it);
+            }
+            pg__robots_free(h->robots);
+            pg_free(h->origin);
+            pg_free(h);
+        }
+    }
+    PG_FREE(f->tab);
+    pg__nameset_release(&f->seen);
+    f->tab_cap = f->n_hosts = f->queued = 0;
+    f->ready_head = f->ready_tail = NULL;
+}
+
+int pg__frontier_see(struct pg__frontier *f, const char *url)
+{
+    uint64_t h = pg__hash64(url, strlen(url)), v;
+
+    if (pg__nameset_get(&f->seen, h, &v))
+        return 0;
+    return pg__nameset_put(&f->seen, h, 1) == PG_OK ? 1 : -1;
+}
+
+static enum pg_code grow(struct pg__frontier *f)
+{
+    size_t cap = f->tab_cap ? f->tab_cap * 2 : 64, i;
+    struct pg__host **tab = pg_calloc(cap, sizeof(*tab));
+
+    if (!tab)
+        return PG_E_NOMEM;
+    for (i = 0; i < f->tab_cap; i++) {
+        struct pg__host *h = f->tab[i], *next;
+
+        for (; h; h = next) {
+            next = h->hnext;
+            h->hnext = tab[h->key & (cap - 1)];
+            tab[h->key & (cap - 1)] = h;
+        }
+    }
+    pg_free(f->tab);
+    f->tab = tab;
+    f->tab_cap = cap;
+    return PG_OK;
+}
+
+static struct pg__host *host_for(struct pg__frontier *f, const char *url)
+{
+    size_t n = pg__url_origin_len(url);
+    uint64_t key = pg__hash64(url, n);
+    struct pg__host *h;
+
+    if (f->tab_cap) {
+        for (h = f->tab[key & (f->tab_cap - 1)]; h; h = h->hnext) {
+            if (h->key == key && strlen(h->origin) == n &&
+                !memcmp(h->origin, url, n))
+                return h;
+        }
+    }
+    if (f->n_hosts + 1 > f->tab_cap && grow(f))
+        return NULL;
+    h = pg_calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->origin = pg_strndup(url, n);
+    if (!h->origin) {
+        pg_free(h);
+        return NULL;
+    }
+    h->key = key;
+    h->hnext = f->tab[key & (f->tab_cap - 1)];
+    f->tab[key & (f->tab_cap - 1)] = h;
+    f->n_hosts++;
+    return h;
+}
+
+static void make_ready(struct pg__frontier *f, struct pg__host *h)
+{
+    if (h->in_ready || !h->head)
+        return;
+    h->in_ready = 1;
+    h->rnext = NULL;
+    if (f->ready_tail)
+        f->ready_tail->rnext = h;
+    else
+        f->ready_head = h;
+    f->ready_tail = h;
+}
+
+enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
+{
+    struct pg__host *h = host_for(f, it->url);
+
+    if (!h)
+        return PG_E_NOMEM;
+    it->host = h;
+    it->next = NULL;
+    if (h->tail)
+        h->tail->next = it;
+    else
+        h->head = it;
+    h->tail = it;
+    f->queued++;
+    make_ready(f, h);
+    return PG_OK;
+}
+
+/* A factor in [0.5, 1.5) for --random-wait (xorshift64*). */
+static double jitter(struct pg__frontier *f)
+{
+    f->rng ^= f->rng >> 12;
+    f->rng ^= f->rng << 25;
+    f->rng ^= f->rng >> 27;
+    return 0.5 + (double)((f->rng * 0x2545f4914f6cdd1dULL) >> 11) /
+                 (double)(1ULL << 53);
+}
+
+static void started(struct pg__frontier *f, struct pg__host *h, double now)
+{
+    double w = (double)f->wait_ms / 1000.0;
+
+    if (f->random_wait)
+        w *= jitter(f);
+    h->active++;
+    h->next_start = now + w;
+}
+
+static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
+{
+    struct pg__item *it = pg__item_new();
+    size_t n = strlen(h->origin);
+
+    if (!it)
+        goto nomem;
+    it->url = pg_malloc(n + sizeof("/robots.txt"));
+    it->input_url = it->url ? pg_strdup(h->origin) : NULL;
+    if (!it->url || !it->input_url)
+        goto nomem;
+    memcpy(it->url, h->origin, n);
+    memcpy(it->url + n, "/robots.txt", sizeof("/robots.txt"));
+    it->flags = PG_ITEM_ROBOTS;
+    it->host = h;
+    return it;
+nomem:
+    pg__item_free(it);
+    *err = PG_E_NOMEM;
+    return NULL;
+}
+
+/* Take the head item of h, or a robots fetch, or NULL if held back. */
+static struct pg__item *take(struct pg__frontier *f, struct pg__host *h,
+                             double now, double *wake, enum pg_code *err)
+{
+    struct pg__item *it = h->head;
+    int robots_needed = it->flags & PG_ITEM_ROBOTS_CHECK;
+
+    if (robots_needed && h->robots_state == ROBOTS_READY) {
+        const char *path = it->url + strlen(h->origin);
+
+        if (h->robots && !pg__robots_allowed(h->robots,
+                                             *path ? path : "/")) {
+            /* Recorded, never fetched: no limit or wait applies. */
+            h->head = it->next;
+            if (!h->head)
+                h->tail = NULL;
+            it->next = NULL;
+            it->host = NULL; /* never started: done() is a no-op */
+            f->queued--;
+            pg__item_error(it, PG_ST_ROBOTS, "disallowed by %s/robots.txt",
+                           h->origin);
+            return it;
+        }
+    }
+    if ((f->per_host && h->active >= f->per_host) ||
+        (robots_needed && h->robots_state == ROBOTS_PENDING))
+        return NULL;
+    if (now < h->next_start) {
+        if (*wake == 0 || h->next_start < *wake)
+            *wake = h->next_start;
+        return NULL;
+    }
+    if (robots_needed && h->robots_state == ROBOTS_UNKNOWN) {
+        it = robots_item(h, err);
+        if (!it)
+            return NULL;
+        h->robots_state = ROBOTS_PENDING;
+        started(f, h, now);
+        return it;
+    }
+    h->head = it->next;
+    if (!h->head)
+        h->tail = NULL;
+    it->next = NULL;
+    f->queued--;
+    started(f, h, now);
+    return it;
+}
+
+struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
+                                  double *wake, enum pg_code *err)
+{
+    struct pg__host *h, *first = NULL;
+
+    *wake = 0;
+    *err = PG_OK;
+    /* Visit each ready origin at most once, rotating the list. */
+    while ((h = f->ready_head) != NULL && h != first) {
+        struct pg__item *it;
+
+        f->ready_head = h->rnext;
+        if (!f->ready_head)
+            f->ready_tail = NULL;
+        h->in_ready = 0;
+        it = take(f, h, now, wake, err);
+        if (h->head)
+            make_ready(f, h);
+        if (it || *err)
+            return it;
+        if (!first)
+            first = h;
+    }
+    return NULL;
+}
+
+void pg__frontier_done(struct pg__frontier *f, struct pg__item *it)
+{
+    struct pg__host *h = it->host;
+
+    (void)f;
+    if (h && h->active > 0)
+        h->active--;
+    it->host = NULL;
+}
+
+void pg__frontier_set_robots(struct pg__frontier *f,
+                             const struct pg__item *robots_item_done,
+                             struct pg__robots *rules)
+{
+    struct pg__host *h = robots_item_done->host;
+
+    if (!h) {
+        pg__robots_free(rules);
+        return;
+    }
+    pg__robots_free(h->robots);
+    h->robots = rules;
+    h->robots_state = ROBOTS_READY;
+    make_ready(f, h);
+}
+
+size_t pg__frontier_queued(const struct pg__frontier *f)
+{
+    return f->queued;
+}

@@ -1,0 +1,83 @@
+/*
+ * frontier.h - what is left to fetch, and when it may be fetched.
+ *
+ * The frontier belongs to the job's main thread.  It keeps a FIFO of
+ * queued items per origin ("scheme://host:port"), serves origins round
+ * robin, and holds an item back while its origin is at the --per-host
+ * limit, inside its --wait interval, or waiting for its robots.txt.  It
+ * also remembers every URL it has seen (64-bit hashes: 16 bytes a URL),
+ * so a discovered link is fetched at most once per run.
+ *
+ * robots.txt: an item flagged PG_ITEM_ROBOTS_CHECK (a discovered link)
+ * needs its origin's rules.  The first time one comes up, pop() returns
+ * a robots.txt fetch for that origin instead (flag PG_ITEM_ROBOTS) and
+ * holds the origin until pg__frontier_set_robots().  A disallowed item
+ * is popped with status PG_ST_ROBOTS, to be recorded, not fetched.
+ */
+#ifndef PG_FRONTIER_H
+#define PG_FRONTIER_H
+
+#include <stdint.h>
+
+#include "item.h"
+#include "robots.h"
+#include "spool.h"
+
+struct pg__host;
+
+struct pg__frontier {
+    struct pg__host **tab;    /* origin hash table, chained */
+    size_t tab_cap;
+    size_t n_hosts;
+    struct pg__host *ready_head, *ready_tail; /* origins with items */
+    size_t queued;
+    struct pg__nameset seen;
+
+    unsigned per_host;        /* 0 = no limit */
+    long wait_ms;
+    int random_wait;
+    uint64_t rng;
+};
+
+void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
+                       long wait_ms, int random_wait);
+void pg__frontier_release(struct pg__frontier *f);
+
+/*
+ * Mark url (normalised) seen.  Returns 1 if it was new, 0 if it had been
+ * seen before, -1 on out of memory.
+ */
+int pg__frontier_see(struct pg__frontier *f, const char *url);
+
+/* Queue an item (ownership passes).  PG_E_NOMEM (item not taken). */
+enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
+    PG_WARN_UNUSED;
+
+/*
+ * The next item that may start at time `now` (monotonic seconds), or
+ * NULL.  When NULL and items are queued, *wake is the time the earliest
+ * held-back item may start (0 if only a running transfer can free one).
+ * PG_E_NOMEM sets *err.  The returned item is counted as running on its
+ * origin until pg__frontier_done(), unless its status is PG_ST_ROBOTS.
+ */
+struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
+                                  double *wake, enum pg_code *err);
+
+/* A popped item finished (or was never started). */
+void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);
+
+/*
+ * The robots.txt of the origin of `robots_item` is known: rules is
+ * taken over (NULL means allow all).
+ */
+void pg__frontier_set_robots(struct pg__frontier *f,
+                             const struct pg__item *robots_item,
+                             struct pg__robots *rules);
+
+/* Queued items (not counting running ones). */
+size_t pg__frontier_queued(const struct pg__frontier *f);
+
+/* The origin of a normalised URL: length of "scheme://host[:port]". */
+size_t pg__url_origin_len(const char *url);
+
+#endif
