@@ -1,6 +1,7 @@
 /*
  * url.c - see url.h.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,6 +48,19 @@ static enum pg_code get_part(CURLU *h, CURLUPart part, char **out)
     *out = pg_strdup(v);
     curl_free(v);
     return *out ? PG_OK : PG_E_NOMEM;
+}
+
+/* Lower-case the hex digits of every %XX escape in s. */
+static void lower_escapes(char *s)
+{
+    for (; *s; s++) {
+        if (s[0] == '%' && isxdigit((unsigned char)s[1]) &&
+            isxdigit((unsigned char)s[2])) {
+            s[1] = (char)tolower((unsigned char)s[1]);
+            s[2] = (char)tolower((unsigned char)s[2]);
+            s += 2;
+        }
+    }
 }
 
 static int is_default_port(const char *scheme, const char *port)
@@ -253,6 +267,13 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
     rc = get_part(h, CURLUPART_URL, &u->url);
     if (!rc && !u->url)
         rc = PG_E_NOMEM;
+    if (!rc) {
+        /* One spelling per URL: %C3%BC and %c3%bc are the same bytes. */
+        lower_escapes(u->url);
+        lower_escapes(u->path);
+        if (u->query)
+            lower_escapes(u->query);
+    }
 out:
     if (rc) {
         if (rc == PG_E_NOMEM && !err[0])

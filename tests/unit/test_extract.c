@@ -988,7 +988,7 @@ static void test_link_resolve(void **state)
         { PAGE, "\xc3\xbc.png", PG_OK,
           "http://www.example.com/dir/%c3%bc.png" },
         { PAGE, "%C3%BC.png", PG_OK,
-          "http://www.example.com/dir/%C3%BC.png" },
+          "http://www.example.com/dir/%c3%bc.png" },
         { PAGE, "a\\b.png?c\\d", PG_OK,
           "http://www.example.com/dir/a/b.png?c\\d" },
         { PAGE, "HTTP://WWW.Example.COM:80/A/../B", PG_OK,

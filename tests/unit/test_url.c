@@ -298,6 +298,28 @@ static void test_parse_query_space_percent_encoded(void **state)
     assert_string_equal(url, "http://h/x?q=1%202");
 }
 
+/* %XX escapes get one spelling, so the same resource is seen once. */
+static void test_parse_escape_case_normalised(void **state)
+{
+    static const char *const in[] = {
+        "http://h/%C3%BC/a%2Fb?q=%7E%7e", "http://h/%c3%bc/a%2fb?q=%7e%7E",
+    };
+    char err[PG_ERRBUF_SIZE], urls[2][64];
+    struct pg__url u;
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(pg__url_parse(&u, in[i], strlen(in[i]), err,
+                                       sizeof(err)), PG_OK);
+        snprintf(urls[i], sizeof(urls[i]), "%s", u.url);
+        assert_string_equal(u.path, "/%c3%bc/a%2fb");
+        assert_string_equal(u.query, "q=%7e%7e");
+        pg__url_release(&u);
+    }
+    assert_string_equal(urls[0], urls[1]);
+    assert_string_equal(urls[0], "http://h/%c3%bc/a%2fb?q=%7e%7e");
+}
+
 /*
  * The normalised URL is the one fetched.  Re-setting the lower-cased
  * host must not lose the IPv6 zone id of a link-local address.
@@ -465,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_parse_reject_opaque_scheme),
         cmocka_unit_test(test_parse_port_zero_is_not_nomem),
         cmocka_unit_test(test_parse_query_space_percent_encoded),
+        cmocka_unit_test(test_parse_escape_case_normalised),
         cmocka_unit_test(test_parse_ipv6_zone_kept),
         cmocka_unit_test(test_parse_uses_len),
         cmocka_unit_test(test_parse_length_limit),
