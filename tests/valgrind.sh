@@ -56,5 +56,26 @@ for mode in thread process; do
     else
         echo "PASS valgrind $mode mode"
     fi
+    # A crawl: pages parsed by libxml2 in the workers, links followed,
+    # robots.txt fetched, images saved.
+    echo "== valgrind: pagegrab --mode $mode --images --follow (crawl)"
+    valgrind --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect --trace-children=yes -q \
+        "$bin" --mode "$mode" -j 4 -q --images --follow '//a/@href' \
+        --depth 2 -o "$work/crawl-$mode" --manifest "$work/crawl-$mode.jsonl" \
+        "http://127.0.0.1:$port/"
+    rc=$?
+    pages=$(grep -c '"kind":"page"' "$work/crawl-$mode.jsonl")
+    images=$(grep -c '"kind":"image","depth":[0-9]*,"referrer":"http' \
+        "$work/crawl-$mode.jsonl")
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL valgrind crawl $mode mode: exit status $rc"
+        status=1
+    elif [ "$pages" -lt 2 ] || [ "$images" -lt 2 ]; then
+        echo "FAIL valgrind crawl $mode mode: $pages pages, $images images"
+        status=1
+    else
+        echo "PASS valgrind crawl $mode mode ($pages pages, $images images)"
+    fi
 done
 exit $status
