@@ -44,6 +44,24 @@ static pcre2_code *compile(const char *pattern, char *err, size_t errlen)
     return c;
 }
 
+/*
+ * Match s against c.  pcre2's JIT reads the subject in aligned 16-byte
+ * chunks and may look past its end (harmless, but valgrind reports it),
+ * so the subject is matched from a copy with zeroed padding.
+ * Returns pcre2_match()'s result; -1 if s is too long.
+ */
+static int match(const pcre2_code *c, const char *s, pcre2_match_data *md)
+{
+    char buf[PG_URL_MAX * 3 + 64];
+    size_t n = strlen(s);
+
+    if (n > sizeof(buf) - 64)
+        return -1;
+    memcpy(buf, s, n);
+    memset(buf + n, 0, 64);
+    return pcre2_match(c, (PCRE2_SPTR)buf, n, 0, 0, md, NULL);
+}
+
 enum pg_code pg_check_regex(const char *pattern, char *err, size_t errlen)
 {
     pcre2_code *c = compile(pattern, err, errlen);
@@ -109,8 +127,7 @@ int pg__regex_list_match(struct pg__regex_list *l, const char *s)
     if (!l)
         return -1;
     for (i = 0; i < l->n; i++) {
-        if (pcre2_match(l->code[i], (PCRE2_SPTR)s, strlen(s), 0, 0, l->md,
-                        NULL) >= 0)
+        if (match(l->code[i], s, l->md) >= 0)
             return (int)i;
     }
     return -1;
@@ -332,8 +349,7 @@ enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
             rc = PG_E_NOMEM;
             goto out;
         }
-        m = pcre2_match(nm->rules[i].code, (PCRE2_SPTR)u.url,
-                        strlen(u.url), 0, 0, md, NULL);
+        m = match(nm->rules[i].code, u.url, md);
         if (m >= 0)
             break;
         pcre2_match_data_free(md);
