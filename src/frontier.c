@@ -233,6 +233,17 @@ static struct pg__item *take(struct pg__frontier *f, struct pg__host *h,
             return it;
         }
     }
+    if ((it->flags & PG_ITEM_NOFETCH) &&
+        (!robots_needed || h->robots_state == ROBOTS_READY)) {
+        /* Listed, not fetched: no limit or wait applies. */
+        h->head = it->next;
+        if (!h->head)
+            h->tail = NULL;
+        it->next = NULL;
+        it->host = NULL;
+        f->queued--;
+        return it;
+    }
     if ((f->per_host && h->active >= f->per_host) ||
         (robots_needed && h->robots_state == ROBOTS_PENDING))
         return NULL;

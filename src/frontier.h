@@ -13,6 +13,8 @@
  * a robots.txt fetch for that origin instead (flag PG_ITEM_ROBOTS) and
  * holds the origin until pg__frontier_set_robots().  A disallowed item
  * is popped with status PG_ST_ROBOTS, to be recorded, not fetched.
+ * An item flagged PG_ITEM_NOFETCH (--list) is popped as soon as robots
+ * allow it, regardless of limits and waits, to be recorded.
  */
 #ifndef PG_FRONTIER_H
 #define PG_FRONTIER_H

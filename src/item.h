@@ -21,7 +21,8 @@ enum pg__item_flags {
     PG_ITEM_PARSE = 1 << 0,        /* parse the body if it is HTML */
     PG_ITEM_HTML = 1 << 1,         /* set by the worker: it was HTML */
     PG_ITEM_ROBOTS = 1 << 2,       /* a robots.txt fetch, not recorded */
-    PG_ITEM_ROBOTS_CHECK = 1 << 3  /* a discovered link: robots apply */
+    PG_ITEM_ROBOTS_CHECK = 1 << 3, /* a discovered link: robots apply */
+    PG_ITEM_NOFETCH = 1 << 4       /* --list: recorded once allowed */
 };
 
 struct pg__item {

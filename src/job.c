@@ -466,11 +466,8 @@ static void discover(struct pg_job *job, const struct pg__item *page,
         finish(it, job);
         return;
     }
-    if (kind == PG_KIND_IMAGE && job->o->list_only) {
-        it->status = PG_ST_LISTED;
-        finish(it, job);
-        return;
-    }
+    if (kind == PG_KIND_IMAGE && job->o->list_only)
+        it->flags |= PG_ITEM_NOFETCH;  /* listed once robots allow it */
     if (pg__frontier_push(&job->fr, it)) {
         pg__item_free(it);
         fail_job(job, PG_E_NOMEM);
@@ -629,7 +626,10 @@ static double fill_pool(struct pg_job *job)
             fail_job(job, err);
             break;
         }
-        if (it && it->status == PG_ST_ROBOTS) {
+        if (it && (it->status == PG_ST_ROBOTS ||
+                   (it->flags & PG_ITEM_NOFETCH))) {
+            if (it->status == PG_ST_OK)
+                it->status = PG_ST_LISTED;
             finish(it, job);
             continue;
         }

@@ -216,6 +216,52 @@ static void test_robots_gate(void **state)
     pg__frontier_release(&f);
 }
 
+static void test_nofetch(void **state)
+{
+    static const char robots[] = "User-agent: *\nDisallow: /private/\n";
+    struct pg__frontier f;
+    struct pg__item *r, *busy, *it;
+    double wake;
+
+    (void)state;
+    pg__frontier_init(&f, 1, 5000, 0);
+    /* The host is busy and inside its wait... */
+    assert_int_equal(pg__frontier_push(&f, mk("http://h/page", 0)), PG_OK);
+    busy = pop(&f, 0, &wake);
+    assert_non_null(busy);
+    assert_int_equal(pg__frontier_push(&f, mk("http://h/private/a.jpg",
+        PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
+    assert_int_equal(pg__frontier_push(&f, mk("http://h/b.jpg",
+        PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
+    /* ...so the robots.txt fetch waits too, and listing waits for it. */
+    assert_null(pop(&f, 1, &wake));
+    r = pop(&f, 6, &wake);
+    assert_null(r);
+    finish(&f, busy);
+    r = pop(&f, 6, &wake);
+    assert_non_null(r);
+    assert_true(r->flags & PG_ITEM_ROBOTS);
+    pg__frontier_set_robots(&f, r, pg__robots_parse(robots,
+                                                    sizeof(robots) - 1,
+                                                    "pagegrab"));
+    finish(&f, r);
+    /* Listed items pass the busy, waiting host, but not robots.txt. */
+    assert_int_equal(pg__frontier_push(&f, mk("http://h/page2", 0)), PG_OK);
+    it = pop(&f, 6, &wake);
+    assert_non_null(it);
+    assert_string_equal(it->url, "http://h/private/a.jpg");
+    assert_int_equal(it->status, PG_ST_ROBOTS);
+    finish(&f, it);
+    it = pop(&f, 6, &wake);
+    assert_non_null(it);
+    assert_string_equal(it->url, "http://h/b.jpg");
+    assert_int_equal(it->status, PG_ST_OK);
+    assert_null(it->host);
+    finish(&f, it);
+    assert_null(pop(&f, 6, &wake));   /* page2 waits for the host */
+    pg__frontier_release(&f);
+}
+
 static void test_seen(void **state)
 {
     struct pg__frontier f;
@@ -247,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_random_wait_bounds),
         cmocka_unit_test(test_round_robin),
         cmocka_unit_test(test_robots_gate),
+        cmocka_unit_test(test_nofetch),
         cmocka_unit_test(test_seen),
     };
 
