@@ -50,14 +50,14 @@ static enum pg_code get_part(CURLU *h, CURLUPart part, char **out)
     return *out ? PG_OK : PG_E_NOMEM;
 }
 
-/* Lower-case the hex digits of every %XX escape in s. */
-static void lower_escapes(char *s)
+/* Upper-case the hex digits of every %XX escape in s (RFC 3986 6.2.2.1). */
+static void upper_escapes(char *s)
 {
     for (; *s; s++) {
         if (s[0] == '%' && isxdigit((unsigned char)s[1]) &&
             isxdigit((unsigned char)s[2])) {
-            s[1] = (char)tolower((unsigned char)s[1]);
-            s[2] = (char)tolower((unsigned char)s[2]);
+            s[1] = (char)toupper((unsigned char)s[1]);
+            s[2] = (char)toupper((unsigned char)s[2]);
             s += 2;
         }
     }
@@ -269,10 +269,10 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
         rc = PG_E_NOMEM;
     if (!rc) {
         /* One spelling per URL: %C3%BC and %c3%bc are the same bytes. */
-        lower_escapes(u->url);
-        lower_escapes(u->path);
+        upper_escapes(u->url);
+        upper_escapes(u->path);
         if (u->query)
-            lower_escapes(u->query);
+            upper_escapes(u->query);
     }
 out:
     if (rc) {

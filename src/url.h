@@ -3,7 +3,7 @@
  *
  * Only http and https URLs are accepted.  The normalised form (scheme and
  * host lower-cased, dot segments removed, spaces and 8-bit bytes
- * percent-encoded, %XX escapes in lower case, fragment dropped) is what gets fetched and named.
+ * percent-encoded, %XX escapes in upper case, fragment dropped) is what gets fetched and named.
  * Thread-safe: no shared state.
  */
 #ifndef PG_URL_H

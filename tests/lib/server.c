@@ -31,8 +31,8 @@ struct counts {
 #define HEADERS_MAX 8192
 /* Distinct Host header values tracked for the per-host peaks. */
 #define HOSTS_MAX 32
-/* Requests kept in the request log. */
-#define LOG_MAX 100000
+/* Requests kept in the request log (later ones are counted, not logged). */
+#define LOG_MAX 20000
 
 struct route {
     struct pg_test_route r;

@@ -132,7 +132,7 @@ int pg_test_server_header(struct pg_test_server *srv, const char *path,
 void pg_test_server_reset(struct pg_test_server *srv);
 
 /* Longest Host header value kept (longer ones are truncated). */
-#define PG_TEST_HOST_MAX 256
+#define PG_TEST_HOST_MAX 128
 
 /* One entry of the request log. */
 struct pg_test_request {
@@ -142,13 +142,14 @@ struct pg_test_request {
     /* The Host header as sent ("127.0.0.1:8080"), "" if none. */
     char host[PG_TEST_HOST_MAX];
     /* The path as libmicrohttpd gives it: percent-decoded, no query. */
-    char path[1024];
+    char path[512];
 };
 
 /*
  * Copy the request log, in arrival order, into out (at most max entries;
  * out may be NULL when max is 0) and return the number of requests
- * logged (up to 100000 are kept).
+ * logged (the first 20000 are kept; a path or Host header too long for
+ * the entry is truncated).
  */
 size_t pg_test_server_requests(struct pg_test_server *srv,
                                struct pg_test_request *out, size_t max);

@@ -193,8 +193,8 @@ static const char *const forms_images[] = {
     "I " A "frag.png",
     "I " A "spaced.png",
     "I " A "multiline.png",
-    "I " A "dir%20with%20space/%c3%bcber.png",
-    "I " A "caf%c3%a9.png",
+    "I " A "dir%20with%20space/%C3%BCber.png",
+    "I " A "caf%C3%A9.png",
     "I " A "back/slash.png",
     "I " A "x-small.png",
     "I " A "s-1080.png",
@@ -637,21 +637,21 @@ static void test_base_href(void **state)
 static void test_gbk(void **state)
 {
     static const char *const meta_want[] = {
-        "I http://www.example.cn/%e5%9b%be%e7%89%87/%e7%8c%ab.jpg",
-        "I http://www.example.cn/dir/%e7%9b%b8%e5%86%8c/"
-        "%e5%b0%8f%20%e7%8b%97.png",
-        "P http://www.example.cn/%e7%9b%b8%e5%86%8c/%e7%ac%ac1%e9%a1%b5.html",
+        "I http://www.example.cn/%E5%9B%BE%E7%89%87/%E7%8C%AB.jpg",
+        "I http://www.example.cn/dir/%E7%9B%B8%E5%86%8C/"
+        "%E5%B0%8F%20%E7%8B%97.png",
+        "P http://www.example.cn/%E7%9B%B8%E5%86%8C/%E7%AC%AC1%E9%A1%B5.html",
         NULL
     };
     static const char *const http_equiv_want[] = {
-        "I http://www.example.cn/%e5%9b%be%e7%89%87/%e7%8c%ab.jpg",
+        "I http://www.example.cn/%E5%9B%BE%E7%89%87/%E7%8C%AB.jpg",
         NULL
     };
     static const char *const nometa_want[] = {
-        "I http://www.example.cn/%e5%9b%be%e7%89%87/%e7%8c%ab.jpg",
+        "I http://www.example.cn/%E5%9B%BE%E7%89%87/%E7%8C%AB.jpg",
         /* A space in a query is %20 (never '+'), as in pg__url_parse. */
-        "I http://www.example.cn/%e6%90%9c%e7%b4%a2?q=%e7%8c%ab%20%e7%8b%97"
-        "&%e9%a1%b5=2",
+        "I http://www.example.cn/%E6%90%9C%E7%B4%A2?q=%E7%8C%AB%20%E7%8B%97"
+        "&%E9%A1%B5=2",
         NULL
     };
     const char *page = "http://www.example.cn/dir/index.html";
@@ -672,7 +672,7 @@ static void test_gbk(void **state)
             PG_OK, err, sizeof(err));
     assert_true(l.n > 0);
     assert_string_equal(l.v[0].url,
-                        "http://www.example.cn/%cd%bc%c6%ac/%c3%a8.jpg");
+                        "http://www.example.cn/%CD%BC%C6%AC/%C3%A8.jpg");
     pg__links_release(&l);
     free(html);
 
@@ -692,7 +692,7 @@ static void test_gbk(void **state)
             sizeof(err));
     assert_int_equal(l.n, 2);
     assert_string_equal(l.v[0].url, "http://www.example.cn/"
-                        "%c3%8d%c2%bc%c3%86%c2%ac/%c3%83%c2%a8.jpg");
+                        "%C3%8D%C2%BC%C3%86%C2%AC/%C3%83%C2%A8.jpg");
     pg__links_release(&l);
     free(html);
 }
@@ -850,7 +850,7 @@ static void test_to_utf8(void **state)
 static void test_utf16_page(void **state)
 {
     static const char *const want[] = {
-        "I http://www.example.com/dir/%c3%a9.png",
+        "I http://www.example.com/dir/%C3%A9.png",
         NULL
     };
     const char *s = "<img src=\"\xc3\xa9.png\">";
@@ -986,9 +986,9 @@ static void test_link_resolve(void **state)
         { PAGE, "x?q=a b+c", PG_OK,
           "http://www.example.com/dir/x?q=a%20b+c" },
         { PAGE, "\xc3\xbc.png", PG_OK,
-          "http://www.example.com/dir/%c3%bc.png" },
+          "http://www.example.com/dir/%C3%BC.png" },
         { PAGE, "%C3%BC.png", PG_OK,
-          "http://www.example.com/dir/%c3%bc.png" },
+          "http://www.example.com/dir/%C3%BC.png" },
         { PAGE, "a\\b.png?c\\d", PG_OK,
           "http://www.example.com/dir/a/b.png?c\\d" },
         { PAGE, "HTTP://WWW.Example.COM:80/A/../B", PG_OK,

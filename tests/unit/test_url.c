@@ -99,11 +99,11 @@ static const struct accept_case accept_cases[] = {
     /* Spaces and 8-bit bytes percent-encoded. */
     { "http://h/a b", "http://h/a%20b", "http", "h", NULL, "/a%20b",
       NULL },
-    { "http://h/\xc3\xbc.html", "http://h/%c3%bc.html", "http", "h", NULL,
-      "/%c3%bc.html", NULL },
+    { "http://h/\xc3\xbc.html", "http://h/%C3%BC.html", "http", "h", NULL,
+      "/%C3%BC.html", NULL },
     /* Existing percent escapes are left alone. */
-    { "http://h/%2e%2e/x", "http://h/%2e%2e/x", "http", "h", NULL,
-      "/%2e%2e/x", NULL },
+    { "http://h/%2E%2E/x", "http://h/%2E%2E/x", "http", "h", NULL,
+      "/%2E%2E/x", NULL },
     /* No path at all. */
     { "http://h", "http://h/", "http", "h", NULL, "/", NULL },
     /* IPv6 literal in brackets. */
@@ -312,12 +312,12 @@ static void test_parse_escape_case_normalised(void **state)
         assert_int_equal(pg__url_parse(&u, in[i], strlen(in[i]), err,
                                        sizeof(err)), PG_OK);
         snprintf(urls[i], sizeof(urls[i]), "%s", u.url);
-        assert_string_equal(u.path, "/%c3%bc/a%2fb");
-        assert_string_equal(u.query, "q=%7e%7e");
+        assert_string_equal(u.path, "/%C3%BC/a%2Fb");
+        assert_string_equal(u.query, "q=%7E%7E");
         pg__url_release(&u);
     }
     assert_string_equal(urls[0], urls[1]);
-    assert_string_equal(urls[0], "http://h/%c3%bc/a%2fb?q=%7e%7e");
+    assert_string_equal(urls[0], "http://h/%C3%BC/a%2Fb?q=%7E%7E");
 }
 
 /*
