@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,17 @@ enum opt_id {
     OPT_PER_HOST,
     OPT_WAIT,
     OPT_RANDOM_WAIT,
-    OPT_DEDUP
+    OPT_DEDUP,
+    OPT_RETRIES,
+    OPT_RETRY_DELAY,
+    OPT_MAX_RETRY_WAIT,
+    OPT_MAX_SIZE,
+    OPT_MAX_PAGES,
+    OPT_QUOTA,
+    OPT_GRACE,
+    OPT_RESUME,
+    OPT_SYNC,
+    OPT_ALLOW_PRIVATE
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +101,16 @@ static const struct option long_opts[] = {
     { "wait", required_argument, NULL, OPT_WAIT },
     { "random-wait", no_argument, NULL, OPT_RANDOM_WAIT },
     { "dedup", no_argument, NULL, OPT_DEDUP },
+    { "retries", required_argument, NULL, OPT_RETRIES },
+    { "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+    { "max-retry-wait", required_argument, NULL, OPT_MAX_RETRY_WAIT },
+    { "max-size", required_argument, NULL, OPT_MAX_SIZE },
+    { "max-pages", required_argument, NULL, OPT_MAX_PAGES },
+    { "quota", required_argument, NULL, OPT_QUOTA },
+    { "grace", required_argument, NULL, OPT_GRACE },
+    { "resume", no_argument, NULL, OPT_RESUME },
+    { "sync", no_argument, NULL, OPT_SYNC },
+    { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -133,6 +154,17 @@ static const char usage_text[] =
 "      --per-host N        at most N transfers at once per host\n"
 "      --wait S            seconds between requests to one host\n"
 "      --random-wait       vary --wait between 0.5x and 1.5x\n"
+"Failures and limits:\n"
+"      --retries N         retry transient failures N times (default: 3)\n"
+"      --retry-delay S     first back-off, doubled each time (default: 1)\n"
+"      --max-retry-wait S  longest wait before a retry (default: 60)\n"
+"      --max-size BYTES    stop bodies larger than this (k, M, G suffixes)\n"
+"      --max-pages N       fetch at most N pages\n"
+"      --quota BYTES       stop starting transfers after this many bytes\n"
+"      --allow-private     let discovered links reach private addresses\n"
+"      --resume            skip what --manifest FILE records as done\n"
+"      --sync              fsync the manifest after every record\n"
+"      --grace S           on SIGINT/SIGTERM, let transfers finish for S s\n"
 "Transfers:\n"
 "      --connect-timeout S connect timeout in seconds (default: 10)\n"
 "      --timeout S         whole-transfer limit in seconds (default: none)\n"
@@ -150,7 +182,8 @@ static const char usage_text[] =
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
 "\n"
-"Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error.\n";
+"Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error,\n"
+"4 interrupted.\n";
 
 static int list_add(struct pg_strlist *l, char *s)
 {
@@ -199,6 +232,35 @@ static int parse_seconds(const char *name, const char *s, long *ms)
         return -1;
     }
     *ms = (long)(v * 1000 + 0.5);
+    return 0;
+}
+
+/* A byte count with an optional k, M, G or T suffix (powers of 1024). */
+static int parse_bytes(const char *name, const char *s, uint64_t *out)
+{
+    unsigned long long v;
+    char *end;
+    int shift = 0;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    else if (*end == 't' || *end == 'T')
+        shift = 40;
+    if (shift)
+        end++;
+    if (errno || end == s || *end || s[0] == '-' ||
+        (shift && v > (~0ULL >> shift))) {
+        pg_cli_error("invalid value '%s' for %s: expected bytes, e.g. "
+                     "500000, 64k, 10M or 2G", s, name);
+        return -1;
+    }
+    *out = (uint64_t)v << shift;
     return 0;
 }
 
@@ -362,6 +424,35 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return 0;
     case OPT_DEDUP:
         cli->o.dedup = 1;
+        return 0;
+    case OPT_RETRIES:
+        if (parse_long(name, val, 0, 100, &v))
+            return -1;
+        cli->o.retries = (unsigned)v;
+        return 0;
+    case OPT_RETRY_DELAY:
+        return parse_seconds(name, val, &cli->o.retry_delay_ms);
+    case OPT_MAX_RETRY_WAIT:
+        return parse_seconds(name, val, &cli->o.max_retry_wait_ms);
+    case OPT_MAX_SIZE:
+        return parse_bytes(name, val, &cli->o.max_size);
+    case OPT_QUOTA:
+        return parse_bytes(name, val, &cli->o.quota);
+    case OPT_MAX_PAGES:
+        if (parse_long(name, val, 0, LONG_MAX, &v))
+            return -1;
+        cli->o.max_pages = (uint64_t)v;
+        return 0;
+    case OPT_GRACE:
+        return parse_seconds(name, val, &cli->o.grace_ms);
+    case OPT_RESUME:
+        cli->o.resume = 1;
+        return 0;
+    case OPT_SYNC:
+        cli->o.sync = 1;
+        return 0;
+    case OPT_ALLOW_PRIVATE:
+        cli->o.allow_private = 1;
         return 0;
     case OPT_PROGRESS:
         cli->progress = 1;

@@ -8,6 +8,38 @@
 
 #include "cli.h"
 
+/* The running job, for the signal handler. */
+static struct pg_job *volatile running;
+static volatile sig_atomic_t signals;
+
+/*
+ * SIGINT, SIGTERM, SIGHUP: the first lets transfers finish (--grace),
+ * the second aborts them.  Only async-signal-safe work happens here:
+ * pg_job_stop() sets a flag and writes to a pipe.
+ */
+static void on_signal(int sig)
+{
+    struct pg_job *job = running;
+
+    (void)sig;
+    signals++;
+    if (job)
+        pg_job_stop(job, signals > 1);
+}
+
+static void catch_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
 /* Make sure fds 0-2 are open, so no file we open lands on them. */
 static void sanitize_std_fds(void)
 {
@@ -52,14 +84,22 @@ int main(int argc, char **argv)
         status = PG_EXIT_FATAL;
         goto out;
     }
+    running = job;
+    catch_signals();
+    if (signals)
+        pg_job_stop(job, signals > 1);
     rc = pg_job_run(job);
+    running = NULL;
     pg_cli_progress_end(&cli);
     pg_job_stats(job, &st);
     if (rc != PG_OK) {
         const char *msg = pg_job_errmsg(job);
 
-        pg_cli_error("%s", msg[0] ? msg : pg_strerror(rc));
-        status = rc == PG_E_INVALID ? PG_EXIT_USAGE : PG_EXIT_FATAL;
+        if (rc != PG_E_INTERRUPTED)
+            pg_cli_error("%s", msg[0] ? msg : pg_strerror(rc));
+        status = rc == PG_E_INVALID ? PG_EXIT_USAGE :
+                 rc == PG_E_INTERRUPTED ? PG_EXIT_INTERRUPTED :
+                 PG_EXIT_FATAL;
     } else {
         status = st.failed ? PG_EXIT_FAILED : PG_EXIT_OK;
     }

@@ -38,6 +38,12 @@ static const char *const status_names[PG_ST__COUNT] = {
     [PG_ST_FILTERED] = "filtered",
     [PG_ST_ROBOTS] = "robots",
     [PG_ST_LISTED] = "listed",
+    [PG_ST_TOO_LARGE] = "too-large",
+    [PG_ST_SKIPPED] = "skipped",
+    [PG_ST_INTERRUPTED] = "interrupted",
+    [PG_ST_WORKER_CRASH] = "worker-crash",
+    [PG_ST_TYPE_MISMATCH] = "type-mismatch",
+    [PG_ST_BLOCKED] = "blocked",
 };
 
 const char *pg_status_name(enum pg_status st)

@@ -1,8 +1,12 @@
 /*
  * fetch.c - see fetch.h.
  */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <time.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -25,6 +29,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (f->discard)
         return n;
+    if (f->cfg->max_size && f->bytes + n > f->cfg->max_size) {
+        /* The decoded size counts, so a compressed bomb stops here. */
+        f->too_large = 1;
+        return 0;
+    }
     if (f->sniff_len < PG_SNIFF) {
         size_t k = PG_SNIFF - f->sniff_len < n ? PG_SNIFF - f->sniff_len : n;
 
@@ -46,6 +55,104 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     }
     f->bytes += n;
     return n;
+}
+
+int pg__ip_is_private(const char *ip)
+{
+    unsigned char a[16];
+
+    if (inet_pton(AF_INET, ip, a) == 1) {
+        return a[0] == 127 || a[0] == 10 || a[0] == 0 ||
+               (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+               (a[0] == 192 && a[1] == 168) ||
+               (a[0] == 169 && a[1] == 254) ||
+               (a[0] == 100 && (a[1] & 0xc0) == 64);
+    }
+    if (inet_pton(AF_INET6, ip, a) == 1) {
+        static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  0, 0, 0xff, 0xff };
+        static const unsigned char zero[16];
+        char v4[INET_ADDRSTRLEN];
+
+        if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
+            return 1;                        /* :: and ::1 */
+        if ((a[0] & 0xfe) == 0xfc)
+            return 1;                        /* fc00::/7 */
+        if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+            return 1;                        /* fe80::/10 */
+        if (!memcmp(a, mapped, 12) &&
+            inet_ntop(AF_INET, a + 12, v4, sizeof(v4)))
+            return pg__ip_is_private(v4);
+        return 0;
+    }
+    return 1; /* not an address we understand: treat as unsafe */
+}
+
+/* Headers: count them (capped) and keep Retry-After. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct pg__fetcher *f = ud;
+    size_t n = size * nmemb;
+
+    f->header_bytes += n;
+    if (f->header_bytes > PG_HEADER_MAX) {
+        f->too_large = 1;
+        return 0;
+    }
+    if (n > 5 && !strncmp(data, "HTTP/", 5)) {
+        f->retry_after_ms = -1;  /* a new response begins */
+    } else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
+        char v[128], *end;
+        size_t k = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
+        long secs;
+
+        memcpy(v, data + 12, k);
+        v[k] = '\0';
+        secs = strtol(v, &end, 10);
+        while (*end == ' ' || *end == '\r' || *end == '\n')
+            end++;
+        if (end != v && !*end && secs >= 0) {
+            f->retry_after_ms = secs > 86400 ? 86400000L : secs * 1000;
+        } else {
+            time_t when = curl_getdate(v, NULL);
+            time_t now = time(NULL);
+
+            if (when != (time_t)-1)
+                f->retry_after_ms = when > now ?
+                                    (long)(when - now) * 1000 : 0;
+        }
+    }
+    return n;
+}
+
+/* Aborts the transfer when the job is stopping at once. */
+static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
+                       curl_off_t ult, curl_off_t uln)
+{
+    struct pg__fetcher *f = ud;
+
+    (void)dlt;
+    (void)dln;
+    (void)ult;
+    (void)uln;
+    return f->cfg->abort_flag && atomic_load(f->cfg->abort_flag);
+}
+
+/* Before each request (redirects too): refuse private addresses. */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port,
+                     int local_port)
+{
+    struct pg__fetcher *f = ud;
+
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    if (f->it && (f->it->flags & PG_ITEM_PUBLIC_ONLY) &&
+        pg__ip_is_private(ip)) {
+        f->blocked = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 enum pg_code pg__fetcher_init(struct pg__fetcher *f,
@@ -87,6 +194,16 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
+    if (c->max_size)
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)c->max_size);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     return PG_OK;
@@ -185,6 +302,26 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
     const char *detail = f->errbuf[0] ? f->errbuf : curl_easy_strerror(cc);
     char errtxt[128];
 
+    if (f->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+        if (f->header_bytes > PG_HEADER_MAX)
+            pg__item_error(it, PG_ST_TOO_LARGE, "response headers larger "
+                           "than %u bytes", PG_HEADER_MAX);
+        else
+            pg__item_error(it, PG_ST_TOO_LARGE, "body larger than "
+                           "--max-size %llu bytes",
+                           (unsigned long long)f->cfg->max_size);
+        return;
+    }
+    if (f->blocked) {
+        pg__item_error(it, PG_ST_BLOCKED, "refused to connect to a "
+                       "private address (use --allow-private)");
+        return;
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK && f->cfg->abort_flag &&
+        atomic_load(f->cfg->abort_flag)) {
+        pg__item_error(it, PG_ST_INTERRUPTED, "interrupted");
+        return;
+    }
     switch (cc) {
     case CURLE_OK:
         if (it->http_code >= 200 && it->http_code <= 299)
@@ -228,6 +365,11 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     f->discard = 0;
     f->write_errno = 0;
     f->sniff_len = 0;
+    f->header_bytes = 0;
+    f->too_large = 0;
+    f->blocked = 0;
+    f->retry_after_ms = -1;
+    f->it = it;
     EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
     if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &f->fd,
                          &it->tmp_name)) {
@@ -247,6 +389,20 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     it->content_type = dup_info(f->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
     classify(f, it, cc);
+    it->retry_after_ms = f->retry_after_ms;
+    f->it = NULL;
+    {
+        char *ip = NULL;
+
+        if (curl_easy_getinfo(f->easy, CURLINFO_PRIMARY_IP, &ip) ==
+            CURLE_OK && ip && *ip && pg__ip_is_private(ip))
+            it->flags |= PG_ITEM_PRIVATE_IP;
+    }
+    if (it->status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
+        pg__extract_is_html(it->content_type, f->sniff, f->sniff_len))
+        pg__item_error(it, PG_ST_TYPE_MISMATCH, "an image link answered "
+                       "with HTML (Content-Type %s)",
+                       it->content_type ? it->content_type : "none");
     if (it->status == PG_ST_OK) {
         hash_final(f, it);
         if (it->flags & PG_ITEM_PARSE)

@@ -17,6 +17,7 @@
 #ifndef PG_FETCH_H
 #define PG_FETCH_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <curl/curl.h>
@@ -38,7 +39,12 @@ struct pg__fetch_config {
     int outdir_fd;
     const struct pg__logger *log;
     const struct pg__extract_config *extract; /* NULL: never parse */
+    uint64_t max_size;            /* body bytes, 0 = no limit */
+    atomic_int *abort_flag;       /* non-zero: abort transfers now */
 };
+
+/* Response headers larger than this (all lines) stop the transfer. */
+#define PG_HEADER_MAX (256u * 1024)
 
 /* Pages larger than this are saved but not parsed. */
 #define PG_PARSE_MAX (32u << 20)
@@ -62,7 +68,15 @@ struct pg__fetcher {
     int write_errno;
     char sniff[PG_SNIFF];
     size_t sniff_len;
+    size_t header_bytes;
+    int too_large;        /* body or headers over the limit */
+    int blocked;          /* refused a private address */
+    long retry_after_ms;  /* of the last response, or -1 */
+    struct pg__item *it;  /* the item being fetched */
 };
+
+/* 1 if ip (text) is loopback, private, link-local or unspecified. */
+int pg__ip_is_private(const char *ip);
 
 /* Create the easy handle.  PG_E_NOMEM. */
 enum pg_code pg__fetcher_init(struct pg__fetcher *f,

@@ -70,6 +70,10 @@ void pg__frontier_release(struct pg__frontier *f)
         }
     }
     PG_FREE(f->tab);
+    while (f->n_heap > 0)
+        pg__item_free(f->heap[--f->n_heap]);
+    PG_FREE(f->heap);
+    f->cap_heap = 0;
     pg__nameset_release(&f->seen);
     f->tab_cap = f->n_hosts = f->queued = 0;
     f->ready_head = f->ready_tail = NULL;
@@ -165,6 +169,108 @@ enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
     f->queued++;
     make_ready(f, h);
     return PG_OK;
+}
+
+/* ---- deferred retries: a binary min-heap on not_before ------------- */
+
+static void heap_swap(struct pg__frontier *f, size_t a, size_t b)
+{
+    struct pg__item *t = f->heap[a];
+
+    f->heap[a] = f->heap[b];
+    f->heap[b] = t;
+}
+
+enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
+{
+    size_t i;
+
+    if (f->n_heap == f->cap_heap) {
+        size_t cap = f->cap_heap ? f->cap_heap * 2 : 64;
+        struct pg__item **h = pg_realloc(f->heap, cap * sizeof(*h));
+
+        if (!h)
+            return PG_E_NOMEM;
+        f->heap = h;
+        f->cap_heap = cap;
+    }
+    it->next = NULL;
+    i = f->n_heap++;
+    f->heap[i] = it;
+    while (i > 0 && f->heap[(i - 1) / 2]->not_before > f->heap[i]->not_before) {
+        heap_swap(f, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    return PG_OK;
+}
+
+static struct pg__item *heap_pop(struct pg__frontier *f)
+{
+    struct pg__item *top = f->heap[0];
+    size_t i = 0;
+
+    f->heap[0] = f->heap[--f->n_heap];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+
+        if (l < f->n_heap && f->heap[l]->not_before < f->heap[m]->not_before)
+            m = l;
+        if (r < f->n_heap && f->heap[r]->not_before < f->heap[m]->not_before)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(f, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* Move due retries to the front of their origins' queues. */
+static enum pg_code release_due(struct pg__frontier *f, double now)
+{
+    while (f->n_heap > 0 && f->heap[0]->not_before <= now) {
+        struct pg__item *it = heap_pop(f);
+        struct pg__host *h = host_for(f, it->url);
+
+        if (!h) {
+            pg__item_free(it);
+            return PG_E_NOMEM;
+        }
+        it->host = h;
+        it->next = h->head;
+        h->head = it;
+        if (!h->tail)
+            h->tail = it;
+        f->queued++;
+        make_ready(f, h);
+    }
+    return PG_OK;
+}
+
+size_t pg__frontier_clear(struct pg__frontier *f)
+{
+    size_t n = f->n_heap, i;
+
+    while (f->n_heap > 0)
+        pg__item_free(f->heap[--f->n_heap]);
+    for (i = 0; i < f->tab_cap; i++) {
+        struct pg__host *h;
+
+        for (h = f->tab[i]; h; h = h->hnext) {
+            struct pg__item *it, *next;
+
+            for (it = h->head; it; it = next) {
+                next = it->next;
+                pg__item_free(it);
+                n++;
+            }
+            h->head = h->tail = NULL;
+            h->in_ready = 0;
+        }
+    }
+    f->ready_head = f->ready_tail = NULL;
+    f->queued = 0;
+    return n;
 }
 
 /* A factor in [0.5, 1.5) for --random-wait (xorshift64*). */
@@ -276,6 +382,10 @@ struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
 
     *wake = 0;
     *err = PG_OK;
+    if (release_due(f, now)) {
+        *err = PG_E_NOMEM;
+        return NULL;
+    }
     /* Visit each ready origin at most once, rotating the list. */
     while ((h = f->ready_head) != NULL && h != first) {
         struct pg__item *it;
@@ -292,6 +402,8 @@ struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
         if (!first)
             first = h;
     }
+    if (f->n_heap > 0 && (*wake == 0 || f->heap[0]->not_before < *wake))
+        *wake = f->heap[0]->not_before;
     return NULL;
 }
 
@@ -323,5 +435,5 @@ void pg__frontier_set_robots(struct pg__frontier *f,
 
 size_t pg__frontier_queued(const struct pg__frontier *f)
 {
-    return f->queued;
+    return f->queued + f->n_heap;
 }

@@ -34,6 +34,8 @@ struct pg__frontier {
     struct pg__host *ready_head, *ready_tail; /* origins with items */
     size_t queued;
     struct pg__nameset seen;
+    struct pg__item **heap;   /* deferred retries, by not_before */
+    size_t n_heap, cap_heap;
 
     unsigned per_host;        /* 0 = no limit */
     long wait_ms;
@@ -65,6 +67,18 @@ enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
 struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
                                   double *wake, enum pg_code *err);
 
+/*
+ * Queue an item again at it->not_before (a retry); ownership passes.
+ * It goes to the front of its origin's queue once due.  PG_E_NOMEM
+ * (item not taken).
+ */
+enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
+    PG_WARN_UNUSED;
+
+/* Drop every queued and deferred item (a stopping job); returns how
+ * many were dropped. */
+size_t pg__frontier_clear(struct pg__frontier *f);
+
 /* A popped item finished (or was never started). */
 void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);
 
@@ -76,7 +90,7 @@ void pg__frontier_set_robots(struct pg__frontier *f,
                              const struct pg__item *robots_item,
                              struct pg__robots *rules);
 
-/* Queued items (not counting running ones). */
+/* Queued and deferred items (not counting running ones). */
 size_t pg__frontier_queued(const struct pg__frontier *f);
 
 /* The origin of a normalised URL: length of "scheme://host[:port]". */

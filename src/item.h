@@ -22,7 +22,11 @@ enum pg__item_flags {
     PG_ITEM_HTML = 1 << 1,         /* set by the worker: it was HTML */
     PG_ITEM_ROBOTS = 1 << 2,       /* a robots.txt fetch, not recorded */
     PG_ITEM_ROBOTS_CHECK = 1 << 3, /* a discovered link: robots apply */
-    PG_ITEM_NOFETCH = 1 << 4       /* --list: recorded once allowed */
+    PG_ITEM_NOFETCH = 1 << 4,      /* --list: recorded once allowed */
+    PG_ITEM_IMAGE = 1 << 5,        /* an image link: HTML is a mismatch */
+    PG_ITEM_PUBLIC_ONLY = 1 << 6,  /* refuse private addresses */
+    PG_ITEM_PRIVATE_IP = 1 << 7    /* set by the worker: it connected to
+                                      a private address */
 };
 
 struct pg__item {
@@ -38,6 +42,8 @@ struct pg__item {
     char *referrer;         /* page the link was found on, or NULL */
     unsigned flags;         /* enum pg__item_flags */
     struct pg__host *host;  /* the frontier's origin, main side only */
+    double not_before;      /* a retry waits until then (monotonic) */
+    unsigned crashes;       /* worker processes lost with this item */
 
     /* Set by the worker. */
     enum pg_status status;
@@ -49,6 +55,7 @@ struct pg__item {
     char *final_url;
     char *tmp_name;         /* spool file in the output dir, or NULL */
     char hash[65];          /* SHA-256 hex of the body, or "" */
+    long retry_after_ms;    /* from a Retry-After header, or -1 */
     struct pg__links links; /* found on the page (PG_ITEM_PARSE) */
     unsigned n_links;       /* how many were found (links may be capped) */
     char error[PG_ITEM_ERR_MAX];

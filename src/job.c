@@ -55,6 +55,10 @@ void pg_options_init(struct pg_options *o)
     o->stall_s = 30;
     o->max_redirs = 10;
     o->log_level = PG_LOG_INFO;
+    o->retries = 3;
+    o->retry_delay_ms = 1000;
+    o->max_retry_wait_ms = 60000;
+    o->grace_ms = 10000;
 }
 
 static void set_err(struct pg_job *job, const char *fmt, ...)
@@ -77,6 +81,10 @@ struct pg_job *pg_job_new(const struct pg_options *o)
         return NULL;
     job->o = o;
     job->outdir_fd = -1;
+    job->wake[0] = job->wake[1] = -1;
+    atomic_init(&job->stop_req, 0);
+    atomic_init(&job->abort_now, 0);
+    pg__nameset_init(&job->done);
     job->log.cb = o->log_cb;
     job->log.userdata = o->log_userdata;
     job->log.level = o->log_level;
@@ -104,6 +112,11 @@ void pg_job_free(struct pg_job *job)
     pg_buf_release(&job->man.line);
     pg__nameset_release(&job->names);
     pg__nameset_release(&job->start_hosts);
+    pg__nameset_release(&job->done);
+    if (job->wake[0] >= 0)
+        close(job->wake[0]);
+    if (job->wake[1] >= 0)
+        close(job->wake[1]);
     pg__dedup_release(&job->dedup);
     pg__frontier_release(&job->fr);
     pg__regex_list_free(job->accept);
@@ -213,6 +226,8 @@ static enum pg_code setup_fetch(struct pg_job *job)
     f->headers = job->headers;
     f->outdir_fd = job->outdir_fd;
     f->log = &job->log;
+    f->max_size = o->max_size;
+    f->abort_flag = &job->abort_now;
     return PG_OK;
 }
 
@@ -274,6 +289,99 @@ static int keep_body(const struct pg_job *job, const struct pg__item *it)
              (job->o->images_only || job->o->list_only));
 }
 
+/* Whether a failed attempt is worth another try. */
+static int transient(const struct pg__item *it)
+{
+    if (it->status == PG_ST_NETWORK_ERROR)
+        return 1;
+    return it->status == PG_ST_HTTP_ERROR &&
+           (it->http_code >= 500 || it->http_code == 408 ||
+            it->http_code == 429);
+}
+
+/* How many worker processes one URL may take down before giving up. */
+#define MAX_CRASHES 3
+
+/*
+ * Queue a failed item again if it deserves a retry: back-off doubled per
+ * attempt and jittered, or the server's Retry-After, capped.  Returns 1
+ * when the item was taken.
+ */
+static int retry(struct pg_job *job, struct pg__item *it)
+{
+    const struct pg_options *o = job->o;
+    double delay_ms;
+
+    if (job->stop || (it->flags & PG_ITEM_ROBOTS))
+        return 0;
+    if (it->status == PG_ST_WORKER_CRASH) {
+        if (it->crashes >= MAX_CRASHES)
+            return 0;
+        delay_ms = 0;
+    } else if (transient(it) && it->attempts <= o->retries) {
+        if (it->retry_after_ms >= 0) {
+            delay_ms = (double)it->retry_after_ms;
+        } else {
+            unsigned k = it->attempts > 30 ? 30 : it->attempts;
+
+            delay_ms = (double)o->retry_delay_ms * (double)(1u << (k - 1));
+            delay_ms *= 0.5 + (double)(pg__hash64(&it->id, sizeof(it->id)) ^
+                                       (uint64_t)k * 0x9e3779b97f4a7c15ULL) /
+                              18446744073709551616.0;
+        }
+        if (delay_ms > (double)o->max_retry_wait_ms)
+            delay_ms = (double)o->max_retry_wait_ms;
+    } else {
+        return 0;
+    }
+    pg__log(&job->log, PG_LOG_INFO, "%s: %s; retry %u in %.1f s",
+            it->input_url, it->error[0] ? it->error : "failed",
+            it->attempts, delay_ms / 1000.0);
+    if (it->tmp_name) {
+        unlinkat(job->outdir_fd, it->tmp_name, 0);
+        PG_FREE(it->tmp_name);
+    }
+    pg__item_reset_result(it);
+    it->not_before = pg__now() + delay_ms / 1000.0;
+    if (pg__frontier_defer(&job->fr, it)) {
+        fail_job(job, PG_E_NOMEM);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * After a save error: is the output directory itself still usable?  A
+ * file is created, written and removed; if that fails, the job stops.
+ */
+static void probe_outdir(struct pg_job *job)
+{
+    char errtxt[128], *tmp = NULL;
+    uint64_t seq = 1u << 30;
+    int fd, err = 0;
+
+    if (job->stop)
+        return;
+    if (pg__spool_create(job->outdir_fd, 9999, &seq, &fd, &tmp)) {
+        err = errno;
+    } else {
+        char block[4096];
+
+        memset(block, 0, sizeof(block));
+        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+            err = errno ? errno : ENOSPC;
+        if (close(fd) < 0 && !err)
+            err = errno;
+        unlinkat(job->outdir_fd, tmp, 0);
+        pg_free(tmp);
+    }
+    if (!err)
+        return;
+    set_err(job, "output directory '%s' is no longer usable: %s",
+            job->o->output_dir, pg__errstr(err, errtxt, sizeof(errtxt)));
+    fail_job(job, PG_E_FATAL);
+}
+
 static void finish(struct pg__item *it, void *ud)
 {
     struct pg_job *job = ud;
@@ -290,7 +398,9 @@ static void finish(struct pg__item *it, void *ud)
         return;
     }
     pg__frontier_done(&job->fr, it);
-    if (it->status == PG_ST_OK && job->stop)
+    if (retry(job, it))
+        return;
+    if (it->status == PG_ST_OK && job->fatal)
         pg__item_error(it, PG_ST_SAVE_ERROR, "not saved: the job stopped "
                        "(%s)", job->errmsg);
 
@@ -348,7 +458,12 @@ static void finish(struct pg__item *it, void *ud)
         pg__log(&job->log, PG_LOG_WARN, "%s: %s", it->input_url,
                 r.error ? r.error : pg_status_name(r.status));
 
+    if (r.status == PG_ST_SAVE_ERROR)
+        probe_outdir(job);
+
     rc = pg__manifest_write(&job->man, &r);
+    if (!rc && job->o->sync)
+        rc = pg__manifest_sync(&job->man);
     if (rc && !job->stop) {
         set_err(job, "cannot write manifest '%s': %s",
                 job->o->manifest_path,
@@ -368,6 +483,24 @@ static void finish(struct pg__item *it, void *ud)
 }
 
 /* ---- discovered links ------------------------------------------------- */
+
+/*
+ * --resume: whether url's last record in the old manifest was a success
+ * that needs no redoing (pages are fetched again: their links are
+ * needed).  Counted as done.
+ */
+static int already_done(struct pg_job *job, const char *url)
+{
+    uint64_t v;
+
+    if (!job->o->resume ||
+        !pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) ||
+        v != 1)
+        return 0;
+    job->stats.done++;
+    job->stats.ok++;
+    return 1;
+}
 
 /* Whether a followed page on `host` is inside the crawl's scope. */
 static int in_scope(const struct pg_job *job, const char *host)
@@ -414,8 +547,13 @@ static struct pg__item *link_item(struct pg_job *job,
     it->depth = page->depth + (kind == PG_KIND_PAGE);
     if (kind == PG_KIND_PAGE)
         it->flags |= PG_ITEM_PARSE;
+    else
+        it->flags |= PG_ITEM_IMAGE;
     if (!job->o->no_robots)
         it->flags |= PG_ITEM_ROBOTS_CHECK;
+    /* Private addresses only below a start page that is on one. */
+    if (!job->o->allow_private && !(page->flags & PG_ITEM_PRIVATE_IP))
+        it->flags |= PG_ITEM_PUBLIC_ONLY;
     job->discovered++;
     if (job->stats.total)
         job->stats.total++;
@@ -449,6 +587,8 @@ static void discover(struct pg_job *job, const struct pg__item *page,
         return;
     }
     if (seen == 0)
+        return;
+    if (already_done(job, link->url))
         return;
     it = link_item(job, page, link->url, kind);
     if (!it) {
@@ -535,6 +675,16 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
         reject(job, s, len, line, from_file, err);
         return;
     }
+    if (!job->crawl && job->o->resume) {
+        char *in = pg_strndup(s, len);
+        int done = in && already_done(job, in);
+
+        pg_free(in);
+        if (done) {
+            pg__url_release(&u);
+            return;
+        }
+    }
     rc = PG_OK;
     if (job->crawl) {
         /* Inputs are always fetched; they also mark what is seen and
@@ -606,6 +756,29 @@ static int read_input(struct pg_job *job)
     return 1;
 }
 
+/* --quota and --max-pages: an item that may not start is skipped. */
+static int limit_reached(struct pg_job *job, struct pg__item *it)
+{
+    const struct pg_options *o = job->o;
+
+    if (it->flags & PG_ITEM_ROBOTS)
+        return 0;
+    if (o->quota && job->stats.bytes >= o->quota) {
+        pg__item_error(it, PG_ST_SKIPPED, "--quota of %llu bytes reached",
+                       (unsigned long long)o->quota);
+        return 1;
+    }
+    if (it->kind == PG_KIND_PAGE && o->max_pages && it->attempts == 0) {
+        if (job->pages_started >= o->max_pages) {
+            pg__item_error(it, PG_ST_SKIPPED, "--max-pages %llu reached",
+                           (unsigned long long)o->max_pages);
+            return 1;
+        }
+        job->pages_started++;
+    }
+    return 0;
+}
+
 /*
  * Start what may start: frontier items while the pool has room, reading
  * more input only while few items are queued (so a list of millions is
@@ -630,6 +803,10 @@ static double fill_pool(struct pg_job *job)
                    (it->flags & PG_ITEM_NOFETCH))) {
             if (it->status == PG_ST_OK)
                 it->status = PG_ST_LISTED;
+            finish(it, job);
+            continue;
+        }
+        if (it && limit_reached(job, it)) {
             finish(it, job);
             continue;
         }
@@ -687,11 +864,71 @@ static enum pg_code setup_crawl(struct pg_job *job)
     return PG_OK;
 }
 
+/* --resume: remember the last state of every URL of the old run. */
+static enum pg_code resume_record(const char *url, const char *status,
+                                  const char *kind, void *ud)
+{
+    struct pg_job *job = ud;
+    int ok = (!strcmp(status, "ok") || !strcmp(status, "exists")) &&
+             strcmp(kind, "page");
+
+    return pg__nameset_put(&job->done, pg__hash64(url, strlen(url)),
+                           ok ? 1 : 0);
+}
+
+void pg_job_stop(struct pg_job *job, int now)
+{
+    int want = now ? 2 : 1, cur = atomic_load(&job->stop_req);
+    int saved = errno;
+
+    /* Only ever raise the request; a second soft request means now. */
+    if (cur >= 1 && !now)
+        want = 2;
+    while (cur < want &&
+           !atomic_compare_exchange_weak(&job->stop_req, &cur, want))
+        ;
+    if (job->wake[1] >= 0 && write(job->wake[1], "", 1) < 0) {
+        /* The pipe is full: the main loop is awake anyway. */
+    }
+    errno = saved;
+}
+
+/* Act on pg_job_stop(): stop starting, then abort after the grace. */
+static void handle_stop(struct pg_job *job)
+{
+    int req = atomic_load(&job->stop_req);
+    char drain[64];
+
+    while (job->wake[0] >= 0 && read(job->wake[0], drain, sizeof(drain)) > 0)
+        ;
+    if (req == 0)
+        return;
+    if (!job->interrupted) {
+        size_t dropped;
+
+        job->interrupted = 1;
+        job->stop = 1;
+        job->grace_end = pg__now() + (double)job->o->grace_ms / 1000.0;
+        /* Queued URLs were never started: not recorded, so --resume
+         * does them. */
+        dropped = pg__frontier_clear(&job->fr);
+        pg__log(&job->log, PG_LOG_WARN, "stopping: %zu transfer(s) to "
+                "finish (up to %.0f s; again to abort), %zu not started",
+                job->pool->inflight, (double)job->o->grace_ms / 1000.0,
+                dropped);
+    }
+    if (!job->aborted && (req >= 2 || pg__now() >= job->grace_end)) {
+        job->aborted = 1;
+        atomic_store(&job->abort_now, 1);
+        pg__pool_abort(job->pool);
+    }
+}
+
 enum pg_code pg_job_run(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__pool_config pc;
-    int parent_fds[3];
+    int parent_fds[5];
     size_t nfds = 0;
     enum pg_code rc;
     char errtxt[128];
@@ -729,7 +966,39 @@ enum pg_code pg_job_run(struct pg_job *job)
     rc = open_outdir(job);
     if (rc)
         return rc;
-    if (o->manifest_path && pg__manifest_open(&job->man, o->manifest_path)) {
+    {
+        unsigned n = pg__spool_cleanup(job->outdir_fd);
+
+        if (n)
+            pg__log(&job->log, PG_LOG_INFO, "removed %u temporary file(s) "
+                    "left by an earlier run", n);
+    }
+    if (pipe(job->wake) < 0) {
+        set_err(job, "cannot create a pipe: %s",
+                pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    fcntl(job->wake[0], F_SETFD, FD_CLOEXEC);
+    fcntl(job->wake[1], F_SETFD, FD_CLOEXEC);
+    fcntl(job->wake[0], F_SETFL, O_NONBLOCK);
+    fcntl(job->wake[1], F_SETFL, O_NONBLOCK);
+    if (o->resume && !o->manifest_path) {
+        set_err(job, "--resume needs --manifest FILE (the results of the "
+                "run to resume)");
+        return PG_E_INVALID;
+    }
+    if (o->resume) {
+        rc = pg__manifest_read(o->manifest_path, resume_record, job);
+        if (rc) {
+            set_err(job, "cannot read manifest '%s' to resume: %s",
+                    o->manifest_path, rc == PG_E_IO ?
+                    pg__errstr(errno, errtxt, sizeof(errtxt)) :
+                    pg_strerror(rc));
+            return rc == PG_E_NOMEM ? PG_E_NOMEM : PG_E_INVALID;
+        }
+    }
+    if (o->manifest_path && pg__manifest_open(&job->man, o->manifest_path,
+                                              o->resume)) {
         set_err(job, "cannot create manifest '%s': %s", o->manifest_path,
                 pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
@@ -748,8 +1017,11 @@ enum pg_code pg_job_run(struct pg_job *job)
     pc.depth = 2;
     pc.fetch = &job->fetch;
     pc.log = &job->log;
+    parent_fds[nfds++] = job->wake[0];
+    parent_fds[nfds++] = job->wake[1];
     pc.parent_fds = parent_fds;
     pc.n_parent_fds = nfds;
+    pc.wake_fd = job->wake[0];
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;
@@ -760,9 +1032,27 @@ enum pg_code pg_job_run(struct pg_job *job)
         return PG_E_FATAL;
     }
 
+    job->last_sync = pg__now();
     for (;;) {
-        double wake = fill_pool(job);
+        double wake, now;
         int timeout = TICK_MS;
+
+        handle_stop(job);
+        wake = fill_pool(job);
+        now = pg__now();
+        if (now - job->last_sync >= 1.0) {
+            /* Records reach the disk within a second, --sync or not. */
+            job->last_sync = now;
+            if (pg__manifest_sync(&job->man) != PG_OK)
+                pg__log(&job->log, PG_LOG_WARN, "cannot sync manifest '%s'",
+                        o->manifest_path);
+        }
+        if (job->interrupted && !job->aborted) {
+            double ms = (job->grace_end - now) * 1000.0 + 1;
+
+            if (ms < timeout)
+                timeout = ms < 0 ? 0 : (int)ms;
+        }
 
         if (job->pool->inflight == 0 &&
             (job->stop || (job->input_done &&
@@ -793,9 +1083,9 @@ enum pg_code pg_job_run(struct pg_job *job)
                 pg__errstr(errno, errtxt, sizeof(errtxt)));
         job->fatal = PG_E_FATAL;
     }
-    return job->fatal ? (job->fatal == PG_E_NOMEM ? PG_E_NOMEM
-                                                  : PG_E_FATAL)
-                      : PG_OK;
+    if (job->fatal)
+        return job->fatal == PG_E_NOMEM ? PG_E_NOMEM : PG_E_FATAL;
+    return job->interrupted ? PG_E_INTERRUPTED : PG_OK;
 }
 
 enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)

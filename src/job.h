@@ -8,6 +8,8 @@
 #ifndef PG_JOB_H
 #define PG_JOB_H
 
+#include <stdatomic.h>
+
 #include <curl/curl.h>
 
 #include "extract.h"
@@ -51,6 +53,19 @@ struct pg_job {
     int stop;                  /* fatal: queue nothing more */
     enum pg_code fatal;
     int ran;
+
+    /* Stopping (pg_job_stop may run in a signal handler). */
+    atomic_int stop_req;       /* 0, 1 = soft, 2 = at once */
+    atomic_int abort_now;      /* read by fetchers' progress callbacks */
+    int wake[2];               /* self-pipe: pg_job_stop -> main loop */
+    int interrupted;           /* a stop request was acted on */
+    int aborted;
+    double grace_end;
+
+    /* Limits, retries, resume. */
+    uint64_t pages_started;
+    struct pg__nameset done;   /* --resume: URLs already ok */
+    double last_sync;
 
     struct pg_stats stats;
     double t0;

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,11 +20,115 @@ void pg__manifest_init(struct pg__manifest *m)
     pg_buf_init(&m->line, RECORD_MAX);
 }
 
-enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path)
+enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
+                               int append)
 {
-    m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                 0600);
+    m->fd = open(path, O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) |
+                 O_APPEND | O_CLOEXEC, 0600);
     return m->fd < 0 ? PG_E_IO : PG_OK;
+}
+
+enum pg_code pg__manifest_sync(struct pg__manifest *m)
+{
+    if (m->fd >= 0 && fdatasync(m->fd) < 0 && errno != EINVAL)
+        return PG_E_IO;
+    return PG_OK;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decode the JSON string that starts at p (just after its opening
+ * quote) into b; returns the position after the closing quote, or NULL.
+ * Only what pg__json_str() writes needs to be understood.
+ */
+static const char *json_unquote(const char *p, struct pg_buf *b)
+{
+    pg_buf_reset(b);
+    while (*p && *p != '"') {
+        char c = *p++;
+
+        if (c == '\\') {
+            c = *p++;
+            switch (c) {
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
+                if (hexval(p[0]) < 0 || hexval(p[1]) < 0 ||
+                    hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
+                    hexval(p[0]) || hexval(p[1]))
+                    return NULL;   /* only \u00XX is ever written */
+                c = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                p += 4;
+                break;
+            case '"': case '\\': case '/': break;
+            default: return NULL;
+            }
+        }
+        if (pg_buf_addc(b, c))
+            return NULL;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+
+/* The string value of "key" in a record line, decoded into b. */
+static int field(const char *line, const char *key, struct pg_buf *b)
+{
+    char pat[32];
+    const char *p;
+
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    /* Keys are written in a fixed order, and values are escaped, so the
+     * first match after the url is the key itself. */
+    p = strstr(line, pat);
+    return p && json_unquote(p + strlen(pat), b) ? 0 : -1;
+}
+
+enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
+                               void *ud)
+{
+    struct pg_buf url = PG_BUF_INIT(RECORD_MAX);
+    struct pg_buf st = PG_BUF_INIT(64), kind = PG_BUF_INIT(64);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    enum pg_code rc = PG_OK;
+    FILE *f = fopen(path, "re");
+
+    if (!f)
+        return errno == ENOENT ? PG_OK : PG_E_IO;
+    while (!rc) {
+        const char *after;
+
+        n = getline(&line, &cap, f);
+        if (n <= 0)
+            break;
+        if (line[n - 1] != '\n' || strncmp(line, "{\"url\":\"", 8))
+            continue;   /* a torn last line, or not a record */
+        after = json_unquote(line + 8, &url);
+        if (!after || !url.ptr || field(after, "status", &st) ||
+            field(after, "kind", &kind))
+            continue;
+        rc = cb(url.ptr, pg_buf_str(&st), pg_buf_str(&kind), ud);
+    }
+    if (!rc && ferror(f))
+        rc = PG_E_IO;
+    free(line);
+    fclose(f);
+    pg_buf_release(&url);
+    pg_buf_release(&st);
+    pg_buf_release(&kind);
+    return rc;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */

@@ -21,9 +21,27 @@ struct pg__manifest {
 
 void pg__manifest_init(struct pg__manifest *m);
 
-/* Create or truncate path.  PG_E_IO with errno set. */
-enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path)
-    PG_WARN_UNUSED;
+/*
+ * Create or truncate path (append: keep what is there and add to it).
+ * PG_E_IO with errno set.
+ */
+enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
+                               int append) PG_WARN_UNUSED;
+
+/* fdatasync the file.  PG_E_IO with errno set. */
+enum pg_code pg__manifest_sync(struct pg__manifest *m) PG_WARN_UNUSED;
+
+/*
+ * Read an existing manifest for --resume: calls cb for every complete
+ * record (a torn last line, or any line that is not a record, is
+ * skipped) with its url, status and kind.  PG_OK also when the file does
+ * not exist; PG_E_IO (errno) or PG_E_NOMEM otherwise.
+ */
+typedef enum pg_code (*pg__manifest_record_cb)(const char *url,
+                                               const char *status,
+                                               const char *kind, void *ud);
+enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
+                               void *ud) PG_WARN_UNUSED;
 
 /* Append the record for r.  PG_E_IO (errno set), PG_E_NOMEM. */
 enum pg_code pg__manifest_write(struct pg__manifest *m,

@@ -77,6 +77,12 @@ enum pg_status {
     PG_ST_FILTERED,       /* a discovered link refused by --accept/--reject */
     PG_ST_ROBOTS,         /* a discovered link disallowed by robots.txt */
     PG_ST_LISTED,         /* a discovered image, listed but not fetched */
+    PG_ST_TOO_LARGE,      /* body over max_size or headers over 256 KiB */
+    PG_ST_SKIPPED,        /* not started: max_pages or quota reached */
+    PG_ST_INTERRUPTED,    /* aborted by pg_job_stop() */
+    PG_ST_WORKER_CRASH,   /* its fetch killed worker processes; given up */
+    PG_ST_TYPE_MISMATCH,  /* an image link answered with HTML */
+    PG_ST_BLOCKED,        /* a discovered link to a private address */
     PG_ST__COUNT
 };
 
@@ -223,6 +229,21 @@ struct pg_options {
     int random_wait;            /* vary the wait 0.5x..1.5x */
     int dedup;                  /* store identical bodies once */
 
+    /* Fault tolerance. */
+    unsigned retries;           /* retries of transient failures; 3 */
+    long retry_delay_ms;        /* base back-off, doubled per attempt;
+                                   1000 */
+    long max_retry_wait_ms;     /* cap, also on Retry-After; 60000 */
+    uint64_t max_size;          /* body bytes (decoded), 0 = no limit */
+    uint64_t max_pages;         /* pages fetched, 0 = no limit */
+    uint64_t quota;             /* body bytes for the job, 0 = none */
+    long grace_ms;              /* after pg_job_stop(soft); 10000 */
+    int resume;                 /* skip URLs ok in manifest_path, and
+                                   append to it */
+    int sync;                   /* fsync the manifest after each record */
+    int allow_private;          /* discovered links may reach private,
+                                   loopback and link-local addresses */
+
     pg_result_cb result_cb;
     void *result_userdata;
     pg_log_cb log_cb;           /* NULL: no logging */
@@ -256,10 +277,20 @@ struct pg_job *pg_job_new(const struct pg_options *o);
 /*
  * Run the job to completion.  Returns PG_OK when every URL ended, whatever
  * their statuses (see pg_job_stats()); PG_E_INVALID when an input cannot
- * be opened; PG_E_FATAL/PG_E_IO/PG_E_NOMEM when the job could not go on.
+ * be opened; PG_E_INTERRUPTED after pg_job_stop(); PG_E_FATAL/PG_E_NOMEM
+ * when the job could not go on (the output directory became unusable).
  * The message is in pg_job_errmsg().  Call it once per job.
  */
 enum pg_code pg_job_run(struct pg_job *job) PG_WARN_UNUSED;
+
+/*
+ * Ask a running job to stop.  The first call (now = 0) starts no new
+ * transfer and gives running ones grace_ms to finish; a call with now = 1
+ * aborts them (recorded PG_ST_INTERRUPTED).  pg_job_run() then returns
+ * PG_E_INTERRUPTED.  Async-signal-safe: it may be called from a signal
+ * handler, and from any thread.
+ */
+void pg_job_stop(struct pg_job *job, int now);
 
 /* Detail of the last error, "" if none; valid until pg_job_free(). */
 const char *pg_job_errmsg(const struct pg_job *job);

@@ -48,6 +48,11 @@ enum pg_code pg__pool_wait(struct pg__pool *p, int timeout_ms,
     return p->be->wait(p, timeout_ms, cb, ud);
 }
 
+void pg__pool_abort(struct pg__pool *p)
+{
+    p->be->abort(p);
+}
+
 void pg__pool_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     p->be->stop(p, cb, ud);

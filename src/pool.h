@@ -31,6 +31,7 @@ struct pg__pool_config {
     const struct pg__logger *log;
     const int *parent_fds;   /* closed in worker processes */
     size_t n_parent_fds;
+    int wake_fd;             /* also polled by wait(); -1 if none */
 };
 
 typedef void (*pg__pool_done_cb)(struct pg__item *it, void *userdata);
@@ -42,6 +43,7 @@ struct pg__pool_backend {
     void (*submit)(struct pg__pool *p, struct pg__item *it);
     enum pg_code (*wait)(struct pg__pool *p, int timeout_ms,
                          pg__pool_done_cb cb, void *ud);
+    void (*abort)(struct pg__pool *p);
     void (*stop)(struct pg__pool *p, pg__pool_done_cb cb, void *ud);
     void (*free)(struct pg__pool *p);
 };
@@ -67,12 +69,18 @@ size_t pg__pool_room(const struct pg__pool *p);
 void pg__pool_submit(struct pg__pool *p, struct pg__item *it);
 
 /*
- * Wait up to timeout_ms (-1 = until something happens) and hand back
- * every finished item through cb.  PG_E_WORKER if the pool broke down
+ * Wait up to timeout_ms (-1 = until something happens, or until
+ * cfg.wake_fd is readable) and hand back every finished item through cb.  PG_E_WORKER if the pool broke down
  * (errmsg set); items are still all handed back eventually.
  */
 enum pg_code pg__pool_wait(struct pg__pool *p, int timeout_ms,
                            pg__pool_done_cb cb, void *ud) PG_WARN_UNUSED;
+
+/*
+ * Abort every running transfer (the job's abort flag is set); the items
+ * come back through wait() as interrupted.
+ */
+void pg__pool_abort(struct pg__pool *p);
 
 /* Stop and join/reap every worker; hand back any item still held. */
 void pg__pool_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud);

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,8 @@ static enum pg_code send_result(int fd, struct pg_buf *b,
     if (!rc)
         rc = pg__wire_put_u32(b, it->flags);
     if (!rc)
+        rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
+    if (!rc)
         rc = pg__wire_put_u32(b, it->n_links);
     if (!rc)
         rc = put_links(b, &it->links);
@@ -140,6 +143,15 @@ static enum pg_code send_result(int fd, struct pg_buf *b,
     if (rc)
         return rc;
     return pg__wire_write_all(fd, b->ptr, b->len);
+}
+
+/* Set by the parent's SIGUSR1: abort the running transfer. */
+static atomic_int child_abort;
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    atomic_store(&child_abort, 1);
 }
 
 static void reset_signals(void)
@@ -154,9 +166,15 @@ static void reset_signals(void)
     sigemptyset(&sa.sa_mask);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaction(sigs[i], &sa, NULL);
-    /* SIGPIPE stays ignored: a dead parent shows up as EPIPE. */
+    /* SIGPIPE stays ignored: a dead parent shows up as EPIPE.  A
+     * terminal's SIGINT and SIGHUP reach the whole process group; the
+     * parent decides how the job stops, so workers ignore them. */
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_sigusr1;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
@@ -203,6 +221,7 @@ static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
         cl.lg.userdata = &cl;
     }
     fc.log = &cl.lg;
+    fc.abort_flag = &child_abort;
     if (pg__fetcher_init(&f, &fc, self))
         _exit(3);
     pg__wire_rx_init(&rx);
@@ -298,7 +317,7 @@ static enum pg_code pp_start(struct pg__pool *p)
     unsigned i, ok = 0;
 
     pp->w = pg_calloc(p->cfg.workers, sizeof(*pp->w));
-    pp->pfd = pg_calloc(p->cfg.workers, sizeof(*pp->pfd));
+    pp->pfd = pg_calloc(p->cfg.workers + 1, sizeof(*pp->pfd));
     if (!pp->w || !pp->pfd)
         return PG_E_NOMEM;
     for (i = 0; i < p->cfg.workers; i++) {
@@ -414,8 +433,10 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
         it->next = NULL;
         pg__item_reset_result(it);
         it->attempts++;
-        pg__item_error(it, PG_ST_NETWORK_ERROR,
-                       "worker process died (%s)", why);
+        it->crashes++;
+        /* The job re-queues it until it has cost too many workers. */
+        pg__item_error(it, PG_ST_WORKER_CRASH,
+                       "worker process died (%s) while fetching it", why);
         pp->base.inflight--;
         cb(it, ud);
     }
@@ -529,6 +550,7 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     if (s)
         snprintf(it->hash, sizeof(it->hash), "%s", s);
     it->flags = pg__wire_get_u32(&r);
+    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
     it->n_links = pg__wire_get_u32(&r);
     if (get_links(&r, &it->links) != PG_OK)
         r.bad = 1;
@@ -553,7 +575,10 @@ static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
         pp->pfd[i].events = POLLIN;
         pp->pfd[i].revents = 0;
     }
-    rc = poll(pp->pfd, n, timeout_ms);
+    pp->pfd[n].fd = p->cfg.wake_fd;
+    pp->pfd[n].events = POLLIN;
+    pp->pfd[n].revents = 0;
+    rc = poll(pp->pfd, n + 1, timeout_ms);
     if (rc < 0 && errno != EINTR) {
         snprintf(p->errmsg, sizeof(p->errmsg), "poll failed");
         return PG_E_WORKER;
@@ -600,6 +625,17 @@ static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
     return PG_OK;
 }
 
+static void pp_abort(struct pg__pool *p)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    unsigned i;
+
+    for (i = 0; pp->w && i < p->cfg.workers; i++) {
+        if (pp->w[i].pid > 0 && pp->w[i].n_held > 0)
+            kill(pp->w[i].pid, SIGUSR1);
+    }
+}
+
 static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     struct proc_pool *pp = (struct proc_pool *)p;
@@ -640,7 +676,7 @@ static void pp_free(struct pg__pool *p)
 }
 
 static const struct pg__pool_backend proc_backend = {
-    pp_start, pp_submit, pp_wait, pp_stop, pp_free
+    pp_start, pp_submit, pp_wait, pp_abort, pp_stop, pp_free
 };
 
 struct pg__pool *pg__pool_proc_new(void)

@@ -171,15 +171,23 @@ static enum pg_code tp_wait(struct pg__pool *p, int timeout_ms,
                             pg__pool_done_cb cb, void *ud)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
-    struct pollfd pfd = { tp->notify[0], POLLIN, 0 };
+    struct pollfd pfd[2] = { { tp->notify[0], POLLIN, 0 },
+                             { p->cfg.wake_fd, POLLIN, 0 } };
     char drain[256];
 
-    if (poll(&pfd, 1, timeout_ms) > 0) {
+    if (poll(pfd, 2, timeout_ms) > 0 && (pfd[0].revents & POLLIN)) {
         while (read(tp->notify[0], drain, sizeof(drain)) > 0)
             ;
     }
     deliver(tp, cb, ud);
     return PG_OK;
+}
+
+static void tp_abort(struct pg__pool *p)
+{
+    /* Worker threads read the job's abort flag from their progress
+     * callback; nothing else to do. */
+    (void)p;
 }
 
 static void tp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
@@ -213,7 +221,7 @@ static void tp_free(struct pg__pool *p)
 }
 
 static const struct pg__pool_backend thread_backend = {
-    tp_start, tp_submit, tp_wait, tp_stop, tp_free
+    tp_start, tp_submit, tp_wait, tp_abort, tp_stop, tp_free
 };
 
 struct pg__pool *pg__pool_thread_new(void)

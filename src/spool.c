@@ -1,7 +1,10 @@
 /*
  * spool.c - see spool.h; also pg_result_save() and pg_result_fail().
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +192,45 @@ enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
             return PG_E_IO;
     }
     return PG_E_IO;
+}
+
+unsigned pg__spool_cleanup(int dirfd)
+{
+    int fd = dup(dirfd);
+    unsigned n = 0;
+    struct dirent *de;
+    DIR *d;
+
+    if (fd < 0)
+        return 0;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 0;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        const char *p = de->d_name;
+        char *end;
+        long pid;
+        size_t len = strlen(p);
+
+        if (strncmp(p, PG_NAME_TMP_PREFIX, PG_NAME_TMP_PREFIX_LEN) ||
+            len < 5 || strcmp(p + len - 5, ".part"))
+            continue;
+        pid = strtol(p + PG_NAME_TMP_PREFIX_LEN, &end, 10);
+        if (end == p + PG_NAME_TMP_PREFIX_LEN || *end != '-' || pid <= 0)
+            continue;
+        /* A live process (another pagegrab here) keeps its files. */
+        if (pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
+            continue;
+        if (pid != (long)getpid() && errno == EPERM)
+            continue;
+        if (unlinkat(dirfd, p, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int pg__spool_check_name(const char *relname)

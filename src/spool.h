@@ -65,6 +65,12 @@ enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
                               int *fd, char **name) PG_WARN_UNUSED;
 
 /*
+ * Remove spool files left in dirfd by runs that are gone (their pid is
+ * in the name and no longer alive).  Returns how many were removed.
+ */
+unsigned pg__spool_cleanup(int dirfd);
+
+/*
  * Check that relname is a safe relative name: non-empty components, none
  * "." or "..", no leading '/', no control bytes, no temp-file prefix,
  * bounded length.  0 if safe.

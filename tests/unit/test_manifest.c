@@ -296,6 +296,8 @@ static void test_format_status_names(void **state)
     static const char *const names[PG_ST__COUNT] = {
         "ok", "exists", "http-error", "network-error", "redirect-error",
         "invalid-url", "save-error", "filtered", "robots", "listed",
+        "too-large", "skipped", "interrupted", "worker-crash",
+        "type-mismatch", "blocked",
     };
     struct pg_buf b = PG_BUF_INIT(4096);
     struct pg_result r;
@@ -378,7 +380,7 @@ static void test_open_mode_and_records(void **state)
     pg__manifest_init(&m);
     assert_int_equal(m.fd, -1);
     old = umask(0);
-    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    assert_int_equal(pg__manifest_open(&m, path, 0), PG_OK);
     umask(old);
     assert_true(m.fd >= 0);
     assert_int_equal(stat(path, &st), 0);
@@ -409,7 +411,7 @@ static void test_open_mode_and_records(void **state)
     free(want);
 
     /* Opening again truncates. */
-    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    assert_int_equal(pg__manifest_open(&m, path, 0), PG_OK);
     assert_int_equal(pg__manifest_close(&m), PG_OK);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_size, 0);
@@ -425,7 +427,7 @@ static void test_open_errors(void **state)
     assert_non_null(path);
     pg__manifest_init(&m);
     errno = 0;
-    assert_int_equal(pg__manifest_open(&m, path), PG_E_IO);
+    assert_int_equal(pg__manifest_open(&m, path, 0), PG_E_IO);
     assert_int_equal(errno, ENOENT);
     assert_int_equal(m.fd, -1);
     /* Without a file, write and close do nothing and succeed. */
@@ -452,7 +454,7 @@ static void test_one_write_per_record(void **state)
     assert_non_null(path);
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
     pg__manifest_init(&m);
-    assert_int_equal(pg__manifest_open(&m, path), PG_OK);
+    assert_int_equal(pg__manifest_open(&m, path, 0), PG_OK);
     assert_true(dup2(sv[0], m.fd) == m.fd);
     close(sv[0]);
 
