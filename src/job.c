@@ -629,6 +629,15 @@ static void where(const struct pg_job *job, int from_file, uint64_t line,
         snprintf(buf, len, "argument %llu", (unsigned long long)line);
 }
 
+/* What every item for an input line gets. */
+static void input_item(struct pg_job *job, struct pg__item *it,
+                       uint64_t line)
+{
+    it->id = job->next_id++;
+    it->line = line;
+    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
+}
+
 /* An input URL that cannot be fetched ends here, recorded as invalid. */
 static void reject(struct pg_job *job, const char *url, size_t len,
                    uint64_t line, int from_file, const char *why)
@@ -649,9 +658,7 @@ static void reject(struct pg_job *job, const char *url, size_t len,
         fail_job(job, PG_E_NOMEM);
         return;
     }
-    it->id = job->next_id++;
-    it->line = line;
-    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
+    input_item(job, it, line);
     pg__item_error(it, PG_ST_INVALID_URL, "%s", why);
     finish(it, job);
 }
@@ -706,9 +713,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
         fail_job(job, PG_E_NOMEM);
         return;
     }
-    it->id = job->next_id++;
-    it->line = line;
-    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
+    input_item(job, it, line);
     if (job->crawl)
         it->flags |= PG_ITEM_PARSE;
     if (pg__frontier_push(&job->fr, it)) {

@@ -10,6 +10,7 @@
 
 #include "manifest.h"
 #include "wire.h"
+#include "url.h"
 
 /* A record never exceeds this (URLs are capped at 8 KiB). */
 #define RECORD_MAX (256 * 1024)
@@ -35,17 +36,6 @@ enum pg_code pg__manifest_sync(struct pg__manifest *m)
     return PG_OK;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decode the JSON string that starts at p (just after its opening
  * quote) into b; returns the position after the closing quote, or NULL.
@@ -64,11 +54,11 @@ static const char *json_unquote(const char *p, struct pg_buf *b)
             case 'r': c = '\r'; break;
             case 't': c = '\t'; break;
             case 'u':
-                if (hexval(p[0]) < 0 || hexval(p[1]) < 0 ||
-                    hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
-                    hexval(p[0]) || hexval(p[1]))
+                if (pg__hexval(p[0]) < 0 || pg__hexval(p[1]) < 0 ||
+                    pg__hexval(p[2]) < 0 || pg__hexval(p[3]) < 0 ||
+                    pg__hexval(p[0]) || pg__hexval(p[1]))
                     return NULL;   /* only \u00XX is ever written */
-                c = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                c = (char)(pg__hexval(p[2]) * 16 + pg__hexval(p[3]));
                 p += 4;
                 break;
             case '"': case '\\': case '/': break;

@@ -18,17 +18,6 @@
 /* The longest extension that survives truncation, dot included. */
 #define EXT_MAX 16
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Where the extension of s[0..len) starts, or len if none. */
 PG_UNITTEST_STATIC size_t ext_offset(const char *s, size_t len)
 {
@@ -56,9 +45,9 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
     for (i = 0; i < n && len < sizeof(comp) - 1; i++) {
         int c = (unsigned char)s[i];
 
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        if (c == '%' && i + 2 < n && pg__hexval(s[i + 1]) >= 0 &&
+            pg__hexval(s[i + 2]) >= 0) {
+            c = pg__hexval(s[i + 1]) * 16 + pg__hexval(s[i + 2]);
             i += 2;
         }
         if (c < 0x20 || c == 0x7f || c == '/' || c == '\\') {

@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "mem.h"
 #include "robots.h"
+#include "url.h"
 
 /* KMP table entries are uint16_t: a pattern piece must fit. */
 _Static_assert(PG_ROBOTS_RULE_MAX < 65536, "rule too long for uint16_t");
@@ -114,17 +115,6 @@ static enum pg_code finish(struct parser *p, struct pg__robots *r)
 
 /* ---- Normal form ---------------------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 3986 unreserved characters. */
 static int is_unreserved(int c)
 {
@@ -153,9 +143,9 @@ static size_t canon_unit(const unsigned char *s, size_t n, size_t *i,
 {
     int c = s[*i];
 
-    if (c == '%' && n - *i >= 3 && hexval(s[*i + 1]) >= 0 &&
-        hexval(s[*i + 2]) >= 0) {
-        c = hexval(s[*i + 1]) * 16 + hexval(s[*i + 2]);
+    if (c == '%' && n - *i >= 3 && pg__hexval(s[*i + 1]) >= 0 &&
+        pg__hexval(s[*i + 2]) >= 0) {
+        c = pg__hexval(s[*i + 1]) * 16 + pg__hexval(s[*i + 2]);
         *i += 3;
         if (is_unreserved(c)) {
             out[0] = (unsigned char)c;

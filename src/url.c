@@ -12,6 +12,17 @@
 #include "mem.h"
 #include "url.h"
 
+int pg__hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 uint64_t pg__hash64(const void *p, size_t n)
 {
     const unsigned char *s = p;

@@ -35,6 +35,9 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
 
 void pg__url_release(struct pg__url *u);
 
+/* The value of a hex digit, or -1. */
+int pg__hexval(int c);
+
 /* 64-bit FNV-1a of n bytes: stable across runs and machines. */
 uint64_t pg__hash64(const void *p, size_t n);
 
