@@ -2,6 +2,8 @@
  * fetch.c - see fetch.h.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <time.h>
 #include <errno.h>
@@ -138,7 +140,40 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
     return f->cfg->abort_flag && atomic_load(f->cfg->abort_flag);
 }
 
-/* Before each request (redirects too): refuse private addresses. */
+/*
+ * Every connection (redirects included) is opened here, so a private
+ * address can be refused before any packet is sent to it.
+ */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
+                                   struct curl_sockaddr *a)
+{
+    struct pg__fetcher *f = ud;
+    char ip[INET6_ADDRSTRLEN] = "";
+    const void *raw = NULL;
+    int fd;
+
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    if (a->family == AF_INET)
+        raw = &((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
+    else if (a->family == AF_INET6)
+        raw = &((const struct sockaddr_in6 *)(const void *)
+                &a->addr)->sin6_addr;
+    if (raw)
+        inet_ntop(a->family, raw, ip, sizeof(ip));
+    if (f->it && (f->it->flags & PG_ITEM_PUBLIC_ONLY) &&
+        (!raw || pg__ip_is_private(ip))) {
+        f->blocked = 1;
+        return CURL_SOCKET_BAD;
+    }
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+/*
+ * Before each request: a reused connection did not pass through
+ * on_opensocket(), so the address is checked again here.
+ */
 static int on_prereq(void *ud, char *ip, char *local_ip, int port,
                      int local_port)
 {
@@ -199,6 +234,8 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, f);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
     if (c->max_size)
@@ -302,8 +339,11 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
     const char *detail = f->errbuf[0] ? f->errbuf : curl_easy_strerror(cc);
     char errtxt[128];
 
-    if (f->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-        if (f->header_bytes > PG_HEADER_MAX)
+    if (f->too_large || cc == CURLE_FILESIZE_EXCEEDED ||
+        cc == CURLE_OUT_OF_MEMORY) {
+        /* libcurl answers a header line over its own 100 KiB limit with
+         * CURLE_OUT_OF_MEMORY: that is the server's doing, not ours. */
+        if (f->header_bytes > PG_HEADER_MAX || cc == CURLE_OUT_OF_MEMORY)
             pg__item_error(it, PG_ST_TOO_LARGE, "response headers larger "
                            "than %u bytes", PG_HEADER_MAX);
         else
@@ -398,8 +438,10 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
             CURLE_OK && ip && *ip && pg__ip_is_private(ip))
             it->flags |= PG_ITEM_PRIVATE_IP;
     }
+    /* By Content-Type or by the bytes, whatever the type claims. */
     if (it->status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
-        pg__extract_is_html(it->content_type, f->sniff, f->sniff_len))
+        (pg__extract_is_html(it->content_type, f->sniff, f->sniff_len) ||
+         pg__extract_is_html(NULL, f->sniff, f->sniff_len)))
         pg__item_error(it, PG_ST_TYPE_MISMATCH, "an image link answered "
                        "with HTML (Content-Type %s)",
                        it->content_type ? it->content_type : "none");

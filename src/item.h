@@ -25,8 +25,9 @@ enum pg__item_flags {
     PG_ITEM_NOFETCH = 1 << 4,      /* --list: recorded once allowed */
     PG_ITEM_IMAGE = 1 << 5,        /* an image link: HTML is a mismatch */
     PG_ITEM_PUBLIC_ONLY = 1 << 6,  /* refuse private addresses */
-    PG_ITEM_PRIVATE_IP = 1 << 7    /* set by the worker: it connected to
+    PG_ITEM_PRIVATE_IP = 1 << 7,   /* set by the worker: it connected to
                                       a private address */
+    PG_ITEM_CANCELLED = 1 << 8     /* handed back unstarted (stopping) */
 };
 
 struct pg__item {

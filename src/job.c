@@ -245,6 +245,8 @@ static void fail_job(struct pg_job *job, enum pg_code code)
     job->fatal = code;
     if (code == PG_E_NOMEM && !job->errmsg[0])
         set_err(job, "out of memory");
+    if (job->pool)
+        pg__pool_cancel(job->pool);
 }
 
 /* A robots.txt fetch came back: turn it into rules for its origin. */
@@ -398,6 +400,12 @@ static void finish(struct pg__item *it, void *ud)
         return;
     }
     pg__frontier_done(&job->fr, it);
+    if (it->flags & PG_ITEM_CANCELLED) {
+        /* Never started (the job is stopping): not recorded, so that
+         * --resume does it. */
+        pg__item_free(it);
+        return;
+    }
     if (retry(job, it))
         return;
     if (it->status == PG_ST_OK && job->fatal)
@@ -917,6 +925,7 @@ static void handle_stop(struct pg_job *job)
         /* Queued URLs were never started: not recorded, so --resume
          * does them. */
         dropped = pg__frontier_clear(&job->fr);
+        pg__pool_cancel(job->pool);
         pg__log(&job->log, PG_LOG_WARN, "stopping: %zu transfer(s) to "
                 "finish (up to %.0f s; again to abort), %zu not started",
                 job->pool->inflight, (double)job->o->grace_ms / 1000.0,

@@ -53,6 +53,11 @@ void pg__pool_abort(struct pg__pool *p)
     p->be->abort(p);
 }
 
+void pg__pool_cancel(struct pg__pool *p)
+{
+    p->be->cancel(p);
+}
+
 void pg__pool_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     p->be->stop(p, cb, ud);

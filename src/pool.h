@@ -44,6 +44,7 @@ struct pg__pool_backend {
     enum pg_code (*wait)(struct pg__pool *p, int timeout_ms,
                          pg__pool_done_cb cb, void *ud);
     void (*abort)(struct pg__pool *p);
+    void (*cancel)(struct pg__pool *p);
     void (*stop)(struct pg__pool *p, pg__pool_done_cb cb, void *ud);
     void (*free)(struct pg__pool *p);
 };
@@ -81,6 +82,12 @@ enum pg_code pg__pool_wait(struct pg__pool *p, int timeout_ms,
  * come back through wait() as interrupted.
  */
 void pg__pool_abort(struct pg__pool *p);
+
+/*
+ * Start nothing more: items handed over but not yet started come back
+ * through wait() flagged PG_ITEM_CANCELLED, unfetched.
+ */
+void pg__pool_cancel(struct pg__pool *p);
 
 /* Stop and join/reap every worker; hand back any item still held. */
 void pg__pool_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud);

@@ -154,6 +154,15 @@ static void on_sigusr1(int sig)
     atomic_store(&child_abort, 1);
 }
 
+/* Set by the parent's SIGUSR2: start no further transfer. */
+static atomic_int child_cancel;
+
+static void on_sigusr2(int sig)
+{
+    (void)sig;
+    atomic_store(&child_cancel, 1);
+}
+
 static void reset_signals(void)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD,
@@ -175,6 +184,8 @@ static void reset_signals(void)
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = on_sigusr1;
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_sigusr2;
+    sigaction(SIGUSR2, &sa, NULL);
 }
 
 static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
@@ -254,7 +265,13 @@ static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
         it.url = pg_strdup(url);
         if (!it.url)
             break;
-        pg__fetch(&f, &it);
+        if (atomic_load(&child_cancel)) {
+            /* Stopping: hand it back unstarted. */
+            pg__item_reset_result(&it);
+            it.flags |= PG_ITEM_CANCELLED;
+        } else {
+            pg__fetch(&f, &it);
+        }
         if (send_result(fd, &out, &it)) {
             if (it.tmp_name)
                 unlinkat(fc.outdir_fd, it.tmp_name, 0);
@@ -428,15 +445,23 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
                 (long)pid, why, w->n_held);
     remove_leftovers(pp, pid);
     while ((it = w->held) != NULL) {
+        /* A worker fetches in the order it was sent, and `held` is
+         * newest first: only the last one had started.  The others are
+         * re-queued without blame. */
+        int started = it->next == NULL;
+
         w->held = it->next;
         w->n_held--;
         it->next = NULL;
         pg__item_reset_result(it);
-        it->attempts++;
-        it->crashes++;
+        if (started) {
+            it->attempts++;
+            it->crashes++;
+        }
         /* The job re-queues it until it has cost too many workers. */
-        pg__item_error(it, PG_ST_WORKER_CRASH,
-                       "worker process died (%s) while fetching it", why);
+        pg__item_error(it, PG_ST_WORKER_CRASH, started ?
+                       "worker process died (%s) while fetching it" :
+                       "worker process died (%s) before fetching it", why);
         pp->base.inflight--;
         cb(it, ud);
     }
@@ -636,6 +661,17 @@ static void pp_abort(struct pg__pool *p)
     }
 }
 
+static void pp_cancel(struct pg__pool *p)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    unsigned i;
+
+    for (i = 0; pp->w && i < p->cfg.workers; i++) {
+        if (pp->w[i].pid > 0)
+            kill(pp->w[i].pid, SIGUSR2);
+    }
+}
+
 static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     struct proc_pool *pp = (struct proc_pool *)p;
@@ -676,7 +712,7 @@ static void pp_free(struct pg__pool *p)
 }
 
 static const struct pg__pool_backend proc_backend = {
-    pp_start, pp_submit, pp_wait, pp_abort, pp_stop, pp_free
+    pp_start, pp_submit, pp_wait, pp_abort, pp_cancel, pp_stop, pp_free
 };
 
 struct pg__pool *pg__pool_proc_new(void)

@@ -190,6 +190,24 @@ static void tp_abort(struct pg__pool *p)
     (void)p;
 }
 
+static void tp_cancel(struct pg__pool *p)
+{
+    struct thread_pool *tp = (struct thread_pool *)p;
+    struct pg__item *it, *next;
+
+    pthread_mutex_lock(&tp->mu);
+    it = tp->pend_head;
+    tp->pend_head = tp->pend_tail = NULL;
+    for (; it; it = next) {
+        next = it->next;
+        it->flags |= PG_ITEM_CANCELLED;
+        push(&tp->done_head, &tp->done_tail, it);
+    }
+    pthread_mutex_unlock(&tp->mu);
+    while (write(tp->notify[1], "", 1) < 0 && errno == EINTR)
+        ;
+}
+
 static void tp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
@@ -221,7 +239,7 @@ static void tp_free(struct pg__pool *p)
 }
 
 static const struct pg__pool_backend thread_backend = {
-    tp_start, tp_submit, tp_wait, tp_abort, tp_stop, tp_free
+    tp_start, tp_submit, tp_wait, tp_abort, tp_cancel, tp_stop, tp_free
 };
 
 struct pg__pool *pg__pool_thread_new(void)
