@@ -1,0 +1,62 @@
+/*
+ * test_fetch.c - the address classification behind --allow-private
+ * (pg__ip_is_private in src/fetch.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "fetch.h"
+
+static void test_ip_is_private(void **state)
+{
+    static const struct {
+        const char *ip;
+        int want;
+    } cases[] = {
+        { "127.0.0.1", 1 },       { "127.255.255.254", 1 },
+        { "10.0.0.1", 1 },        { "10.255.255.255", 1 },
+        { "172.16.0.1", 1 },      { "172.31.255.255", 1 },
+        { "172.15.255.255", 0 },  { "172.32.0.0", 0 },
+        { "192.168.1.1", 1 },     { "192.169.0.1", 0 },
+        { "169.254.169.254", 1 }, { "169.255.0.1", 0 },
+        { "100.64.0.1", 1 },      { "100.127.255.255", 1 },
+        { "100.128.0.1", 0 },     { "100.63.255.255", 0 },
+        { "0.0.0.0", 1 },         { "0.1.2.3", 1 },
+        { "8.8.8.8", 0 },         { "203.0.113.10", 0 },
+        { "::1", 1 },             { "::", 1 },
+        { "fe80::1", 1 },         { "febf::1", 1 },
+        { "fec0::1", 0 },         { "fc00::1", 1 },
+        { "fdff::1", 1 },         { "2001:db8::1", 0 },
+        { "::ffff:127.0.0.1", 1 }, { "::ffff:10.1.2.3", 1 },
+        { "::ffff:8.8.8.8", 0 },  { "not an ip", 1 },
+        { "", 1 },
+    };
+    size_t i;
+    int bad = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = pg__ip_is_private(cases[i].ip);
+
+        if (got != cases[i].want) {
+            fprintf(stderr, "'%s': got %d, want %d\n", cases[i].ip, got,
+                    cases[i].want);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ip_is_private),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
