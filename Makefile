@@ -6,6 +6,7 @@
 #   make tsan         thread-mode integration suite under ThreadSanitizer
 #   make valgrind     a thread-mode and a process-mode batch under valgrind
 #   make demo         install missing deps, build, fetch the bundled sample site
+#   make bench        benchmarks against curl, wget2, aria2c (tests/bench/)
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Each flavour builds into its own directory: build/, build/asan/, build/tsan/.
@@ -78,7 +79,7 @@ IT_BIN := $(IT_SRC:tests/integration/%.c=$(O)/tests/integration/%)
 PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
 PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
-PHONY_EXTRA := deps test-run fuzz fuzz-replay
+PHONY_EXTRA := deps test-run fuzz fuzz-replay bench
 .PHONY: $(PHONY_EXTRA) all test unit-test integration-test check-deps asan tsan valgrind \
 	demo install uninstall clean lint test-progs
 
@@ -197,6 +198,11 @@ demo: deps
 
 BANNED := strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strerror|\
 	localtime|gmtime|system|popen|signal|rand
+
+# Benchmarks print figures (nginx on 127.0.0.1, outputs on a tmpfs);
+# they are not tests and never fail on speed.  See tests/bench/README.md.
+bench: all
+	sh tests/bench/run.sh
 
 lint:
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' \

@@ -585,6 +585,10 @@ static int finish_lists(struct pg_cli *cli)
     cli->o.n_accept = cli->accept.n;
     cli->o.reject = LIST(cli->reject);
     cli->o.n_reject = cli->reject.n;
+    for (size_t i = 0; i < cli->names.n; i++) {
+        if (strstr(cli->names.v[i], "{hash}"))
+            cli->o.hash_bodies = 1;
+    }
     cli->namer = pg_namer_new(LIST(cli->names), cli->names.n,
                               cli->flat ? PG_NAME_FLAT : 0, err,
                               sizeof(err));

@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +39,22 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * Each worker needs a few descriptors (socket, spool file, pipes); raise
+ * the soft limit toward the hard one so -j 256 does not run out.
+ */
+static void raise_fd_limit(unsigned jobs)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)jobs * 8 + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+                  want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* Make sure fds 0-2 are open, so no file we open lands on them. */
@@ -78,6 +95,7 @@ int main(int argc, char **argv)
         return r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
+    raise_fd_limit(cli.o.jobs);
     job = pg_job_new(&cli.o);
     if (!job) {
         pg_cli_error("out of memory");

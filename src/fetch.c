@@ -42,7 +42,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         memcpy(f->sniff + f->sniff_len, data, k);
         f->sniff_len += k;
     }
-    EVP_DigestUpdate(f->md, data, n);
+    if (f->cfg->hash)
+        EVP_DigestUpdate(f->md, data, n);
     while (left > 0) {
         ssize_t w = write(f->fd, data, left);
 
@@ -410,7 +411,8 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     f->blocked = 0;
     f->retry_after_ms = -1;
     f->it = it;
-    EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
+    if (c->hash)
+        EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
     if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &f->fd,
                          &it->tmp_name)) {
         pg__item_error(it, PG_ST_SAVE_ERROR,
@@ -446,7 +448,8 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
                        "with HTML (Content-Type %s)",
                        it->content_type ? it->content_type : "none");
     if (it->status == PG_ST_OK) {
-        hash_final(f, it);
+        if (c->hash)
+            hash_final(f, it);
         if (it->flags & PG_ITEM_PARSE)
             parse_page(f, it);
     }

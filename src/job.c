@@ -228,6 +228,9 @@ static enum pg_code setup_fetch(struct pg_job *job)
     f->log = &job->log;
     f->max_size = o->max_size;
     f->abort_flag = &job->abort_now;
+    /* SHA-256 costs as much CPU as the rest of a large transfer: only
+     * when a record, --dedup or a {hash} name uses it. */
+    f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     return PG_OK;
 }
 
@@ -377,7 +380,8 @@ static void probe_outdir(struct pg_job *job)
         unlinkat(job->outdir_fd, tmp, 0);
         pg_free(tmp);
     }
-    if (!err)
+    /* Out of descriptors or memory says nothing about the directory. */
+    if (!err || err == EMFILE || err == ENFILE || err == ENOMEM)
         return;
     set_err(job, "output directory '%s' is no longer usable: %s",
             job->o->output_dir, pg__errstr(err, errtxt, sizeof(errtxt)));

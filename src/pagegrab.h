@@ -151,7 +151,9 @@ struct pg_result {
     unsigned depth;           /* 0 for input URLs */
     const char *referrer;     /* the page a link was found on, or NULL */
     unsigned links;           /* links extracted from this page */
-    const char *hash;         /* SHA-256 of the body (hex), or NULL */
+    const char *hash;         /* SHA-256 of the body (hex), or NULL;
+                                 computed with a manifest, dedup or
+                                 hash_bodies */
     const char *duplicate_of; /* --dedup: the copy this body equals */
     struct pg_job *job;       /* the job this result belongs to */
 };
@@ -228,6 +230,8 @@ struct pg_options {
     long wait_ms;               /* between request starts per host */
     int random_wait;            /* vary the wait 0.5x..1.5x */
     int dedup;                  /* store identical bodies once */
+    int hash_bodies;            /* SHA-256 every body even without a
+                                   manifest or dedup (e.g. for {hash}) */
 
     /* Fault tolerance. */
     unsigned retries;           /* retries of transient failures; 3 */
