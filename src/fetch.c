@@ -344,7 +344,10 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
         cc == CURLE_OUT_OF_MEMORY) {
         /* libcurl answers a header line over its own 100 KiB limit with
          * CURLE_OUT_OF_MEMORY: that is the server's doing, not ours. */
-        if (f->header_bytes > PG_HEADER_MAX || cc == CURLE_OUT_OF_MEMORY)
+        if (cc == CURLE_OUT_OF_MEMORY)
+            pg__item_error(it, PG_ST_TOO_LARGE, "a response header line "
+                           "longer than libcurl accepts (100 KiB)");
+        else if (f->header_bytes > PG_HEADER_MAX)
             pg__item_error(it, PG_ST_TOO_LARGE, "response headers larger "
                            "than %u bytes", PG_HEADER_MAX);
         else

@@ -1471,6 +1471,116 @@ static void test_many_workers(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+/*
+ * --quota: once the job has received the quota, nothing new starts; the
+ * rest is recorded "skipped" and never requested.  With -j 1 (each
+ * worker holds up to two URLs), 4 files of 1000 bytes pass a 2500-byte
+ * quota before it bites.
+ */
+static void test_quota(struct pg_test *t)
+{
+    static char body[1000];
+    struct pg_test_route routes[10];
+    char paths[10][32];
+    const char *extra[16];
+    struct pg_test_server *srv;
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "manifest.jsonl");
+    struct pg_run r;
+    struct pg_manifest m;
+    size_t i, ok = 0, skipped = 0, n = 0;
+
+    memset(body, 'q', sizeof(body));
+    memset(routes, 0, sizeof(routes));
+    for (i = 0; i < 10; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "/q/%02zu.bin", i);
+        routes[i].path = paths[i];
+        routes[i].body = body;
+        routes[i].body_len = sizeof(body);
+        routes[i].content_type = "application/octet-stream";
+    }
+    srv = start_server(t, routes, 10);
+    extra[n++] = "-j";
+    extra[n++] = "1";
+    extra[n++] = "--quota";
+    extra[n++] = "2500";
+    for (i = 0; i < 10; i++)
+        extra[n++] = url_of(srv, paths[i]);
+    extra[n] = NULL;
+    run_mode(t, &r, out, man, NULL, 60, extra);
+    PG_CHECK_INT(t, r.code, 1, "exit status (skipped URLs are not done)");
+    check_run_common(t, &r, out);
+    load_manifest(t, man, &m, 10);
+    for (i = 0; i < 10; i++) {
+        const struct pg_record *rec = pg_manifest_find(&m,
+                                                       url_of(srv, paths[i]));
+
+        PG_CHECK(t, rec, "no record for %s", paths[i]);
+        if (pg_str_eq(pg_record_str(rec, "status"), "ok")) {
+            ok++;
+        } else {
+            PG_CHECK(t, pg_str_eq(pg_record_str(rec, "status"), "skipped"),
+                     "%s: status %s", paths[i],
+                     pg_record_str(rec, "status"));
+            PG_CHECK_INT(t, hits(srv, paths[i]), 0,
+                         "requests for a skipped URL");
+            skipped++;
+        }
+    }
+    PG_CHECK(t, ok >= 3 && ok <= 4, "%zu URLs ok under a 2500-byte quota, "
+             "expected 3 or 4", ok);
+    PG_CHECK_INT(t, (long)skipped, (long)(10 - ok), "skipped URLs");
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
+/* --max-pages: pages past the limit are "skipped", never requested. */
+static void test_max_pages(struct pg_test *t)
+{
+    static const char page[] = "<html><body><p>no links</p></body></html>";
+    struct pg_test_route routes[5];
+    char paths[5][32];
+    const char *extra[16];
+    struct pg_test_server *srv;
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "manifest.jsonl");
+    struct pg_run r;
+    struct pg_manifest m;
+    size_t i, n = 0;
+
+    memset(routes, 0, sizeof(routes));
+    for (i = 0; i < 5; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "/p/%zu.html", i);
+        routes[i].path = paths[i];
+        routes[i].body = page;
+        routes[i].body_len = sizeof(page) - 1;
+        routes[i].content_type = "text/html";
+    }
+    srv = start_server(t, routes, 5);
+    extra[n++] = "-j";
+    extra[n++] = "1";
+    extra[n++] = "--images";
+    extra[n++] = "--max-pages";
+    extra[n++] = "2";
+    for (i = 0; i < 5; i++)
+        extra[n++] = url_of(srv, paths[i]);
+    extra[n] = NULL;
+    run_mode(t, &r, out, man, NULL, 60, extra);
+    PG_CHECK_INT(t, r.code, 1, "exit status");
+    check_run_common(t, &r, out);
+    load_manifest(t, man, &m, 5);
+    for (i = 0; i < 5; i++) {
+        check_record(t, &m, url_of(srv, paths[i]), i < 2 ? "ok" : "skipped",
+                     (long)i + 1, i < 2 ? 200 : 0, -1, i < 2 ? ANY_PATH : NULL);
+        PG_CHECK_INT(t, hits(srv, paths[i]), i < 2 ? 1 : 0,
+                     "requests for a page");
+    }
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
 static const struct pg_test_case cases[] = {
     {"batch", test_batch, 0, 900},
     {"http_404", test_http_404, PG_TEST_PER_MODE, 90},
@@ -1493,6 +1603,8 @@ static const struct pg_test_case cases[] = {
     {"usage_errors", test_usage_errors, PG_TEST_PER_MODE, 300},
     {"planted_symlink", test_planted_symlink, PG_TEST_PER_MODE, 90},
     {"many_workers", test_many_workers, PG_TEST_PER_MODE, 150},
+    {"quota", test_quota, PG_TEST_PER_MODE, 90},
+    {"max_pages", test_max_pages, PG_TEST_PER_MODE, 90},
 };
 
 int main(int argc, char **argv)

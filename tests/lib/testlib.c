@@ -1460,7 +1460,8 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
     static const char *const statuses[] = {
         "ok",          "exists",        "http-error", "network-error",
         "redirect-error", "invalid-url", "save-error", "filtered",
-        "robots",      "listed",
+        "robots",      "listed",        "too-large",  "skipped",
+        "interrupted", "worker-crash",  "type-mismatch", "blocked",
     };
     static const char *const kinds[] = {"file", "page", "image"};
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
