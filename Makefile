@@ -188,7 +188,7 @@ tsan: deps
 		PG_TEST_QUICK=1 integration-test
 
 valgrind: deps
-	$(MAKE) --no-print-directory $(BIN) $(PROG_BIN)
+	$(MAKE) --no-print-directory $(BIN) $(PROG_BIN) $(IT_BIN)
 	PAGEGRAB_BIN=$(abspath $(BIN)) PG_BUILD_DIR=$(abspath $(O)) \
 		sh tests/valgrind.sh
 

@@ -78,4 +78,21 @@ for mode in thread process; do
         echo "PASS valgrind crawl $mode mode ($pages pages, $images images)"
     fi
 done
+
+# A bounded subset of the fault suite with every pagegrab run (and its
+# worker processes) under valgrind: retries, limits, hostile names and
+# records, a second SIGINT, a URL that kills its workers.
+faults=$build/tests/integration/test_faults
+if [ -x "$faults" ]; then
+    echo "== valgrind: fault suite subset"
+    if ! PG_TEST_QUICK=1 PG_TEST_TIME_SCALE=10 \
+        PG_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --trace-children=yes" \
+        PAGEGRAB_BIN=$bin "$faults" faults hostile_records path_safety \
+        signal_twice worker_crash; then
+        echo "FAIL valgrind fault suite subset"
+        status=1
+    fi
+else
+    echo "valgrind.sh: $faults is not built; fault subset skipped" >&2
+fi
 exit $status
