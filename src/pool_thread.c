@@ -59,7 +59,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct thread_pool *tp = w->tp;
     struct pg__fetcher f;
-    int have_fetcher;
+    int have_fetcher, wake;
 
     have_fetcher = pg__fetcher_init(&f, tp->base.cfg.fetch, w->index) ==
                    PG_OK;
@@ -91,9 +91,12 @@ static void *worker_main(void *arg)
         }
 
         pthread_mutex_lock(&tp->mu);
+        /* The main thread takes the whole list per wake-up, so only the
+         * first result on an empty list needs to wake it. */
+        wake = tp->done_head == NULL;
         push(&tp->done_head, &tp->done_tail, it);
         pthread_mutex_unlock(&tp->mu);
-        while (write(tp->notify[1], "", 1) < 0 && errno == EINTR)
+        while (wake && write(tp->notify[1], "", 1) < 0 && errno == EINTR)
             ;
     }
     if (have_fetcher)
