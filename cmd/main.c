@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,6 +121,11 @@ int main(int argc, char **argv)
                  PG_EXIT_FATAL;
     } else {
         status = st.failed ? PG_EXIT_FAILED : PG_EXIT_OK;
+    }
+    /* --list writes to stdout: a full disk or closed pipe is fatal. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        pg_cli_error("cannot write to standard output");
+        status = PG_EXIT_FATAL;
     }
     pg_cli_summary(&cli, &st);
     pg_job_free(job);

@@ -29,8 +29,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         if (code < 200 || code > 299)
             f->discard = 1;
     }
-    if (f->discard)
-        return n;
+    if (f->discard) {
+        f->discarded += n;
+        return f->discarded > PG_ERROR_BODY_MAX ? 0 : n;
+    }
     if (f->cfg->max_size && f->bytes + n > f->cfg->max_size) {
         /* The decoded size counts, so a compressed bomb stops here. */
         f->too_large = 1;
@@ -356,7 +358,9 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
                            (unsigned long long)f->cfg->max_size);
         return;
     }
-    if (f->blocked) {
+    if (f->blocked && cc != CURLE_OK) {
+        /* (A private address refused, then a public one that worked, is
+         * a success.) */
         pg__item_error(it, PG_ST_BLOCKED, "refused to connect to a "
                        "private address (use --allow-private)");
         return;
@@ -375,6 +379,12 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
                            it->http_code);
         break;
     case CURLE_WRITE_ERROR:
+        if (f->discard) {
+            pg__item_error(it, PG_ST_HTTP_ERROR, "HTTP status %ld (error "
+                           "page cut at %u bytes)", it->http_code,
+                           PG_ERROR_BODY_MAX);
+            break;
+        }
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
                        it->tmp_name ? it->tmp_name : "?",
                        pg__errstr(f->write_errno, errtxt, sizeof(errtxt)));
@@ -407,6 +417,7 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
     f->errbuf[0] = '\0';
     f->bytes = 0;
     f->discard = 0;
+    f->discarded = 0;
     f->write_errno = 0;
     f->sniff_len = 0;
     f->header_bytes = 0;

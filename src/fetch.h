@@ -44,6 +44,9 @@ struct pg__fetch_config {
     atomic_int *abort_flag;       /* non-zero: abort transfers now */
 };
 
+/* An error page (non-2xx) is never kept; no more than this is read. */
+#define PG_ERROR_BODY_MAX (1u << 20)
+
 /* Response headers larger than this (all lines) stop the transfer. */
 #define PG_HEADER_MAX (256u * 1024)
 
@@ -65,6 +68,7 @@ struct pg__fetcher {
     /* Per transfer. */
     int fd;
     int discard;         /* non-2xx response: body not kept */
+    uint64_t discarded;  /* bytes of it read */
     uint64_t bytes;
     int write_errno;
     char sniff[PG_SNIFF];

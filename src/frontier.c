@@ -247,12 +247,28 @@ static enum pg_code release_due(struct pg__frontier *f, double now)
     return PG_OK;
 }
 
-size_t pg__frontier_clear(struct pg__frontier *f)
+/* Free an item never tried (1), or hand a tried one to keep (0). */
+static size_t drop(struct pg__item *it,
+                   void (*keep)(struct pg__item *it, void *ud), void *ud)
 {
-    size_t n = f->n_heap, i;
+    it->next = NULL;
+    it->host = NULL;
+    if (it->attempts > 0) {
+        keep(it, ud);
+        return 0;
+    }
+    pg__item_free(it);
+    return 1;
+}
+
+size_t pg__frontier_clear(struct pg__frontier *f,
+                          void (*keep)(struct pg__item *it, void *ud),
+                          void *ud)
+{
+    size_t n = 0, i;
 
     while (f->n_heap > 0)
-        pg__item_free(f->heap[--f->n_heap]);
+        n += drop(f->heap[--f->n_heap], keep, ud);
     for (i = 0; i < f->tab_cap; i++) {
         struct pg__host *h;
 
@@ -261,8 +277,7 @@ size_t pg__frontier_clear(struct pg__frontier *f)
 
             for (it = h->head; it; it = next) {
                 next = it->next;
-                pg__item_free(it);
-                n++;
+                n += drop(it, keep, ud);
             }
             h->head = h->tail = NULL;
             h->in_ready = 0;
@@ -359,9 +374,13 @@ static struct pg__item *take(struct pg__frontier *f, struct pg__host *h,
         return NULL;
     }
     if (robots_needed && h->robots_state == ROBOTS_UNKNOWN) {
+        unsigned public_only = it->flags & PG_ITEM_PUBLIC_ONLY;
+
         it = robots_item(h, err);
         if (!it)
             return NULL;
+        /* The robots.txt fetch may not reach what the link may not. */
+        it->flags |= public_only;
         h->robots_state = ROBOTS_PENDING;
         started(f, h, now);
         return it;

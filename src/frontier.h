@@ -75,9 +75,14 @@ struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
 enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
     PG_WARN_UNUSED;
 
-/* Drop every queued and deferred item (a stopping job); returns how
- * many were dropped. */
-size_t pg__frontier_clear(struct pg__frontier *f);
+/*
+ * Empty the frontier (a stopping job): items never tried are freed and
+ * counted in the return value; items already tried (a deferred retry)
+ * are handed to keep, which takes them.
+ */
+size_t pg__frontier_clear(struct pg__frontier *f,
+                          void (*keep)(struct pg__item *it, void *ud),
+                          void *ud);
 
 /* A popped item finished (or was never started). */
 void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);

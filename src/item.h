@@ -27,7 +27,8 @@ enum pg__item_flags {
     PG_ITEM_PUBLIC_ONLY = 1 << 6,  /* refuse private addresses */
     PG_ITEM_PRIVATE_IP = 1 << 7,   /* set by the worker: it connected to
                                       a private address */
-    PG_ITEM_CANCELLED = 1 << 8     /* handed back unstarted (stopping) */
+    PG_ITEM_CANCELLED = 1 << 8,    /* handed back unstarted (stopping) */
+    PG_ITEM_COUNTED = 1 << 9       /* counted against --max-pages */
 };
 
 struct pg__item {

@@ -272,8 +272,11 @@ static void robots_done(struct pg_job *job, struct pg__item *it)
         rules = pg__robots_parse(body ? body : "", n > 0 ? (size_t)n : 0,
                                  "pagegrab");
         pg_free(body);
-    } else if (it->http_code >= 400 && it->http_code < 500) {
-        rules = pg__robots_allow_all();   /* RFC 9309: unavailable */
+    } else if ((it->http_code >= 400 && it->http_code < 500) ||
+               it->status == PG_ST_BLOCKED) {
+        /* RFC 9309: unavailable.  A blocked robots.txt (a private
+         * address) allows all: the links themselves are then refused. */
+        rules = pg__robots_allow_all();
     } else {
         rules = pg__robots_disallow_all(); /* RFC 9309: unreachable */
         pg__log(&job->log, PG_LOG_WARN, "%s: %s; nothing discovered on "
@@ -317,7 +320,8 @@ static int retry(struct pg_job *job, struct pg__item *it)
     const struct pg_options *o = job->o;
     double delay_ms;
 
-    if (job->stop || (it->flags & PG_ITEM_ROBOTS))
+    if (job->stop || atomic_load(&job->stop_req) ||
+        (it->flags & PG_ITEM_ROBOTS))
         return 0;
     if (it->status == PG_ST_WORKER_CRASH) {
         if (it->crashes >= MAX_CRASHES)
@@ -327,7 +331,8 @@ static int retry(struct pg_job *job, struct pg__item *it)
         if (it->retry_after_ms >= 0) {
             delay_ms = (double)it->retry_after_ms;
         } else {
-            unsigned k = it->attempts > 30 ? 30 : it->attempts;
+            unsigned k = it->attempts > 30 ? 30 :
+                         it->attempts < 1 ? 1 : it->attempts;
 
             delay_ms = (double)o->retry_delay_ms * (double)(1u << (k - 1));
             delay_ms *= 0.5 + (double)(pg__hash64(&it->id, sizeof(it->id)) ^
@@ -404,12 +409,15 @@ static void finish(struct pg__item *it, void *ud)
         return;
     }
     pg__frontier_done(&job->fr, it);
-    if (it->flags & PG_ITEM_CANCELLED) {
+    if ((it->flags & PG_ITEM_CANCELLED) && it->attempts == 0) {
         /* Never started (the job is stopping): not recorded, so that
          * --resume does it. */
         pg__item_free(it);
         return;
     }
+    if (it->flags & PG_ITEM_CANCELLED)
+        pg__item_error(it, PG_ST_INTERRUPTED, "interrupted before attempt "
+                       "%u", it->attempts + 1);
     if (retry(job, it))
         return;
     if (it->status == PG_ST_OK && job->fatal)
@@ -785,7 +793,9 @@ static int limit_reached(struct pg_job *job, struct pg__item *it)
                        (unsigned long long)o->quota);
         return 1;
     }
-    if (it->kind == PG_KIND_PAGE && o->max_pages && it->attempts == 0) {
+    if (it->kind == PG_KIND_PAGE && o->max_pages &&
+        !(it->flags & PG_ITEM_COUNTED)) {
+        it->flags |= PG_ITEM_COUNTED;
         if (job->pages_started >= o->max_pages) {
             pg__item_error(it, PG_ST_SKIPPED, "--max-pages %llu reached",
                            (unsigned long long)o->max_pages);
@@ -910,6 +920,14 @@ void pg_job_stop(struct pg_job *job, int now)
     errno = saved;
 }
 
+/* A retry that was waiting when the job stopped: record where it is. */
+static void interrupted_retry(struct pg__item *it, void *ud)
+{
+    pg__item_error(it, PG_ST_INTERRUPTED, "interrupted before attempt %u",
+                   it->attempts + 1);
+    finish(it, ud);
+}
+
 /* Act on pg_job_stop(): stop starting, then abort after the grace. */
 static void handle_stop(struct pg_job *job)
 {
@@ -928,7 +946,7 @@ static void handle_stop(struct pg_job *job)
         job->grace_end = pg__now() + (double)job->o->grace_ms / 1000.0;
         /* Queued URLs were never started: not recorded, so --resume
          * does them. */
-        dropped = pg__frontier_clear(&job->fr);
+        dropped = pg__frontier_clear(&job->fr, interrupted_retry, job);
         pg__pool_cancel(job->pool);
         pg__log(&job->log, PG_LOG_WARN, "stopping: %zu transfer(s) to "
                 "finish (up to %.0f s; again to abort), %zu not started",

@@ -21,12 +21,46 @@ void pg__manifest_init(struct pg__manifest *m)
     pg_buf_init(&m->line, RECORD_MAX);
 }
 
+/*
+ * A crash can leave a last line without its newline; appending after it
+ * would glue the next record to it.  Cut the file back to its last
+ * newline (or to nothing).
+ */
+static enum pg_code cut_torn_line(int fd)
+{
+    char block[4096];
+    off_t end = lseek(fd, 0, SEEK_END), pos = end;
+
+    if (end <= 0)
+        return end < 0 ? PG_E_IO : PG_OK;
+    while (pos > 0) {
+        size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
+        ssize_t got = pread(fd, block, n, pos - (off_t)n);
+        size_t i;
+
+        if (got != (ssize_t)n)
+            return PG_E_IO;
+        for (i = n; i > 0; i--) {
+            if (block[i - 1] == '\n') {
+                off_t keep = pos - (off_t)n + (off_t)i;
+
+                return keep == end || ftruncate(fd, keep) == 0 ? PG_OK
+                                                               : PG_E_IO;
+            }
+        }
+        pos -= (off_t)n;
+    }
+    return ftruncate(fd, 0) == 0 ? PG_OK : PG_E_IO;
+}
+
 enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
                                int append)
 {
-    m->fd = open(path, O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC) |
+    m->fd = open(path, O_RDWR | O_CREAT | (append ? 0 : O_TRUNC) |
                  O_APPEND | O_CLOEXEC, 0600);
-    return m->fd < 0 ? PG_E_IO : PG_OK;
+    if (m->fd < 0)
+        return PG_E_IO;
+    return append ? cut_torn_line(m->fd) : PG_OK;
 }
 
 enum pg_code pg__manifest_sync(struct pg__manifest *m)

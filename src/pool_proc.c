@@ -182,6 +182,9 @@ static void reset_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* Also SIGTERM sent to the whole group: a worker ends when the
+     * parent closes its socket (or by SIGKILL), never on its own. */
+    sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_sigusr1;
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_sigusr2;
@@ -479,6 +482,7 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
     if (!w) {
         /* No live worker: the item comes back from the next wait. */
         pg__item_reset_result(it);
+        it->attempts++;
         pg__item_error(it, PG_ST_NETWORK_ERROR, "no worker process left");
         it->next = pp->w[0].held;
         pp->w[0].held = it;
@@ -560,7 +564,6 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         return;
     }
     pg__item_reset_result(it);
-    it->attempts++;
     it->status = (enum pg_status)pg__wire_get_u32(&r);
     it->http_code = (long)pg__wire_get_u64(&r);
     it->bytes = pg__wire_get_u64(&r);
@@ -575,6 +578,9 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     if (s)
         snprintf(it->hash, sizeof(it->hash), "%s", s);
     it->flags = pg__wire_get_u32(&r);
+    /* An item handed back unstarted was not an attempt. */
+    if (!(it->flags & PG_ITEM_CANCELLED))
+        it->attempts++;
     it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
     it->n_links = pg__wire_get_u32(&r);
     if (get_links(&r, &it->links) != PG_OK)

@@ -395,7 +395,9 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         return PG_E_INVALID;
     }
     url_hash = pg__hash64(it->url, strlen(it->url));
-    if (job->o->dedup && it->hash[0])
+    /* --overwrite replaces files, which would leave the dedup index
+     * pointing at other content: the two do not combine. */
+    if (job->o->dedup && it->hash[0] && !(flags & PG_SAVE_OVERWRITE))
         dup = pg__dedup_find(&job->dedup, it->hash);
     dirfd = job->outdir_fd;
     for (p = relname; (slash = strchr(p, '/')); p = slash + 1) {
@@ -463,7 +465,7 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
     } else {
         PG_FREE(it->tmp_name);
         res->tmp_name = NULL;
-        if (job->o->dedup && it->hash[0]) {
+        if (job->o->dedup && it->hash[0] && !(flags & PG_SAVE_OVERWRITE)) {
             rc = pg__dedup_add(&job->dedup, it->hash, path.ptr);
             if (rc)
                 goto out;

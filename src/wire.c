@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -208,9 +209,17 @@ enum pg_code pg__wire_write_all(int fd, const void *p, size_t n)
 {
     const char *s = p;
 
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
+    int sock = 1;
 
+    while (n > 0) {
+        /* On a socket, a dead peer must be EPIPE, never SIGPIPE: the
+         * library cannot rely on its host ignoring SIGPIPE. */
+        ssize_t w = sock ? send(fd, s, n, MSG_NOSIGNAL) : write(fd, s, n);
+
+        if (w < 0 && sock && errno == ENOTSOCK) {
+            sock = 0;
+            continue;
+        }
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

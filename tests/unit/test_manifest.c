@@ -508,6 +508,47 @@ static void test_format_long_url(void **state)
     pg_buf_release(&b);
 }
 
+/* --resume appends: a torn last line is cut, never glued to. */
+static void test_append_cuts_torn_line(void **state)
+{
+    static const char whole[] = "{\"url\":\"a\"}\n{\"url\":\"b\"}\n";
+    static const char torn[] = "{\"url\":\"c\",\"li";
+    char path[] = "/tmp/pg-test-torn-XXXXXX";
+    char buf[256];
+    struct pg__manifest m;
+    ssize_t n;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, whole, sizeof(whole) - 1),
+                     (ssize_t)sizeof(whole) - 1);
+    assert_int_equal(write(fd, torn, sizeof(torn) - 1),
+                     (ssize_t)sizeof(torn) - 1);
+    close(fd);
+    pg__manifest_init(&m);
+    assert_int_equal(pg__manifest_open(&m, path, 1), PG_OK);
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    fd = open(path, O_RDONLY);
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, whole);
+    /* A file that is all torn is emptied. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, torn, sizeof(torn) - 1),
+                     (ssize_t)sizeof(torn) - 1);
+    close(fd);
+    pg__manifest_init(&m);
+    assert_int_equal(pg__manifest_open(&m, path, 1), PG_OK);
+    assert_int_equal(pg__manifest_close(&m), PG_OK);
+    fd = open(path, O_RDONLY);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 0);
+    close(fd);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_format_status_names),
         cmocka_unit_test(test_format_no_forgery),
         cmocka_unit_test(test_format_long_url),
+        cmocka_unit_test(test_append_cuts_torn_line),
         cmocka_unit_test_setup_teardown(test_open_mode_and_records,
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_errors, setup_dir,
