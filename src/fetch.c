@@ -468,6 +468,11 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
             parse_page(f, it);
     }
 
+    /* --sync: the body is on disk before its record can be. */
+    if (c->sync && it->status == PG_ST_OK && fsync(f->fd) < 0)
+        pg__item_error(it, PG_ST_SAVE_ERROR, "cannot sync '%s': %s",
+                       it->tmp_name, pg__errstr(errno, errtxt,
+                                                sizeof(errtxt)));
     if (close(f->fd) < 0 && it->status == PG_ST_OK)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
                        it->tmp_name, pg__errstr(errno, errtxt,

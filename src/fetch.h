@@ -41,6 +41,7 @@ struct pg__fetch_config {
     const struct pg__extract_config *extract; /* NULL: never parse */
     uint64_t max_size;            /* body bytes, 0 = no limit */
     int hash;                     /* compute the SHA-256 of bodies */
+    int sync;                     /* fsync each body before it is kept */
     atomic_int *abort_flag;       /* non-zero: abort transfers now */
 };
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@ void pg__input_init_fd(struct pg__input *in, int fd)
     in->fd = fd;
     in->own_fd = 0;
     in->eof = 0;
+    in->probe = 0;
+    in->would_block = 0;
     in->lineno = 0;
     in->start = 0;
     in->end = 0;
@@ -98,6 +101,14 @@ enum pg_code pg__input_next(struct pg__input *in, const char **line,
         enum pg_code rc;
 
         if (!nl && !in->eof && in->end - in->start < PG_INPUT_BLOCK) {
+            struct pollfd pfd = { in->fd, POLLIN, 0 };
+
+            /* A pipe whose writer is slow must not stall the caller. */
+            if (in->probe && poll(&pfd, 1, 0) == 0) {
+                in->would_block = 1;
+                *line = NULL;
+                return PG_OK;
+            }
             rc = fill(in);
             if (rc)
                 return rc;

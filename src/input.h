@@ -25,6 +25,8 @@ struct pg__input {
     int eof;
     uint64_t lineno;
     size_t start, end;   /* unread bytes are buf[start..end) */
+    int probe;           /* poll before a read that could block */
+    int would_block;     /* set by next(): nothing to read right now */
     char buf[PG_INPUT_BLOCK + 1];
 };
 
@@ -38,7 +40,9 @@ void pg__input_init_fd(struct pg__input *in, int fd);
 /*
  * The next non-blank, non-comment line: *line points into the reader's
  * buffer (valid until the next call), *len is its length, *lineno its
- * 1-based number.  Returns PG_OK with *line == NULL at end of input;
+ * 1-based number.  Returns PG_OK with *line == NULL at end of input, or
+ * (with in->probe set, for pipes) with *line == NULL and in->would_block
+ * set when no complete line can be read without waiting;
  * PG_E_LIMIT for an over-long line (*lineno set, *line NULL; call again
  * to go on); PG_E_IO on a read error (errno set).
  */

@@ -231,6 +231,7 @@ static enum pg_code setup_fetch(struct pg_job *job)
     /* SHA-256 costs as much CPU as the rest of a large transfer: only
      * when a record, --dedup or a {hash} name uses it. */
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
+    f->sync = o->sync;
     return PG_OK;
 }
 
@@ -773,6 +774,10 @@ static int read_input(struct pg_job *job)
         fail_job(job, PG_E_FATAL);
         return 0;
     }
+    if (!line && job->in->would_block) {
+        job->in->would_block = 0;   /* look again on the next round */
+        return 0;
+    }
     if (!line) {
         job->input_done = 1;
         return 0;
@@ -989,6 +994,12 @@ enum pg_code pg_job_run(struct pg_job *job)
                     pg__errstr(errno, errtxt, sizeof(errtxt)));
             PG_FREE(job->in);
             return PG_E_INVALID;
+        }
+        {
+            struct stat st;
+
+            job->in->probe = fstat(job->in->fd, &st) != 0 ||
+                             !S_ISREG(st.st_mode);
         }
         if (strcmp(o->input_path, "-")) {
             int64_t n = pg__input_count(o->input_path);

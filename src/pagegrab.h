@@ -244,7 +244,8 @@ struct pg_options {
     long grace_ms;              /* after pg_job_stop(soft); 10000 */
     int resume;                 /* skip URLs ok in manifest_path, and
                                    append to it */
-    int sync;                   /* fsync the manifest after each record */
+    int sync;                   /* fsync each body before it is kept,
+                                   and the manifest after each record */
     int allow_private;          /* discovered links may reach private,
                                    loopback and link-local addresses */
 
