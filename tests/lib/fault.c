@@ -1090,12 +1090,6 @@ void pg_proc_start(struct pg_test *t, struct pg_proc *p,
     char **argv;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t mask;
-    sigset_t defs;
-    static const int def_signals[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP,
-                                      SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1,
-                                      SIGUSR2};
-    short sflags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     int rc;
     char eb[128];
 
@@ -1133,28 +1127,14 @@ void pg_proc_start(struct pg_test *t, struct pg_proc *p,
     p->cmd = join_argv(argv);
     if (verbose())
         fprintf(stderr, "+ %s &\n", p->cmd);
-    if (posix_spawn_file_actions_init(&fa) != 0 ||
-        posix_spawnattr_init(&attr) != 0)
-        pg_test_fail(t, "posix_spawn setup failed");
-    posix_spawn_file_actions_addopen(&fa, 0,
-                                     stdin_path ? stdin_path : "/dev/null",
-                                     O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, p->out_path,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, p->err_path,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    sigemptyset(&mask);
-    sigemptyset(&defs);
-    for (size_t i = 0; i < sizeof(def_signals) / sizeof(def_signals[0]); i++)
-        sigaddset(&defs, def_signals[i]);
-    posix_spawnattr_setsigmask(&attr, &mask);
-    posix_spawnattr_setsigdefault(&attr, &defs);
+    pg_spawn_prepare(t, &fa, &attr, stdin_path, p->out_path, p->err_path);
     if (flags & PG_PROC_OWN_GROUP) {
         posix_spawnattr_setpgroup(&attr, 0);
-        sflags |= POSIX_SPAWN_SETPGROUP;
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                 POSIX_SPAWN_SETSIGDEF |
+                                 POSIX_SPAWN_SETPGROUP);
         p->own_group = 1;
     }
-    posix_spawnattr_setflags(&attr, sflags);
     p->start = pg_fault_now();
     rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

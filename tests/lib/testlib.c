@@ -428,6 +428,36 @@ static char *join_argv(char *const *argv)
     return s;
 }
 
+void pg_spawn_prepare(struct pg_test *t, posix_spawn_file_actions_t *fa,
+                      posix_spawnattr_t *attr, const char *stdin_path,
+                      const char *out_path, const char *err_path)
+{
+    static const int def_signals[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP,
+                                      SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1,
+                                      SIGUSR2};
+    sigset_t mask;
+    sigset_t defs;
+
+    if (posix_spawn_file_actions_init(fa) != 0 ||
+        posix_spawnattr_init(attr) != 0)
+        pg_test_fail(t, "posix_spawn setup failed");
+    posix_spawn_file_actions_addopen(fa, 0,
+                                     stdin_path ? stdin_path : "/dev/null",
+                                     O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(fa, 1, out_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(fa, 2, err_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    sigemptyset(&mask);
+    sigemptyset(&defs);
+    for (size_t i = 0; i < sizeof(def_signals) / sizeof(def_signals[0]); i++)
+        sigaddset(&defs, def_signals[i]);
+    posix_spawnattr_setsigmask(attr, &mask);
+    posix_spawnattr_setsigdefault(attr, &defs);
+    posix_spawnattr_setflags(attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
            unsigned timeout_s, const char *const *args)
 {
@@ -439,11 +469,6 @@ int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
     size_t k = 0;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t mask;
-    sigset_t defs;
-    static const int def_signals[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP,
-                                      SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1,
-                                      SIGUSR2};
     pid_t pid;
     int status;
     int rc;
@@ -499,24 +524,7 @@ int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
         fprintf(stderr, "+ %s%s%s\n", cmd, stdin_path ? " < " : "",
                 stdin_path ? stdin_path : "");
 
-    if (posix_spawn_file_actions_init(&fa) != 0 ||
-        posix_spawnattr_init(&attr) != 0)
-        pg_test_fail(t, "posix_spawn setup failed");
-    posix_spawn_file_actions_addopen(&fa, 0,
-                                     stdin_path ? stdin_path : "/dev/null",
-                                     O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, r->out_path,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, r->err_path,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    sigemptyset(&mask);
-    sigemptyset(&defs);
-    for (size_t i = 0; i < sizeof(def_signals) / sizeof(def_signals[0]); i++)
-        sigaddset(&defs, def_signals[i]);
-    posix_spawnattr_setsigmask(&attr, &mask);
-    posix_spawnattr_setsigdefault(&attr, &defs);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pg_spawn_prepare(t, &fa, &attr, stdin_path, r->out_path, r->err_path);
 
     start = now_secs();
     deadline = start + limit;

@@ -35,6 +35,7 @@
 #define PG_TESTLIB_H
 
 #include <limits.h>
+#include <spawn.h>
 #include <stddef.h>
 
 #ifndef PATH_MAX
@@ -179,6 +180,15 @@ struct pg_run {
     char out_path[PATH_MAX + 64]; /* capture files (in the temp dir) */
     char err_path[PATH_MAX + 64];
 };
+
+/*
+ * Spawn set-up shared by every runner of the binary: stdin from
+ * stdin_path (or /dev/null), stdout and stderr to files, no blocked
+ * signals and default dispositions.  The caller destroys fa and attr.
+ */
+void pg_spawn_prepare(struct pg_test *t, posix_spawn_file_actions_t *fa,
+                      posix_spawnattr_t *attr, const char *stdin_path,
+                      const char *out_path, const char *err_path);
 
 /*
  * Run the binary under test with args (a NULL-terminated vector, without
