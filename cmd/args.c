@@ -22,6 +22,7 @@ enum opt_id {
     OPT_OUTPUT = 'o',
     OPT_MODE = 'm',
     OPT_JOBS = 'j',
+    OPT_PER_WORKER = 'K',
     OPT_QUIET = 'q',
     OPT_VERBOSE = 'v',
     OPT_AGENT = 'A',
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
     { "output", required_argument, NULL, OPT_OUTPUT },
     { "mode", required_argument, NULL, OPT_MODE },
     { "jobs", required_argument, NULL, OPT_JOBS },
+    { "per-worker", required_argument, NULL, OPT_PER_WORKER },
     { "manifest", required_argument, NULL, OPT_MANIFEST },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -118,7 +120,7 @@ static const struct option long_opts[] = {
     { NULL, 0, NULL, 0 }
 };
 
-static const char short_opts[] = "i:o:m:j:qvA:H:hV";
+static const char short_opts[] = "i:o:m:j:K:qvA:H:hV";
 
 static const char usage_text[] =
 "Usage: pagegrab [OPTIONS] [URL...]\n"
@@ -133,6 +135,8 @@ static const char usage_text[] =
 "Concurrency:\n"
 "  -m, --mode MODE         thread or process (default: thread)\n"
 "  -j, --jobs N            number of workers, 1-1024 (default: 8)\n"
+"  -K, --per-worker K      transfers each worker runs at once, 1-1024\n"
+"                          (libcurl multi; default: 1, a blocking worker)\n"
 "Images and crawling:\n"
 "      --images            save the images of every page (img, srcset,\n"
 "                          picture, lazy-load attributes, links to images)\n"
@@ -334,6 +338,11 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         if (parse_long(name, val, 1, 1024, &v))
             return -1;
         cli->o.jobs = (unsigned)v;
+        return 0;
+    case OPT_PER_WORKER:
+        if (parse_long(name, val, 1, 1024, &v))
+            return -1;
+        cli->o.per_worker = (unsigned)v;
         return 0;
     case OPT_QUIET:
         cli->quiet = 1;

@@ -49,6 +49,7 @@ void pg_options_init(struct pg_options *o)
     memset(o, 0, sizeof(*o));
     o->mode = PG_MODE_THREAD;
     o->jobs = 8;
+    o->per_worker = 1;
     o->output_dir = ".";
     o->connect_timeout_ms = 10000;
     o->timeout_ms = 0;
@@ -138,6 +139,11 @@ void pg_job_stats(const struct pg_job *job, struct pg_stats *st)
     *st = job->stats;
     if (job->t0 > 0)
         st->elapsed_s = pg__now() - job->t0;
+    st->lat_p50_ms = pg__latency_percentile(&job->lat, 50);
+    st->lat_p95_ms = pg__latency_percentile(&job->lat, 95);
+    st->lat_p99_ms = pg__latency_percentile(&job->lat, 99);
+    if (job->pool)
+        st->workers_peak_rss_kb = job->pool->workers_peak_rss_kb;
 }
 
 /* mkdir -p for the output directory (the user's own path). */
@@ -402,6 +408,12 @@ static void finish(struct pg__item *it, void *ud)
     char errtxt[128];
     size_t i;
 
+    if (!(it->flags & PG_ITEM_CANCELLED) && it->time_ms > 0) {
+        /* Every transfer that ran, retries included. */
+        job->stats.transfers++;
+        if (it->http_code > 0)
+            pg__latency_add(&job->lat, it->time_ms);
+    }
     if (it->flags & PG_ITEM_ROBOTS) {
         /* The rules go to the item's origin, which done() forgets. */
         robots_done(job, it);
@@ -970,6 +982,7 @@ enum pg_code pg_job_run(struct pg_job *job)
     const struct pg_options *o = job->o;
     struct pg__pool_config pc;
     int parent_fds[5];
+    double t_start;
     size_t nfds = 0;
     enum pg_code rc;
     char errtxt[128];
@@ -1072,7 +1085,9 @@ enum pg_code pg_job_run(struct pg_job *job)
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;
+    t_start = pg__now();
     rc = pg__pool_start(job->pool);
+    job->stats.startup_ms = (pg__now() - t_start) * 1000.0;
     if (rc) {
         set_err(job, "%s", job->pool->errmsg);
         pg__pool_stop(job->pool, finish, job);

@@ -18,6 +18,7 @@
 #include "frontier.h"
 #include "input.h"
 #include "item.h"
+#include "latency.h"
 #include "log.h"
 #include "manifest.h"
 #include "pool.h"
@@ -68,6 +69,7 @@ struct pg_job {
     double last_sync;
 
     struct pg_stats stats;
+    struct pg__latency lat;    /* transfer times */
     double t0;
     char errmsg[PG_ERRBUF_SIZE];
 };

@@ -180,6 +180,18 @@ struct pg_stats {
     uint64_t failed;
     uint64_t bytes;     /* body bytes received */
     double elapsed_s;   /* since pg_job_run() started */
+
+    /* Measurements (for `pagegrab compare` and reports). */
+    uint64_t transfers;  /* transfers that ran (retries included) */
+    double startup_ms;   /* starting the workers (threads or forks) */
+    double lat_p50_ms;   /* transfer time percentiles over every */
+    double lat_p95_ms;   /* transfer that got a response; 0 if none */
+    double lat_p99_ms;   /* (about 2% resolution) */
+    uint64_t workers_peak_rss_kb; /* process mode: the sum of each worker
+                                     process's own peak RSS, including
+                                     replaced ones; final once
+                                     pg_job_run() returned; 0 in thread
+                                     mode */
 };
 
 /* Called in the main thread after every finished URL. */
@@ -188,6 +200,9 @@ typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
     unsigned jobs;              /* workers, default 8 */
+    unsigned per_worker;        /* transfers each worker runs at once with
+                                   the libcurl multi interface; 1 (the
+                                   default) is a blocking worker */
 
     const char *const *urls;    /* URLs given directly, fetched first */
     size_t n_urls;

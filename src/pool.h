@@ -54,6 +54,8 @@ struct pg__pool {
     const struct pg__pool_backend *be;
     struct pg__pool_config cfg;
     size_t inflight;          /* submitted and not yet handed back */
+    uint64_t workers_peak_rss_kb; /* process mode: sum over reaped
+                                     worker processes */
     char errmsg[PG_ERRBUF_SIZE];
 };
 

@@ -17,6 +17,7 @@
  * workers' sockets and the parent-only fds, builds its own CURL handle
  * and leaves with _exit().
  */
+#define _DEFAULT_SOURCE /* wait4() */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -422,6 +424,20 @@ static void remove_leftovers(struct proc_pool *pp, pid_t pid)
     closedir(d);
 }
 
+/* Wait for a worker process; its peak RSS is added to the pool's. */
+static void reap(struct proc_pool *pp, pid_t pid, int *status)
+{
+    struct rusage ru;
+    int st = 0;
+
+    memset(&ru, 0, sizeof(ru));
+    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+        ;
+    pp->base.workers_peak_rss_kb += (uint64_t)ru.ru_maxrss;
+    if (status)
+        *status = st;
+}
+
 /* The worker's socket is gone: reap it, hand its items back, replace. */
 static void worker_died(struct proc_pool *pp, struct proc_worker *w,
                         pg__pool_done_cb cb, void *ud)
@@ -434,8 +450,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
     close(w->fd);
     w->fd = -1;
     pg__wire_rx_release(&w->rx);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    reap(pp, pid, &status);
     w->pid = 0;
     if (WIFSIGNALED(status))
         snprintf(why, sizeof(why), "killed by signal %d",
@@ -700,8 +715,7 @@ static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
         }
         pg__wire_rx_release(&w->rx);
         if (w->pid > 0) {
-            while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+            reap(pp, w->pid, NULL);
             w->pid = 0;
         }
     }
