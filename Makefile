@@ -80,7 +80,7 @@ PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
 PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
 PHONY_EXTRA := deps test-run fuzz fuzz-replay bench
-.PHONY: $(PHONY_EXTRA) all test unit-test integration-test check-deps asan tsan valgrind \
+.PHONY: $(PHONY_EXTRA) all test unit-test integration-test integration-test-multi check-deps asan tsan valgrind \
 	demo install uninstall clean lint test-progs
 
 all: $(BIN)
@@ -156,7 +156,7 @@ test-progs: $(PROG_BIN)
 # The test runner: every binary is run on its own; 77 means skipped.
 # PG_TEST_MODES restricts the integration suites to some modes (tsan).
 RUN_TESTS = tests/run-tests.sh
-export PG_TEST_MODES PG_TEST_QUICK
+export PG_TEST_MODES PG_TEST_QUICK PG_TEST_PER_WORKER
 
 check-deps:
 	@$(PKG_CONFIG) --exists $(DEPS) || { echo "missing build dependencies: run 'sh tests/install-deps.sh'" >&2; exit 1; }
@@ -177,7 +177,15 @@ integration-test: check-deps $(BIN) $(IT_BIN) $(PROG_BIN)
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: unit-test fuzz-replay integration-test
+# The integration suites run twice: blocking workers (K = 1), then every
+# case again with 4 transfers per worker (the libcurl multi engine).
+integration-test-multi: check-deps $(BIN) $(IT_BIN) $(PROG_BIN)
+	@PAGEGRAB_BIN=$(abspath $(BIN)) PG_BUILD_DIR=$(abspath $(O)) \
+		PG_TEST_PER_WORKER=4 $(RUN_TESTS) integration-multi $(IT_BIN)
+
+test-run:
+	@$(MAKE) --no-print-directory unit-test fuzz-replay integration-test
+	@$(MAKE) --no-print-directory integration-test-multi
 
 asan: deps
 	$(MAKE) O=build/asan SANITIZE=address,undefined CFLAGS='-O1 -g' \

@@ -2,6 +2,7 @@
  * fetch.c - see fetch.h.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -20,45 +21,45 @@
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-    struct pg__fetcher *f = ud;
+    struct pg__xfer *x = ud;
     size_t n = size * nmemb, left = n;
     long code = 0;
 
-    if (f->bytes == 0 && !f->discard) {
-        curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (x->bytes == 0 && !x->discard) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
         if (code < 200 || code > 299)
-            f->discard = 1;
+            x->discard = 1;
     }
-    if (f->discard) {
-        f->discarded += n;
-        return f->discarded > PG_ERROR_BODY_MAX ? 0 : n;
+    if (x->discard) {
+        x->discarded += n;
+        return x->discarded > PG_ERROR_BODY_MAX ? 0 : n;
     }
-    if (f->cfg->max_size && f->bytes + n > f->cfg->max_size) {
+    if (x->f->cfg->max_size && x->bytes + n > x->f->cfg->max_size) {
         /* The decoded size counts, so a compressed bomb stops here. */
-        f->too_large = 1;
+        x->too_large = 1;
         return 0;
     }
-    if (f->sniff_len < PG_SNIFF) {
-        size_t k = PG_SNIFF - f->sniff_len < n ? PG_SNIFF - f->sniff_len : n;
+    if (x->sniff_len < PG_SNIFF) {
+        size_t k = PG_SNIFF - x->sniff_len < n ? PG_SNIFF - x->sniff_len : n;
 
-        memcpy(f->sniff + f->sniff_len, data, k);
-        f->sniff_len += k;
+        memcpy(x->sniff + x->sniff_len, data, k);
+        x->sniff_len += k;
     }
-    if (f->cfg->hash)
-        EVP_DigestUpdate(f->md, data, n);
+    if (x->f->cfg->hash)
+        EVP_DigestUpdate(x->md, data, n);
     while (left > 0) {
-        ssize_t w = write(f->fd, data, left);
+        ssize_t w = write(x->fd, data, left);
 
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            f->write_errno = w < 0 ? errno : ENOSPC;
+            x->write_errno = w < 0 ? errno : ENOSPC;
             return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
         }
         data += w;
         left -= (size_t)w;
     }
-    f->bytes += n;
+    x->bytes += n;
     return n;
 }
 
@@ -96,16 +97,16 @@ int pg__ip_is_private(const char *ip)
 /* Headers: count them (capped) and keep Retry-After. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
-    struct pg__fetcher *f = ud;
+    struct pg__xfer *x = ud;
     size_t n = size * nmemb;
 
-    f->header_bytes += n;
-    if (f->header_bytes > PG_HEADER_MAX) {
-        f->too_large = 1;
+    x->header_bytes += n;
+    if (x->header_bytes > PG_HEADER_MAX) {
+        x->too_large = 1;
         return 0;
     }
     if (n > 5 && !strncmp(data, "HTTP/", 5)) {
-        f->retry_after_ms = -1;  /* a new response begins */
+        x->retry_after_ms = -1;  /* a new response begins */
     } else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
         char v[128], *end;
         size_t k = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
@@ -117,13 +118,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         while (*end == ' ' || *end == '\r' || *end == '\n')
             end++;
         if (end != v && !*end && secs >= 0) {
-            f->retry_after_ms = secs > 86400 ? 86400000L : secs * 1000;
+            x->retry_after_ms = secs > 86400 ? 86400000L : secs * 1000;
         } else {
             time_t when = curl_getdate(v, NULL);
             time_t now = time(NULL);
 
             if (when != (time_t)-1)
-                f->retry_after_ms = when > now ?
+                x->retry_after_ms = when > now ?
                                     (long)(when - now) * 1000 : 0;
         }
     }
@@ -134,13 +135,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
                        curl_off_t ult, curl_off_t uln)
 {
-    struct pg__fetcher *f = ud;
+    struct pg__xfer *x = ud;
+    const struct pg__fetch_config *c = x->f->cfg;
 
     (void)dlt;
     (void)dln;
     (void)ult;
     (void)uln;
-    return f->cfg->abort_flag && atomic_load(f->cfg->abort_flag);
+    return c->abort_flag && atomic_load(c->abort_flag);
 }
 
 /*
@@ -150,7 +152,7 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
 static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
                                    struct curl_sockaddr *a)
 {
-    struct pg__fetcher *f = ud;
+    struct pg__xfer *x = ud;
     char ip[INET6_ADDRSTRLEN] = "";
     const void *raw = NULL;
     int fd;
@@ -164,9 +166,9 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
                 &a->addr)->sin6_addr;
     if (raw)
         inet_ntop(a->family, raw, ip, sizeof(ip));
-    if (f->it && (f->it->flags & PG_ITEM_PUBLIC_ONLY) &&
+    if (x->it && (x->it->flags & PG_ITEM_PUBLIC_ONLY) &&
         (!raw || pg__ip_is_private(ip))) {
-        f->blocked = 1;
+        x->blocked = 1;
         return CURL_SOCKET_BAD;
     }
     fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -180,42 +182,116 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
 static int on_prereq(void *ud, char *ip, char *local_ip, int port,
                      int local_port)
 {
-    struct pg__fetcher *f = ud;
+    struct pg__xfer *x = ud;
 
     (void)local_ip;
     (void)port;
     (void)local_port;
-    if (f->it && (f->it->flags & PG_ITEM_PUBLIC_ONLY) &&
+    if (x->it && (x->it->flags & PG_ITEM_PUBLIC_ONLY) &&
         pg__ip_is_private(ip)) {
-        f->blocked = 1;
+        x->blocked = 1;
         return CURL_PREREQFUNC_ABORT;
     }
     return CURL_PREREQFUNC_OK;
 }
 
-enum pg_code pg__fetcher_init(struct pg__fetcher *f,
-                              const struct pg__fetch_config *cfg,
-                              unsigned worker)
+
+/* ---- the share: DNS and TLS session caches ---------------------------- */
+
+struct pg__share {
+    CURLSH *sh;
+    int locked;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *e, curl_lock_data data, curl_lock_access acc,
+                       void *ud)
 {
-    const struct pg__fetch_config *c = cfg;
+    struct pg__share *s = ud;
+
+    (void)e;
+    (void)acc;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&s->mu[data]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data data, void *ud)
+{
+    struct pg__share *s = ud;
+
+    (void)e;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&s->mu[data]);
+}
+
+struct pg__share *pg__share_new(int locked)
+{
+    struct pg__share *s = pg_calloc(1, sizeof(*s));
+    unsigned i;
+
+    if (!s)
+        return NULL;
+    s->sh = curl_share_init();
+    if (!s->sh) {
+        pg_free(s);
+        return NULL;
+    }
+    s->locked = locked;
+    if (locked) {
+        for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_init(&s->mu[i], NULL);
+        curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s);
+    }
+    /* Connections are not shared: each worker keeps its own, so no lock
+     * is held around a transfer's socket work. */
+    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return s;
+}
+
+CURLSH *pg__share_handle(struct pg__share *s)
+{
+    return s ? s->sh : NULL;
+}
+
+void pg__share_free(struct pg__share *s)
+{
+    unsigned i;
+
+    if (!s)
+        return;
+    curl_share_cleanup(s->sh);
+    if (s->locked) {
+        for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&s->mu[i]);
+    }
+    pg_free(s);
+}
+
+/* ---- slots ------------------------------------------------------------ */
+
+static enum pg_code xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
+{
+    const struct pg__fetch_config *c = f->cfg;
     CURL *e;
 
-    memset(f, 0, sizeof(*f));
-    f->cfg = cfg;
-    f->worker = worker;
-    f->fd = -1;
-    f->md = EVP_MD_CTX_new();
-    if (!f->md)
+    x->f = f;
+    x->fd = -1;
+    x->md = EVP_MD_CTX_new();
+    if (!x->md)
         return PG_E_NOMEM;
     e = curl_easy_init();
     if (!e) {
-        EVP_MD_CTX_free(f->md);
-        f->md = NULL;
+        EVP_MD_CTX_free(x->md);
+        x->md = NULL;
         return PG_E_NOMEM;
     }
-    f->easy = e;
+    x->easy = e;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, f->errbuf);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -230,43 +306,110 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     if (c->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    if (c->share)
+        curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     if (c->max_size)
         curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
                          (curl_off_t)c->max_size);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* HTTP/2 over TLS when offered (h2c is not tried: an extra round
+     * trip on every plain-HTTP connection); a multi handle multiplexes
+     * transfers over it.  CURLOPT_PIPEWAIT is not set: on an HTTP/1.1
+     * server it holds a transfer back until the first response on the
+     * host's connection starts, which a slow response stretches into a
+     * timeout. */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    return PG_OK;
+}
+
+static void xfer_release(struct pg__xfer *x)
+{
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+    EVP_MD_CTX_free(x->md);
+    x->md = NULL;
+}
+
+enum pg_code pg__fetcher_init(struct pg__fetcher *f,
+                              const struct pg__fetch_config *cfg,
+                              unsigned worker, unsigned k)
+{
+    unsigned i;
+
+    memset(f, 0, sizeof(*f));
+    f->cfg = cfg;
+    f->worker = worker;
+    f->k = k < 1 ? 1 : k;
+    f->slots = pg_calloc(f->k, sizeof(*f->slots));
+    if (!f->slots)
+        return PG_E_NOMEM;
+    if (f->k > 1) {
+        f->multi = curl_multi_init();
+        if (!f->multi) {
+            pg__fetcher_release(f);
+            return PG_E_NOMEM;
+        }
+        curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
+                          (long)CURLPIPE_MULTIPLEX);
+        /* Idle connections kept for reuse: one per slot. */
+        curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->k);
+    }
+    for (i = 0; i < f->k; i++) {
+        if (xfer_init(&f->slots[i], f) != PG_OK) {
+            pg__fetcher_release(f);
+            return PG_E_NOMEM;
+        }
+    }
+    for (i = f->k; i-- > 0;) {
+        f->slots[i].next_free = f->free_slots;
+        f->free_slots = &f->slots[i];
+    }
     return PG_OK;
 }
 
 void pg__fetcher_release(struct pg__fetcher *f)
 {
-    if (f->easy)
-        curl_easy_cleanup(f->easy);
-    f->easy = NULL;
-    EVP_MD_CTX_free(f->md);
-    f->md = NULL;
+    unsigned i;
+
+    for (i = 0; f->slots && i < f->k; i++) {
+        struct pg__xfer *x = &f->slots[i];
+
+        if (x->it && f->multi)
+            curl_multi_remove_handle(f->multi, x->easy);
+        xfer_release(x);
+    }
+    if (f->multi)
+        curl_multi_cleanup(f->multi);
+    f->multi = NULL;
+    pg_free(f->slots);
+    f->slots = NULL;
+    f->free_slots = NULL;
     pg__extractor_free(f->x);
     f->x = NULL;
 }
 
-static void hash_final(struct pg__fetcher *f, struct pg__item *it)
+/* ---- one transfer: before and after ----------------------------------- */
+
+static void hash_final(struct pg__xfer *x, struct pg__item *it)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned n = 0, i;
 
-    if (EVP_DigestFinal_ex(f->md, d, &n) != 1 || n * 2 >= sizeof(it->hash))
+    if (EVP_DigestFinal_ex(x->md, d, &n) != 1 || n * 2 >= sizeof(it->hash))
         return;
     for (i = 0; i < n; i++) {
         it->hash[2 * i] = hex[d[i] >> 4];
@@ -276,16 +419,17 @@ static void hash_final(struct pg__fetcher *f, struct pg__item *it)
 }
 
 /* Parse a fetched HTML page from its spool file (still open). */
-static void parse_page(struct pg__fetcher *f, struct pg__item *it)
+static void parse_page(struct pg__xfer *x, struct pg__item *it)
 {
+    struct pg__fetcher *f = x->f;
     const struct pg__fetch_config *c = f->cfg;
     char err[PG_ERRBUF_SIZE];
     char *body;
     size_t got = 0;
     enum pg_code rc;
 
-    if (!c->extract || !pg__extract_is_html(it->content_type, f->sniff,
-                                            f->sniff_len))
+    if (!c->extract || !pg__extract_is_html(it->content_type, x->sniff,
+                                            x->sniff_len))
         return;
     it->flags |= PG_ITEM_HTML;
     if (it->bytes > PG_PARSE_MAX) {
@@ -308,7 +452,7 @@ static void parse_page(struct pg__fetcher *f, struct pg__item *it)
     if (!body)
         return;
     while (got < it->bytes) {
-        ssize_t r = pread(f->fd, body + got, (size_t)it->bytes - got,
+        ssize_t r = pread(x->fd, body + got, (size_t)it->bytes - got,
                           (off_t)got);
 
         if (r < 0 && errno == EINTR)
@@ -336,37 +480,37 @@ static char *dup_info(CURL *e, CURLINFO info, size_t max)
     return pg_strndup(v, strnlen(v, max));
 }
 
-static void classify(struct pg__fetcher *f, struct pg__item *it,
-                     CURLcode cc)
+static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
 {
-    const char *detail = f->errbuf[0] ? f->errbuf : curl_easy_strerror(cc);
+    const struct pg__fetch_config *c = x->f->cfg;
+    const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
     char errtxt[128];
 
-    if (f->too_large || cc == CURLE_FILESIZE_EXCEEDED ||
+    if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED ||
         cc == CURLE_OUT_OF_MEMORY) {
         /* libcurl answers a header line over its own 100 KiB limit with
          * CURLE_OUT_OF_MEMORY: that is the server's doing, not ours. */
         if (cc == CURLE_OUT_OF_MEMORY)
             pg__item_error(it, PG_ST_TOO_LARGE, "a response header line "
                            "longer than libcurl accepts (100 KiB)");
-        else if (f->header_bytes > PG_HEADER_MAX)
+        else if (x->header_bytes > PG_HEADER_MAX)
             pg__item_error(it, PG_ST_TOO_LARGE, "response headers larger "
                            "than %u bytes", PG_HEADER_MAX);
         else
             pg__item_error(it, PG_ST_TOO_LARGE, "body larger than "
                            "--max-size %llu bytes",
-                           (unsigned long long)f->cfg->max_size);
+                           (unsigned long long)c->max_size);
         return;
     }
-    if (f->blocked && cc != CURLE_OK) {
+    if (x->blocked && cc != CURLE_OK) {
         /* (A private address refused, then a public one that worked, is
          * a success.) */
         pg__item_error(it, PG_ST_BLOCKED, "refused to connect to a "
                        "private address (use --allow-private)");
         return;
     }
-    if (cc == CURLE_ABORTED_BY_CALLBACK && f->cfg->abort_flag &&
-        atomic_load(f->cfg->abort_flag)) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK && c->abort_flag &&
+        atomic_load(c->abort_flag)) {
         pg__item_error(it, PG_ST_INTERRUPTED, "interrupted");
         return;
     }
@@ -379,7 +523,7 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
                            it->http_code);
         break;
     case CURLE_WRITE_ERROR:
-        if (f->discard) {
+        if (x->discard) {
             pg__item_error(it, PG_ST_HTTP_ERROR, "HTTP status %ld (error "
                            "page cut at %u bytes)", it->http_code,
                            PG_ERROR_BODY_MAX);
@@ -387,11 +531,11 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
         }
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
                        it->tmp_name ? it->tmp_name : "?",
-                       pg__errstr(f->write_errno, errtxt, sizeof(errtxt)));
+                       pg__errstr(x->write_errno, errtxt, sizeof(errtxt)));
         break;
     case CURLE_TOO_MANY_REDIRECTS:
         pg__item_error(it, PG_ST_REDIRECT_ERROR,
-                       "too many redirects (limit %ld)", f->cfg->max_redirs);
+                       "too many redirects (limit %ld)", c->max_redirs);
         break;
     case CURLE_UNSUPPORTED_PROTOCOL:
         /* The start URL is http(s), so this is a redirect elsewhere. */
@@ -405,84 +549,168 @@ static void classify(struct pg__fetcher *f, struct pg__item *it,
     }
 }
 
-void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
+/* Reset slot x for it and open its spool file.  -1 if it ended at once. */
+static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
 {
+    struct pg__fetcher *f = x->f;
     const struct pg__fetch_config *c = f->cfg;
-    curl_off_t us = 0;
-    CURLcode cc;
     char errtxt[128];
 
     pg__item_reset_result(it);
     it->attempts++;
-    f->errbuf[0] = '\0';
-    f->bytes = 0;
-    f->discard = 0;
-    f->discarded = 0;
-    f->write_errno = 0;
-    f->sniff_len = 0;
-    f->header_bytes = 0;
-    f->too_large = 0;
-    f->blocked = 0;
-    f->retry_after_ms = -1;
-    f->it = it;
+    x->errbuf[0] = '\0';
+    x->bytes = 0;
+    x->discard = 0;
+    x->discarded = 0;
+    x->write_errno = 0;
+    x->sniff_len = 0;
+    x->header_bytes = 0;
+    x->too_large = 0;
+    x->blocked = 0;
+    x->retry_after_ms = -1;
+    x->it = it;
     if (c->hash)
-        EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
-    if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &f->fd,
+        EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
+    if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &x->fd,
                          &it->tmp_name)) {
         pg__item_error(it, PG_ST_SAVE_ERROR,
                        "cannot create a temporary file: %s",
                        pg__errstr(errno, errtxt, sizeof(errtxt)));
-        return;
+        x->it = NULL;
+        return -1;
     }
-    curl_easy_setopt(f->easy, CURLOPT_URL, it->url);
-    cc = curl_easy_perform(f->easy);
+    curl_easy_setopt(x->easy, CURLOPT_URL, it->url);
+    return 0;
+}
 
-    curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &it->http_code);
-    curl_easy_getinfo(f->easy, CURLINFO_TOTAL_TIME_T, &us);
+/* The transfer on slot x ended with cc: fill in its item's result. */
+static void xfer_end(struct pg__xfer *x, CURLcode cc)
+{
+    struct pg__item *it = x->it;
+    const struct pg__fetch_config *c = x->f->cfg;
+    curl_off_t us = 0;
+    char errtxt[128];
+    char *ip = NULL;
+
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &it->http_code);
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
     it->time_ms = (double)us / 1000.0;
-    it->bytes = f->bytes;
-    it->final_url = dup_info(f->easy, CURLINFO_EFFECTIVE_URL, 8192);
-    it->content_type = dup_info(f->easy, CURLINFO_CONTENT_TYPE,
+    it->bytes = x->bytes;
+    it->final_url = dup_info(x->easy, CURLINFO_EFFECTIVE_URL, 8192);
+    it->content_type = dup_info(x->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
-    classify(f, it, cc);
-    it->retry_after_ms = f->retry_after_ms;
-    f->it = NULL;
-    {
-        char *ip = NULL;
-
-        if (curl_easy_getinfo(f->easy, CURLINFO_PRIMARY_IP, &ip) ==
-            CURLE_OK && ip && *ip && pg__ip_is_private(ip))
-            it->flags |= PG_ITEM_PRIVATE_IP;
-    }
+    classify(x, it, cc);
+    it->retry_after_ms = x->retry_after_ms;
+    if (curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+        ip && *ip && pg__ip_is_private(ip))
+        it->flags |= PG_ITEM_PRIVATE_IP;
     /* By Content-Type or by the bytes, whatever the type claims. */
     if (it->status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
-        (pg__extract_is_html(it->content_type, f->sniff, f->sniff_len) ||
-         pg__extract_is_html(NULL, f->sniff, f->sniff_len)))
+        (pg__extract_is_html(it->content_type, x->sniff, x->sniff_len) ||
+         pg__extract_is_html(NULL, x->sniff, x->sniff_len)))
         pg__item_error(it, PG_ST_TYPE_MISMATCH, "an image link answered "
                        "with HTML (Content-Type %s)",
                        it->content_type ? it->content_type : "none");
     if (it->status == PG_ST_OK) {
         if (c->hash)
-            hash_final(f, it);
+            hash_final(x, it);
         if (it->flags & PG_ITEM_PARSE)
-            parse_page(f, it);
+            parse_page(x, it);
     }
 
     /* --sync: the body is on disk before its record can be. */
-    if (c->sync && it->status == PG_ST_OK && fsync(f->fd) < 0)
+    if (c->sync && it->status == PG_ST_OK && fsync(x->fd) < 0)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot sync '%s': %s",
                        it->tmp_name, pg__errstr(errno, errtxt,
                                                 sizeof(errtxt)));
-    if (close(f->fd) < 0 && it->status == PG_ST_OK)
+    if (close(x->fd) < 0 && it->status == PG_ST_OK)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
                        it->tmp_name, pg__errstr(errno, errtxt,
                                                 sizeof(errtxt)));
-    f->fd = -1;
+    x->fd = -1;
     if (it->status != PG_ST_OK) {
         unlinkat(c->outdir_fd, it->tmp_name, 0);
         PG_FREE(it->tmp_name);
     }
+    x->it = NULL;
     pg__log(c->log, PG_LOG_DEBUG, "worker %u: %s -> %s %ld (%llu bytes)",
-            f->worker, it->url, pg_status_name(it->status), it->http_code,
-            (unsigned long long)it->bytes);
+            x->f->worker, it->url, pg_status_name(it->status),
+            it->http_code, (unsigned long long)it->bytes);
+}
+
+/* ---- drivers ---------------------------------------------------------- */
+
+void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
+{
+    struct pg__xfer *x = &f->slots[0];
+
+    if (xfer_begin(x, it))
+        return;
+    xfer_end(x, curl_easy_perform(x->easy));
+}
+
+int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
+{
+    struct pg__xfer *x = f->free_slots;
+
+    if (!x) {
+        /* A caller's bug; the item still comes back with a result. */
+        pg__item_reset_result(it);
+        pg__item_error(it, PG_ST_NETWORK_ERROR, "no free transfer slot");
+        return 1;
+    }
+    if (xfer_begin(x, it))
+        return 1;
+    if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK) {
+        xfer_end(x, CURLE_OUT_OF_MEMORY);
+        /* (Not a header problem: say what it was.) */
+        pg__item_error(it, PG_ST_NETWORK_ERROR, "cannot start a transfer");
+        return 1;
+    }
+    f->free_slots = x->next_free;
+    f->active++;
+    return 0;
+}
+
+void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
+                    unsigned n_extra, int timeout_ms)
+{
+    curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+}
+
+void pg__fetch_wakeup(struct pg__fetcher *f)
+{
+    if (f->multi)
+        curl_multi_wakeup(f->multi);
+}
+
+unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
+                       void *ud)
+{
+    int running = 0, left = 0;
+    unsigned n = 0;
+    CURLMsg *m;
+
+    curl_multi_perform(f->multi, &running);
+    while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+        struct pg__xfer *x = NULL;
+        struct pg__item *it;
+        CURLcode cc;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        cc = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(f->multi, m->easy_handle);
+        if (!x || !x->it)
+            continue;
+        it = x->it;
+        xfer_end(x, cc);
+        x->next_free = f->free_slots;
+        f->free_slots = x;
+        f->active--;
+        n++;
+        done(it, ud);
+    }
+    return n;
 }

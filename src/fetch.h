@@ -1,11 +1,18 @@
 /*
  * fetch.h - one worker's libcurl transfer engine.
  *
- * A struct pg__fetcher owns one CURL easy handle, reused for every URL
- * the worker fetches so connections are kept alive.  It belongs to one
- * thread (thread mode) or to one worker process; it is never created in
- * a process that will fork afterwards.  pg__fetch() cannot fail: every
- * outcome is recorded in the item.
+ * A struct pg__fetcher owns K transfer slots, each with a CURL easy
+ * handle reused for every URL it fetches so connections are kept alive.
+ * It belongs to one thread (thread mode) or to one worker process; it is
+ * never created in a process that will fork afterwards.
+ *
+ * With K = 1 the worker is blocking: pg__fetch() runs one transfer with
+ * curl_easy_perform().  With K > 1 the slots live in one libcurl multi
+ * handle (connection cache and HTTP/2 multiplexing shared by the
+ * worker's transfers): pg__fetch_start() adds a transfer, pg__fetch_poll()
+ * waits for network activity (and for the caller's own descriptors), and
+ * pg__fetch_run() advances every transfer and hands back the finished
+ * ones.  Neither can fail: every outcome is recorded in the item.
  *
  * Only http and https are allowed, also after a redirect; compressed
  * encodings are accepted; the body is streamed into a spool file in the
@@ -43,6 +50,7 @@ struct pg__fetch_config {
     int hash;                     /* compute the SHA-256 of bodies */
     int sync;                     /* fsync each body before it is kept */
     atomic_int *abort_flag;       /* non-zero: abort transfers now */
+    CURLSH *share;                /* DNS and TLS session cache, or NULL */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */
@@ -56,17 +64,18 @@ struct pg__fetch_config {
 /* Bytes kept from the start of a body to sniff HTML. */
 #define PG_SNIFF 512
 
-struct pg__fetcher {
+struct pg__fetcher;
+
+/* One transfer slot: an easy handle and the state of its transfer. */
+struct pg__xfer {
+    struct pg__fetcher *f;
     CURL *easy;
-    const struct pg__fetch_config *cfg;
-    unsigned worker;     /* index, for spool names and logs */
-    uint64_t seq;        /* spool name counter */
     char errbuf[CURL_ERROR_SIZE];
     EVP_MD_CTX *md;                /* SHA-256 of the body */
-    struct pg__extractor *x;       /* created on first use */
-    int x_failed;
+    struct pg__xfer *next_free;
 
     /* Per transfer. */
+    struct pg__item *it;  /* the item being fetched, NULL when idle */
     int fd;
     int discard;         /* non-2xx response: body not kept */
     uint64_t discarded;  /* bytes of it read */
@@ -78,20 +87,79 @@ struct pg__fetcher {
     int too_large;        /* body or headers over the limit */
     int blocked;          /* refused a private address */
     long retry_after_ms;  /* of the last response, or -1 */
-    struct pg__item *it;  /* the item being fetched */
+};
+
+struct pg__fetcher {
+    const struct pg__fetch_config *cfg;
+    unsigned worker;     /* index, for spool names and logs */
+    uint64_t seq;        /* spool name counter */
+    struct pg__extractor *x;       /* created on first use */
+    int x_failed;
+
+    unsigned k;                    /* slots */
+    struct pg__xfer *slots;
+    struct pg__xfer *free_slots;   /* idle ones (multi) */
+    unsigned active;               /* transfers in the multi handle */
+    CURLM *multi;                  /* K > 1 only */
 };
 
 /* 1 if ip (text) is loopback, private, link-local or unspecified. */
 int pg__ip_is_private(const char *ip);
 
-/* Create the easy handle.  PG_E_NOMEM. */
+/*
+ * Create the K slots (and the multi handle when K > 1).  PG_E_NOMEM.
+ * On failure nothing is left to release.
+ */
 enum pg_code pg__fetcher_init(struct pg__fetcher *f,
                               const struct pg__fetch_config *cfg,
-                              unsigned worker) PG_WARN_UNUSED;
+                              unsigned worker, unsigned k) PG_WARN_UNUSED;
 
 void pg__fetcher_release(struct pg__fetcher *f);
 
-/* Fetch it->url into a spool file; fills the result part of it. */
+/* Blocking (any K): fetch it->url into a spool file; fills the result. */
 void pg__fetch(struct pg__fetcher *f, struct pg__item *it);
+
+/* Multi (K > 1): how many more transfers can start now. */
+static inline unsigned pg__fetch_room(const struct pg__fetcher *f)
+{
+    return f->k - f->active;
+}
+
+/*
+ * Multi: start fetching it (pg__fetch_room() must be > 0).  Returns 0 if
+ * the transfer runs; 1 if it ended at once (its result filled in, e.g. no
+ * temporary file could be made): the caller hands it back itself.
+ */
+int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it);
+
+/*
+ * Multi: wait up to timeout_ms for network activity, for one of the
+ * caller's extra descriptors (revents filled in), or for
+ * pg__fetch_wakeup().  Returns at once if a transfer needs attention.
+ */
+void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
+                    unsigned n_extra, int timeout_ms);
+
+/* Multi: wake pg__fetch_poll() up; callable from any thread. */
+void pg__fetch_wakeup(struct pg__fetcher *f);
+
+typedef void (*pg__fetch_done_cb)(struct pg__item *it, void *ud);
+
+/*
+ * Multi: advance every transfer; each finished item (result filled in)
+ * goes to done(it, ud).  Returns how many finished.
+ */
+unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
+                       void *ud);
+
+/*
+ * A cache of DNS answers and TLS sessions for the handles of a job
+ * (thread mode: locked, shared by every thread) or of one worker
+ * process (unlocked).  NULL on failure; transfers then work without it.
+ */
+struct pg__share;
+struct pg__share *pg__share_new(int locked);
+CURLSH *pg__share_handle(struct pg__share *s);
+void pg__share_free(struct pg__share *s);
 
 #endif

@@ -28,7 +28,9 @@ enum pg__item_flags {
     PG_ITEM_PRIVATE_IP = 1 << 7,   /* set by the worker: it connected to
                                       a private address */
     PG_ITEM_CANCELLED = 1 << 8,    /* handed back unstarted (stopping) */
-    PG_ITEM_COUNTED = 1 << 9       /* counted against --max-pages */
+    PG_ITEM_COUNTED = 1 << 9,      /* counted against --max-pages */
+    PG_ITEM_ALONE = 1 << 10        /* process mode, K > 1: a crash suspect,
+                                      run in a worker running nothing else */
 };
 
 struct pg__item {

@@ -831,7 +831,7 @@ static int limit_reached(struct pg_job *job, struct pg__item *it)
  */
 static double fill_pool(struct pg_job *job)
 {
-    size_t readahead = (size_t)job->o->jobs * 4 + 16;
+    size_t readahead = (size_t)job->o->jobs * job->o->per_worker * 4 + 16;
     double wake = 0;
 
     while (!job->stop && pg__pool_room(job->pool)) {
@@ -995,6 +995,17 @@ enum pg_code pg_job_run(struct pg_job *job)
         set_err(job, "number of workers must be 1..1024, not %u", o->jobs);
         return PG_E_INVALID;
     }
+    if (o->per_worker < 1 || o->per_worker > 1024) {
+        set_err(job, "transfers per worker must be 1..1024, not %u",
+                o->per_worker);
+        return PG_E_INVALID;
+    }
+    if ((unsigned long)o->jobs * o->per_worker > PG_MAX_TRANSFERS) {
+        set_err(job, "%u workers x %u transfers each is more than %u "
+                "transfers at once", o->jobs, o->per_worker,
+                PG_MAX_TRANSFERS);
+        return PG_E_INVALID;
+    }
     rc = setup_crawl(job);
     if (rc)
         return rc;
@@ -1074,7 +1085,10 @@ enum pg_code pg_job_run(struct pg_job *job)
     memset(&pc, 0, sizeof(pc));
     pc.mode = o->mode;
     pc.workers = o->jobs;
-    pc.depth = 2;
+    /* Enough queued per worker that a finished transfer is replaced
+     * without waiting for the main thread. */
+    pc.per_worker = o->per_worker;
+    pc.depth = o->per_worker > 1 ? 2 * o->per_worker : 2;
     pc.fetch = &job->fetch;
     pc.log = &job->log;
     parent_fds[nfds++] = job->wake[0];

@@ -197,12 +197,16 @@ struct pg_stats {
 /* Called in the main thread after every finished URL. */
 typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 
+/* The most transfers a job runs at once (jobs x per_worker). */
+#define PG_MAX_TRANSFERS 16384u
+
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
     unsigned jobs;              /* workers, default 8 */
     unsigned per_worker;        /* transfers each worker runs at once with
-                                   the libcurl multi interface; 1 (the
-                                   default) is a blocking worker */
+                                   the libcurl multi interface, 1..1024;
+                                   1 (the default) is a blocking worker;
+                                   jobs x per_worker <= PG_MAX_TRANSFERS */
 
     const char *const *urls;    /* URLs given directly, fetched first */
     size_t n_urls;

@@ -27,6 +27,7 @@ struct pg__pool_config {
     enum pg_mode mode;
     unsigned workers;
     unsigned depth;          /* items queued per worker, >= 1 */
+    unsigned per_worker;     /* transfers per worker (multi if > 1) */
     const struct pg__fetch_config *fetch;
     const struct pg__logger *log;
     const int *parent_fds;   /* closed in worker processes */

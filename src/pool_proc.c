@@ -45,6 +45,9 @@ struct proc_worker {
     struct pg__wire_rx rx;
     struct pg__item *held;   /* items sent and not yet answered */
     unsigned n_held;
+    struct pg_buf outq;      /* JOB frames not yet written */
+    int alone;               /* holds a PG_ITEM_ALONE item: gets no other */
+    int draining;            /* gets nothing until idle, then an alone one */
 };
 
 struct proc_pool {
@@ -52,7 +55,10 @@ struct proc_pool {
     struct proc_worker *w;
     struct pollfd *pfd;
     struct pg_buf out;       /* frame being sent */
+    struct pg__item *wait_head, *wait_tail; /* not sent yet (no worker
+                                               could take them) */
     int stopping;
+    int cancelled;           /* cancel(): waiting items go back unsent */
 };
 
 /* ---- worker side ------------------------------------------------------ */
@@ -106,8 +112,8 @@ static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l)
     return rc;
 }
 
-static enum pg_code send_result(int fd, struct pg_buf *b,
-                                const struct pg__item *it)
+static enum pg_code encode_result(struct pg_buf *b,
+                                  const struct pg__item *it)
 {
     enum pg_code rc;
 
@@ -142,9 +148,7 @@ static enum pg_code send_result(int fd, struct pg_buf *b,
         rc = put_links(b, &it->links);
     if (!rc)
         rc = pg__wire_end(b);
-    if (rc)
-        return rc;
-    return pg__wire_write_all(fd, b->ptr, b->len);
+    return rc;
 }
 
 /* Set by the parent's SIGUSR1: abort the running transfer. */
@@ -157,12 +161,12 @@ static void on_sigusr1(int sig)
 }
 
 /* Set by the parent's SIGUSR2: start no further transfer. */
-static atomic_int child_cancel;
+static atomic_int child_cancel_flag;
 
 static void on_sigusr2(int sig)
 {
     (void)sig;
-    atomic_store(&child_cancel, 1);
+    atomic_store(&child_cancel_flag, 1);
 }
 
 static void reset_signals(void)
@@ -221,13 +225,166 @@ static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
     }
 }
 
+/* A worker's side of its connection. */
+struct child {
+    int fd;
+    int outdir_fd;
+    struct pg__fetcher f;
+    struct pg__wire_rx rx;
+    struct pg_buf frame;     /* one result being encoded */
+    struct pg_buf out;       /* results waiting to be written */
+    struct pg__item *queue, *queue_tail; /* received, not started */
+    int eof;                 /* the parent sent its last job */
+    int broken;              /* the parent is gone or spoke garbage */
+};
+
+/* Decode one JOB frame into a new item; NULL if malformed. */
+static struct pg__item *job_item(const void *payload, size_t len)
+{
+    struct pg__wire_reader r;
+    struct pg__item *it = pg__item_new();
+    const char *url;
+
+    if (!it)
+        return NULL;
+    pg__wire_reader_init(&r, payload, len);
+    it->id = pg__wire_get_u64(&r);
+    it->attempts = pg__wire_get_u32(&r);
+    it->flags = pg__wire_get_u32(&r);
+    url = pg__wire_get_str(&r);
+    if (r.bad || !url || !(it->url = pg_strdup(url))) {
+        pg__item_free(it);
+        return NULL;
+    }
+    return it;
+}
+
+/* Read what the parent sent; queue its jobs.  Sets eof / broken. */
+static void child_read(struct child *c)
+{
+    const void *payload;
+    size_t len;
+    unsigned type;
+    int got;
+
+    if (pg__wire_rx_read(&c->rx, c->fd)) {
+        c->eof = 1;      /* EOF: the parent has no more work */
+        return;
+    }
+    while ((got = pg__wire_rx_next(&c->rx, &type, &payload, &len)) != 0) {
+        struct pg__item *it;
+
+        if (got < 0 || type != PG_WIRE_JOB ||
+            !(it = job_item(payload, len))) {
+            c->broken = 1;
+            return;
+        }
+        it->next = NULL;
+        if (c->queue_tail)
+            c->queue_tail->next = it;
+        else
+            c->queue = it;
+        c->queue_tail = it;
+    }
+}
+
+/* Encode a finished item's result for the parent, then free the item. */
+static void child_done(struct pg__item *it, void *ud)
+{
+    struct child *c = ud;
+
+    if (!c->broken && (encode_result(&c->frame, it) ||
+                       pg_buf_add(&c->out, c->frame.ptr, c->frame.len)))
+        c->broken = 1;
+    if (c->broken && it->tmp_name)
+        unlinkat(c->outdir_fd, it->tmp_name, 0);
+    pg__item_free(it);
+}
+
+/* Write the results gathered so far, in one write when they fit. */
+static void child_flush(struct child *c)
+{
+    if (!c->broken && c->out.len > 0 &&
+        pg__wire_write_all(c->fd, c->out.ptr, c->out.len))
+        c->broken = 1;
+    pg_buf_reset(&c->out);
+}
+
+static struct pg__item *child_next(struct child *c)
+{
+    struct pg__item *it = c->queue;
+
+    if (it) {
+        c->queue = it->next;
+        if (!c->queue)
+            c->queue_tail = NULL;
+        it->next = NULL;
+    }
+    return it;
+}
+
+/* Stopping: hand an item back unstarted. */
+static void child_cancel(struct child *c, struct pg__item *it)
+{
+    pg__item_reset_result(it);
+    it->flags |= PG_ITEM_CANCELLED;
+    child_done(it, c);
+}
+
+/* K = 1: one transfer at a time, blocking. */
+static void blocking_loop(struct child *c)
+{
+    while (!c->broken) {
+        struct pg__item *it = child_next(c);
+
+        if (!it) {
+            if (c->eof)
+                break;
+            child_read(c);
+            continue;
+        }
+        if (atomic_load(&child_cancel_flag))
+            child_cancel(c, it);
+        else {
+            pg__fetch(&c->f, it);
+            child_done(it, c);
+        }
+        child_flush(c);
+    }
+}
+
+/* K > 1: the multi interface, with the parent's socket in its poll. */
+static void multi_loop(struct child *c)
+{
+    struct pg__fetcher *f = &c->f;
+
+    while (!c->broken && !(c->eof && !c->queue && f->active == 0)) {
+        struct curl_waitfd wfd = { c->fd, CURL_WAIT_POLLIN, 0 };
+        struct pg__item *it;
+
+        while (pg__fetch_room(f) > 0 && (it = child_next(c)) != NULL) {
+            if (atomic_load(&child_cancel_flag))
+                child_cancel(c, it);
+            else if (pg__fetch_start(f, it))
+                child_done(it, c);
+        }
+        if (c->out.len == 0)
+            pg__fetch_poll(f, &wfd, c->eof ? 0 : 1, 1000);
+        if (!c->eof && (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
+            child_read(c);
+        pg__fetch_run(f, child_done, c);
+        child_flush(c);
+    }
+}
+
 static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
 {
     struct child_log cl;
     struct pg__fetch_config fc = *pp->base.cfg.fetch;
-    struct pg__fetcher f;
-    struct pg__wire_rx rx;
-    struct pg_buf out = PG_BUF_INIT(PG_WIRE_MAX);
+    struct pg__share *share;
+    struct child c;
+    unsigned k = pp->base.cfg.per_worker < 1 ? 1 : pp->base.cfg.per_worker;
+    struct pg__item *it;
 
     cl.fd = fd;
     pg_buf_init(&cl.frame, PG_WIRE_MAX);
@@ -238,59 +395,32 @@ static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
     }
     fc.log = &cl.lg;
     fc.abort_flag = &child_abort;
-    if (pg__fetcher_init(&f, &fc, self))
-        _exit(3);
-    pg__wire_rx_init(&rx);
-    for (;;) {
-        const void *payload;
-        size_t len;
-        unsigned type;
-        int got = pg__wire_rx_next(&rx, &type, &payload, &len);
-        struct pg__wire_reader r;
-        struct pg__item it;
-        const char *url;
+    /* This process's own cache, for its K handles (no locks needed). */
+    share = pg__share_new(0);
+    fc.share = pg__share_handle(share);
 
-        if (got < 0)
-            break;
-        if (got == 0) {
-            if (pg__wire_rx_read(&rx, fd))
-                break;     /* EOF: the parent has no more work */
-            continue;
-        }
-        if (type != PG_WIRE_JOB)
-            break;
-        pg__wire_reader_init(&r, payload, len);
-        memset(&it, 0, sizeof(it));
-        it.id = pg__wire_get_u64(&r);
-        it.attempts = pg__wire_get_u32(&r);
-        it.flags = pg__wire_get_u32(&r);
-        url = pg__wire_get_str(&r);
-        if (r.bad || !url)
-            break;
-        it.url = pg_strdup(url);
-        if (!it.url)
-            break;
-        if (atomic_load(&child_cancel)) {
-            /* Stopping: hand it back unstarted. */
-            pg__item_reset_result(&it);
-            it.flags |= PG_ITEM_CANCELLED;
-        } else {
-            pg__fetch(&f, &it);
-        }
-        if (send_result(fd, &out, &it)) {
-            if (it.tmp_name)
-                unlinkat(fc.outdir_fd, it.tmp_name, 0);
-            pg__item_reset_result(&it);
-            pg_free(it.url);
-            break;
-        }
-        pg__item_reset_result(&it);
-        pg_free(it.url);
-    }
-    pg__wire_rx_release(&rx);
-    pg_buf_release(&out);
+    memset(&c, 0, sizeof(c));
+    c.fd = fd;
+    c.outdir_fd = fc.outdir_fd;
+    if (pg__fetcher_init(&c.f, &fc, self, k))
+        _exit(3);
+    pg__wire_rx_init(&c.rx);
+    pg_buf_init(&c.frame, PG_WIRE_MAX);
+    pg_buf_init(&c.out, (size_t)PG_WIRE_MAX * 2 * k + PG_WIRE_MAX);
+    if (k > 1)
+        multi_loop(&c);
+    else
+        blocking_loop(&c);
+    /* The parent is gone: what was started is dropped, spool files too;
+     * the parent hands those items back as lost with the worker. */
+    while ((it = child_next(&c)) != NULL)
+        pg__item_free(it);
+    pg__fetcher_release(&c.f);
+    pg__share_free(share);
+    pg__wire_rx_release(&c.rx);
+    pg_buf_release(&c.out);
+    pg_buf_release(&c.frame);
     pg_buf_release(&cl.frame);
-    pg__fetcher_release(&f);
 }
 
 /* ---- parent side ------------------------------------------------------ */
@@ -329,7 +459,10 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     }
     w->pid = pid;
     w->fd = sv[0];
+    /* The parent never blocks on one worker: JOB frames wait in outq. */
+    fcntl(w->fd, F_SETFL, O_NONBLOCK);
     pg__wire_rx_init(&w->rx);
+    pg_buf_init(&w->outq, (size_t)PG_WIRE_MAX * (pp->base.cfg.depth + 1));
     return PG_OK;
 }
 
@@ -366,7 +499,8 @@ static struct proc_worker *pick(struct proc_pool *pp)
     for (i = 0; i < pp->base.cfg.workers; i++) {
         struct proc_worker *w = &pp->w[i];
 
-        if (w->fd < 0)
+        if (w->fd < 0 || w->alone || w->draining ||
+            w->n_held >= pp->base.cfg.depth)
             continue;
         if (!best || w->n_held < best->n_held)
             best = w;
@@ -392,6 +526,8 @@ static struct pg__item *unhold(struct proc_worker *w, uint64_t id)
             *pp = it->next;
             it->next = NULL;
             w->n_held--;
+            if (it->flags & PG_ITEM_ALONE)
+                w->alone = 0;
             return it;
         }
     }
@@ -446,10 +582,14 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
     int status = 0;
     pid_t pid = w->pid;
     struct pg__item *it;
+    unsigned k = pp->base.cfg.per_worker < 1 ? 1 : pp->base.cfg.per_worker;
+    unsigned unstarted;
+    int suspects;
 
     close(w->fd);
     w->fd = -1;
     pg__wire_rx_release(&w->rx);
+    pg_buf_release(&w->outq);
     reap(pp, pid, &status);
     w->pid = 0;
     if (WIFSIGNALED(status))
@@ -462,19 +602,30 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
                 "worker process %ld died (%s) holding %u URL(s)",
                 (long)pid, why, w->n_held);
     remove_leftovers(pp, pid);
+    /* A worker starts items in the order they were sent and runs at
+     * most K at once; `held` is newest first, so only the last K can
+     * have started.  One started item takes the blame; several are
+     * suspects, each run again in a worker of its own (PG_ITEM_ALONE),
+     * where a crash is its own.  The others are re-queued without
+     * blame. */
+    unstarted = w->n_held > k ? w->n_held - k : 0;
+    suspects = w->n_held - unstarted > 1;
+    w->alone = w->draining = 0;
     while ((it = w->held) != NULL) {
-        /* A worker fetches in the order it was sent, and `held` is
-         * newest first: only the last one had started.  The others are
-         * re-queued without blame. */
-        int started = it->next == NULL;
+        int started = unstarted == 0;
 
+        if (unstarted > 0)
+            unstarted--;
         w->held = it->next;
         w->n_held--;
         it->next = NULL;
         pg__item_reset_result(it);
         if (started) {
             it->attempts++;
-            it->crashes++;
+            if (suspects)
+                it->flags |= PG_ITEM_ALONE;
+            else
+                it->crashes++;
         }
         /* The job re-queues it until it has cost too many workers. */
         pg__item_error(it, PG_ST_WORKER_CRASH, started ?
@@ -488,23 +639,15 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
                 "cannot replace worker process %u", w->index);
 }
 
-static void pp_submit(struct pg__pool *p, struct pg__item *it)
+/* Queue a JOB frame for w (written by flush_jobs()). */
+static void send_to(struct proc_pool *pp, struct proc_worker *w,
+                    struct pg__item *it)
 {
-    struct proc_pool *pp = (struct proc_pool *)p;
-    struct proc_worker *w = pick(pp);
     enum pg_code rc;
 
-    if (!w) {
-        /* No live worker: the item comes back from the next wait. */
-        pg__item_reset_result(it);
-        it->attempts++;
-        pg__item_error(it, PG_ST_NETWORK_ERROR, "no worker process left");
-        it->next = pp->w[0].held;
-        pp->w[0].held = it;
-        pp->w[0].n_held++;
-        return;
-    }
     hold(w, it);
+    if (it->flags & PG_ITEM_ALONE)
+        w->alone = 1;
     rc = pg__wire_begin(&pp->out, PG_WIRE_JOB);
     if (!rc)
         rc = pg__wire_put_u64(&pp->out, it->id);
@@ -517,11 +660,123 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
     if (!rc)
         rc = pg__wire_end(&pp->out);
     if (!rc)
-        rc = pg__wire_write_all(w->fd, pp->out.ptr, pp->out.len);
+        rc = pg_buf_add(&w->outq, pp->out.ptr, pp->out.len);
     if (rc) {
-        /* The worker is broken; the next wait reaps it, and the item
-         * comes back with the error. */
+        /* The next wait reaps the worker, and the item comes back with
+         * the error. */
         shutdown(w->fd, SHUT_RDWR);
+    }
+}
+
+static int any_worker(const struct proc_pool *pp)
+{
+    unsigned i;
+
+    for (i = 0; i < pp->base.cfg.workers; i++) {
+        if (pp->w[i].fd >= 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * A suspect goes to an idle worker, which then gets nothing else; when
+ * none is idle, the least busy one is drained for it.  Returns the
+ * worker to send it to now, or NULL (it waits).
+ */
+static struct proc_worker *pick_alone(struct proc_pool *pp)
+{
+    struct proc_worker *drain = NULL;
+    unsigned i;
+
+    for (i = 0; i < pp->base.cfg.workers; i++) {
+        struct proc_worker *w = &pp->w[i];
+
+        if (w->fd < 0 || w->alone)
+            continue;
+        if (w->n_held == 0) {
+            w->draining = 0;
+            return w;
+        }
+        if (w->draining)
+            return NULL;        /* one drains at a time */
+        if (!drain || w->n_held < drain->n_held)
+            drain = w;
+    }
+    if (drain)
+        drain->draining = 1;
+    return NULL;
+}
+
+/* Send what waits, in order, as far as workers can take it. */
+static void dispatch(struct proc_pool *pp)
+{
+    struct pg__item **link = &pp->wait_head, *it;
+
+    pp->wait_tail = NULL;
+    while ((it = *link) != NULL) {
+        struct proc_worker *w = (it->flags & PG_ITEM_ALONE) ?
+                                pick_alone(pp) : pick(pp);
+
+        if (!w) {
+            pp->wait_tail = it;
+            link = &it->next;
+            continue;
+        }
+        *link = it->next;
+        it->next = NULL;
+        send_to(pp, w, it);
+    }
+}
+
+static void pp_submit(struct pg__pool *p, struct pg__item *it)
+{
+    struct proc_pool *pp = (struct proc_pool *)p;
+    struct proc_worker *w;
+
+    if (!any_worker(pp)) {
+        /* No live worker: the item comes back from the next wait. */
+        pg__item_reset_result(it);
+        it->attempts++;
+        pg__item_error(it, PG_ST_NETWORK_ERROR, "no worker process left");
+        it->next = pp->w[0].held;
+        pp->w[0].held = it;
+        pp->w[0].n_held++;
+        return;
+    }
+    if (pp->base.cfg.per_worker <= 1)
+        it->flags &= ~(unsigned)PG_ITEM_ALONE;  /* alone anyway */
+    w = pp->wait_head ? NULL : (it->flags & PG_ITEM_ALONE) ?
+        pick_alone(pp) : pick(pp);
+    if (w) {
+        send_to(pp, w, it);
+        return;
+    }
+    it->next = NULL;
+    if (pp->wait_tail)
+        pp->wait_tail->next = it;
+    else
+        pp->wait_head = it;
+    pp->wait_tail = it;
+}
+
+/* Write as much of w's queued JOB frames as its socket takes now. */
+static void flush_jobs(struct proc_worker *w)
+{
+    while (w->fd >= 0 && w->outq.len > 0) {
+        ssize_t n = send(w->fd, w->outq.ptr, w->outq.len,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;       /* the rest when poll says POLLOUT */
+        if (n <= 0) {
+            shutdown(w->fd, SHUT_RDWR);  /* reaped by the next wait */
+            pg_buf_reset(&w->outq);
+            return;
+        }
+        pg_buf_consume(&w->outq, (size_t)n);
     }
 }
 
@@ -609,6 +864,32 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     cb(it, ud);
 }
 
+/* Items that wait and will never be sent come back now. */
+static void hand_back_waiting(struct proc_pool *pp, pg__pool_done_cb cb,
+                              void *ud)
+{
+    struct pg__item *it;
+    int none = !any_worker(pp);
+
+    if (!pp->cancelled && !none)
+        return;
+    while ((it = pp->wait_head) != NULL) {
+        pp->wait_head = it->next;
+        it->next = NULL;
+        pg__item_reset_result(it);
+        if (pp->cancelled) {
+            it->flags |= PG_ITEM_CANCELLED;
+        } else {
+            it->attempts++;
+            pg__item_error(it, PG_ST_NETWORK_ERROR,
+                           "no worker process left");
+        }
+        pp->base.inflight--;
+        cb(it, ud);
+    }
+    pp->wait_tail = NULL;
+}
+
 static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
                             pg__pool_done_cb cb, void *ud)
 {
@@ -616,9 +897,12 @@ static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
     unsigned i, n = p->cfg.workers;
     int rc;
 
+    hand_back_waiting(pp, cb, ud);
+    dispatch(pp);
     for (i = 0; i < n; i++) {
+        flush_jobs(&pp->w[i]);
         pp->pfd[i].fd = pp->w[i].fd;
-        pp->pfd[i].events = POLLIN;
+        pp->pfd[i].events = POLLIN | (pp->w[i].outq.len ? POLLOUT : 0);
         pp->pfd[i].revents = 0;
     }
     pp->pfd[n].fd = p->cfg.wake_fd;
@@ -649,6 +933,8 @@ static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
             }
             continue;
         }
+        if (pp->pfd[i].revents & POLLOUT)
+            flush_jobs(w);
         if (!(pp->pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
         if (pg__wire_rx_read(&w->rx, w->fd)) {
@@ -687,6 +973,7 @@ static void pp_cancel(struct pg__pool *p)
     struct proc_pool *pp = (struct proc_pool *)p;
     unsigned i;
 
+    pp->cancelled = 1;
     for (i = 0; pp->w && i < p->cfg.workers; i++) {
         if (pp->w[i].pid > 0)
             kill(pp->w[i].pid, SIGUSR2);
@@ -714,6 +1001,7 @@ static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
             w->fd = -1;
         }
         pg__wire_rx_release(&w->rx);
+        pg_buf_release(&w->outq);
         if (w->pid > 0) {
             reap(pp, w->pid, NULL);
             w->pid = 0;

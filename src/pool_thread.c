@@ -6,8 +6,15 @@
  * to the finished FIFO and writes a byte to a notification pipe, which
  * the main thread polls (so it can later wait on signals in the same
  * poll).  Worker threads run with every signal blocked.  Each thread
- * owns its own fetcher (CURL handle); nothing else is shared but the
- * read-only configuration.
+ * owns its own fetcher (CURL handles); they share the read-only
+ * configuration and a locked cache of DNS answers and TLS sessions.
+ *
+ * With K = 1 a worker takes one item at a time and blocks in
+ * curl_easy_perform().  With K > 1 it takes up to its free slots at
+ * once and drives them with the multi interface; while it waits in
+ * curl_multi_poll() with a free slot it is "hungry", and submit() wakes
+ * one hungry worker with curl_multi_wakeup() (idle workers, with no
+ * transfer, wait on the condition variable as in the blocking pool).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +34,15 @@ struct worker {
     struct thread_pool *tp;
     unsigned index;
     pthread_t tid;
+    struct pg__fetcher f;
+    int have_fetcher;
+    int hungry;               /* polling with a free slot (under mu) */
 };
 
 struct thread_pool {
     struct pg__pool base;
     struct worker *w;
+    unsigned n_w;             /* allocated (fetchers made) */
     unsigned started;
 
     pthread_mutex_t mu;
@@ -41,6 +52,10 @@ struct thread_pool {
     int stopping;
 
     int notify[2];            /* [0] read (main), [1] write (workers) */
+    struct pg__share *share;  /* DNS and TLS sessions, locked */
+    struct pg__fetch_config fc; /* the job's, with the share */
+    unsigned k;               /* transfers per worker */
+    unsigned n_hungry;
 };
 
 static void push(struct pg__item **head, struct pg__item **tail,
@@ -54,15 +69,39 @@ static void push(struct pg__item **head, struct pg__item **tail,
     *tail = it;
 }
 
-static void *worker_main(void *arg)
+/* Hand finished items to the main thread; wake it if it may sleep. */
+static void hand_back(struct thread_pool *tp, struct pg__item *head,
+                      struct pg__item *tail)
 {
-    struct worker *w = arg;
-    struct thread_pool *tp = w->tp;
-    struct pg__fetcher f;
-    int have_fetcher, wake;
+    int wake;
 
-    have_fetcher = pg__fetcher_init(&f, tp->base.cfg.fetch, w->index) ==
-                   PG_OK;
+    pthread_mutex_lock(&tp->mu);
+    /* The main thread takes the whole list per wake-up, so only results
+     * on an empty list need to wake it. */
+    wake = tp->done_head == NULL;
+    if (tp->done_tail)
+        tp->done_tail->next = head;
+    else
+        tp->done_head = head;
+    tp->done_tail = tail;
+    pthread_mutex_unlock(&tp->mu);
+    while (wake && write(tp->notify[1], "", 1) < 0 && errno == EINTR)
+        ;
+}
+
+/* A worker that could not set up its fetcher: the error is the result. */
+static void fail_item(struct worker *w, struct pg__item *it)
+{
+    pg__item_reset_result(it);
+    it->attempts++;
+    pg__item_error(it, PG_ST_NETWORK_ERROR,
+                   "worker %u could not start: out of memory", w->index);
+}
+
+static void blocking_loop(struct worker *w)
+{
+    struct thread_pool *tp = w->tp;
+
     for (;;) {
         struct pg__item *it;
 
@@ -79,28 +118,90 @@ static void *worker_main(void *arg)
             tp->pend_tail = NULL;
         pthread_mutex_unlock(&tp->mu);
 
-        if (have_fetcher) {
-            pg__fetch(&f, it);
-        } else {
-            /* A worker never dies silently: the error is the result. */
-            pg__item_reset_result(it);
-            it->attempts++;
-            pg__item_error(it, PG_ST_NETWORK_ERROR,
-                           "worker %u could not start: out of memory",
-                           w->index);
-        }
+        if (w->have_fetcher)
+            pg__fetch(&w->f, it);
+        else
+            fail_item(w, it);
+        it->next = NULL;
+        hand_back(tp, it, it);
+    }
+}
+
+struct done_list {
+    struct pg__item *head, *tail;
+};
+
+static void collect(struct pg__item *it, void *ud)
+{
+    struct done_list *d = ud;
+
+    push(&d->head, &d->tail, it);
+}
+
+static void multi_loop(struct worker *w)
+{
+    struct thread_pool *tp = w->tp;
+    struct pg__fetcher *f = &w->f;
+
+    for (;;) {
+        struct pg__item *take = NULL, *it, *next;
+        struct done_list done = { NULL, NULL };
+        unsigned room = pg__fetch_room(f);
 
         pthread_mutex_lock(&tp->mu);
-        /* The main thread takes the whole list per wake-up, so only the
-         * first result on an empty list needs to wake it. */
-        wake = tp->done_head == NULL;
-        push(&tp->done_head, &tp->done_tail, it);
+        while (!tp->pend_head && !tp->stopping && f->active == 0)
+            pthread_cond_wait(&tp->cv, &tp->mu);
+        if (!tp->pend_head && f->active == 0) {
+            pthread_mutex_unlock(&tp->mu);
+            break;            /* stopping, and nothing left */
+        }
+        /* Take what fits, in order; the rest stays for the others. */
+        while (room > 0 && tp->pend_head) {
+            it = tp->pend_head;
+            tp->pend_head = it->next;
+            it->next = take;
+            take = it;
+            room--;
+        }
+        if (!tp->pend_head)
+            tp->pend_tail = NULL;
+        if (room > 0 && !w->hungry) {
+            w->hungry = 1;
+            tp->n_hungry++;
+        } else if (room == 0 && w->hungry) {
+            w->hungry = 0;
+            tp->n_hungry--;
+        }
         pthread_mutex_unlock(&tp->mu);
-        while (wake && write(tp->notify[1], "", 1) < 0 && errno == EINTR)
-            ;
+
+        /* `take` is newest first: reverse to start in submit order. */
+        for (it = take, take = NULL; it; it = next) {
+            next = it->next;
+            it->next = take;
+            take = it;
+        }
+        for (it = take; it; it = next) {
+            next = it->next;
+            it->next = NULL;
+            if (pg__fetch_start(f, it))
+                push(&done.head, &done.tail, it);
+        }
+        if (!done.head)
+            pg__fetch_poll(f, NULL, 0, 1000);
+        pg__fetch_run(f, collect, &done);
+        if (done.head)
+            hand_back(tp, done.head, done.tail);
     }
-    if (have_fetcher)
-        pg__fetcher_release(&f);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    if (w->have_fetcher && w->tp->k > 1)
+        multi_loop(w);
+    else
+        blocking_loop(w);
     return NULL;
 }
 
@@ -123,6 +224,16 @@ static enum pg_code tp_start(struct pg__pool *p)
     tp->w = pg_calloc(p->cfg.workers, sizeof(*tp->w));
     if (!tp->w)
         return PG_E_NOMEM;
+    tp->n_w = p->cfg.workers;
+    tp->k = p->cfg.per_worker < 1 ? 1 : p->cfg.per_worker;
+    tp->fc = *p->cfg.fetch;
+    tp->share = pg__share_new(1);
+    tp->fc.share = pg__share_handle(tp->share);
+    /* Made here, before any thread runs, so that the main thread may
+     * read have_fetcher and wake a fetcher at any time. */
+    for (i = 0; i < p->cfg.workers; i++)
+        tp->w[i].have_fetcher = pg__fetcher_init(&tp->w[i].f, &tp->fc, i,
+                                                 tp->k) == PG_OK;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     for (i = 0; i < p->cfg.workers; i++) {
@@ -148,10 +259,35 @@ static void tp_submit(struct pg__pool *p, struct pg__item *it)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
 
+    struct worker *hungry = NULL;
+    unsigned i;
+
     pthread_mutex_lock(&tp->mu);
     push(&tp->pend_head, &tp->pend_tail, it);
     pthread_cond_signal(&tp->cv);
+    for (i = 0; tp->n_hungry > 0 && i < tp->started; i++) {
+        if (tp->w[i].hungry) {
+            hungry = &tp->w[i];
+            hungry->hungry = 0;
+            tp->n_hungry--;
+            break;
+        }
+    }
     pthread_mutex_unlock(&tp->mu);
+    /* (The fetcher outlives the thread's loop: freed only after join.) */
+    if (hungry)
+        pg__fetch_wakeup(&hungry->f);
+}
+
+/* Wake every worker waiting in curl_multi_poll(). */
+static void wake_pollers(struct thread_pool *tp)
+{
+    unsigned i;
+
+    for (i = 0; tp->k > 1 && i < tp->started; i++) {
+        if (tp->w[i].have_fetcher)
+            pg__fetch_wakeup(&tp->w[i].f);
+    }
 }
 
 static void deliver(struct thread_pool *tp, pg__pool_done_cb cb, void *ud)
@@ -189,8 +325,8 @@ static enum pg_code tp_wait(struct pg__pool *p, int timeout_ms,
 static void tp_abort(struct pg__pool *p)
 {
     /* Worker threads read the job's abort flag from their progress
-     * callback; nothing else to do. */
-    (void)p;
+     * callbacks; those polling are woken to run them now. */
+    wake_pollers((struct thread_pool *)p);
 }
 
 static void tp_cancel(struct pg__pool *p)
@@ -220,6 +356,7 @@ static void tp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
     tp->stopping = 1;
     pthread_cond_broadcast(&tp->cv);
     pthread_mutex_unlock(&tp->mu);
+    wake_pollers(tp);
     /* Workers drain the pending FIFO before they exit. */
     for (i = 0; i < tp->started; i++)
         pthread_join(tp->w[i].tid, NULL);
@@ -230,6 +367,7 @@ static void tp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 static void tp_free(struct pg__pool *p)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
+    unsigned i;
 
     if (tp->notify[0] >= 0)
         close(tp->notify[0]);
@@ -237,6 +375,11 @@ static void tp_free(struct pg__pool *p)
         close(tp->notify[1]);
     pthread_mutex_destroy(&tp->mu);
     pthread_cond_destroy(&tp->cv);
+    for (i = 0; tp->w && i < tp->n_w; i++) {
+        if (tp->w[i].have_fetcher)
+            pg__fetcher_release(&tp->w[i].f);
+    }
+    pg__share_free(tp->share);
     pg_free(tp->w);
     pg_free(tp);
 }

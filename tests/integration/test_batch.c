@@ -1459,12 +1459,75 @@ static void test_many_workers(struct pg_test *t)
         check_record(t, &m, lines[i], "ok", (long)i + 1, 200,
                      (long long)exp[i].len, exp[i].path);
     peak = pg_test_server_peak(srv);
-    PG_CHECK(t, peak <= 64, "%u requests in flight at once with -j 64",
-             peak);
+    PG_CHECK(t, peak <= 64 * pg_test_per_worker(), "%u requests in flight "
+             "at once with -j 64 -K %u", peak, pg_test_per_worker());
     PG_CHECK(t, peak >= 8, "only %u requests in flight at once with -j 64 "
              "and 150 ms responses", peak);
     fprintf(stderr, "  many_workers[%s]: %d files in %.2f s, peak %u "
             "concurrent requests\n", t->mode, N, r.secs, peak);
+    PG_CHECK_INT(t, pg_test_server_total(srv), N, "requests in total");
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
+/*
+ * --per-worker: 2 workers x 16 transfers each really run up to 32
+ * requests at once (the multi interface), and never more; every file
+ * arrives intact and every record is right.
+ */
+static void test_per_worker(struct pg_test *t)
+{
+    enum { N = 96 };
+    static char bodies[N][4096];
+    static char paths[N][32];
+    static struct pg_test_route routes[N];
+    struct pg_test_server *srv;
+    const char *lines[N];
+    struct pg_expect_file exp[N];
+    char *urls = pg_path(t, "urls.txt");
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "manifest.jsonl");
+    const char *extra[] = {"-j", "2", "--per-worker", "16", "-i", urls,
+                           NULL};
+    struct pg_run r;
+    struct pg_manifest m;
+    unsigned peak;
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "/multi/m%03zu.bin", i);
+        /* Distinct bodies of distinct sizes: a mix-up between transfers
+         * of one worker cannot go unnoticed. */
+        memset(bodies[i], 'a' + (int)(i % 26), sizeof(bodies[i]));
+        snprintf(bodies[i], sizeof(bodies[i]), "multi body %zu:", i);
+        bodies[i][sizeof(bodies[i]) - 1 - i] = '\0';
+        routes[i].path = paths[i];
+        routes[i].body = bodies[i];
+        routes[i].body_len = strlen(bodies[i]);
+        routes[i].content_type = "application/octet-stream";
+        routes[i].delay_ms = 150;
+    }
+    srv = start_server(t, routes, N);
+    for (size_t i = 0; i < N; i++) {
+        lines[i] = url_of(srv, paths[i]);
+        exp[i].path = saved_of(srv, paths[i]);
+        exp[i].data = bodies[i];
+        exp[i].len = strlen(bodies[i]);
+    }
+    write_lines(t, urls, lines, N);
+    run_mode(t, &r, out, man, NULL, 120, extra);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_run_common(t, &r, out);
+    pg_tree_check(t, out, exp, N);
+    load_manifest(t, man, &m, N);
+    for (size_t i = 0; i < N; i++)
+        check_record(t, &m, lines[i], "ok", (long)i + 1, 200,
+                     (long long)exp[i].len, exp[i].path);
+    peak = pg_test_server_peak(srv);
+    PG_CHECK(t, peak <= 32, "%u requests in flight at once with -j 2 -K 16",
+             peak);
+    PG_CHECK(t, peak >= 8, "only %u requests in flight at once with -j 2 "
+             "-K 16 and 150 ms responses", peak);
     PG_CHECK_INT(t, pg_test_server_total(srv), N, "requests in total");
     pg_manifest_release(&m);
     pg_run_release(&r);
@@ -1482,7 +1545,7 @@ static void test_quota(struct pg_test *t)
     static char body[1000];
     struct pg_test_route routes[10];
     char paths[10][32];
-    const char *extra[16];
+    const char *extra[20];
     struct pg_test_server *srv;
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "manifest.jsonl");
@@ -1501,6 +1564,8 @@ static void test_quota(struct pg_test *t)
     }
     srv = start_server(t, routes, 10);
     extra[n++] = "-j";
+    extra[n++] = "1";
+    extra[n++] = "-K";   /* (what this counts on, whatever the harness) */
     extra[n++] = "1";
     extra[n++] = "--quota";
     extra[n++] = "2500";
@@ -1603,6 +1668,7 @@ static const struct pg_test_case cases[] = {
     {"usage_errors", test_usage_errors, PG_TEST_PER_MODE, 300},
     {"planted_symlink", test_planted_symlink, PG_TEST_PER_MODE, 90},
     {"many_workers", test_many_workers, PG_TEST_PER_MODE, 150},
+    {"per_worker", test_per_worker, PG_TEST_PER_MODE, 150},
     {"quota", test_quota, PG_TEST_PER_MODE, 90},
     {"max_pages", test_max_pages, PG_TEST_PER_MODE, 90},
 };

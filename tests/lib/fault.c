@@ -1053,24 +1053,6 @@ void pg_fault_reset(struct pg_fault_server *srv)
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 
-static char *join_argv(char *const *argv)
-{
-    size_t cap = 1;
-    char *s;
-
-    for (size_t i = 0; argv[i]; i++)
-        cap += strlen(argv[i]) + 3;
-    s = xcalloc(cap, 1);
-    for (size_t i = 0; argv[i]; i++) {
-        size_t len = strlen(s);
-        int quote = !argv[i][0] || strpbrk(argv[i], " \t\n'\"*?$;&|<>");
-
-        snprintf(s + len, cap - len, "%s%s%s%s", i ? " " : "",
-                 quote ? "'" : "", argv[i], quote ? "'" : "");
-    }
-    return s;
-}
-
 static int verbose(void)
 {
     const char *v = getenv("PG_TEST_VERBOSE");
@@ -1082,11 +1064,6 @@ void pg_proc_start(struct pg_test *t, struct pg_proc *p,
                    const char *stdin_path, unsigned flags,
                    const char *const *args)
 {
-    const char *wrapper = getenv("PG_TEST_WRAPPER");
-    char *wrap = wrapper && *wrapper ? pg_strdupf("%s", wrapper) : NULL;
-    size_t nargs = 0;
-    size_t nwrap = 0;
-    size_t k = 0;
     char **argv;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -1099,32 +1076,8 @@ void pg_proc_start(struct pg_test *t, struct pg_proc *p,
              t->runs);
     snprintf(p->err_path, sizeof(p->err_path), "%s/run%u.stderr", t->dir,
              t->runs);
-    while (args[nargs])
-        nargs++;
-    for (char *s = wrap; s && *s;) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
-        nwrap++;
-        while (*s && *s != ' ')
-            s++;
-    }
-    argv = xcalloc(nwrap + nargs + 2, sizeof(*argv));
-    for (char *s = wrap; s && *s;) {
-        while (*s == ' ')
-            *s++ = '\0';
-        if (!*s)
-            break;
-        argv[k++] = s;
-        while (*s && *s != ' ')
-            s++;
-    }
-    argv[k++] = (char *)t->bin;
-    for (size_t i = 0; i < nargs; i++)
-        argv[k++] = (char *)args[i];
-    argv[k] = NULL;
-    p->cmd = join_argv(argv);
+    argv = pg_test_argv(t, args);
+    p->cmd = pg_test_join_argv(argv);
     if (verbose())
         fprintf(stderr, "+ %s &\n", p->cmd);
     pg_spawn_prepare(t, &fa, &attr, stdin_path, p->out_path, p->err_path);
@@ -1140,7 +1093,6 @@ void pg_proc_start(struct pg_test *t, struct pg_proc *p,
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     free(argv);
-    free(wrap);
     if (rc != 0)
         pg_test_fail(t, "cannot run '%s': %s", t->bin,
                      errtext(rc, eb, sizeof(eb)));

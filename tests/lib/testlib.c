@@ -409,7 +409,7 @@ int pg_remove_tree(const char *path)
 /* Running the binary                                                  */
 /* ------------------------------------------------------------------ */
 
-static char *join_argv(char *const *argv)
+char *pg_test_join_argv(char *const *argv)
 {
     size_t cap = 1;
     char *s;
@@ -426,6 +426,65 @@ static char *join_argv(char *const *argv)
                  quote ? "'" : "", argv[i], quote ? "'" : "");
     }
     return s;
+}
+
+unsigned pg_test_per_worker(void)
+{
+    const char *k = getenv("PG_TEST_PER_WORKER");
+    unsigned long v = k && *k ? strtoul(k, NULL, 10) : 1;
+
+    return v < 1 ? 1 : (unsigned)v;
+}
+
+char **pg_test_argv(const struct pg_test *t, const char *const *args)
+{
+    const char *wrapper = getenv("PG_TEST_WRAPPER");
+    const char *k = getenv("PG_TEST_PER_WORKER");
+    size_t nargs = 0, nwrap = 0, n = 0, i = 0, slots;
+    char **argv, *strs, *p;
+
+    if (!wrapper)
+        wrapper = "";
+    if (k && !*k)
+        k = NULL;
+    while (args[nargs])
+        nargs++;
+    for (p = (char *)wrapper; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        nwrap++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    /* One block: the vector, then a copy of the wrapper's words. */
+    slots = nwrap + nargs + 4;
+    argv = xmalloc(slots * sizeof(*argv) + strlen(wrapper) + 1);
+    strs = (char *)(argv + slots);
+    memcpy(strs, wrapper, strlen(wrapper) + 1);
+    for (p = strs; *p;) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        argv[n++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    argv[n++] = (char *)t->bin;
+    /* PG_TEST_PER_WORKER=K reruns every suite with the multi engine
+     * (after a subcommand name, which must come first). */
+    if (nargs > 0 && !strcmp(args[0], "compare"))
+        argv[n++] = (char *)args[i++];
+    if (k) {
+        argv[n++] = "--per-worker";
+        argv[n++] = (char *)k;
+    }
+    for (; i < nargs; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    return argv;
 }
 
 void pg_spawn_prepare(struct pg_test *t, posix_spawn_file_actions_t *fa,
@@ -461,12 +520,7 @@ void pg_spawn_prepare(struct pg_test *t, posix_spawn_file_actions_t *fa,
 int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
            unsigned timeout_s, const char *const *args)
 {
-    const char *wrapper = getenv("PG_TEST_WRAPPER");
-    char *wrap_copy = NULL;
     char **argv;
-    size_t nargs = 0;
-    size_t nwrap = 0;
-    size_t k = 0;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     pid_t pid;
@@ -487,39 +541,8 @@ int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
     snprintf(r->err_path, sizeof(r->err_path), "%s/run%u.stderr", t->dir,
              t->runs);
 
-    while (args[nargs])
-        nargs++;
-    if (wrapper && *wrapper) {
-        wrap_copy = xstrdup(wrapper);
-        for (char *p = wrap_copy; *p;) {
-            while (*p == ' ')
-                p++;
-            if (!*p)
-                break;
-            nwrap++;
-            while (*p && *p != ' ')
-                p++;
-        }
-    }
-    argv = xmalloc((nwrap + nargs + 2) * sizeof(*argv));
-    if (wrap_copy) {
-        char *p = wrap_copy;
-
-        while (*p) {
-            while (*p == ' ')
-                *p++ = '\0';
-            if (!*p)
-                break;
-            argv[k++] = p;
-            while (*p && *p != ' ')
-                p++;
-        }
-    }
-    argv[k++] = (char *)t->bin;
-    for (size_t i = 0; i < nargs; i++)
-        argv[k++] = (char *)args[i];
-    argv[k] = NULL;
-    cmd = join_argv(argv);
+    argv = pg_test_argv(t, args);
+    cmd = pg_test_join_argv(argv);
     if (env_flag("PG_TEST_VERBOSE"))
         fprintf(stderr, "+ %s%s%s\n", cmd, stdin_path ? " < " : "",
                 stdin_path ? stdin_path : "");
@@ -574,7 +597,6 @@ int pg_run(struct pg_test *t, struct pg_run *r, const char *stdin_path,
     r->code = WEXITSTATUS(status);
     free(cmd);
     free(argv);
-    free(wrap_copy);
     return r->code;
 }
 

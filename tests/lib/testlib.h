@@ -182,6 +182,20 @@ struct pg_run {
 };
 
 /*
+ * The argv to run the binary under test with args (NULL-terminated,
+ * without argv[0]): PG_TEST_WRAPPER's words, the binary, "--per-worker K"
+ * when PG_TEST_PER_WORKER=K is set (after a leading "compare"), then
+ * args.  One allocation: free() it.
+ */
+char **pg_test_argv(const struct pg_test *t, const char *const *args);
+
+/* PG_TEST_PER_WORKER as a number (1 when unset). */
+unsigned pg_test_per_worker(void);
+
+/* argv as one shell-quoted line (for logs); free() it. */
+char *pg_test_join_argv(char *const *argv);
+
+/*
  * Spawn set-up shared by every runner of the binary: stdin from
  * stdin_path (or /dev/null), stdout and stderr to files, no blocked
  * signals and default dispositions.  The caller destroys fa and attr.
