@@ -6,6 +6,11 @@ generates the site and starts nginx; see tests/bench/README.md. This file
 only measures: every tool run goes into a fresh directory on the tmpfs, is
 timed, checked file by file against the site, and removed.
 
+Which pagegrab configurations run in each scenario is a list of
+MODE:JOBS:K entries (--mode MODE -j JOBS -K K), taken from the environment
+(BENCH_PG_MODES for the small-pages scenario, BENCH_PG_MODES_LARGE,
+_GALLERY, _LATENCY, _MEMORY for the others) or from DEFAULT_MODES below.
+
 Helper modes used by run.sh:
     bench.py --free-port            print a free TCP port on 127.0.0.1
     bench.py --probe URL            GET URL (no proxy), print the seconds it
@@ -16,6 +21,7 @@ import argparse
 import collections
 import csv
 import hashlib
+import json
 import os
 import random
 import re
@@ -34,6 +40,29 @@ MiB = 1 << 20
 HOST = "127.0.0.1"
 GNU_TIME = "/usr/bin/time"
 SAMPLE_EVERY = 0.1      # seconds between process-tree PSS samples
+
+# pagegrab configurations per scenario, MODE:JOBS:K (--mode MODE -j JOBS
+# -K K). The peers run with the scenario's concurrency; keep JOBS x K equal
+# to it for a fair comparison (a mismatch is flagged in the output).
+# Overridden by the environment variable named in MODES_ENV.
+DEFAULT_MODES = {
+    "small": "thread:64:1 process:64:1 thread:2:32 process:2:32 "
+             "thread:4:16 process:4:16",
+    "large": "thread:16:1 process:16:1 thread:2:8 process:2:8",
+    "gallery": "thread:32:1 process:32:1 thread:4:8 process:4:8",
+    "latency": "thread:256:1 process:256:1 thread:4:64 process:4:64",
+    "memory": "thread:64:1 thread:4:16",     # run.sh passes --memory-modes
+}
+MODES_ENV = {
+    "small": "BENCH_PG_MODES",
+    "large": "BENCH_PG_MODES_LARGE",
+    "gallery": "BENCH_PG_MODES_GALLERY",
+    "latency": "BENCH_PG_MODES_LATENCY",
+    "memory": "BENCH_PG_MODES_MEMORY",
+}
+# concurrency of each scenario (the peers' -Z/--max-threads/-j)
+CONC = {"small": 64, "large": 16, "gallery": 32, "latency": 256,
+        "memory": 64}
 
 
 class Stop(Exception):
@@ -119,13 +148,85 @@ def tree_pss_kib(root, skip_root):
 
 class Result:
     __slots__ = ("wall", "cpu", "rss_kib", "pss_kib", "rc", "ok", "msg",
-                 "log")
+                 "log", "timed_out", "stray", "why")
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+        self.rss_kib = self.pss_kib = 0
+        self.rc = 0
+        self.ok = False
+        self.msg = ""
+        self.log = ""
+        self.timed_out = False
+        self.stray = 0          # processes of the run's group left behind
+        self.why = ""           # why the run failed, for the status column
 
 
-def measure(argv, cwd, log_path, env, sample):
-    """Run ARGV, return a Result with wall seconds, user+sys seconds of the
-    whole tree, max RSS (GNU time %M: the largest single process) and the
-    sampled peak of the tree's summed PSS."""
+def group_members(pgid):
+    """Live (not zombie) processes of process group PGID. A zombie whose
+    parent is init is not counted: it is dead, and some inits reap late."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                st = f.read()
+            fields = st[st.rindex(b")") + 2:].split()
+            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+                out.append(int(name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return bool(group_members(pgid))
+
+
+def group_count(pgid):
+    return len(group_members(pgid))
+
+
+def kill_group(pgid, leader=True):
+    """SIGTERM the process group, SIGKILL what is left after 3 s. With
+    LEADER, PGID is also our child: return its (status, rusage) once
+    reaped (a zombie leader would keep the group "alive")."""
+    got = None
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except OSError:
+        pass
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        if leader and got is None:
+            pid, st, ru = os.wait4(pgid, os.WNOHANG)
+            if pid == pgid:
+                got = (st, ru)
+        if (got is not None or not leader) and not group_alive(pgid):
+            break
+        time.sleep(0.02)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    if leader and got is None:
+        _, st, ru = os.wait4(pgid, 0)
+        got = (st, ru)
+    return got
+
+
+def measure(argv, cwd, log_path, env, sample, timeout):
+    """Run ARGV in a process group of its own; return a Result with wall
+    seconds, user+sys seconds of the whole tree, max RSS (GNU time %M: the
+    largest single process) and the sampled peak of the tree's summed PSS.
+    After TIMEOUT seconds the group is killed and the run marked so. A
+    process of the group still alive after the tool exited is counted in
+    .stray and killed."""
     use_time = os.access(GNU_TIME, os.X_OK)
     tfile = log_path + ".time"
     full = argv
@@ -133,45 +234,78 @@ def measure(argv, cwd, log_path, env, sample):
         full = [GNU_TIME, "-f", "%U %S %M", "-o", tfile, "--"] + argv
     res = Result()
     res.log = log_path
-    res.pss_kib = 0
     with open(log_path, "wb") as log:
         t0 = time.monotonic()
-        p = subprocess.Popen(full, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                             stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+        try:
+            p = subprocess.Popen(full, cwd=cwd, env=env,
+                                 stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        except OSError as e:
+            log.write(("cannot run %s: %s\n" % (full[0], e)).encode())
+            res.rc = 127
+            res.why = "cannot run"
+            return res
+        status = ru = None
         try:
             try:
                 fd = os.pidfd_open(p.pid)
             except (AttributeError, OSError):   # Python < 3.9, Linux < 5.3
                 fd = -1
+            poller = None
             if fd >= 0:
-                # wake up at the child's exit, or every SAMPLE_EVERY s to
-                # sample the tree's memory
-                try:
-                    poller = select.poll()
-                    poller.register(fd, select.POLLIN)
-                    # first samples after 10, 20, 40, 80 ms: most runs are
-                    # short
-                    every = 0.01
-                    while not poller.poll(every * 1000 if sample else None):
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+            deadline = t0 + timeout
+            # first samples after 10, 20, 40, 80 ms: most runs are short
+            every = 0.01
+            next_sample = t0 + every
+            try:
+                while True:
+                    now = time.monotonic()
+                    if poller is not None:
+                        wait = deadline - now
+                        if sample:
+                            wait = min(wait, next_sample - now)
+                        poller.poll(max(0, wait) * 1000)
+                    else:
+                        time.sleep(0.005)
+                    pid, st, r = os.wait4(p.pid, os.WNOHANG)
+                    if pid == p.pid:
+                        status, ru = st, r
+                        break
+                    now = time.monotonic()
+                    if now >= deadline:
+                        res.timed_out = True
+                        status, ru = kill_group(p.pid)
+                        break
+                    if sample and now >= next_sample:
                         res.pss_kib = max(res.pss_kib,
                                           tree_pss_kib(p.pid, use_time))
                         every = min(every * 2, SAMPLE_EVERY)
-                finally:
+                        next_sample = time.monotonic() + every
+            finally:
+                if fd >= 0:
                     os.close(fd)
-            _, status, ru = os.wait4(p.pid, 0)
             t1 = time.monotonic()
             p.returncode = os.waitstatus_to_exitcode(status)
         except BaseException:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except OSError:
-                pass
-            p.wait()
+            if status is None:
+                kill_group(p.pid)
+            else:
+                kill_group(p.pid, leader=False)
             raise
+    # the tool has exited: nothing of its group may be left running
+    if group_alive(p.pid):
+        time.sleep(0.5)
+        if group_alive(p.pid):
+            res.stray = group_count(p.pid)
+            kill_group(p.pid, leader=False)
     res.wall = t1 - t0
     res.rc = p.returncode
-    if use_time:
+    res.cpu = ru.ru_utime + ru.ru_stime
+    res.rss_kib = ru.ru_maxrss
+    if use_time and not res.timed_out:
         try:
             with open(tfile) as f:
                 line = f.read().strip().splitlines()[-1]
@@ -180,11 +314,12 @@ def measure(argv, cwd, log_path, env, sample):
             res.cpu = float(u) + float(s)
             res.rss_kib = int(m)
         except (OSError, ValueError, IndexError):
-            res.cpu = ru.ru_utime + ru.ru_stime
-            res.rss_kib = ru.ru_maxrss
-    else:
-        res.cpu = ru.ru_utime + ru.ru_stime
-        res.rss_kib = ru.ru_maxrss
+            pass
+        # GNU time reports a tool killed by signal N as "exit 128+N"
+    try:
+        os.unlink(tfile)
+    except OSError:
+        pass
     return res
 
 
@@ -306,15 +441,58 @@ def verify_multiset(out, prefix, expected_counter):
 # --------------------------------------------------------------------------
 # the scenarios
 
+def parse_modes(spec, scen, where):
+    """'thread:64:1 process:4:16' -> [(mode, jobs, k), ...]. JOBS defaults
+    to the scenario's concurrency, K to 1; a bad entry is reported and
+    skipped."""
+    out = []
+    for item in spec.replace(",", " ").split():
+        parts = item.split(":")
+        try:
+            if len(parts) > 3:
+                raise ValueError
+            mode = parts[0]
+            jobs = int(parts[1]) if len(parts) > 1 and parts[1] else CONC[scen]
+            k = int(parts[2]) if len(parts) > 2 and parts[2] else 1
+            if mode not in ("thread", "process") or jobs < 1 or k < 1:
+                raise ValueError
+        except ValueError:
+            print("  (ignored %r in %s: want MODE:JOBS:K with MODE thread "
+                  "or process)" % (item, where))
+            continue
+        out.append((mode, jobs, k))
+    return out
+
+
+def pg_label(mode, jobs, k):
+    return "pg %s %dx%d" % (mode, jobs, k)
+
+
+def pg_conc_args(mode, jobs, k):
+    args = ["--mode", mode, "-j", str(jobs)]
+    if k != 1:                  # K=1 is the default: the classic pool
+        args += ["-K", str(k)]
+    return args
+
+
 class Tool:
     def __init__(self, label, argv, prefix="", cwd_out=False,
-                 allow_extra=None, peer=True):
+                 allow_extra=None, peer=True, pg=None):
         self.label = label
         self.argv = argv              # function(outdir) -> argv
         self.prefix = prefix          # where the site's paths start in out
         self.cwd_out = cwd_out        # run inside the output directory
         self.allow_extra = allow_extra
         self.peer = peer              # False for pagegrab itself
+        self.pg = pg                  # pagegrab: (mode, jobs, k)
+
+
+def nan():
+    return float("nan")
+
+
+def isnan(x):
+    return x != x
 
 
 class Row:
@@ -329,6 +507,9 @@ class Row:
         self.note = ""
         self.extra = {}
         self.peer = True
+        self.pg = None
+        self.ratio = nan()            # best peer time / this time
+        self.best_peer = ""
 
     def ok_results(self):
         return [r for r in self.results if r.ok]
@@ -337,21 +518,29 @@ class Row:
     def verified(self):
         return bool(self.results) and all(r.ok for r in self.results)
 
+    def timed(self):
+        """The runs the figures come from: the good ones if any."""
+        return self.ok_results() or self.results
+
     def med(self, attr):
-        vals = [getattr(r, attr) for r in self.results]
-        return statistics.median(vals) if vals else float("nan")
+        vals = [getattr(r, attr) for r in self.timed()]
+        return statistics.median(vals) if vals else nan()
 
     @property
     def time(self):
         return self.med("wall")
 
+    # no rate for a row without one good run: it did not do the job
     @property
     def files_per_s(self):
-        return self.files / self.time if self.results else float("nan")
+        t = self.time
+        return self.files / t if t > 0 and self.ok_results() else nan()
 
     @property
     def mib_per_s(self):
-        return self.bytes / MiB / self.time if self.results else float("nan")
+        t = self.time
+        return (self.bytes / MiB / t if t > 0 and self.ok_results()
+                else nan())
 
     @property
     def cpu(self):
@@ -359,22 +548,32 @@ class Row:
 
     @property
     def rss_mib(self):
-        return max(r.rss_kib for r in self.results) / 1024.0
+        v = [r.rss_kib for r in self.timed()]
+        return max(v) / 1024.0 if v and max(v) else nan()
 
     @property
     def pss_mib(self):
-        v = max(r.pss_kib for r in self.results)
-        return v / 1024.0 if v else float("nan")
+        v = [r.pss_kib for r in self.timed()]
+        return max(v) / 1024.0 if v and max(v) else nan()
+
+    @property
+    def mem_mib(self):
+        """Peak memory of the tool: the larger of the largest process's
+        RSS and the tree's summed PSS."""
+        v = [x for x in (self.rss_mib, self.pss_mib) if not isnan(x)]
+        return max(v) if v else nan()
 
     @property
     def status(self):
         n = len(self.results)
-        good = len(self.ok_results())
-        codes = sorted(set(r.rc for r in self.results))
-        s = "ok %d/%d" % (good, n) if good == n else "FAIL %d/%d" % (n - good, n)
-        if codes != [0]:
-            s += " exit " + ",".join(str(c) for c in codes)
-        return s
+        bad = [r for r in self.results if not r.ok]
+        if not bad:
+            return "ok %d/%d" % (n, n)
+        whys = []
+        for r in bad:
+            if r.why not in whys:
+                whys.append(r.why)
+        return "FAILED %d/%d (%s)" % (len(bad), n, ", ".join(whys))
 
 
 class Bench:
@@ -386,8 +585,9 @@ class Bench:
         self.dport = a.delay_port
         self.pg = a.pagegrab
         self.runs = a.runs
+        self.timeout = a.timeout
         self.rows = []
-        self.logdir = os.path.join(os.path.dirname(a.csv), "logs")
+        self.logdir = os.path.join(a.results, "logs")
         self.lists = os.path.join(self.fs, "lists")
         self.outroot = os.path.join(self.fs, "out")
         self.home = os.path.join(self.fs, "home")
@@ -400,6 +600,33 @@ class Bench:
         self.env["LC_ALL"] = "C"
         self.sample = a.sample
         self.have = {t: shutil.which(t) for t in ("curl", "wget2", "aria2c")}
+        self.modes = {}
+        self.modes_src = {}
+        for scen in DEFAULT_MODES:
+            env = MODES_ENV[scen]
+            spec = os.environ.get(env, "").strip()
+            src = env
+            if scen == "memory" and not spec and a.memory_modes:
+                spec, src = a.memory_modes, "run.sh default"
+            if not spec:
+                spec, src = DEFAULT_MODES[scen], "default"
+            self.modes[scen] = parse_modes(spec, scen, env)
+            self.modes_src[scen] = src
+        self.memory_sizes = []        # sizes the memory scenario ran
+        self.requested = set(x.strip() for x in a.scenarios.split(","))
+
+    def describe_modes(self):
+        print("  pagegrab  'pg MODE NxK' = pagegrab --mode MODE -j N -K K; "
+              "per scenario (peers at the concurrency C):")
+        for scen in DEFAULT_MODES:
+            ms = self.modes[scen]
+            odd = [m for m in ms if m[1] * m[2] != CONC[scen]]
+            print("    %-8s C=%-3d %-48s (%s)%s"
+                  % (scen, CONC[scen],
+                     " ".join("%s:%d:%d" % m for m in ms) or "-",
+                     self.modes_src[scen],
+                     "  <-- N x K != C for %s" % " ".join(
+                         "%s:%d:%d" % m for m in odd) if odd else ""))
 
     # -- lists -------------------------------------------------------------
     def write_lists(self, name, port, rels):
@@ -419,19 +646,25 @@ class Bench:
     def pg_prefix(self, port):
         return "%s:%d" % (HOST, port)
 
-    def batch_tools(self, base, port, conc):
-        pg = self.pg
+    def pg_tools(self, scen, args, prefix):
+        """One Tool per configured pagegrab mode; ARGS: the options after
+        the concurrency ones (function of the output directory)."""
         tools = []
-        for mode in ("thread", "process"):
+        for m in self.modes[scen]:
             tools.append(Tool(
-                "pagegrab-" + mode,
-                lambda out, mode=mode: [pg, "--mode", mode, "-j", str(conc),
-                                        "-q", "--no-robots",
-                                        "-i", base + ".txt", "-o", out],
-                prefix=self.pg_prefix(port), peer=False))
+                pg_label(*m),
+                lambda out, m=m: [self.pg] + pg_conc_args(*m) + args(out),
+                prefix=prefix, peer=False, pg=m))
+        return tools
+
+    def batch_tools(self, scen, base, port, conc):
+        tools = self.pg_tools(
+            scen, lambda out: ["-q", "--no-robots", "-i", base + ".txt",
+                               "-o", out],
+            self.pg_prefix(port))
         if self.have["curl"]:
             tools.append(Tool(
-                "curl",
+                "curl -Z",
                 lambda out: [self.have["curl"], "-q", "-sS",
                              "--no-progress-meter", "--fail", "-Z",
                              "--parallel-max", str(conc),
@@ -459,26 +692,47 @@ class Bench:
             print("  (skipped, not installed: %s)" % ", ".join(gone))
 
     # -- running -----------------------------------------------------------
-    def run_tool(self, scen, tool, row, r, verify):
-        out = os.path.join(self.outroot, "%s-%s-%d" % (scen, tool.label, r))
+    def run_tool(self, scen, tool, row, r, verify, timeout):
+        tag = re.sub(r"[^A-Za-z0-9.-]+", "_", "%s-%s-%d"
+                     % (scen, tool.label, r + 1))
+        out = os.path.join(self.outroot, tag)
         if os.path.exists(out):
             subprocess.run(["rm", "-rf", out])
         os.makedirs(out)
-        log = os.path.join(self.fs, "log-%s-%s-%d.txt" % (scen, tool.label, r))
+        log = os.path.join(self.fs, "log-%s.txt" % tag)
         res = measure(tool.argv(out), out if tool.cwd_out else self.fs, log,
-                      self.env, self.sample)
-        res.ok, res.msg = verify(out, tool)
+                      self.env, self.sample, timeout)
+        if res.why == "cannot run":
+            res.ok, res.msg = False, "FAILED: could not start"
+        elif res.timed_out:
+            res.ok, res.msg = False, "FAILED: killed after %d s" % timeout
+            res.why = "timeout %d s" % timeout
+        else:
+            vok, res.msg = verify(out, tool)
+            res.ok = vok and res.rc == 0 and not res.stray
+            if res.rc != 0:
+                res.why = "exit %d" % res.rc
+            elif res.stray:
+                res.why = "left %d processes" % res.stray
+            elif not vok:
+                res.why = "files wrong"
+            if res.stray:
+                res.msg += "; %d processes of its group left running " \
+                    "(killed)" % res.stray
         row.results.append(res)
-        flag = "" if res.ok and res.rc == 0 else "   <-- exit %d" % res.rc
-        print("  run %d  %-18s %8.3f s  cpu %6.2f s  rss %7.1f MiB  %s%s"
+        flag = "" if res.ok else "   <-- FAILED (%s)" % res.why
+        print("  run %d  %-22s %8.3f s  cpu %6.2f s  rss %7.1f MiB  %s%s"
               % (r + 1, tool.label, res.wall, res.cpu, res.rss_kib / 1024.0,
                  res.msg, flag), flush=True)
-        if not res.ok or res.rc != 0:
+        if not res.ok:
             os.makedirs(self.logdir, exist_ok=True)
             keep = os.path.join(self.logdir, os.path.basename(log))
-            shutil.copyfile(log, keep)
-            with open(log, "rb") as f:
-                tail = f.read()[-600:].decode("utf-8", "replace")
+            with open(keep, "w") as k:
+                k.write("# %s\n" % " ".join(tool.argv(out)))
+                with open(log, "rb") as f:
+                    body = f.read()
+                k.write(body.decode("utf-8", "replace"))
+            tail = body[-600:].decode("utf-8", "replace")
             for line in tail.strip().splitlines()[-4:]:
                 print("        | " + line[:150])
             print("        (log kept: %s)" % keep)
@@ -486,16 +740,18 @@ class Bench:
         os.unlink(log)
 
     def scenario(self, scen, title, tools, files, nbytes, conc, verify,
-                 runs=None):
+                 runs=None, timeout=None):
         runs = runs or self.runs
+        timeout = timeout or self.timeout
         print("\n== %s: %s" % (scen, title), flush=True)
         rows = [Row(scen, t.label, files, nbytes, runs, conc) for t in tools]
-        for r in range(runs):
-            k = r % len(tools)            # alternate: rotate the order
-            for i in list(range(k, len(tools))) + list(range(0, k)):
-                self.run_tool(scen, tools[i], rows[i], r, verify)
         for row, t in zip(rows, tools):
             row.peer = t.peer
+            row.pg = t.pg
+        for r in range(runs):
+            k = r % len(tools) if tools else 0   # alternate: rotate the order
+            for i in list(range(k, len(tools))) + list(range(0, k)):
+                self.run_tool(scen, tools[i], rows[i], r, verify, timeout)
         self.rows.extend(rows)
         self.print_table(rows, scen)
         return rows
@@ -507,28 +763,28 @@ class Bench:
         return verify
 
     def small(self):
-        n, conc = self.a.small, 64
+        n, conc = self.a.small, CONC["small"]
         rels = ["small/p%05d.html" % i for i in range(n)]
         base = self.write_lists("small", self.port, rels)
         exp = self.site.expected(rels)
         self.scenario("small", "%d x 4 KiB pages, concurrency %d" % (n, conc),
-                      self.batch_tools(base, self.port, conc), n,
+                      self.batch_tools("small", base, self.port, conc), n,
                       sum(os.path.getsize(os.path.join(self.site.root, r))
                           for r in rels), conc, self.tree_verifier(exp))
         self.missing_peers(["curl", "wget2", "aria2c"])
 
     def large(self):
-        n, conc = self.a.large, 16
+        n, conc = self.a.large, CONC["large"]
         rels = ["large/f%03d.bin" % i for i in range(n)]
         base = self.write_lists("large", self.port, rels)
         exp = self.site.expected(rels)
         self.scenario("large", "%d x 1 MiB files, concurrency %d" % (n, conc),
-                      self.batch_tools(base, self.port, conc), n, n * MiB,
-                      conc, self.tree_verifier(exp))
+                      self.batch_tools("large", base, self.port, conc), n,
+                      n * MiB, conc, self.tree_verifier(exp))
         self.missing_peers(["curl", "wget2", "aria2c"])
 
     def gallery(self):
-        conc = 32
+        conc = CONC["gallery"]
         lists = sorted(os.listdir(os.path.join(self.site.root,
                                                "gallery", "list")))
         imgs = sorted(os.listdir(os.path.join(self.site.root,
@@ -542,31 +798,26 @@ class Bench:
             for name in lists:
                 f.write("http://%s:%d/gallery/list/%s\n"
                         % (HOST, self.port, name))
-        pg = self.pg
-        tools = []
-        for mode in ("thread", "process"):
-            tools.append(Tool(
-                "pagegrab-" + mode,
-                lambda out, mode=mode: [
-                    pg, "--follow", '//*[@id="main"]/div[4]/ul/li/a/@href',
-                    "--xpath", '//*[@id="img"]/img/@src', "--depth", "1",
-                    "--images-only", "-j", str(conc), "--mode", mode, "-q",
-                    "-i", base + ".txt", "-o", out],
-                prefix=self.pg_prefix(self.port), peer=False))
+        tools = self.pg_tools(
+            "gallery",
+            lambda out: ["--follow", '//*[@id="main"]/div[4]/ul/li/a/@href',
+                         "--xpath", '//*[@id="img"]/img/@src', "--depth", "1",
+                         "--images-only", "-q", "-i", base + ".txt",
+                         "-o", out],
+            self.pg_prefix(self.port))
         if self.have["wget2"]:
             w = self.have["wget2"]
             tools.append(Tool(
-                "wget2 -A jpg",
+                "wget2 -r -A jpg",
                 lambda out: [w, "--no-config", "-q", "-r", "-l", "2",
                              "--max-threads=%d" % conc, "-nH", "-P", out,
                              "-A", "*.jpg", "-i", base + ".txt"]))
             tools.append(Tool(
-                "wget2 keep-pages",
+                "wget2 -r keep-pages",
                 lambda out: [w, "--no-config", "-q", "-r", "-l", "2",
                              "--max-threads=%d" % conc, "-nH", "-P", out,
                              "-i", base + ".txt"],
                 allow_extra=re.compile(r"^gallery/(list|detail)/[^/]+\.html$")))
-        pages = len(lists) + len(imgs)
         self.scenario(
             "gallery",
             "%d list pages -> %d detail pages -> %d images, concurrency %d "
@@ -574,14 +825,13 @@ class Bench:
             % (len(lists), len(imgs), len(imgs), conc),
             tools, len(imgs), nbytes, conc, self.tree_verifier(exp))
         self.missing_peers(["wget2"])
-        return pages
 
     def latency(self):
         if not self.dport:
             print("\n== latency: SKIPPED (%s)" % (self.a.delay_why or
                                                  "no delaying nginx"))
             return
-        n, conc, delay = self.a.latency, 256, self.a.delay
+        n, conc, delay = self.a.latency, CONC["latency"], self.a.delay
         rels = ["small/p%05d.html" % (i % self.a.small) for i in range(n)]
         rels = sorted(set(rels))
         n = len(rels)
@@ -593,20 +843,24 @@ class Bench:
             "%d x 4 KiB pages, +%d ms per request (%s), concurrency %d; "
             "ideal %.0f files/s = %.3f s" % (n, delay * 1000, self.a.delay_how,
                                              conc, ideal, n / ideal),
-            self.batch_tools(base, self.dport, conc), n, n * 4096, conc,
-            self.tree_verifier(exp))
+            self.batch_tools("latency", base, self.dport, conc), n, n * 4096,
+            conc, self.tree_verifier(exp))
         self.missing_peers(["curl", "wget2", "aria2c"])
         print("  throughput as %% of ideal (%d / (%d/%d x %.3f s) = %.0f "
               "files/s):" % (n, n, conc, delay, ideal))
         for row in rows:
             pct = 100.0 * row.files_per_s / ideal
-            row.extra["pct_of_ideal"] = "%.1f" % pct
+            if isnan(pct):
+                print("    %-22s      -  FAILED" % row.tool)
+                continue
+            row.extra["pct_of_ideal"] = round(pct, 1)
             row.note = "%.1f%% of ideal" % pct
-            print("    %-18s %6.1f%%" % (row.tool, pct))
+            print("    %-22s %6.1f%%%s" % (row.tool, pct,
+                                         "" if row.verified else "  FAILED"))
 
     def memory(self):
         sizes = self.a.memory
-        modes = ["thread"] + (["process"] if self.a.memory_process else [])
+        self.memory_sizes = sizes
         npages = self.a.small
         page_hash = self.site.expected(
             ["small/p%05d.html" % i for i in range(npages)])
@@ -623,139 +877,372 @@ class Bench:
             for i in range(npages):
                 want[page_hash["small/p%05d.html" % i]] += (
                     n // npages + (1 if i < n % npages else 0))
-            tools = [Tool("pagegrab-" + m,
-                          lambda out, m=m: [self.pg, "--mode", m, "-j", "64",
-                                            "-q", "--no-robots", "-i", path,
-                                            "-o", out],
-                          prefix=prefix, peer=False) for m in modes]
+            tools = self.pg_tools(
+                "memory", lambda out: ["-q", "--no-robots", "-i", path,
+                                       "-o", out], prefix)
 
             def verify(out, tool, want=want):
                 return verify_multiset(out, tool.prefix, want)
-            if n % 1000000 == 0:
-                scen = "memory-%dM" % (n // 1000000)
-            elif n % 1000 == 0:
-                scen = "memory-%dk" % (n // 1000)
-            else:
-                scen = "memory-%d" % n
+            scen = "memory-" + short_count(n)
+            why = ""
+            if self.a.quick and n < 1000000:
+                why = " (BENCH_QUICK: %s, not 1M)" % short_count(n)
             rows = self.scenario(
-                scen, "%d distinct URLs (?i=N) over the 4 KiB pages, -j 64, "
-                "one run" % n, tools, n, n * 4096, 64, verify, runs=1)
+                scen, "%d distinct URLs (?i=N) over the 4 KiB pages, one "
+                "run%s" % (n, why), tools, n, n * 4096, CONC["memory"],
+                verify, runs=1,
+                timeout=max(self.timeout, 60 + n // 2000))
             for row in rows:
                 row.extra["urls"] = n
             got_rows.extend(rows)
             os.unlink(path)
-        for m in modes:
-            rs = sorted((r for r in got_rows if r.tool == "pagegrab-" + m),
+        for m in self.modes["memory"]:
+            rs = sorted((r for r in got_rows if r.pg == m and r.verified),
                         key=lambda r: r.extra["urls"])
             if len(rs) >= 2:
                 a, b = rs[0], rs[-1]
-                slope = ((b.rss_mib - a.rss_mib) * MiB /
+                slope = ((b.mem_mib - a.mem_mib) * MiB /
                          (b.extra["urls"] - a.extra["urls"]))
-                print("  pagegrab-%s peak RSS grows %.1f bytes per URL "
+                print("  %s peak memory grows %.1f bytes per URL "
                       "(%d -> %d URLs: %.1f -> %.1f MiB)"
-                      % (m, slope, a.extra["urls"], b.extra["urls"],
-                         a.rss_mib, b.rss_mib))
-                b.note = "RSS +%.0f B/URL vs %dk" % (slope,
-                                                     a.extra["urls"] // 1000)
+                      % (b.tool, slope, a.extra["urls"], b.extra["urls"],
+                         a.mem_mib, b.mem_mib))
+                b.note = "+%.0f B/URL vs %s" % (slope,
+                                                short_count(a.extra["urls"]))
 
     # -- output ------------------------------------------------------------
     HEAD = ("tool", "time s", "files/s", "MiB/s", "CPU s", "RSS MiB",
             "treePSS MiB", "verified")
 
     def fmt_row(self, row, with_scen=False):
-        cells = [row.tool, "%.3f" % row.time, "%.0f" % row.files_per_s,
-                 "%.1f" % row.mib_per_s, "%.2f" % row.cpu,
-                 "%.1f" % row.rss_mib,
-                 "-" if row.pss_mib != row.pss_mib else "%.1f" % row.pss_mib,
+        cells = [row.tool, fmt(row.time, "%.3f"),
+                 fmt(row.files_per_s, "%.0f"), fmt(row.mib_per_s, "%.1f"),
+                 fmt(row.cpu, "%.2f"),
+                 fmt(row.rss_mib, "%.1f"), fmt(row.pss_mib, "%.1f"),
                  row.status]
         if with_scen:
             cells.insert(1, row.scenario)
         return cells
 
     TEXT_COLS = ("tool", "scenario", "verified", "pagegrab", "best peer",
-                 "ratio", "note")
+                 "ratio", "note", "target", "measured", "result",
+                 "vs best peer")
 
     def table(self, head, body):
         widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-        fmt = "  ".join(("%%-%ds" if h in self.TEXT_COLS else "%%%ds") % w
-                        for h, w in zip(head, widths))
-        out = [fmt % tuple(head), "  ".join("-" * w for w in widths)]
-        out += [fmt % tuple(b) for b in body]
-        return "\n".join("  " + l.rstrip() for l in out)
+        fmt_ = "  ".join(("%%-%ds" if h in self.TEXT_COLS else "%%%ds") % w
+                         for h, w in zip(head, widths))
+        out = [fmt_ % tuple(head), "  ".join("-" * w for w in widths)]
+        out += [fmt_ % tuple(b) for b in body]
+        return "\n".join("  " + line.rstrip() for line in out)
 
     def print_table(self, rows, scen):
         print()
-        print(self.table(self.HEAD, [self.fmt_row(r) for r in rows]),
-              flush=True)
+        if rows:
+            print(self.table(self.HEAD, [self.fmt_row(r) for r in rows]),
+                  flush=True)
+
+    def by_scenario(self):
+        by = collections.OrderedDict()
+        for r in self.rows:
+            by.setdefault(r.scenario, []).append(r)
+        return by
+
+    def compute_ratios(self):
+        """For every pagegrab row: the fastest verified peer of its scenario
+        and peer time / pagegrab time."""
+        for scen, rows in self.by_scenario().items():
+            peers = [r for r in rows if r.peer and r.verified]
+            if not peers:
+                continue
+            best = min(peers, key=lambda r: r.time)
+            for p in rows:
+                if p.peer:
+                    continue
+                p.best_peer = best.tool
+                p.extra["best_peer_time_s"] = round(best.time, 4)
+                if p.verified:
+                    p.ratio = best.time / p.time
+
+    def ratio_cell(self, r):
+        if r.peer:
+            return ""
+        if not r.verified:
+            return "n/a: FAILED"
+        if not r.best_peer:
+            return "no peer"
+        if 0.995 <= r.ratio < 1.005:
+            return "1.00x (equal)"
+        return "%.2fx %s" % (r.ratio, "faster" if r.ratio >= 1 else "slower")
 
     def summary(self):
+        self.compute_ratios()
         print("\n== summary (time: median of %d run%s; memory rows: 1 run; "
               "CPUs %.0f%% busy over 1 s after the last run)"
               % (self.runs, "s" if self.runs > 1 else "", cpu_busy()))
         head = ("tool", "scenario", "time s", "files/s", "MiB/s", "CPU s",
-                "RSS MiB", "treePSS MiB", "verified", "note")
-        body = [self.fmt_row(r, True) + [r.note] for r in self.rows]
+                "RSS MiB", "treePSS MiB", "verified", "vs best peer", "note")
+        body = [self.fmt_row(r, True) + [self.ratio_cell(r), r.note]
+                for r in self.rows]
         print(self.table(head, body))
 
-        print("\n== pagegrab vs the best peer (speed ratio = peer time / "
-              "pagegrab time; >1 = pagegrab faster)")
+        print("\n== pagegrab vs the best peer (ratio = best verified peer's "
+              "time / pagegrab's time; >1 = pagegrab faster)")
         body = []
-        by_scen = collections.OrderedDict()
-        for r in self.rows:
-            by_scen.setdefault(r.scenario, []).append(r)
-        for scen, rows in by_scen.items():
-            peers = [r for r in rows if r.peer and r.results]
-            ok_peers = [r for r in peers if r.verified] or peers
-            pgs = [r for r in rows if not r.peer]
-            if not ok_peers:
-                for p in pgs:
-                    body.append((scen, p.tool, "%.3f" % p.time, "-", "-",
-                                 "no peer"))
-                continue
-            best = min(ok_peers, key=lambda r: r.time)
-            for p in pgs:
-                if not p.verified:
-                    body.append((scen, p.tool, "%.3f" % p.time, best.tool,
-                                 "%.3f" % best.time, "n/a: failed"))
+        for scen, rows in self.by_scenario().items():
+            for p in rows:
+                if p.peer:
                     continue
-                ratio = best.time / p.time
-                p.extra["best_peer"] = best.tool
-                p.extra["ratio_to_best_peer"] = "%.3f" % ratio
-                body.append((scen, p.tool, "%.3f" % p.time, best.tool,
-                             "%.3f" % best.time,
-                             "%.2fx %s" % (ratio, "faster" if ratio >= 1
-                                           else "slower")))
+                body.append((scen, p.tool, fmt(p.time, "%.3f"),
+                             p.best_peer or "-",
+                             fmt(p.extra.get("best_peer_time_s", nan()),
+                                 "%.3f"),
+                             self.ratio_cell(p)))
         print(self.table(("scenario", "pagegrab", "time s", "best peer",
                           "peer time s", "ratio"), body))
 
-    def write_csv(self):
-        path = self.a.csv
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    # -- targets -----------------------------------------------------------
+    def find(self, scen, tool=None, pg=None, mode=None, peer=None):
+        out = []
+        for r in self.rows:
+            if r.scenario != scen:
+                continue
+            if tool is not None and r.tool != tool:
+                continue
+            if pg is not None and r.pg != pg:
+                continue
+            if mode is not None and (r.pg is None or r.pg[0] != mode):
+                continue
+            if peer is not None and r.peer != peer:
+                continue
+            out.append(r)
+        return out
+
+    def targets(self):
+        """The issue's targets, each with the measured ratio: a list of
+        dicts (target, measured, result, ratio)."""
+        T = []
+
+        def add(target, measured, ok, value=None, bound=None):
+            """VALUE: the measured ratio (or %, or MiB) compared with
+            BOUND."""
+            T.append(collections.OrderedDict([
+                ("target", target), ("measured", measured),
+                ("result", ("met" if ok else "NOT MET")
+                 if ok is not None else "not measured"),
+                ("value", jnum(value, 3) if value is not None else None),
+                ("bound", bound)]))
+
+        def fastest(rows):
+            rows = [r for r in rows if r.verified]
+            return min(rows, key=lambda r: r.time) if rows else None
+
+        def nm(target, why):
+            add(target, why, None)
+
+        def ran(scen):
+            return scen in self.requested
+
+        # small pages
+        t = "small: fastest pagegrab mode >= 1.5x curl -Z files/s"
+        pg = fastest(self.find("small", peer=False))
+        curl = [r for r in self.find("small", tool="curl -Z") if r.verified]
+        if not ran("small"):
+            nm(t, "scenario not run")
+        elif not pg or not curl:
+            nm(t, "no verified %s" % ("pagegrab run" if not pg else
+                                      "curl -Z run"))
+        else:
+            q = pg.files_per_s / curl[0].files_per_s
+            add(t, "%s %.0f vs curl %.0f files/s = %.2fx"
+                % (pg.tool, pg.files_per_s, curl[0].files_per_s, q),
+                q >= 1.5, q, 1.5)
+        wget = [r for r in self.find("small", tool="wget2") if r.verified]
+        for mode in ("thread", "process"):
+            m = (mode, CONC["small"], 1)
+            t = "small: %s >= wget2 files/s" % pg_label(*m)
+            rows = self.find("small", pg=m)
+            if not ran("small"):
+                nm(t, "scenario not run")
+            elif not rows:
+                nm(t, "mode not in %s" % MODES_ENV["small"])
+            elif not rows[0].verified:
+                nm(t, "%s FAILED" % rows[0].tool)
+            elif not wget:
+                nm(t, "no verified wget2 run")
+            else:
+                q = rows[0].files_per_s / wget[0].files_per_s
+                add(t, "%.0f vs %.0f files/s = %.2fx"
+                    % (rows[0].files_per_s, wget[0].files_per_s, q),
+                    q >= 1.0, q, 1.0)
+        pairs = sorted(set((r.pg[1], r.pg[2])
+                           for r in self.find("small", peer=False)))
+        for jobs, k in pairs:
+            th = self.find("small", pg=("thread", jobs, k))
+            pr = self.find("small", pg=("process", jobs, k))
+            if not th or not pr:
+                continue
+            t = ("small: process within 15%% of thread at %dx%d (>= 0.85x)"
+                 % (jobs, k))
+            if not th[0].verified or not pr[0].verified:
+                nm(t, "%s FAILED" % (th[0].tool if not th[0].verified
+                                     else pr[0].tool))
+                continue
+            q = pr[0].files_per_s / th[0].files_per_s
+            add(t, "process %.0f vs thread %.0f files/s = %.2fx"
+                % (pr[0].files_per_s, th[0].files_per_s, q), q >= 0.85, q,
+                0.85)
+
+        # large files
+        t = "large: fastest pagegrab mode >= 1.1x best peer MiB/s"
+        pg = fastest(self.find("large", peer=False))
+        peer = fastest(self.find("large", peer=True))
+        if not ran("large"):
+            nm(t, "scenario not run")
+        elif not pg or not peer:
+            nm(t, "no verified %s" % ("pagegrab run" if not pg else "peer"))
+        else:
+            q = pg.mib_per_s / peer.mib_per_s
+            add(t, "%s %.0f vs %s %.0f MiB/s = %.2fx"
+                % (pg.tool, pg.mib_per_s, peer.tool, peer.mib_per_s, q),
+                q >= 1.1, q, 1.1)
+
+        # gallery crawl
+        wget = fastest([r for r in self.find("gallery", peer=True)
+                        if r.tool.startswith("wget2")])
+        for mode in ("thread", "process"):
+            t = "gallery: %s mode >= 1.2x faster than wget2 -r" % mode
+            pg = fastest(self.find("gallery", mode=mode))
+            if not ran("gallery"):
+                nm(t, "scenario not run")
+            elif not pg:
+                nm(t, "no verified %s-mode run" % mode)
+            elif not wget:
+                nm(t, "no verified wget2 -r run")
+            else:
+                q = wget.time / pg.time
+                add(t, "%s %.3f s vs %s %.3f s = %.2fx"
+                    % (pg.tool, pg.time, wget.tool, wget.time, q),
+                    q >= 1.2, q, 1.2)
+
+        # latency
+        t = "latency: fastest pagegrab mode >= 90% of ideal throughput"
+        pg = fastest(self.find("latency", peer=False))
+        if not ran("latency"):
+            nm(t, "scenario not run")
+        elif not self.dport:
+            nm(t, "skipped: %s" % self.a.delay_why)
+        elif not pg:
+            nm(t, "no verified pagegrab run")
+        else:
+            pct = pg.extra.get("pct_of_ideal", nan())
+            add(t, "%s %.1f%% of ideal" % (pg.tool, pct), pct >= 90.0,
+                pct, 90.0)
+
+        # 1M-URL list
+        sizes = sorted(self.memory_sizes)
+        if not sizes:
+            nm("1M list: pagegrab peak memory <= 64 MiB", "scenario not run")
+        else:
+            n = sizes[-1]
+            scen = "memory-" + short_count(n)
+            at = "" if n >= 1000000 else " (measured at %s URLs only%s)" % (
+                short_count(n), ", BENCH_QUICK" if self.a.quick else "")
+            for r in self.find(scen, peer=False):
+                t = "1M list: %s peak memory <= 64 MiB" % r.tool
+                if not r.verified:
+                    nm(t, "FAILED" + at)
+                    continue
+                add(t, "%.1f MiB%s" % (r.mem_mib, at),
+                    r.mem_mib <= 64.0, r.mem_mib, 64.0)
+                if at:
+                    T[-1]["result"] += " at %s" % short_count(n)
+        return T
+
+    def print_targets(self, T):
+        print("\n== targets of the issue (figures only: the suite never "
+              "fails on them)")
+        print(self.table(("target", "measured", "result"),
+                         [(x["target"], x["measured"], x["result"])
+                          for x in T]))
+        met = sum(1 for x in T if x["result"].startswith("met"))
+        notm = sum(1 for x in T if x["result"].startswith("NOT MET"))
+        print("  %d met, %d not met, %d not measured"
+              % (met, notm, len(T) - met - notm))
+
+    # -- files -------------------------------------------------------------
+    def row_dict(self, r):
+        d = collections.OrderedDict()
+        d["scenario"] = r.scenario
+        d["tool"] = r.tool
+        d["pagegrab"] = None if r.pg is None else {
+            "mode": r.pg[0], "jobs": r.pg[1], "per_worker": r.pg[2]}
+        d["concurrency"] = r.conc
+        d["runs"] = len(r.results)
+        d["files"] = r.files
+        d["bytes"] = r.bytes
+        d["time_s"] = jnum(r.time, 4)
+        d["files_per_s"] = jnum(r.files_per_s, 1)
+        d["mib_per_s"] = jnum(r.mib_per_s, 2)
+        d["cpu_s"] = jnum(r.cpu, 3)
+        d["peak_rss_mib"] = jnum(r.rss_mib, 1)
+        d["tree_pss_mib"] = jnum(r.pss_mib, 1)
+        d["verified"] = r.verified
+        d["status"] = r.status
+        d["exit_codes"] = [x.rc for x in r.results]
+        d["timed_out"] = [x.timed_out for x in r.results]
+        d["run_times_s"] = [round(x.wall, 4) for x in r.results]
+        d["pct_of_ideal"] = r.extra.get("pct_of_ideal")
+        d["best_peer"] = r.best_peer or None
+        d["ratio_to_best_peer"] = jnum(r.ratio, 3)
+        d["note"] = r.note
+        return d
+
+    def write_files(self, meta, T):
+        res = self.a.results
+        os.makedirs(res, exist_ok=True)
         cols = ["scenario", "tool", "concurrency", "runs", "files", "bytes",
                 "time_s", "files_per_s", "mib_per_s", "cpu_s",
-                "peak_rss_mib", "tree_pss_mib", "verified", "exit_codes",
-                "pct_of_ideal", "best_peer", "ratio_to_best_peer",
-                "run_times_s", "note"]
+                "peak_rss_mib", "tree_pss_mib", "verified", "status",
+                "exit_codes", "pct_of_ideal", "best_peer",
+                "ratio_to_best_peer", "run_times_s", "note"]
+        path = os.path.join(res, "results.csv")
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(cols)
             for r in self.rows:
+                d = self.row_dict(r)
                 w.writerow([
-                    r.scenario, r.tool, r.conc, len(r.results), r.files,
-                    r.bytes, "%.4f" % r.time, "%.1f" % r.files_per_s,
-                    "%.2f" % r.mib_per_s, "%.3f" % r.cpu,
-                    "%.1f" % r.rss_mib,
-                    "" if r.pss_mib != r.pss_mib else "%.1f" % r.pss_mib,
-                    "yes" if r.verified else "no",
-                    " ".join(str(x.rc) for x in r.results),
-                    r.extra.get("pct_of_ideal", ""),
-                    r.extra.get("best_peer", ""),
-                    r.extra.get("ratio_to_best_peer", ""),
-                    " ".join("%.4f" % x.wall for x in r.results),
-                    r.note])
-        print("\nresults: %s" % path)
-        if self.a.report:
-            print("report:  %s" % os.path.abspath(self.a.report))
+                    "" if d[c] is None else
+                    " ".join(str(x) for x in d[c]) if isinstance(d[c], list)
+                    else ("yes" if d[c] else "no") if isinstance(d[c], bool)
+                    else d[c] for c in cols])
+        jpath = os.path.join(res, "results.json")
+        with open(jpath, "w") as f:
+            json.dump(collections.OrderedDict(
+                [("meta", meta), ("rows", [self.row_dict(r)
+                                           for r in self.rows]),
+                 ("targets", T)]), f, indent=1)
+            f.write("\n")
+        print("\nresults: %s" % os.path.join(res, "results.txt"))
+        print("         %s" % jpath)
+        print("         %s" % path)
+
+
+def fmt(x, f):
+    return "-" if x is None or isnan(x) else f % x
+
+
+def jnum(x, nd):
+    return None if x is None or isnan(x) else round(x, nd)
+
+
+def short_count(n):
+    if n % 1000000 == 0:
+        return "%dM" % (n // 1000000)
+    if n % 1000 == 0:
+        return "%dk" % (n // 1000)
+    return str(n)
 
 
 class Tee:
@@ -794,7 +1281,9 @@ def cpu_busy(seconds=1.0):
     return 100.0 * (1 - (i1 - i0) / max(1, t1 - t0))
 
 
-def header(a):
+def header(a, b):
+    """Print the run's circumstances; return them as a dict for the JSON."""
+    meta = collections.OrderedDict()
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -807,23 +1296,45 @@ def header(a):
     src = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
     rev = first_line(["git", "-C", src, "describe", "--always", "--dirty"])
-    print("pagegrab benchmark, %s" % time.strftime("%Y-%m-%d %H:%M:%S %z"))
-    print("  machine   %d CPUs (%s), kernel %s" % (os.cpu_count(), cpu,
-                                                  os.uname().release))
+    meta["date"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    meta["cpus"] = os.cpu_count()
+    meta["cpu_model"] = cpu
+    meta["kernel"] = os.uname().release
+    meta["pagegrab"] = a.pagegrab
+    meta["pagegrab_version"] = first_line([a.pagegrab, "-V"])
+    meta["git"] = rev
+    print("pagegrab benchmark, %s%s" % (meta["date"], "  (BENCH_QUICK)"
+                                        if a.quick else ""))
+    print("  machine   %d CPUs (%s), kernel %s" % (meta["cpus"], cpu,
+                                                  meta["kernel"]))
     print("  pagegrab  %s (%s), git %s" % (a.pagegrab,
-                                         first_line([a.pagegrab, "-V"]), rev))
+                                         meta["pagegrab_version"], rev))
+    meta["peers"] = {}
     for name, argv in (("curl", ["curl", "--version"]),
                        ("wget2", ["wget2", "--version"]),
                        ("aria2c", ["aria2c", "--version"]),
                        ("nginx", ["nginx", "-v"])):
-        print("  %-9s %s" % (name, first_line(argv) if shutil.which(argv[0])
-                             else "not installed (rows skipped)"))
+        v = (first_line(argv) if shutil.which(argv[0])
+             else "not installed (rows skipped)")
+        meta["peers"][name] = v
+        print("  %-9s %s" % (name, v))
     print("  server    nginx on 127.0.0.1:%d, 2 workers, sendfile, "
           "keepalive_requests 100000, access_log off" % a.port)
+    if a.delay_port:
+        print("  latency   second nginx on 127.0.0.1:%d, +%.0f ms per "
+              "request (%s)" % (a.delay_port, a.delay * 1000, a.delay_how))
+    else:
+        print("  latency   no delaying server: %s" % a.delay_why)
     print("  outputs   %s" % (a.fs_type or a.fs))
-    print("  timing    wall: median of %d run%s, tools alternating; CPU: "
-          "user+sys of the tool's whole process tree"
-          % (a.runs, "s" if a.runs > 1 else ""))
+    meta["outputs"] = a.fs_type or a.fs
+    meta["runs"] = a.runs
+    meta["quick"] = bool(a.quick)
+    meta["timeout_s"] = a.timeout
+    print("  timing    wall: median of %d run%s, tools alternating; a run "
+          "is killed after %d s (memory: longer)"
+          % (a.runs, "s" if a.runs > 1 else "", a.timeout))
+    print("  CPU       user+sys of the tool's whole process tree "
+          "(getrusage of the waited-for children)")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     print("  limits    open files %s soft, %s hard (tools inherit them)"
           % (soft if soft >= 0 else "unlimited",
@@ -834,16 +1345,22 @@ def header(a):
     else:
         print("  RSS       wait4() ru_maxrss: max RSS of the largest single "
               "process of the tree (no /usr/bin/time)")
+    print("  treePSS   peak of the summed PSS of every process of the tree, "
+          "sampled every %.1f s (first after 10 ms)%s" % (SAMPLE_EVERY,
+                                      "" if a.sample else " (disabled)"))
     busy = cpu_busy()
+    meta["busy_pct_before"] = round(busy, 1)
     print("  busy      CPUs %.0f%% busy over 1 s before the start, load "
           "average %s%s" % (busy, " ".join(open("/proc/loadavg").read()
                                           .split()[:3]),
                             "" if busy < 10 else
                             "  <-- something else is running: figures "
                             "will be noisy"))
-    print("  treePSS   peak of the summed PSS of every process of the tree, "
-          "sampled every %.1f s (first after 10 ms)%s" % (SAMPLE_EVERY,
-                                      "" if a.sample else " (disabled)"))
+    b.describe_modes()
+    meta["modes"] = {s: ["%s:%d:%d" % m for m in b.modes[s]]
+                     for s in DEFAULT_MODES}
+    meta["concurrency"] = CONC
+    return meta
 
 
 def main():
@@ -858,15 +1375,19 @@ def main():
     ap.add_argument("--delay-how", default="")
     ap.add_argument("--delay-why", default="")
     ap.add_argument("--pagegrab")
-    ap.add_argument("--csv")
-    ap.add_argument("--report")
+    ap.add_argument("--results", help="directory for results.{txt,json,csv}"
+                    " and logs/")
     ap.add_argument("--fs-type", default="")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--timeout", type=int, default=120,
+                    help="seconds before a run is killed")
+    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--small", type=int, default=10000)
     ap.add_argument("--large", type=int, default=200)
     ap.add_argument("--latency", type=int, default=2000)
     ap.add_argument("--memory", default="200000")
-    ap.add_argument("--memory-process", action="store_true")
+    ap.add_argument("--memory-modes", default="",
+                    help="MODE:JOBS:K list (BENCH_PG_MODES_MEMORY wins)")
     ap.add_argument("--scenarios", default="small,large,gallery,latency,memory")
     ap.add_argument("--no-sample", dest="sample", action="store_false")
     a = ap.parse_args()
@@ -876,30 +1397,40 @@ def main():
     if a.probe:
         return probe(a.probe)
     a.memory = [int(x) for x in a.memory.split(",") if x.strip()]
-    for k in ("fs", "site", "pagegrab", "csv"):
+    for k in ("fs", "site", "pagegrab", "results"):
         setattr(a, k, os.path.abspath(getattr(a, k)))
 
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
-    if a.report:
-        os.makedirs(os.path.dirname(os.path.abspath(a.report)), exist_ok=True)
-        sys.stdout = Tee(sys.stdout, open(a.report, "w"))
-    header(a)
+    os.makedirs(a.results, exist_ok=True)
+    report = open(os.path.join(a.results, "results.txt"), "w")
+    sys.stdout = Tee(sys.stdout, report)
     b = Bench(a)
+    meta = header(a, b)
+    known = ("small", "large", "gallery", "latency", "memory")
     try:
         for scen in a.scenarios.split(","):
             scen = scen.strip()
-            if scen:
+            if scen in known:
                 getattr(b, scen)()
+            elif scen:
+                print("\n== %s: unknown scenario (known: %s)"
+                      % (scen, ", ".join(known)))
     except Stop as e:
         print("\nbench.py: stopped (%s); partial results follow" % e)
+    T = []
     if b.rows:
         b.summary()
-        b.write_csv()
+        T = b.targets()
+        b.print_targets(T)
     bad = [r for r in b.rows if not r.verified]
     if bad:
-        print("\nverification failed for: %s" % ", ".join(
-            "%s/%s" % (r.scenario, r.tool) for r in bad))
+        print("\nFAILED (not used for ratios or targets; logs in %s): %s"
+              % (b.logdir, ", ".join("%s/%s [%s]" % (r.scenario, r.tool,
+                                                      r.status)
+                                     for r in bad)))
+    b.write_files(meta, T)
+    sys.stdout.flush()
     return 0
 
 

@@ -2,10 +2,15 @@
 # run.sh - the pagegrab benchmark suite; the single entry point
 # (`make bench` runs `sh tests/bench/run.sh`). See tests/bench/README.md.
 #
-#   sh tests/bench/run.sh                default run, about 2 minutes
-#   BENCH_QUICK=1 sh tests/bench/run.sh  1 run per tool, 100,000-URL memory
-#                                        run: about 20 s
-#   BENCH_FULL=1 sh tests/bench/run.sh   5 runs per tool, memory run in both modes
+#   sh tests/bench/run.sh                default: 3 runs per tool, the
+#                                        1,000,000-URL list in thread mode
+#                                        (K=1 and K=16)
+#   BENCH_QUICK=1 sh tests/bench/run.sh  1 run per tool, a 100,000-URL list
+#   BENCH_FULL=1 sh tests/bench/run.sh   5 runs per tool, 200,000 and
+#                                        1,000,000 URLs in every mode
+# pagegrab's configurations: BENCH_PG_MODES="thread:64:1 process:4:16 ..."
+# (MODE:JOBS:K) and the _LARGE/_GALLERY/_LATENCY/_MEMORY variants; see
+# the README for every variable.
 #
 # 1. installs what is missing with apt-get (nginx, curl, wget2, aria2, time,
 #    python3, an nginx module that can sleep); a peer tool that cannot be
@@ -15,8 +20,8 @@
 # 3. generates the site (gen_site.py);
 # 4. starts nginx on 127.0.0.1 from nginx.conf.in (a second, delaying
 #    instance for the latency scenario);
-# 5. runs the scenarios (bench.py), which print the tables and write
-#    build/bench/results.csv and build/bench/report.txt;
+# 5. runs the scenarios (bench.py), which print the tables and the
+#    targets and write build/bench/results.{txt,json,csv};
 # and on exit stops every server it started (by pid), unmounts and removes
 # the temp dir. Figures only: the exit status is 0 unless the suite could
 # not run at all (no nginx, no python3, pagegrab does not build).
@@ -38,15 +43,22 @@ full=${BENCH_FULL:-0}
 if [ -n "$quick" ]; then
     runs=1
     memory=100000
+    memory_modes="thread:64:1 thread:4:16"
 elif [ -n "$full" ]; then
     runs=5
     memory=200000,1000000
+    memory_modes="thread:64:1 process:64:1 thread:4:16 process:4:16"
 else
     runs=3
-    memory=200000,1000000
+    memory=1000000                      # about a minute per mode
+    memory_modes="thread:64:1 thread:4:16"
 fi
 runs=${BENCH_RUNS:-$runs}
 memory=${BENCH_MEMORY_URLS:-$memory}
+memory_modes=${BENCH_PG_MODES_MEMORY:-$memory_modes}
+timeout=${BENCH_TIMEOUT:-120}
+[ -n "$quick" ] && [ -z "${BENCH_MEMORY_URLS:-}" ] &&
+    say "BENCH_QUICK: the memory scenario lists 100,000 URLs, not 1,000,000"
 scenarios=${BENCH_SCENARIOS:-small,large,gallery,latency,memory}
 delay=0.05
 
@@ -330,16 +342,16 @@ case ",$scenarios," in
 esac
 
 # ------------------------------------------------------------- 5. scenarios
-mem_process=
-[ -n "$full" ] && mem_process=--memory-process
+qflag=
+[ -n "$quick" ] && qflag=--quick
 mkdir -p "$resdir"
+rm -f "$resdir/report.txt"      # the name before results.txt
 "$py" "$here/bench.py" --fs "$fs" --site "$fs/site" --port "$static_port" \
     --delay-port "${delay_port:-0}" --delay "$delay" \
     --delay-how "$delay_how" --delay-why "$delay_why" \
-    --pagegrab "$bin" --csv "$resdir/results.csv" \
-    --report "$resdir/report.txt" --fs-type "$fstype" \
-    --runs "$runs" --memory "$memory" $mem_process \
-    --scenarios "$scenarios" &
+    --pagegrab "$bin" --results "$resdir" --fs-type "$fstype" \
+    --runs "$runs" --timeout "$timeout" --memory "$memory" \
+    --memory-modes "$memory_modes" $qflag --scenarios "$scenarios" &
 bench_pid=$!
 wait "$bench_pid"
 rc=$?
