@@ -81,7 +81,8 @@ void pg__frontier_release(struct pg__frontier *f)
 
 int pg__frontier_see(struct pg__frontier *f, const char *url)
 {
-    uint64_t h = pg__hash64(url, strlen(url)), v;
+    uint64_t h = pg__hash64(url, strlen(url));
+    uint32_t v;
 
     if (pg__nameset_get(&f->seen, h, &v))
         return 0;

@@ -5,7 +5,7 @@
  * queued items per origin ("scheme://host:port"), serves origins round
  * robin, and holds an item back while its origin is at the --per-host
  * limit, inside its --wait interval, or waiting for its robots.txt.  It
- * also remembers every URL it has seen (64-bit hashes: 16 bytes a URL),
+ * also remembers every URL it has seen (64-bit hashes: 12 bytes a slot),
  * so a discovered link is fetched at most once per run.
  *
  * robots.txt: an item flagged PG_ITEM_ROBOTS_CHECK (a discovered link)

@@ -524,7 +524,7 @@ static void finish(struct pg__item *it, void *ud)
  */
 static int already_done(struct pg_job *job, const char *url)
 {
-    uint64_t v;
+    uint32_t v;
 
     if (!job->o->resume ||
         !pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) ||
@@ -540,7 +540,7 @@ static int in_scope(const struct pg_job *job, const char *host)
 {
     const struct pg_options *o = job->o;
     size_t i, n = strlen(host);
-    uint64_t v;
+    uint32_t v;
 
     if (o->span_hosts ||
         pg__nameset_get(&job->start_hosts, pg__hash64(host, n), &v))

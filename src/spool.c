@@ -46,7 +46,7 @@ static size_t slot(const struct pg__nameset *s, uint64_t key)
 }
 
 int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
-                    uint64_t *url_hash)
+                    uint32_t *val)
 {
     size_t i;
 
@@ -56,7 +56,7 @@ int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
     i = slot(s, name_hash);
     if (!s->keys[i])
         return 0;
-    *url_hash = s->vals[i];
+    *val = s->vals[i];
     return 1;
 }
 
@@ -88,7 +88,7 @@ static enum pg_code nameset_grow(struct pg__nameset *s)
 }
 
 enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
-                             uint64_t url_hash)
+                             uint32_t val)
 {
     size_t i;
 
@@ -103,7 +103,7 @@ enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
     if (!s->keys[i])
         s->used++;
     s->keys[i] = name_hash;
-    s->vals[i] = url_hash;
+    s->vals[i] = val;
     return PG_OK;
 }
 
@@ -129,7 +129,7 @@ void pg__dedup_release(struct pg__dedup *d)
 
 const char *pg__dedup_find(const struct pg__dedup *d, const char *hex)
 {
-    uint64_t v;
+    uint32_t v;
 
     if (!pg__nameset_get(&d->idx, pg__hash64(hex, strlen(hex)), &v) ||
         v == 0 || v > d->n || strcmp(d->hex[v - 1], hex))
@@ -164,7 +164,7 @@ enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
     }
     d->n++;
     return pg__nameset_put(&d->idx, pg__hash64(hex, strlen(hex)),
-                           (uint64_t)d->n);
+                           (uint32_t)d->n);
 }
 
 enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
@@ -382,7 +382,7 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
     struct pg_buf path = PG_BUF_INIT(PG_NAME_MAX + 4096);
     char leaf[300], errtxt[128];
     const char *p, *slash, *dup = NULL;
-    uint64_t url_hash, other;
+    uint32_t url_hash, other;
     enum pg_code rc = PG_OK;
     int dirfd, fd, i, r = -1, kept = 0;
     size_t dirlen;
@@ -394,7 +394,7 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
                        relname);
         return PG_E_INVALID;
     }
-    url_hash = pg__hash64(it->url, strlen(it->url));
+    url_hash = pg__hash_fold32(pg__hash64(it->url, strlen(it->url)));
     /* --overwrite replaces files, which would leave the dedup index
      * pointing at other content: the two do not combine. */
     if (job->o->dedup && it->hash[0] && !(flags & PG_SAVE_OVERWRITE))

@@ -22,9 +22,13 @@
 
 #include "pagegrab.h"
 
+/*
+ * A map from 64-bit hashes to 32-bit values (open addressing, load at
+ * most 3/4): 12 bytes a slot, so a 1,000,000-name job stays small.
+ */
 struct pg__nameset {
     uint64_t *keys;  /* name hash, 0 = empty slot */
-    uint64_t *vals;  /* URL hash */
+    uint32_t *vals;  /* e.g. a fold of the URL hash (pg__hash_fold32) */
     size_t cap;      /* power of two */
     size_t used;
 };
@@ -49,11 +53,17 @@ enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
 
 void pg__nameset_init(struct pg__nameset *s);
 void pg__nameset_release(struct pg__nameset *s);
-/* 1 and *url_hash when name_hash is present, else 0. */
+/* 1 and *val when name_hash is present, else 0. */
 int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
-                    uint64_t *url_hash);
+                    uint32_t *val);
 enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
-                             uint64_t url_hash) PG_WARN_UNUSED;
+                             uint32_t val) PG_WARN_UNUSED;
+
+/* A 64-bit hash folded to 32 bits, to be kept as a nameset value. */
+static inline uint32_t pg__hash_fold32(uint64_t h)
+{
+    return (uint32_t)(h ^ (h >> 32));
+}
 
 /*
  * Create a new spool file in dirfd, named

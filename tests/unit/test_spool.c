@@ -294,7 +294,7 @@ static void test_create_errors(void **state)
 static void test_nameset_basic(void **state)
 {
     struct pg__nameset s;
-    uint64_t v = 77;
+    uint32_t v = 77;
 
     pg__nameset_init(&s);
     assert_int_equal(s.cap, 0);
@@ -333,7 +333,7 @@ static void test_nameset_basic(void **state)
 static void test_nameset_key_zero(void **state)
 {
     struct pg__nameset s;
-    uint64_t v = 0;
+    uint32_t v = 0;
 
     pg__nameset_init(&s);
     assert_int_equal(pg__nameset_put(&s, 7, 70), PG_OK);
@@ -352,7 +352,8 @@ static void test_nameset_growth(void **state)
 {
     const uint64_t n = 25000;
     struct pg__nameset s;
-    uint64_t i, v;
+    uint64_t i;
+    uint32_t v;
     int bad = 0;
 
     pg__nameset_init(&s);
@@ -363,9 +364,9 @@ static void test_nameset_growth(void **state)
                            (unsigned long long)i);
 
         h = pg__hash64(key, (size_t)len);
-        assert_int_equal(pg__nameset_put(&s, h, i * 3 + 1), PG_OK);
+        assert_int_equal(pg__nameset_put(&s, h, (uint32_t)(i * 3 + 1)), PG_OK);
         /* Sequential small keys too: the worst case for a weak hash. */
-        assert_int_equal(pg__nameset_put(&s, i + 1, ~i), PG_OK);
+        assert_int_equal(pg__nameset_put(&s, i + 1, (uint32_t)~i), PG_OK);
     }
     assert_int_equal(s.used, 2 * n);
     assert_true(s.cap >= 2 * n * 4 / 3);
@@ -377,9 +378,11 @@ static void test_nameset_growth(void **state)
         uint64_t h = pg__hash64(key, (size_t)len);
 
         v = 0;
-        UT_EXPECT(bad, pg__nameset_get(&s, h, &v) == 1 && v == i * 3 + 1,
+        UT_EXPECT(bad, pg__nameset_get(&s, h, &v) == 1 &&
+                  v == (uint32_t)(i * 3 + 1),
                   "entry %llu lost", (unsigned long long)i);
-        UT_EXPECT(bad, pg__nameset_get(&s, i + 1, &v) == 1 && v == ~i,
+        UT_EXPECT(bad, pg__nameset_get(&s, i + 1, &v) == 1 &&
+                  v == (uint32_t)~i,
                   "small key %llu lost", (unsigned long long)i + 1);
         if (bad > 5)
             break;
@@ -396,7 +399,8 @@ static void test_nameset_growth(void **state)
 static void test_nameset_nomem(void **state)
 {
     struct pg__nameset s;
-    uint64_t i, v;
+    uint64_t i;
+    uint32_t v;
 
     pg__nameset_init(&s);
     pg__mem_fail_at(1);
@@ -408,7 +412,7 @@ static void test_nameset_nomem(void **state)
     /* 768 entries fill 1024 slots to 3/4; the next put must grow. */
     for (i = 1; i <= 768; i++)
         assert_int_equal(pg__nameset_put(&s, i * 0x9e3779b97f4a7c15ULL,
-                                         i), PG_OK);
+                                         (uint32_t)i), PG_OK);
     assert_int_equal(s.cap, 1024);
     for (i = 1; i <= 2; i++) {
         pg__mem_fail_at(i);
