@@ -352,6 +352,7 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     memset(f, 0, sizeof(*f));
     f->cfg = cfg;
     f->worker = worker;
+    f->pid = getpid();   /* the process that runs the transfers */
     f->k = k < 1 ? 1 : k;
     f->slots = pg_calloc(f->k, sizeof(*f->slots));
     if (!f->slots)
@@ -571,8 +572,8 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->it = it;
     if (c->hash)
         EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
-    if (pg__spool_create(c->outdir_fd, f->worker, &f->seq, &x->fd,
-                         &it->tmp_name)) {
+    if (pg__spool_create_pid(c->outdir_fd, f->pid, f->worker, &f->seq,
+                             &x->fd, &it->tmp_name)) {
         pg__item_error(it, PG_ST_SAVE_ERROR,
                        "cannot create a temporary file: %s",
                        pg__errstr(errno, errtxt, sizeof(errtxt)));

@@ -26,6 +26,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <curl/curl.h>
 
@@ -92,6 +93,7 @@ struct pg__xfer {
 struct pg__fetcher {
     const struct pg__fetch_config *cfg;
     unsigned worker;     /* index, for spool names and logs */
+    pid_t pid;           /* for spool names */
     uint64_t seq;        /* spool name counter */
     struct pg__extractor *x;       /* created on first use */
     int x_failed;

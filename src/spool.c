@@ -1,6 +1,7 @@
 /*
  * spool.c - see spool.h; also pg_result_save() and pg_result_fail().
  */
+#define _GNU_SOURCE /* renameat2() and RENAME_NOREPLACE (Linux) */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -170,12 +171,18 @@ enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
 enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
                               int *fd, char **name)
 {
+    return pg__spool_create_pid(dirfd, getpid(), worker, seq, fd, name);
+}
+
+enum pg_code pg__spool_create_pid(int dirfd, pid_t pid, unsigned worker,
+                                  uint64_t *seq, int *fd, char **name)
+{
     char tmp[96];
     int tries;
 
     for (tries = 0; tries < 1000; tries++) {
         snprintf(tmp, sizeof(tmp), "%s%ld-%u-%llu.part",
-                 PG_NAME_TMP_PREFIX, (long)getpid(), worker,
+                 PG_NAME_TMP_PREFIX, (long)pid, worker,
                  (unsigned long long)(*seq)++);
         *fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
                      O_CLOEXEC, 0644);
@@ -346,6 +353,21 @@ static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
             return 1;
         return (errno == EISDIR || errno == ENOTDIR) ? 0 : -1;
     }
+#ifdef RENAME_NOREPLACE
+    /* One system call where the file system has it (Linux). */
+    if (!keep_src) {
+        if (renameat2(rootfd, tmp, dirfd, leaf, RENAME_NOREPLACE) == 0)
+            return 1;
+        if (errno == EEXIST) {
+            if (!is_regular(dirfd, leaf))
+                return 0;
+            *kept = 1;
+            return 1;
+        }
+        /* Anything else (EINVAL: not supported here) takes the
+         * portable way below. */
+    }
+#endif
     if (linkat(rootfd, tmp, dirfd, leaf, 0) == 0) {
         if (!keep_src)
             unlinkat(rootfd, tmp, 0);

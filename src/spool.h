@@ -19,6 +19,7 @@
 #define PG_SPOOL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pagegrab.h"
 
@@ -71,6 +72,10 @@ static inline uint32_t pg__hash_fold32(uint64_t h)
  * open for reading and writing (O_CLOEXEC) and *name is a new string the caller
  * frees.  Returns PG_E_IO (errno set) or PG_E_NOMEM.
  */
+/* The same with the caller's process id (saves a getpid() a file). */
+enum pg_code pg__spool_create_pid(int dirfd, pid_t pid, unsigned worker,
+                                  uint64_t *seq, int *fd, char **name)
+    PG_WARN_UNUSED;
 enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
                               int *fd, char **name) PG_WARN_UNUSED;
 
