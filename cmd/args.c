@@ -124,6 +124,7 @@ static const char short_opts[] = "i:o:m:j:K:qvA:H:hV";
 
 static const char usage_text[] =
 "Usage: pagegrab [OPTIONS] [URL...]\n"
+"       pagegrab compare [OPTIONS] [URL...]  (time each mode; pagegrab(1))\n"
 "Download URLs concurrently with a pool of threads or processes.\n"
 "\n"
 "Input and output:\n"

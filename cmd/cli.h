@@ -3,7 +3,8 @@
  *
  * The program is a thin client of libpagegrab: it turns options and the
  * config file into struct pg_options (args.c), saves results (save.c),
- * shows progress (progress.c) and maps the outcome to an exit status.
+ * shows progress (progress.c) and maps the outcome to an exit status;
+ * `pagegrab compare` runs one job under several models (compare.c).
  */
 #ifndef PG_CLI_H
 #define PG_CLI_H
@@ -64,5 +65,20 @@ enum pg_code pg_cli_save(struct pg_result *res, void *userdata);
 void pg_cli_progress(const struct pg_stats *st, void *userdata);
 void pg_cli_progress_end(struct pg_cli *cli);
 void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st);
+
+/*
+ * Raise the soft RLIMIT_NOFILE toward the hard limit so that this many
+ * workers have descriptors enough (main.c).
+ */
+void pg_cli_raise_fd_limit(unsigned jobs);
+
+/*
+ * `pagegrab compare [options] [URL...]` (argv[1] is "compare"): run one
+ * job under several concurrency models, each run in a forked child, and
+ * print the comparison (compare.c).  Call from the main thread after
+ * pg_global_init(), while the process is single-threaded and holds no
+ * job.  Returns the exit status (enum pg_exit).
+ */
+int pg_compare_main(int argc, char **argv);
 
 #endif

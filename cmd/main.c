@@ -1,5 +1,6 @@
 /*
- * main.c - the pagegrab program.
+ * main.c - the pagegrab program.  `pagegrab compare ...` is handed to
+ * compare.c.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -46,7 +47,7 @@ static void catch_signals(void)
  * Each worker needs a few descriptors (socket, spool file, pipes); raise
  * the soft limit toward the hard one so -j 256 does not run out.
  */
-static void raise_fd_limit(unsigned jobs)
+void pg_cli_raise_fd_limit(unsigned jobs)
 {
     struct rlimit rl;
     rlim_t want = (rlim_t)jobs * 8 + 64;
@@ -89,6 +90,11 @@ int main(int argc, char **argv)
         pg_cli_error("cannot initialise libcurl");
         return PG_EXIT_FATAL;
     }
+    if (argc > 1 && !strcmp(argv[1], "compare")) {
+        status = pg_compare_main(argc, argv);
+        pg_global_cleanup();
+        return status;
+    }
     r = pg_cli_parse(&cli, argc, argv);
     if (r != 0) {
         pg_cli_release(&cli);
@@ -96,7 +102,7 @@ int main(int argc, char **argv)
         return r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
-    raise_fd_limit(cli.o.jobs);
+    pg_cli_raise_fd_limit(cli.o.jobs * cli.o.per_worker);
     job = pg_job_new(&cli.o);
     if (!job) {
         pg_cli_error("out of memory");
@@ -127,7 +133,8 @@ int main(int argc, char **argv)
         pg_cli_error("cannot write to standard output");
         status = PG_EXIT_FATAL;
     }
-    pg_cli_summary(&cli, &st);
+    if (status != PG_EXIT_USAGE)
+        pg_cli_summary(&cli, &st);
     pg_job_free(job);
 out:
     pg_cli_release(&cli);

@@ -1,0 +1,1463 @@
+/*
+ * test_compare.c - integration tests for `pagegrab compare`.
+ *
+ * Each test serves a few small files from the in-process server on
+ * 127.0.0.1, runs `pagegrab compare` with a handful of modes and one or
+ * two repetitions, and checks the report for correctness, never for
+ * speed.  The checks cover the CSV rows (one per mode, in order,
+ * numeric, pages equal to the input), the JSON (parsed by the small
+ * strict parser below), the SVG (parsed with libxml2), and the exact
+ * request count the server saw.  They also check that the temporary
+ * directories and the stdin copy are gone, that --keep keeps them, that
+ * a killed run is reported while the others go on, that a signal stops
+ * everything cleanly, and the usage errors.  The modes are in each
+ * report, so no test is flagged per mode.
+ */
+#include "fault.h"
+#include "server.h"
+#include "testlib.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#define MAX_FILES 16
+
+static const char CSV_HEADER[] =
+    "mode,per_worker,runs,pages,bytes,wall_s,pages_per_s,mib_per_s,user_s,"
+    "sys_s,peak_rss_mib,startup_ms,p50_ms,p95_ms,p99_ms,errors";
+#define CSV_FIELDS 16
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+struct args {
+    const char *v[64];
+    size_t n;
+};
+
+/* Append a NULL-terminated list of arguments. */
+static void args_push(struct args *a, ...)
+{
+    va_list ap;
+    const char *s;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *))) {
+        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
+            fputs("test bug: too many arguments\n", stderr);
+            abort();
+        }
+        a->v[a->n++] = s;
+    }
+    a->v[a->n] = NULL;
+    va_end(ap);
+}
+
+/* n small text files, /c/fNN.txt, optionally slow. */
+struct site {
+    struct pg_test_server *srv;
+    size_t n;
+    char *urls[MAX_FILES];
+    char paths[MAX_FILES][32];
+    char bodies[MAX_FILES][64];
+    size_t bytes;            /* all bodies together */
+};
+
+static void site_start(struct pg_test *t, struct site *s, size_t n,
+                       unsigned delay_ms)
+{
+    struct pg_test_route routes[MAX_FILES];
+
+    memset(s, 0, sizeof(*s));
+    memset(routes, 0, sizeof(routes));
+    s->n = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s->paths[i], sizeof(s->paths[i]), "/c/f%02zu.txt", i);
+        snprintf(s->bodies[i], sizeof(s->bodies[i]),
+                 "compare test file %zu\n", i);
+        routes[i].path = s->paths[i];
+        routes[i].body = s->bodies[i];
+        routes[i].body_len = strlen(s->bodies[i]);
+        routes[i].content_type = "text/plain";
+        routes[i].delay_ms = delay_ms;
+        s->bytes += routes[i].body_len;
+    }
+    s->srv = pg_test_server_start(routes, n);
+    if (!s->srv)
+        pg_test_fail(t, "cannot start the test server");
+    for (size_t i = 0; i < n; i++)
+        s->urls[i] = pg_strdupf("http://127.0.0.1:%u%s",
+                                pg_test_server_port(s->srv), s->paths[i]);
+}
+
+/* The URL list as a file, with a comment and blank lines mixed in. */
+static char *site_list(struct pg_test *t, const struct site *s,
+                       const char *name)
+{
+    char *path = pg_path(t, "%s", name);
+    char *text = pg_strdupf("# the compare test list\n\n");
+
+    for (size_t i = 0; i < s->n; i++) {
+        char *next = pg_strdupf("%s  %s\n%s", text, s->urls[i],
+                                i % 2 ? "\n" : "");
+
+        free(text);
+        text = next;
+    }
+    pg_write_file(t, path, text, strlen(text));
+    free(text);
+    return path;
+}
+
+static void push_urls(struct args *a, const struct site *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        args_push(a, s->urls[i], (const char *)NULL);
+}
+
+/* An empty directory in the test dir. */
+static char *new_dir(struct pg_test *t, const char *name)
+{
+    char *path = pg_path(t, "%s", name);
+
+    pg_mkdirs(t, path);
+    return path;
+}
+
+/* The names in dir (not "." or ".."), sorted. */
+static void dir_names(struct pg_test *t, const char *dir,
+                      struct pg_strlist *out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    PG_CHECK(t, d, "cannot open '%s': %s", dir, strerror(errno));
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            pg_strlist_add(out, e->d_name);
+    }
+    closedir(d);
+    pg_strlist_sort(out);
+}
+
+static void check_empty_dir(struct pg_test *t, const char *dir,
+                            const char *what)
+{
+    struct pg_strlist names = {0};
+
+    dir_names(t, dir, &names);
+    PG_CHECK(t, names.n == 0, "%s: '%s' still holds %s", what, dir,
+             pg_strlist_join(&names, ", "));
+    pg_strlist_release(&names);
+}
+
+/* Fail unless some line of text contains both a and b. */
+static void check_line_with(struct pg_test *t, const char *text,
+                            const char *a, const char *b, const char *what)
+{
+    const char *p = text;
+
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char *line = pg_strdupf("%.*s", (int)len, p);
+        int found = strstr(line, a) && (!b || strstr(line, b));
+
+        free(line);
+        if (found)
+            return;
+        p = eol ? eol + 1 : NULL;
+    }
+    pg_test_fail(t, "%s: no line contains '%s'%s%s%s", what, a,
+                 b ? " and '" : "", b ? b : "", b ? "'" : "");
+}
+
+static size_t count_substr(const char *text, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(text, needle); p;
+         p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* K of the default multi modes: the job's --per-worker if above 1
+ * (PG_TEST_PER_WORKER makes the harness add one), else 16. */
+static unsigned default_multi_k(void)
+{
+    const char *e = getenv("PG_TEST_PER_WORKER");
+    long k = e ? strtol(e, NULL, 10) : 0;
+
+    return k > 1 ? (unsigned)k : 16;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Split s in place at sep; returns the number of fields (<= max). */
+static size_t split(char *s, char sep, char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char *end = strchr(s, sep);
+
+        if (n == max)
+            return max + 1;
+        out[n++] = s;
+        if (!end)
+            return n;
+        *end = '\0';
+        s = end + 1;
+    }
+}
+
+/* A plain, finite, non-negative decimal number taking the whole field. */
+static int plain_number(const char *s, double *v)
+{
+    char *end;
+
+    if (!*s || strspn(s, "0123456789.") != strlen(s))
+        return 0;
+    errno = 0;
+    *v = strtod(s, &end);
+    return !errno && !*end && isfinite(*v) && *v >= 0;
+}
+
+struct expect_mode {
+    const char *mode;        /* "thread" or "process" */
+    unsigned k;
+};
+
+/*
+ * Check a CSV report: the header, then exactly one row per expected mode
+ * in order, every field a plain number, `runs` completed runs, the pages
+ * and errors given, and the bytes when bytes is not -1.
+ */
+static void check_csv(struct pg_test *t, const char *out,
+                      const struct expect_mode *modes, size_t n_modes,
+                      unsigned runs, size_t pages, size_t errors,
+                      long long bytes)
+{
+    char *copy = pg_strdupf("%s", out);
+    char *lines[MAX_FILES + 4];
+    size_t n;
+
+    PG_CHECK(t, strlen(copy) > 0 && copy[strlen(copy) - 1] == '\n',
+             "the CSV must end with a newline: '%s'", out);
+    copy[strlen(copy) - 1] = '\0';
+    n = split(copy, '\n', lines, MAX_FILES + 2);
+    PG_CHECK(t, n == n_modes + 1, "the CSV has %zu lines, expected a "
+             "header and %zu rows:\n%s", n, n_modes, out);
+    PG_CHECK_STR(t, lines[0], CSV_HEADER, "CSV header");
+    for (size_t i = 0; i < n_modes; i++) {
+        char *f[CSV_FIELDS + 1];
+        char *row = pg_strdupf("%s", lines[i + 1]);
+        double v[CSV_FIELDS];
+        size_t nf = split(lines[i + 1], ',', f, CSV_FIELDS);
+
+        PG_CHECK(t, nf == CSV_FIELDS, "CSV row %zu has %zu fields, "
+                 "expected %d: %s", i + 1, nf, CSV_FIELDS, row);
+        PG_CHECK(t, !strcmp(f[0], modes[i].mode), "CSV row %zu is mode "
+                 "'%s', expected '%s': %s", i + 1, f[0], modes[i].mode,
+                 row);
+        for (size_t k = 1; k < CSV_FIELDS; k++)
+            PG_CHECK(t, plain_number(f[k], &v[k]), "CSV row %zu field %zu "
+                     "('%s') is not a plain number: %s", i + 1, k + 1, f[k],
+                     row);
+        PG_CHECK(t, v[1] == modes[i].k, "CSV row %zu: per_worker %s, "
+                 "expected %u", i + 1, f[1], modes[i].k);
+        PG_CHECK(t, v[2] == runs, "CSV row %zu: %s runs completed, "
+                 "expected %u", i + 1, f[2], runs);
+        PG_CHECK(t, v[3] == (double)pages, "CSV row %zu: %s pages, "
+                 "expected %zu (the input)", i + 1, f[3], pages);
+        PG_CHECK(t, bytes < 0 || v[4] == (double)bytes, "CSV row %zu: %s "
+                 "bytes, expected %lld", i + 1, f[4], bytes);
+        PG_CHECK(t, v[5] > 0, "CSV row %zu: wall time %s", i + 1, f[5]);
+        PG_CHECK(t, v[6] > 0, "CSV row %zu: pages/s %s", i + 1, f[6]);
+        PG_CHECK(t, v[10] > 0, "CSV row %zu: peak RSS %s", i + 1, f[10]);
+        PG_CHECK(t, v[12] <= v[13] && v[13] <= v[14], "CSV row %zu: "
+                 "latency percentiles out of order: %s", i + 1, row);
+        PG_CHECK(t, v[15] == (double)errors, "CSV row %zu: %s errors, "
+                 "expected %zu", i + 1, f[15], errors);
+        free(row);
+    }
+    free(copy);
+}
+
+/* ------------------------------------------------------------------ */
+/* A strict JSON parser (RFC 8259), enough to check the report          */
+/* ------------------------------------------------------------------ */
+
+enum jtype {
+    J_NULL,
+    J_FALSE,
+    J_TRUE,
+    J_NUM,
+    J_STR,
+    J_ARR,
+    J_OBJ
+};
+
+struct jval {
+    enum jtype type;
+    double num;
+    char *str;               /* J_STR: decoded UTF-8 */
+    size_t n;                /* J_ARR, J_OBJ: members */
+    struct jval *v;
+    char **k;                /* J_OBJ: keys */
+};
+
+struct jparse {
+    const char *p;
+    const char *end;
+    char err[160];
+    int depth;
+};
+
+static int jfail(struct jparse *j, const char *what)
+{
+    if (!j->err[0])
+        snprintf(j->err, sizeof(j->err), "%s at '%.20s'", what, j->p);
+    return -1;
+}
+
+static void jws(struct jparse *j)
+{
+    while (j->p < j->end && strchr(" \t\r\n", *j->p) && *j->p)
+        j->p++;
+}
+
+static int jhex4(struct jparse *j, unsigned *out)
+{
+    *out = 0;
+    for (int i = 0; i < 4; i++, j->p++) {
+        char c = j->p < j->end ? *j->p : '\0';
+
+        if (c >= '0' && c <= '9')
+            *out = *out * 16 + (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            *out = *out * 16 + (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            *out = *out * 16 + (unsigned)(c - 'A' + 10);
+        else
+            return jfail(j, "bad \\u escape");
+    }
+    return 0;
+}
+
+static size_t utf8_put(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A string at j->p (the opening quote); *out is heap, decoded. */
+static int jstring(struct jparse *j, char **out)
+{
+    char *o = malloc((size_t)(j->end - j->p) + 1);
+    size_t n = 0;
+
+    if (!o)
+        abort();
+    j->p++;
+    for (;;) {
+        unsigned char c;
+
+        if (j->p >= j->end) {
+            free(o);
+            return jfail(j, "unterminated string");
+        }
+        c = (unsigned char)*j->p++;
+        if (c == '"')
+            break;
+        if (c < 0x20) {
+            free(o);
+            return jfail(j, "control character in a string");
+        }
+        if (c != '\\') {
+            o[n++] = (char)c;
+            continue;
+        }
+        c = j->p < j->end ? (unsigned char)*j->p++ : 0;
+        if (c == 'u') {
+            unsigned cp, lo;
+
+            if (jhex4(j, &cp)) {
+                free(o);
+                return -1;
+            }
+            if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                free(o);
+                return jfail(j, "lone low surrogate");
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') {
+                    free(o);
+                    return jfail(j, "lone high surrogate");
+                }
+                j->p += 2;
+                if (jhex4(j, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+                    free(o);
+                    return jfail(j, "bad surrogate pair");
+                }
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            n += utf8_put(o + n, cp);
+            continue;
+        }
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            o[n++] = (char)c;
+            break;
+        case 'b':
+            o[n++] = '\b';
+            break;
+        case 'f':
+            o[n++] = '\f';
+            break;
+        case 'n':
+            o[n++] = '\n';
+            break;
+        case 'r':
+            o[n++] = '\r';
+            break;
+        case 't':
+            o[n++] = '\t';
+            break;
+        default:
+            free(o);
+            return jfail(j, "bad escape");
+        }
+    }
+    o[n] = '\0';
+    *out = o;
+    return 0;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int jnumber(struct jparse *j, double *out)
+{
+    const char *s = j->p;
+    char *end;
+
+#define DIGITS(p) (strspn((p), "0123456789"))
+    if (*j->p == '-')
+        j->p++;
+    if (*j->p == '0')
+        j->p++;
+    else if (*j->p >= '1' && *j->p <= '9')
+        j->p += DIGITS(j->p);
+    else
+        return jfail(j, "bad number");
+    if (*j->p == '.') {
+        j->p++;
+        if (!DIGITS(j->p))
+            return jfail(j, "bad fraction");
+        j->p += DIGITS(j->p);
+    }
+    if (*j->p == 'e' || *j->p == 'E') {
+        j->p++;
+        if (*j->p == '+' || *j->p == '-')
+            j->p++;
+        if (!DIGITS(j->p))
+            return jfail(j, "bad exponent");
+        j->p += DIGITS(j->p);
+    }
+#undef DIGITS
+    *out = strtod(s, &end);
+    if (end != j->p)
+        return jfail(j, "bad number");
+    return 0;
+}
+
+static int jvalue(struct jparse *j, struct jval *out);
+
+static int jmembers(struct jparse *j, struct jval *out, int object)
+{
+    char close = object ? '}' : ']';
+    size_t cap = 0;
+
+    j->p++;
+    jws(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 8;
+            out->v = realloc(out->v, cap * sizeof(*out->v));
+            out->k = realloc(out->k, cap * sizeof(*out->k));
+            if (!out->v || !out->k)
+                abort();
+        }
+        jws(j);
+        out->k[out->n] = NULL;
+        if (object) {
+            if (j->p >= j->end || *j->p != '"')
+                return jfail(j, "expected a key");
+            if (jstring(j, &out->k[out->n]))
+                return -1;
+            jws(j);
+            if (j->p >= j->end || *j->p != ':')
+                return jfail(j, "expected ':'");
+            j->p++;
+        }
+        if (jvalue(j, &out->v[out->n]))
+            return -1;
+        out->n++;
+        jws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        return jfail(j, object ? "expected ',' or '}'" : "expected ',' or "
+                     "']'");
+    }
+}
+
+static int jvalue(struct jparse *j, struct jval *out)
+{
+    static const struct {
+        const char *word;
+        enum jtype type;
+    } words[] = {{"null", J_NULL}, {"false", J_FALSE}, {"true", J_TRUE}};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    jws(j);
+    if (j->p >= j->end)
+        return jfail(j, "unexpected end");
+    if (++j->depth > 32)
+        return jfail(j, "nested too deep");
+    switch (*j->p) {
+    case '{':
+        out->type = J_OBJ;
+        rc = jmembers(j, out, 1);
+        break;
+    case '[':
+        out->type = J_ARR;
+        rc = jmembers(j, out, 0);
+        break;
+    case '"':
+        out->type = J_STR;
+        rc = jstring(j, &out->str);
+        break;
+    default:
+        rc = -1;
+        for (size_t i = 0; i < 3; i++) {
+            size_t len = strlen(words[i].word);
+
+            if ((size_t)(j->end - j->p) >= len &&
+                !memcmp(j->p, words[i].word, len)) {
+                out->type = words[i].type;
+                j->p += len;
+                rc = 0;
+            }
+        }
+        if (rc) {
+            out->type = J_NUM;
+            rc = jnumber(j, &out->num);
+        }
+    }
+    j->depth--;
+    return rc;
+}
+
+/* Is the whole text valid UTF-8 (no overlongs, surrogates)? */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i], cp, len;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4, cp = c & 0x07;
+        else
+            return 0;
+        if (n - i < len)
+            return 0;
+        for (unsigned k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* Parse a whole JSON text or fail the test. */
+static void json_must_parse(struct pg_test *t, const char *text, size_t len,
+                            struct jval *out)
+{
+    struct jparse j = {text, text + len, "", 0};
+
+    PG_CHECK(t, valid_utf8((const unsigned char *)text, len),
+             "the JSON is not valid UTF-8");
+    if (jvalue(&j, out) != 0)
+        pg_test_fail(t, "the JSON does not parse: %s", j.err);
+    jws(&j);
+    PG_CHECK(t, j.p == j.end, "text after the JSON value: '%.40s'", j.p);
+}
+
+static const struct jval *jget(const struct jval *o, const char *key)
+{
+    if (!o || o->type != J_OBJ)
+        return NULL;
+    for (size_t i = 0; i < o->n; i++) {
+        if (!strcmp(o->k[i], key))
+            return &o->v[i];
+    }
+    return NULL;
+}
+
+static double jnum(struct pg_test *t, const struct jval *o, const char *key)
+{
+    const struct jval *v = jget(o, key);
+
+    PG_CHECK(t, v && v->type == J_NUM, "JSON: '%s' is missing or not a "
+             "number", key);
+    return v->num;
+}
+
+static const char *jstr(struct pg_test *t, const struct jval *o,
+                        const char *key)
+{
+    const struct jval *v = jget(o, key);
+
+    PG_CHECK(t, v && v->type == J_STR, "JSON: '%s' is missing or not a "
+             "string", key);
+    return v->str;
+}
+
+/* Self-check of the parser, so a lenient parser cannot pass bad JSON. */
+static void test_json_parser(struct pg_test *t)
+{
+    static const char *const good[] = {
+        "{}", "[]", "{\"a\": [1, -0.5, 2e3, true, false, null]}",
+        "\"\\u00e9\\ud83d\\ude00\\n\"", " 0 ",
+    };
+    static const char *const bad[] = {
+        "{", "[1,]", "{\"a\" 1}", "01", "1.", ".5", "\"\\x\"",
+        "\"\\ud800\"", "\"a\nb\"", "nul", "{} {}", "[NaN]", "'a'",
+        "{\"a\":1,}", "-", "\"\xff\"",
+    };
+    struct jval v;
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct jparse j = {good[i], good[i] + strlen(good[i]), "", 0};
+
+        PG_CHECK(t, jvalue(&j, &v) == 0, "good JSON '%s' refused: %s",
+                 good[i], j.err);
+        jws(&j);
+        PG_CHECK(t, j.p == j.end, "good JSON '%s' not consumed", good[i]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct jparse j = {bad[i], bad[i] + strlen(bad[i]), "", 0};
+        int ok = valid_utf8((const unsigned char *)bad[i], strlen(bad[i]))
+                 && jvalue(&j, &v) == 0;
+
+        if (ok) {
+            jws(&j);
+            ok = j.p == j.end;
+        }
+        PG_CHECK(t, !ok, "bad JSON '%s' accepted", bad[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The report formats                                                  */
+/* ------------------------------------------------------------------ */
+
+/* CSV: one row per mode, in the order given, pages = the input. */
+static void test_csv_rows(struct pg_test *t)
+{
+    static const struct expect_mode modes[] = {
+        {"thread", 1}, {"process", 1}, {"thread", 3}, {"process", 2},
+    };
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    struct pg_run r;
+
+    site_start(t, &s, 6, 0);
+    args_push(&a, "compare", "--modes", "thread:1,process:1,thread:3,"
+              "process:2", "--repeat", "1", "--format", "csv", "-j", "2",
+              "-o", base, (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_csv(t, r.out, modes, 4, 1, s.n, 0, (long long)s.bytes);
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 4 * s.n,
+                 "requests: one per URL per run");
+    /* Progress lines on stderr, one per run. */
+    check_line_with(t, r.err, "run 1/4: thread:1", NULL, "progress");
+    check_line_with(t, r.err, "run 4/4: process:2", NULL, "progress");
+    check_empty_dir(t, base, "after the runs");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* --repeat 2 with 2 modes: the server sees exactly 2 x 2 x N requests. */
+static void test_repeat_requests(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *list;
+    struct pg_run r;
+    char *head;
+
+    site_start(t, &s, 7, 0);
+    list = site_list(t, &s, "urls.txt");
+    args_push(&a, "compare", "--repeat", "2", "--modes", "thread:1,process:1",
+              "-j", "3", "-i", list, "-o", base, (const char *)NULL);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 2 * 2 * s.n,
+                 "requests in total");
+    for (size_t i = 0; i < s.n; i++)
+        PG_CHECK_INT(t, pg_test_server_hits(s.srv, s.paths[i], "GET"), 4,
+                     s.paths[i]);
+    /* The table: a title line, a header, a row per mode in order. */
+    head = pg_strdupf("%zu input URLs, -j 3, medians of 2 runs per mode",
+                      s.n);
+    PG_CHECK(t, pg_str_has_prefix(r.out, "pagegrab compare: ") &&
+                    strstr(r.out, head),
+             "the table's title line is missing '%s':\n%s", head, r.out);
+    check_line_with(t, r.out, "mode", "pages/s", "table header");
+    {
+        const char *h = strstr(r.out, "\nmode");
+        const char *t1 = h ? strstr(h, "\nthread:1 ") : NULL;
+        const char *p1 = t1 ? strstr(t1, "\nprocess:1 ") : NULL;
+
+        PG_CHECK(t, h && t1 && p1, "the table rows are missing or out of "
+                 "order:\n%s", r.out);
+    }
+    PG_CHECK_INT(t, count_substr(r.err, "pagegrab: run "), 4,
+                 "progress lines");
+    check_empty_dir(t, base, "after the runs");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* No --modes: thread:1, process:1, thread:K, process:K. */
+static void test_default_modes(struct pg_test *t)
+{
+    unsigned k = default_multi_k();
+    const struct expect_mode modes[] = {
+        {"thread", 1}, {"process", 1}, {"thread", k}, {"process", k},
+    };
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    struct pg_run r;
+
+    site_start(t, &s, 3, 0);
+    args_push(&a, "compare", "--repeat", "1", "--format", "csv", "-q", "-j",
+              "2", "-o", base, (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_csv(t, r.out, modes, 4, 1, s.n, 0, (long long)s.bytes);
+    PG_CHECK(t, r.err_len == 0, "-q: stderr must stay empty, got '%s'",
+             r.err);
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 4 * s.n, "requests");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/*
+ * JSON: well-formed, one object per mode with its runs' raw values; a
+ * 404 is counted in errors and the exit status stays 0.
+ */
+static void test_json_report(struct pg_test *t)
+{
+    static const char *const labels[] = {"thread:1", "process:2"};
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *missing;
+    struct pg_run r;
+    struct jval root;
+    const struct jval *modes;
+
+    site_start(t, &s, 4, 0);
+    missing = pg_strdupf("http://127.0.0.1:%u/c/missing.txt",
+                         pg_test_server_port(s.srv));
+    args_push(&a, "compare", "--format", "json", "--repeat", "2", "--modes",
+              "thread:1,process:2", "-j", "2", "-o", base, "--retries", "0",
+              (const char *)NULL);
+    push_urls(&a, &s);
+    args_push(&a, missing, (const char *)NULL);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status (failed URLs are not failed "
+                 "runs)");
+    json_must_parse(t, r.out, r.out_len, &root);
+    PG_CHECK(t, root.type == J_OBJ, "the JSON is not one object");
+    PG_CHECK_INT(t, jnum(t, &root, "input_urls"), s.n + 1, "input_urls");
+    PG_CHECK_INT(t, jnum(t, &root, "jobs"), 2, "jobs");
+    PG_CHECK_INT(t, jnum(t, &root, "repeat"), 2, "repeat");
+    modes = jget(&root, "modes");
+    PG_CHECK(t, modes && modes->type == J_ARR && modes->n == 2,
+             "'modes' must be an array of 2");
+    for (size_t i = 0; i < 2; i++) {
+        const struct jval *m = &modes->v[i];
+        const struct jval *runs = jget(m, "runs");
+
+        PG_CHECK_STR(t, jstr(t, m, "label"), labels[i], "label");
+        PG_CHECK_STR(t, jstr(t, m, "mode"), i ? "process" : "thread",
+                     "mode");
+        PG_CHECK_INT(t, jnum(t, m, "per_worker"), i ? 2 : 1, "per_worker");
+        PG_CHECK_INT(t, jnum(t, m, "runs_ok"), 2, "runs_ok");
+        PG_CHECK_INT(t, jnum(t, m, "pages"), s.n + 1, "median pages");
+        PG_CHECK_INT(t, jnum(t, m, "errors"), 1, "errors (the 404)");
+        PG_CHECK(t, jnum(t, m, "wall_s") > 0, "median wall_s");
+        PG_CHECK(t, jnum(t, m, "peak_rss_mib") > 0, "median peak RSS");
+        PG_CHECK(t, runs && runs->type == J_ARR && runs->n == 2,
+                 "%s: 'runs' must be an array of 2", labels[i]);
+        for (size_t k = 0; k < runs->n; k++) {
+            const struct jval *run = &runs->v[k];
+            const struct jval *ok = jget(run, "ok");
+            const struct jval *err = jget(run, "error");
+
+            PG_CHECK_INT(t, jnum(t, run, "repeat"), k + 1, "run number");
+            PG_CHECK(t, ok && ok->type == J_TRUE, "%s run %zu: ok must "
+                     "be true", labels[i], k + 1);
+            PG_CHECK(t, err && err->type == J_NULL, "%s run %zu: error "
+                     "must be null", labels[i], k + 1);
+            PG_CHECK_INT(t, jnum(t, run, "exit_status"), 1, "a run's exit "
+                         "status (some URLs failed)");
+            PG_CHECK_INT(t, jnum(t, run, "pages"), s.n + 1, "a run's pages");
+            PG_CHECK_INT(t, jnum(t, run, "bytes"), s.bytes, "a run's bytes");
+            PG_CHECK_INT(t, jnum(t, run, "errors"), 1, "a run's errors");
+            PG_CHECK(t, jnum(t, run, "wall_s") > 0 &&
+                            jnum(t, run, "user_s") >= 0 &&
+                            jnum(t, run, "sys_s") >= 0,
+                     "a run's times");
+            PG_CHECK(t, jnum(t, run, "transfers") >= (double)s.n + 1,
+                     "a run's transfers");
+        }
+    }
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 2 * 2 * (s.n + 1),
+                 "requests (no retry of a 404)");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* The class attribute of node is value. */
+static int has_class(xmlNodePtr node, const char *value)
+{
+    xmlChar *c = xmlGetProp(node, (const xmlChar *)"class");
+    int eq = c && !strcmp((const char *)c, value);
+
+    xmlFree(c);
+    return eq;
+}
+
+/* The text of node's elements named `name`, in document order, joined
+ * with '|'; the number of them in *count. */
+static char *collect(xmlNodePtr node, const char *name, const char *cls,
+                     size_t *count)
+{
+    char *all = pg_strdupf("%s", "");
+
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        xmlChar *text;
+        char *next;
+
+        if (c->type != XML_ELEMENT_NODE ||
+            strcmp((const char *)c->name, name) || (cls && !has_class(c, cls)))
+            continue;
+        (*count)++;
+        text = xmlNodeGetContent(c);
+        next = pg_strdupf("%s%s|", all, text ? (const char *)text : "");
+        xmlFree(text);
+        free(all);
+        all = next;
+    }
+    return all;
+}
+
+/* --svg: well-formed XML, two panels, one bar per mode in each. */
+static void test_svg_chart(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *charts = new_dir(t, "charts");
+    char *svg = pg_path(t, "charts/chart.svg");
+    struct pg_strlist names = {0};
+    struct pg_run r;
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    size_t panels = 0;
+    struct stat st;
+
+    site_start(t, &s, 3, 0);
+    pg_write_file(t, svg, "old", 3);
+    args_push(&a, "compare", "--svg", svg, "--modes",
+              "thread:1,process:1,thread:2", "--repeat", "1", "-q", "-j", "2",
+              "-o", base, (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    PG_CHECK(t, r.out_len > 0, "the table must still go to stdout");
+    doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    PG_CHECK(t, doc, "'%s' does not parse as XML", svg);
+    root = xmlDocGetRootElement(doc);
+    PG_CHECK(t, root && !strcmp((const char *)root->name, "svg"),
+             "the root element is not <svg>");
+    {
+        size_t n = 0;
+        char *title = collect(root, "title", NULL, &n);
+        char *want = pg_strdupf("%zu input URLs", s.n);
+
+        PG_CHECK(t, n == 1 && strstr(title, want) &&
+                        strstr(title, "1 run"),
+                 "the <title> must give the job size and R: '%s'", title);
+    }
+    for (xmlNodePtr g = root->children; g; g = g->next) {
+        size_t bars = 0, texts = 0;
+        char *text;
+
+        if (g->type != XML_ELEMENT_NODE || strcmp((const char *)g->name, "g")
+            || !has_class(g, "panel"))
+            continue;
+        panels++;
+        collect(g, "rect", "bar", &bars);
+        PG_CHECK_INT(t, bars, 3, "bars in a panel (one per mode)");
+        text = collect(g, "text", NULL, &texts);
+        PG_CHECK(t, pg_str_has_prefix(text, panels == 1
+                                                ? "throughput (pages/s)|"
+                                                : "CPU seconds (user+sys)|"),
+                 "panel %zu has the wrong title: '%s'", panels, text);
+        PG_CHECK(t, strstr(text, "|thread:1|") && strstr(text, "|process:1|")
+                        && strstr(text, "|thread:2|"),
+                 "panel %zu must label every bar: '%s'", panels, text);
+        /* Title, then a label and a value per mode. */
+        PG_CHECK_INT(t, texts, 1 + 2 * 3, "texts in a panel");
+    }
+    PG_CHECK_INT(t, panels, 2, "panels");
+    xmlFreeDoc(doc);
+    /* Renamed into place: no temporary file left beside it. */
+    dir_names(t, charts, &names);
+    PG_CHECK(t, names.n == 1, "the chart's directory holds %s",
+             pg_strlist_join(&names, ", "));
+    PG_CHECK(t, stat(svg, &st) == 0 && (st.st_mode & 0444) == 0444,
+             "the chart must be readable like any new file");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Temporary directories and input                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every run's directory and the copy of stdin are gone afterwards: under
+ * -o DIR, and under $TMPDIR without -o; nothing lands in the working
+ * directory; --manifest does not write the user's path.
+ */
+static void test_temp_dirs_removed(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0}, b = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *tmp = new_dir(t, "tmp");
+    char *man = pg_path(t, "manifest.jsonl");
+    char *list;
+    struct pg_strlist names = {0};
+    struct pg_run r;
+
+    site_start(t, &s, 5, 0);
+    list = site_list(t, &s, "urls.txt");
+    args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
+              "2", "-q", "-i", "-", "-o", base, "--manifest", man,
+              (const char *)NULL);
+    pg_run(t, &r, list, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_empty_dir(t, base, "-o base");
+    PG_CHECK(t, access(man, F_OK) != 0, "the user's --manifest path must "
+             "not be written");
+    pg_run_release(&r);
+
+    /* No -o: $TMPDIR. */
+    PG_CHECK(t, setenv("TMPDIR", tmp, 1) == 0, "setenv");
+    args_push(&b, "compare", "--modes", "thread:2,process:2", "--repeat",
+              "1", "-q", "-i", "-", (const char *)NULL);
+    pg_run(t, &r, list, 90, b.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status (TMPDIR)");
+    check_empty_dir(t, tmp, "$TMPDIR");
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 2 * 2 * s.n + 2 * s.n,
+                 "requests in total");
+    /* The working directory (the test dir) got nothing but our files. */
+    dir_names(t, t->dir, &names);
+    for (size_t i = 0; i < names.n; i++)
+        PG_CHECK(t, !strcmp(names.v[i], "base") ||
+                        !strcmp(names.v[i], "tmp") ||
+                        !strcmp(names.v[i], "urls.txt") ||
+                        pg_str_has_prefix(names.v[i], "run"),
+                 "unexpected '%s' in the working directory", names.v[i]);
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/*
+ * --keep: one directory per run, each with every file saved and, with
+ * --manifest, its own manifest; where they are is printed.
+ */
+static void test_keep(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *man = pg_path(t, "manifest.jsonl");
+    struct pg_strlist names = {0};
+    struct pg_run r;
+    size_t per_mode[2] = {0, 0};
+
+    site_start(t, &s, 4, 0);
+    args_push(&a, "compare", "--keep", "--modes", "thread:1,process:1",
+              "--repeat", "2", "-o", base, "--manifest", man,
+              (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    dir_names(t, base, &names);
+    PG_CHECK_INT(t, names.n, 4, "kept directories (2 modes x 2 runs)");
+    for (size_t i = 0; i < names.n; i++) {
+        char *dir = pg_strdupf("%s/%s", base, names.v[i]);
+        char *mpath = pg_strdupf("%s/manifest.jsonl", dir);
+        struct pg_manifest m;
+
+        PG_CHECK(t, pg_str_has_prefix(names.v[i], "pagegrab-compare-"),
+                 "kept directory '%s' is not named after compare",
+                 names.v[i]);
+        per_mode[pg_str_has_prefix(names.v[i], "pagegrab-compare-process")]
+            ++;
+        check_line_with(t, r.err, "kept in", dir, "--keep");
+        for (size_t k = 0; k < s.n; k++) {
+            char *f = pg_strdupf("%s/127.0.0.1:%u%s", dir,
+                                 pg_test_server_port(s.srv), s.paths[k]);
+            size_t len;
+            char *data = pg_read_file(f, &len);
+
+            PG_CHECK(t, data && len == strlen(s.bodies[k]) &&
+                            !memcmp(data, s.bodies[k], len),
+                     "'%s' is missing or wrong", f);
+            free(data);
+            free(f);
+        }
+        pg_manifest_must_load(t, mpath, &m);
+        PG_CHECK_INT(t, m.n, s.n, "records in a run's manifest");
+        pg_manifest_release(&m);
+        free(mpath);
+        free(dir);
+    }
+    PG_CHECK(t, per_mode[0] == 2 && per_mode[1] == 2, "kept %zu thread and "
+             "%zu process directories, expected 2 and 2", per_mode[0],
+             per_mode[1]);
+    PG_CHECK(t, access(man, F_OK) != 0, "the user's --manifest path must "
+             "not be written");
+    pg_strlist_release(&names);
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* -i -: stdin is read once, and every run gets the whole list. */
+static void test_stdin_every_run(struct pg_test *t)
+{
+    static const struct expect_mode modes[] = {
+        {"process", 1}, {"thread", 4},
+    };
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *list;
+    struct pg_run r;
+
+    site_start(t, &s, 9, 0);
+    list = site_list(t, &s, "urls.txt");
+    args_push(&a, "compare", "--modes", "process:1,thread:4", "--repeat",
+              "2", "--format", "csv", "-j", "3", "-i", "-", "-o", base,
+              (const char *)NULL);
+    pg_run(t, &r, list, 90, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_csv(t, r.out, modes, 2, 2, s.n, 0, (long long)s.bytes);
+    for (size_t i = 0; i < s.n; i++)
+        PG_CHECK_INT(t, pg_test_server_hits(s.srv, s.paths[i], "GET"), 4,
+                     s.paths[i]);
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 4 * s.n, "requests");
+    check_empty_dir(t, base, "the stdin copy and the runs");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Failures, signals, usage                                            */
+/* ------------------------------------------------------------------ */
+
+/* Wait until the server has seen n requests (at most secs seconds). */
+static void wait_requests(struct pg_test *t, struct pg_test_server *srv,
+                          unsigned long n, unsigned secs)
+{
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    unsigned long tries = (unsigned long)pg_test_scaled(secs) * 50;
+
+    while (pg_test_server_total(srv) < n && tries-- > 0)
+        nanosleep(&nap, NULL);
+    PG_CHECK(t, pg_test_server_total(srv) >= n, "the server saw %lu "
+             "requests, expected %lu", pg_test_server_total(srv), n);
+}
+
+/*
+ * A run whose process is killed is reported as failed, naming the mode;
+ * the other runs go on; the exit status is 3; its directory is removed.
+ */
+static void test_killed_run(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    struct pg_child kids[8];
+    struct pg_proc p;
+    struct pg_run r;
+    size_t n;
+
+    site_start(t, &s, 1, 1500);
+    args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
+              "1", "--format", "csv", "-o", base, s.urls[0],
+              (const char *)NULL);
+    pg_proc_start(t, &p, NULL, 0, a.v);
+    wait_requests(t, s.srv, 1, 20);
+    n = pg_proc_children(p.pid, kids, 8);
+    PG_CHECK_INT(t, n, 1, "processes under compare during a thread run");
+    PG_CHECK(t, kill(kids[0].pid, SIGKILL) == 0, "kill: %s",
+             strerror(errno));
+    pg_proc_wait(t, &p, 60, 0, &r);
+    PG_CHECK_INT(t, r.code, 3, "exit status (a run failed)");
+    check_line_with(t, r.err, "run 1/2: thread:1 failed", "signal 9",
+                    "the failed run");
+    check_line_with(t, r.err, "run 2/2: process:1 ...", NULL,
+                    "the next run");
+    {
+        static const struct expect_mode good[] = {{"process", 1}};
+        const char *row2 = strstr(r.out, "\nprocess,");
+        char *only = pg_strdupf("%s\n%s", CSV_HEADER, row2 ? row2 + 1 : "");
+
+        PG_CHECK(t, pg_str_has_prefix(r.out, CSV_HEADER) &&
+                        strstr(r.out, "\nthread,1,0,,,,,,,,,,,,,\n"),
+                 "the failed mode's row must be empty:\n%s", r.out);
+        check_csv(t, only, good, 1, 1, 1, 0, -1);
+        free(only);
+    }
+    check_empty_dir(t, base, "after a killed run");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * SIGTERM to compare (not to its group): it is passed on to the running
+ * child, whose job stops at once - long before the server's delayed
+ * answer - and nothing is left behind; exit 4, no report.
+ */
+static void test_signal_stops(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    struct pg_proc p;
+    struct pg_run r;
+    unsigned delay_s = pg_test_scaled(10);
+    double sent;
+
+    site_start(t, &s, 2, delay_s * 1000);
+    args_push(&a, "compare", "--modes", "process:1,thread:1", "--repeat",
+              "3", "-o", base, "--retries", "0", (const char *)NULL);
+    push_urls(&a, &s);
+    pg_proc_start(t, &p, NULL, 0, a.v);
+    wait_requests(t, s.srv, 1, 20);
+    sent = mono_now();
+    PG_CHECK(t, kill(p.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+    pg_proc_wait(t, &p, 30, 0, &r);
+    PG_CHECK(t, mono_now() - sent < delay_s * 0.7, "compare took %.1f s to "
+             "stop: the signal did not reach the running job",
+             mono_now() - sent);
+    PG_CHECK_INT(t, r.code, 4, "exit status");
+    PG_CHECK(t, r.out_len == 0, "no report after a stop, got '%s'", r.out);
+    check_line_with(t, r.err, "interrupted", NULL, "the stop");
+    PG_CHECK(t, pg_test_server_total(s.srv) <= 2, "%lu requests: runs "
+             "went on after the stop", pg_test_server_total(s.srv));
+    check_empty_dir(t, base, "after a stop");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* The one entry of dir whose name starts with prefix (heap), or fail. */
+static char *find_entry(struct pg_test *t, const char *dir,
+                        const char *prefix)
+{
+    struct pg_strlist names = {0};
+    char *found = NULL;
+
+    dir_names(t, dir, &names);
+    for (size_t i = 0; i < names.n; i++) {
+        if (pg_str_has_prefix(names.v[i], prefix)) {
+            PG_CHECK(t, !found, "two entries '%s*' in '%s'", prefix, dir);
+            found = pg_strdupf("%s/%s", dir, names.v[i]);
+        }
+    }
+    PG_CHECK(t, found, "no '%s*' in '%s'", prefix, dir);
+    pg_strlist_release(&names);
+    return found;
+}
+
+/* A chain of n directories "d/d/d/..." under dir, made with *at() calls
+ * (the path would be too long for one), a link to target at the bottom. */
+static void make_deep_chain(struct pg_test *t, const char *dir, unsigned n,
+                            const char *target)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+    PG_CHECK(t, fd >= 0, "open '%s': %s", dir, strerror(errno));
+    for (unsigned i = 0; i < n; i++) {
+        int next;
+
+        PG_CHECK(t, mkdirat(fd, "d", 0700) == 0, "mkdirat: %s",
+                 strerror(errno));
+        next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        PG_CHECK(t, next >= 0, "openat: %s", strerror(errno));
+        close(fd);
+        fd = next;
+    }
+    PG_CHECK(t, symlinkat(target, fd, "down-here") == 0, "symlinkat: %s",
+             strerror(errno));
+    close(fd);
+}
+
+/*
+ * A run's directory is removed without following symlinks: links planted
+ * in it during the run (to a directory and a file outside) go, what they
+ * point to stays.  A tree deeper than the descriptor limit (lowered to
+ * 256 here) goes too.
+ */
+static void test_planted_symlinks(struct pg_test *t)
+{
+    struct site s;
+    struct args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *victim = new_dir(t, "victim");
+    char *vfile = pg_path(t, "victim/keep.txt");
+    struct pg_strlist left = {0};
+    struct rlimit fds = {256, 256};
+    struct pg_proc p;
+    struct pg_run r;
+    char *run, *sub, *link;
+
+    pg_write_file(t, vfile, "keep", 4);
+    PG_CHECK(t, setrlimit(RLIMIT_NOFILE, &fds) == 0, "setrlimit: %s",
+             strerror(errno));
+    site_start(t, &s, 1, 1500);
+    args_push(&a, "compare", "--modes", "thread:1", "--repeat", "1", "-o",
+              base, s.urls[0], (const char *)NULL);
+    pg_proc_start(t, &p, NULL, 0, a.v);
+    wait_requests(t, s.srv, 1, 20);
+    run = find_entry(t, base, "pagegrab-compare-thread-1-r1.");
+    sub = pg_strdupf("%s/sub", run);
+    pg_mkdirs(t, sub);
+    link = pg_strdupf("%s/to-victim", run);
+    PG_CHECK(t, symlink(victim, link) == 0, "symlink: %s", strerror(errno));
+    free(link);
+    link = pg_strdupf("%s/to-file", sub);
+    PG_CHECK(t, symlink(vfile, link) == 0, "symlink: %s", strerror(errno));
+    free(link);
+    make_deep_chain(t, sub, 1200, victim);
+    pg_proc_wait(t, &p, 60, 0, &r);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_empty_dir(t, base, "after the run");
+    PG_CHECK(t, pg_tree_list(victim, &left) == 0 && left.n == 1 &&
+                    !strcmp(left.v[0], "keep.txt"),
+             "the symlinks' targets were touched: victim/ holds %s",
+             pg_strlist_join(&left, ", "));
+    pg_strlist_release(&left);
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* Run compare with args and expect exit 2 and text on stderr. */
+static void expect_usage(struct pg_test *t, const char *const *args,
+                         const char *text, const char *what)
+{
+    struct pg_run r;
+
+    pg_run(t, &r, NULL, 30, args);
+    PG_CHECK(t, r.code == 2, "%s: exit status %d, expected 2", what,
+             r.code);
+    check_line_with(t, r.err, text, NULL, what);
+    PG_CHECK(t, r.out_len == 0, "%s: nothing on stdout, got '%s'", what,
+             r.out);
+    pg_run_release(&r);
+}
+
+static void test_usage_errors(struct pg_test *t)
+{
+    struct site s;
+    char *base = new_dir(t, "base");
+    char *plain = pg_path(t, "plain-file");
+    char *under = pg_path(t, "plain-file/sub");
+    const char *u;
+    struct pg_run r;
+
+    site_start(t, &s, 1, 0);
+    u = s.urls[0];
+    pg_write_file(t, plain, "x", 1);
+    {
+        static const char *const bad_modes[] = {
+            "thread,fork", "thread:0", "process:1025", "thread:x",
+            "thread,,process", "Thread", "process:", "thread:1:2",
+        };
+        static const char *const named[] = {
+            "'fork'", "'thread:0'", "'process:1025'", "'thread:x'", "''",
+            "'Thread'", "'process:'", "'thread:1:2'",
+        };
+
+        for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]);
+             i++) {
+            const char *args[] = {"compare", "--modes", bad_modes[i], "-o",
+                                  base, u, NULL};
+            char *what = pg_strdupf("--modes %s", bad_modes[i]);
+
+            expect_usage(t, args, named[i], what);
+            free(what);
+        }
+    }
+    {
+        const char *a1[] = {"compare", "--resume", "--manifest", "m.jsonl",
+                            "-o", base, u, NULL};
+        const char *a2[] = {"compare", "--repeat", "0", "-o", base, u, NULL};
+        const char *a3[] = {"compare", "--repeat=101", "-o", base, u, NULL};
+        const char *a4[] = {"compare", "--format", "xml", "-o", base, u,
+                            NULL};
+        const char *a5[] = {"compare", "-o", base, u, "--modes", NULL};
+        const char *a6[] = {"compare", "--keep=yes", "-o", base, u, NULL};
+        const char *a7[] = {"compare", "--svg", "", "-o", base, u, NULL};
+        const char *a8[] = {"compare", "-o", base, NULL};
+        const char *a9[] = {"compare", "--no-such-option", "-o", base, u,
+                            NULL};
+        const char *a10[] = {"compare", "-j", "0", "-o", base, u, NULL};
+
+        expect_usage(t, a1, "--resume", "--resume");
+        expect_usage(t, a2, "'0' for --repeat", "--repeat 0");
+        expect_usage(t, a3, "'101' for --repeat", "--repeat=101");
+        expect_usage(t, a4, "'xml' for --format", "--format xml");
+        expect_usage(t, a5, "'--modes' needs a value", "--modes at the end");
+        expect_usage(t, a6, "--keep", "--keep=yes");
+        expect_usage(t, a7, "--svg", "--svg ''");
+        expect_usage(t, a8, "no URLs", "no URLs");
+        expect_usage(t, a9, "no-such-option", "unknown option");
+        expect_usage(t, a10, "-j", "-j 0");
+    }
+    {
+        const char *help[] = {"compare", "--help", NULL};
+        const char *bad_base[] = {"compare", "-o", under, u, NULL};
+
+        pg_run(t, &r, NULL, 30, help);
+        PG_CHECK_INT(t, r.code, 0, "--help exit status");
+        PG_CHECK(t, pg_str_has_prefix(r.out, "Usage: pagegrab compare"),
+                 "--help must print compare's usage: '%s'", r.out);
+        pg_run_release(&r);
+        pg_run(t, &r, NULL, 30, bad_base);
+        PG_CHECK_INT(t, r.code, 3, "-o under a regular file");
+        check_line_with(t, r.err, "cannot use directory", under, "-o");
+        pg_run_release(&r);
+    }
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), 0,
+                 "requests made by refused commands");
+    check_empty_dir(t, base, "after usage errors");
+    pg_test_server_stop(s.srv);
+}
+
+static const struct pg_test_case cases[] = {
+    {"json_parser", test_json_parser, PG_TEST_NO_BINARY, 10},
+    {"csv_rows", test_csv_rows, 0, 120},
+    {"repeat_requests", test_repeat_requests, 0, 120},
+    {"default_modes", test_default_modes, 0, 120},
+    {"json_report", test_json_report, 0, 120},
+    {"svg_chart", test_svg_chart, 0, 120},
+    {"temp_dirs_removed", test_temp_dirs_removed, 0, 120},
+    {"keep", test_keep, 0, 120},
+    {"stdin_every_run", test_stdin_every_run, 0, 120},
+    {"killed_run", test_killed_run, 0, 120},
+    {"signal_stops", test_signal_stops, 0, 120},
+    {"planted_symlinks", test_planted_symlinks, 0, 120},
+    {"usage_errors", test_usage_errors, 0, 180},
+};
+
+int main(int argc, char **argv)
+{
+    return pg_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
+}
