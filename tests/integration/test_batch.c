@@ -1417,6 +1417,70 @@ static void test_planted_symlink(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+/*
+ * Fetch n slow routes (150 ms each) with extra options; check the exit
+ * status, every file and record and the request count, and that the
+ * server saw at least 8 and at most max_peak requests at once ("what"
+ * names the options in messages).  Returns the peak.
+ */
+static unsigned slow_batch(struct pg_test *t, struct pg_test_route *routes,
+                           size_t n, const char *const *extra,
+                           unsigned max_peak, const char *what)
+{
+    struct pg_test_server *srv;
+    const char **lines = calloc(n, sizeof(*lines));
+    struct pg_expect_file *exp = calloc(n, sizeof(*exp));
+    char *urls = pg_path(t, "urls.txt");
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "manifest.jsonl");
+    const char *args[8];
+    struct pg_run r;
+    struct pg_manifest m;
+    unsigned peak;
+    size_t k = 0;
+
+    PG_CHECK(t, lines && exp, "out of memory");
+    while (*extra && k < 5)
+        args[k++] = *extra++;
+    args[k++] = "-i";
+    args[k++] = urls;
+    args[k] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        routes[i].body_len = strlen(routes[i].body);
+        routes[i].delay_ms = 150;
+    }
+    srv = start_server(t, routes, n);
+    for (size_t i = 0; i < n; i++) {
+        lines[i] = url_of(srv, routes[i].path);
+        exp[i].path = saved_of(srv, routes[i].path);
+        exp[i].data = routes[i].body;
+        exp[i].len = strlen(routes[i].body);
+    }
+    write_lines(t, urls, lines, n);
+    run_mode(t, &r, out, man, NULL, 120, args);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_run_common(t, &r, out);
+    pg_tree_check(t, out, exp, n);
+    load_manifest(t, man, &m, n);
+    for (size_t i = 0; i < n; i++)
+        check_record(t, &m, lines[i], "ok", (long)i + 1, 200,
+                     (long long)exp[i].len, exp[i].path);
+    peak = pg_test_server_peak(srv);
+    PG_CHECK(t, peak <= max_peak, "%u requests in flight at once with %s",
+             peak, what);
+    PG_CHECK(t, peak >= 8, "only %u requests in flight at once with %s "
+             "and 150 ms responses", peak, what);
+    PG_CHECK_INT(t, pg_test_server_total(srv), n, "requests in total");
+    fprintf(stderr, "  %s[%s]: %zu files in %.2f s, peak %u concurrent "
+            "requests\n", what, t->mode, n, r.secs, peak);
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+    free(lines);
+    free(exp);
+    return peak;
+}
+
 /* Many workers, slow responses: the pool really runs -j 64 at once. */
 static void test_many_workers(struct pg_test *t)
 {
@@ -1424,53 +1488,18 @@ static void test_many_workers(struct pg_test *t)
     static char bodies[N][64];
     static char paths[N][32];
     static struct pg_test_route routes[N];
-    struct pg_test_server *srv;
-    const char *lines[N];
-    struct pg_expect_file exp[N];
-    char *urls = pg_path(t, "urls.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-j", "64", "-i", urls, NULL};
-    struct pg_run r;
-    struct pg_manifest m;
-    unsigned peak;
+    const char *extra[] = {"-j", "64", NULL};
+    char what[32];
 
     for (size_t i = 0; i < N; i++) {
         snprintf(paths[i], sizeof(paths[i]), "/slow/s%03zu.txt", i);
         snprintf(bodies[i], sizeof(bodies[i]), "slow file %zu\n", i);
         routes[i].path = paths[i];
         routes[i].body = bodies[i];
-        routes[i].body_len = strlen(bodies[i]);
         routes[i].content_type = "text/plain";
-        routes[i].delay_ms = 150;
     }
-    srv = start_server(t, routes, N);
-    for (size_t i = 0; i < N; i++) {
-        lines[i] = url_of(srv, paths[i]);
-        exp[i].path = saved_of(srv, paths[i]);
-        exp[i].data = bodies[i];
-        exp[i].len = strlen(bodies[i]);
-    }
-    write_lines(t, urls, lines, N);
-    run_mode(t, &r, out, man, NULL, 120, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, N);
-    load_manifest(t, man, &m, N);
-    for (size_t i = 0; i < N; i++)
-        check_record(t, &m, lines[i], "ok", (long)i + 1, 200,
-                     (long long)exp[i].len, exp[i].path);
-    peak = pg_test_server_peak(srv);
-    PG_CHECK(t, peak <= 64 * pg_test_per_worker(), "%u requests in flight "
-             "at once with -j 64 -K %u", peak, pg_test_per_worker());
-    PG_CHECK(t, peak >= 8, "only %u requests in flight at once with -j 64 "
-             "and 150 ms responses", peak);
-    fprintf(stderr, "  many_workers[%s]: %d files in %.2f s, peak %u "
-            "concurrent requests\n", t->mode, N, r.secs, peak);
-    PG_CHECK_INT(t, pg_test_server_total(srv), N, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
+    snprintf(what, sizeof(what), "-j 64 -K %u", pg_test_per_worker());
+    slow_batch(t, routes, N, extra, 64 * pg_test_per_worker(), what);
 }
 
 /*
@@ -1484,56 +1513,23 @@ static void test_per_worker(struct pg_test *t)
     static char bodies[N][4096];
     static char paths[N][32];
     static struct pg_test_route routes[N];
-    struct pg_test_server *srv;
-    const char *lines[N];
-    struct pg_expect_file exp[N];
-    char *urls = pg_path(t, "urls.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-j", "2", "--per-worker", "16", "-i", urls,
-                           NULL};
-    struct pg_run r;
-    struct pg_manifest m;
-    unsigned peak;
+    const char *extra[] = {"-j", "2", "--per-worker", "16", NULL};
 
     for (size_t i = 0; i < N; i++) {
         snprintf(paths[i], sizeof(paths[i]), "/multi/m%03zu.bin", i);
         /* Distinct bodies of distinct sizes: a mix-up between transfers
          * of one worker cannot go unnoticed. */
+        char head[32];
+        int len = snprintf(head, sizeof(head), "multi body %zu:", i);
+
         memset(bodies[i], 'a' + (int)(i % 26), sizeof(bodies[i]));
-        snprintf(bodies[i], sizeof(bodies[i]), "multi body %zu:", i);
+        memcpy(bodies[i], head, (size_t)len);   /* without its NUL */
         bodies[i][sizeof(bodies[i]) - 1 - i] = '\0';
         routes[i].path = paths[i];
         routes[i].body = bodies[i];
-        routes[i].body_len = strlen(bodies[i]);
         routes[i].content_type = "application/octet-stream";
-        routes[i].delay_ms = 150;
     }
-    srv = start_server(t, routes, N);
-    for (size_t i = 0; i < N; i++) {
-        lines[i] = url_of(srv, paths[i]);
-        exp[i].path = saved_of(srv, paths[i]);
-        exp[i].data = bodies[i];
-        exp[i].len = strlen(bodies[i]);
-    }
-    write_lines(t, urls, lines, N);
-    run_mode(t, &r, out, man, NULL, 120, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, N);
-    load_manifest(t, man, &m, N);
-    for (size_t i = 0; i < N; i++)
-        check_record(t, &m, lines[i], "ok", (long)i + 1, 200,
-                     (long long)exp[i].len, exp[i].path);
-    peak = pg_test_server_peak(srv);
-    PG_CHECK(t, peak <= 32, "%u requests in flight at once with -j 2 -K 16",
-             peak);
-    PG_CHECK(t, peak >= 8, "only %u requests in flight at once with -j 2 "
-             "-K 16 and 150 ms responses", peak);
-    PG_CHECK_INT(t, pg_test_server_total(srv), N, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
+    slow_batch(t, routes, N, extra, 32, "-j 2 -K 16");
 }
 
 /*
