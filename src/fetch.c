@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <time.h>
@@ -131,7 +132,33 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* Aborts the transfer when the job is stopping at once. */
+/* Has the parent hung up?  Looked at no more than every 100 ms. */
+static int parent_gone(struct pg__fetcher *f)
+{
+    const struct pg__fetch_config *c = f->cfg;
+    struct pollfd pfd;
+    struct timespec ts;
+    double now;
+
+    if (!c->watch_parent || !c->abort_flag)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (now - f->watched < 0.1)
+        return 0;
+    f->watched = now;
+    pfd.fd = c->parent_fd;
+    pfd.events = 0;      /* POLLHUP and POLLERR are always reported */
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) <= 0 ||
+        !(pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return 0;
+    atomic_store(c->abort_flag, 1);
+    return 1;
+}
+
+/* Aborts the transfer when the job is stopping at once, or when the
+ * parent process is gone. */
 static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
                        curl_off_t ult, curl_off_t uln)
 {
@@ -142,7 +169,9 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln,
     (void)dln;
     (void)ult;
     (void)uln;
-    return c->abort_flag && atomic_load(c->abort_flag);
+    if (c->abort_flag && atomic_load(c->abort_flag))
+        return 1;
+    return parent_gone(x->f);
 }
 
 /*
@@ -390,6 +419,14 @@ void pg__fetcher_release(struct pg__fetcher *f)
 
         if (x->it && f->multi)
             curl_multi_remove_handle(f->multi, x->easy);
+        if (x->it) {
+            /* A transfer dropped unfinished: its spool file goes. */
+            close(x->fd);
+            x->fd = -1;
+            unlinkat(f->cfg->outdir_fd, x->it->tmp_name, 0);
+            PG_FREE(x->it->tmp_name);
+            x->it = NULL;
+        }
         xfer_release(x);
     }
     if (f->multi)

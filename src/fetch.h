@@ -51,6 +51,11 @@ struct pg__fetch_config {
     int hash;                     /* compute the SHA-256 of bodies */
     int sync;                     /* fsync each body before it is kept */
     atomic_int *abort_flag;       /* non-zero: abort transfers now */
+    /* Process mode: the worker's socket to its parent.  While a transfer
+     * runs it is looked at (at most every 100 ms); a hang-up sets
+     * *abort_flag and aborts the transfer.  watch_parent 0: not used. */
+    int watch_parent;
+    int parent_fd;
     CURLSH *share;                /* DNS and TLS session cache, or NULL */
 };
 
@@ -102,6 +107,7 @@ struct pg__fetcher {
     struct pg__xfer *slots;
     struct pg__xfer *free_slots;   /* idle ones (multi) */
     unsigned active;               /* transfers in the multi handle */
+    double watched;                /* last look at cfg->parent_fd */
     CURLM *multi;                  /* K > 1 only */
 };
 

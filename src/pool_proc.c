@@ -27,6 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -169,6 +172,28 @@ static void on_sigusr2(int sig)
     atomic_store(&child_cancel_flag, 1);
 }
 
+/* The parent this worker was forked by. */
+static pid_t child_parent;
+
+/* Set when the parent is gone (its death signal, or its socket's
+ * hang-up while a transfer runs): abort everything, remove the spool
+ * files, exit. */
+static atomic_int child_orphan;
+
+/*
+ * SIGTERM: the parent's death signal (PR_SET_PDEATHSIG) when the parent
+ * is gone; otherwise one sent to the whole group, which is ignored (the
+ * parent decides how the job stops).
+ */
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    if (getppid() != child_parent) {
+        atomic_store(&child_orphan, 1);
+        atomic_store(&child_abort, 1);
+    }
+}
+
 static void reset_signals(void)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD,
@@ -189,7 +214,9 @@ static void reset_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     /* Also SIGTERM sent to the whole group: a worker ends when the
-     * parent closes its socket (or by SIGKILL), never on its own. */
+     * parent closes its socket, dies (its death signal is SIGTERM) or
+     * kills it, never on its own. */
+    sa.sa_handler = on_sigterm;
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_sigusr1;
     sigaction(SIGUSR1, &sa, NULL);
@@ -334,7 +361,7 @@ static void child_cancel(struct child *c, struct pg__item *it)
 /* K = 1: one transfer at a time, blocking. */
 static void blocking_loop(struct child *c)
 {
-    while (!c->broken) {
+    while (!c->broken && !atomic_load(&child_orphan)) {
         struct pg__item *it = child_next(c);
 
         if (!it) {
@@ -347,6 +374,8 @@ static void blocking_loop(struct child *c)
             child_cancel(c, it);
         else {
             pg__fetch(&c->f, it);
+            if (atomic_load(&child_orphan))
+                c->broken = 1;   /* child_done() removes the body */
             child_done(it, c);
         }
         child_flush(c);
@@ -362,6 +391,11 @@ static void multi_loop(struct child *c)
         struct curl_waitfd wfd = { c->fd, CURL_WAIT_POLLIN, 0 };
         struct pg__item *it;
 
+        /* The parent is gone: pg__fetcher_release() drops what runs,
+         * spool files included. */
+        if (atomic_load(&child_orphan))
+            break;
+
         while (pg__fetch_room(f) > 0 && (it = child_next(c)) != NULL) {
             if (atomic_load(&child_cancel_flag))
                 child_cancel(c, it);
@@ -370,8 +404,14 @@ static void multi_loop(struct child *c)
         }
         if (c->out.len == 0)
             pg__fetch_poll(f, &wfd, c->eof ? 0 : 1, 1000);
-        if (!c->eof && (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
+        if (!c->eof &&
+            (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI))) {
             child_read(c);
+            /* The parent closes the socket only once it holds nothing
+             * here: an EOF with work in hand means it is gone. */
+            if (c->eof && (c->queue || f->active > 0))
+                atomic_store(&child_orphan, 1);
+        }
         pg__fetch_run(f, child_done, c);
         child_flush(c);
     }
@@ -395,6 +435,8 @@ static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
     }
     fc.log = &cl.lg;
     fc.abort_flag = &child_abort;
+    fc.watch_parent = 1;
+    fc.parent_fd = fd;
     /* This process's own cache, for its K handles (no locks needed). */
     share = pg__share_new(0);
     fc.share = pg__share_handle(share);
@@ -429,7 +471,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
 {
     sigset_t all, old;
     int sv[2], err;
-    pid_t pid;
+    pid_t pid, parent = getpid();
 
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
         return PG_E_WORKER;
@@ -442,7 +484,15 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     pid = fork();
     if (pid == 0) {
         close(sv[0]);
+        child_parent = parent;
         reset_signals();
+        /* The parent's death, even by SIGKILL, is a SIGTERM here; if it
+         * died before this line, the worker is already an orphan. */
+#ifdef PR_SET_PDEATHSIG
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+        if (getppid() != parent)
+            _exit(0);
         sigprocmask(SIG_SETMASK, &old, NULL);
         w->fd = -1;
         close_inherited(pp, w->index, sv[1]);
