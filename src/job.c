@@ -255,8 +255,14 @@ static void fail_job(struct pg_job *job, enum pg_code code)
     job->fatal = code;
     if (code == PG_E_NOMEM && !job->errmsg[0])
         set_err(job, "out of memory");
-    if (job->pool)
+    if (job->pool) {
+        /* Fatal: what is in flight is aborted now, not waited for (its
+         * URLs are recorded interrupted). */
         pg__pool_cancel(job->pool);
+        job->aborted = 1;
+        atomic_store(&job->abort_now, 1);
+        pg__pool_abort(job->pool);
+    }
 }
 
 /* A robots.txt fetch came back: turn it into rules for its origin. */
