@@ -303,7 +303,11 @@ static void set_stop_handler(void (*fn)(int))
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = fn;
-    sa.sa_flags = SA_RESTART;
+    /* No SA_RESTART: a blocking call (waitid() in the parent) returns
+     * EINTR and is retried by its loop.  Where signals are deferred to
+     * the end of a call (TSan does so), a restarted call would hold the
+     * handler, and so the forwarding of the stop, until it returns. */
+    sa.sa_flags = 0;
     sigemptyset(&sa.sa_mask);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaction(sigs[i], &sa, NULL);

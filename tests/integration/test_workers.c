@@ -217,9 +217,8 @@ static void test_orphan_workers(struct pg_test *t)
 static void test_fatal_stops(struct pg_test *t)
 {
     struct pg_fault_route routes[] = {
-        { .path = "/drip/", .kind = PG_FAULT_DRIP,
-          .flags = PG_FAULT_PREFIX, .gen_len = 64u << 20, .cut = 1024,
-          .interval_ms = 50 },
+        { .path = "/drip/", .kind = PG_FAULT_STALL,
+          .flags = PG_FAULT_PREFIX, .gen_len = 64u << 20, .cut = 1024 },
         { .path = "/late.bin", .kind = PG_FAULT_NONE, .gen_len = 2048,
           .gen_seed = 7, .delay_ms = 1500 },
     };
@@ -241,7 +240,8 @@ static void test_fatal_stops(struct pg_test *t)
     urls = pg_path(t, "urls.txt");
     write_urls(t, urls, srv, paths, n);
     args_push(&a, "--mode", t->mode, "-j", "3", "-o", out, "--manifest",
-              man, "-i", urls, "--retries", "0", "--timeout", "100", END);
+              man, "-i", urls, "--retries", "0", "--timeout", "100",
+              "--stall", "100", END);
     pg_proc_start(t, &p, NULL, 0, a.v);
 
     deadline = pg_fault_now() + pg_test_scaled(20);
