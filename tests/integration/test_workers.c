@@ -120,9 +120,12 @@ static size_t count_parts(const char *dir)
 
 static void test_orphan_workers(struct pg_test *t)
 {
-    struct pg_fault_route route = {
-        .path = "/drip/", .kind = PG_FAULT_DRIP, .flags = PG_FAULT_PREFIX,
-        .gen_len = 64u << 20, .cut = 4096, .interval_ms = 20,
+    /* Half the transfers get a byte every 20 ms, half get nothing. */
+    struct pg_fault_route routes[] = {
+        { .path = "/drip/", .kind = PG_FAULT_DRIP, .flags = PG_FAULT_PREFIX,
+          .gen_len = 64u << 20, .cut = 4096, .interval_ms = 20 },
+        { .path = "/stall/", .kind = PG_FAULT_STALL,
+          .flags = PG_FAULT_PREFIX, .gen_len = 64u << 20, .cut = 4096 },
     };
     unsigned k = pg_test_per_worker();
     size_t n = 4 * (size_t)k, want = 2 * (size_t)k;
@@ -142,16 +145,17 @@ static void test_orphan_workers(struct pg_test *t)
         pg_test_skip(t, "PG_TEST_PER_WORKER above 16");
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         pg_test_fail(t, "cannot become a child subreaper");
-    srv = pg_fault_start(&route, 1, NULL);
+    srv = pg_fault_start(routes, 2, NULL);
     PG_CHECK(t, srv != NULL, "cannot start the fault server");
     for (size_t i = 0; i < n; i++)
-        paths[i] = pg_strdupf("/drip/%zu.bin", i);
+        paths[i] = pg_strdupf("/%s/%zu.bin", i % 2 ? "stall" : "drip", i);
     out = pg_path(t, "out");
     man = pg_path(t, "manifest.jsonl");
     urls = pg_path(t, "urls.txt");
     write_urls(t, urls, srv, paths, n);
     args_push(&a, "--mode", "process", "-j", "2", "-o", out, "--manifest",
-              man, "-i", urls, "--retries", "0", "--timeout", "100", END);
+              man, "-i", urls, "--retries", "0", "--timeout", "100",
+              "--stall", "100", END);
     pg_proc_start(t, &p, NULL, 0, a.v);
 
     /* Every slot is busy and each transfer has its spool file. */
@@ -189,11 +193,9 @@ static void test_orphan_workers(struct pg_test *t)
             break;
         pg_fault_sleep_ms(10);
     }
-    if (t_gone > 0) {
-        /* Let anything a worker might still do land, then look. */
-        pg_fault_sleep_ms(200);
-        parts = count_parts(out);
-    }
+    /* Let anything a worker might still do land, then look. */
+    pg_fault_sleep_ms(200);
+    parts = count_parts(out);
     fprintf(stderr, "  orphan_workers[K=%u]: %zu workers; %s after %.2f s; "
             "%zu spool files left\n", k, nkids,
             t_gone > 0 ? "all gone" : "still running",
