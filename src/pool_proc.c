@@ -181,8 +181,8 @@ static pid_t child_parent;
 static atomic_int child_orphan;
 
 /*
- * SIGTERM: the parent's death signal (PR_SET_PDEATHSIG) when the parent
- * is gone; otherwise one sent to the whole group, which is ignored (the
+ * SIGTERM: sent by the kernel (PR_SET_PDEATHSIG) when the parent is
+ * gone; otherwise it was sent to the whole group and is ignored (the
  * parent decides how the job stops).
  */
 static void on_sigterm(int sig)
