@@ -77,18 +77,27 @@ int pg__ip_is_private(const char *ip)
     if (inet_pton(AF_INET6, ip, a) == 1) {
         static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                                   0, 0, 0xff, 0xff };
+        static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b };
         static const unsigned char zero[16];
-        char v4[INET_ADDRSTRLEN];
+        const unsigned char *v4 = NULL;
+        char text[INET_ADDRSTRLEN];
 
         if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
             return 1;                        /* :: and ::1 */
         if ((a[0] & 0xfe) == 0xfc)
             return 1;                        /* fc00::/7 */
-        if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-            return 1;                        /* fe80::/10 */
-        if (!memcmp(a, mapped, 12) &&
-            inet_ntop(AF_INET, a + 12, v4, sizeof(v4)))
-            return pg__ip_is_private(v4);
+        if (a[0] == 0xfe && (a[1] & 0x80) == 0x80)
+            return 1;                        /* fe80::/10, fec0::/10 */
+        /* Ranges that carry an IPv4 address are judged by it:
+         * ::ffff:0:0/96, NAT64 64:ff9b::/96, the IPv4-compatible ::/96
+         * and 6to4 2002::/16. */
+        if (!memcmp(a, mapped, 12) || !memcmp(a, nat64, 12) ||
+            !memcmp(a, zero, 12))
+            v4 = a + 12;
+        else if (a[0] == 0x20 && a[1] == 0x02)
+            v4 = a + 2;
+        if (v4 && inet_ntop(AF_INET, v4, text, sizeof(text)))
+            return pg__ip_is_private(text);
         return 0;
     }
     return 1; /* not an address we understand: treat as unsafe */

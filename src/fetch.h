@@ -105,7 +105,12 @@ struct pg__fetcher {
     CURLM *multi;                  /* K > 1 only */
 };
 
-/* 1 if ip (text) is loopback, private, link-local or unspecified. */
+/*
+ * 1 if ip (text) is loopback, private, link-local, site-local or
+ * unspecified, also when embedded in an IPv6 address (::ffff:0:0/96,
+ * NAT64 64:ff9b::/96, ::/96, 6to4 2002::/16); 1 for text that is no
+ * address.
+ */
 int pg__ip_is_private(const char *ip);
 
 /*
