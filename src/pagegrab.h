@@ -217,8 +217,9 @@ struct pg_options {
 
     long connect_timeout_ms;    /* default 10000 */
     long timeout_ms;            /* whole transfer, 0 = none (default) */
-    long stall_s;               /* < 1 byte/s for this long, 0 = off;
-                                   default 30 */
+    long stall_s;               /* < min_rate bytes/s for this long,
+                                   0 = off; default 30 */
+    long min_rate;              /* bytes/s; default 1 */
     long max_redirs;            /* default 10 */
     const char *user_agent;     /* default "pagegrab/VERSION" */
     const char *const *headers; /* "Name: value" lines */

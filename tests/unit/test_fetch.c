@@ -85,11 +85,54 @@ static void test_ip_is_private_embedded(void **state)
     assert_int_equal(bad, 0);
 }
 
+/*
+ * A public URL redirected to a private address: refused unless the
+ * transfer began on a private address (a private start page) or the
+ * item has neither PG_ITEM_GUARD nor PG_ITEM_PUBLIC_ONLY
+ * (--allow-private).  Every address here is loopback in the integration
+ * tests, so the decision is tested here.
+ */
+static void test_addr_allowed(void **state)
+{
+    int first;
+
+    (void)state;
+    /* Guarded: public first, then a private one is refused. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "8.8.8.8"), 1);
+    assert_int_equal(first, PG_ADDR_PUBLIC);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "10.0.0.1"), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first,
+                                      "64:ff9b::7f00:1"), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, NULL), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "1.1.1.1"), 1);
+    assert_int_equal(first, PG_ADDR_PUBLIC);
+    /* Guarded: private first (a start page on localhost), all allowed. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "127.0.0.1"),
+                     1);
+    assert_int_equal(first, PG_ADDR_PRIVATE);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "8.8.8.8"), 1);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "::1"), 1);
+    /* Public only: never private, whatever came first. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_PUBLIC_ONLY, &first,
+                                      "192.168.0.1"), 0);
+    assert_int_equal(first, PG_ADDR_PRIVATE);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_PUBLIC_ONLY, &first,
+                                      "2002:808:808::1"), 1);
+    /* --allow-private: anything. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(0, &first, "8.8.8.8"), 1);
+    assert_int_equal(pg__addr_allowed(0, &first, "10.0.0.1"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ip_is_private),
         cmocka_unit_test(test_ip_is_private_embedded),
+        cmocka_unit_test(test_addr_allowed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,309 @@
+/*
+ * test_net.c - integration tests for what goes over the network (issue 9):
+ * custom --header lines reach only the origins of the input URLs (never
+ * a linked origin, its robots.txt or a redirect target elsewhere), and
+ * --min-rate with --stall stops a trickle that never stops by itself.
+ *
+ * Two servers on 127.0.0.1 with different ports are two origins. Each
+ * route of the servers keeps the headers of its latest request; every
+ * route asserted on is requested once per run.
+ *
+ * Tests flagged PG_TEST_PER_MODE run with --mode thread and --mode
+ * process; PG_TEST_PER_WORKER=K adds --per-worker K (the multi path).
+ */
+#include "fault.h"
+#include "server.h"
+#include "testlib.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define END ((const char *)NULL)
+
+#define TOKEN "X-Token"
+#define SECRET "secret-3141"
+
+struct args {
+    const char *v[64];
+    size_t n;
+};
+
+static void args_push(struct args *a, ...)
+{
+    va_list ap;
+    const char *s;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *))) {
+        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
+            fputs("test bug: too many arguments\n", stderr);
+            abort();
+        }
+        a->v[a->n++] = s;
+    }
+    a->v[a->n] = NULL;
+    va_end(ap);
+}
+
+static struct pg_test_server *start(struct pg_test *t,
+                                    const struct pg_test_route *r, size_t n)
+{
+    struct pg_test_server *srv = pg_test_server_start(r, n);
+
+    if (!srv)
+        pg_test_fail(t, "cannot start the test server");
+    return srv;
+}
+
+/* The route at path of srv was requested and its latest request carried
+ * the custom header (want 1) or did not (want 0). */
+static void check_token(struct pg_test *t, struct pg_test_server *srv,
+                        const char *who, const char *path, int want)
+{
+    char v[256];
+    int got;
+
+    PG_CHECK(t, pg_test_server_hits(srv, path, NULL) >= 1,
+             "%s%s was never requested", who, path);
+    got = pg_test_server_header(srv, path, TOKEN, v, sizeof(v));
+    if (want)
+        PG_CHECK(t, got && !strcmp(v, SECRET), "%s%s: expected %s: %s, "
+                 "got '%s'", who, path, TOKEN, SECRET, got ? v : "(none)");
+    else
+        PG_CHECK(t, !got, "%s%s received %s: %s (a header leak)", who, path,
+                 TOKEN, v);
+}
+
+static const char IMG[] = "\xff\xd8\xff\xe0 not really a jpeg, but bytes";
+static const char ROBOTS[] = "User-agent: *\nDisallow: /nothing/\n";
+
+/*
+ * B: another origin (same address, other port).  Everything on it must
+ * arrive without the custom header.
+ */
+static struct pg_test_server *start_b(struct pg_test *t)
+{
+    static const struct pg_test_route b[] = {
+        {.path = "/img.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+        {.path = "/target.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+        {.path = "/file.bin", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "application/octet-stream"},
+        {.path = "/robots.txt", .body = ROBOTS,
+         .body_len = sizeof(ROBOTS) - 1, .content_type = "text/plain"},
+    };
+
+    return start(t, b, sizeof(b) / sizeof(b[0]));
+}
+
+/* Crawl: a page on A links to an image on B, an image on A that
+ * redirects to B, and one that redirects within A. */
+static void test_header_crawl(struct pg_test *t)
+{
+    struct pg_test_server *b = start_b(t);
+    unsigned pb = pg_test_server_port(b);
+    char *page = pg_strdupf(
+        "<html><body>\n"
+        "<img src=\"http://127.0.0.1:%u/img.jpg\">\n"
+        "<img src=\"/away.jpg\">\n<img src=\"/here.jpg\">\n"
+        "<img src=\"/a.jpg\">\n</body></html>\n", pb);
+    char *away = pg_strdupf("Location: http://127.0.0.1:%u/target.jpg",
+                            pb);
+    const struct pg_test_route a[] = {
+        {.path = "/index.html", .body = page, .body_len = strlen(page),
+         .content_type = "text/html"},
+        {.path = "/away.jpg", .status = 302, .headers = away},
+        {.path = "/here.jpg", .status = 301, .headers = "Location: /a2.jpg"},
+        {.path = "/a.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+        {.path = "/a2.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+        {.path = "/robots.txt", .body = ROBOTS,
+         .body_len = sizeof(ROBOTS) - 1, .content_type = "text/plain"},
+    };
+    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    char *start_url = pg_strdupf("http://127.0.0.1:%u/index.html",
+                                 pg_test_server_port(sa));
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "m.jsonl");
+    struct args x = {{0}, 0};
+    struct pg_run r;
+
+    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+              "--images", "--header", TOKEN ": " SECRET, "-q", start_url,
+              END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_token(t, sa, "A", "/index.html", 1);
+    check_token(t, sa, "A", "/robots.txt", 1);
+    check_token(t, sa, "A", "/a.jpg", 1);
+    check_token(t, sa, "A", "/away.jpg", 1);
+    check_token(t, sa, "A", "/here.jpg", 1);
+    check_token(t, sa, "A", "/a2.jpg", 1);
+    check_token(t, b, "B", "/img.jpg", 0);
+    check_token(t, b, "B", "/target.jpg", 0);
+    check_token(t, b, "B", "/robots.txt", 0);
+    pg_run_release(&r);
+    pg_test_server_stop(sa);
+    pg_test_server_stop(b);
+    free(page);
+    free(away);
+    free(start_url);
+}
+
+/* Batch: input URLs on A, one redirecting to B. */
+static void test_header_batch(struct pg_test *t)
+{
+    struct pg_test_server *b = start_b(t);
+    char *away = pg_strdupf("Location: http://127.0.0.1:%u/file.bin",
+                            pg_test_server_port(b));
+    const struct pg_test_route a[] = {
+        {.path = "/one.bin", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "application/octet-stream"},
+        {.path = "/away.bin", .status = 307, .headers = away},
+        {.path = "/here.bin", .status = 302, .headers = "Location: /two.bin"},
+        {.path = "/two.bin", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "application/octet-stream"},
+    };
+    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    unsigned pa = pg_test_server_port(sa);
+    char *u1 = pg_strdupf("http://127.0.0.1:%u/one.bin", pa);
+    char *u2 = pg_strdupf("http://127.0.0.1:%u/away.bin", pa);
+    char *u3 = pg_strdupf("http://127.0.0.1:%u/here.bin", pa);
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "m.jsonl");
+    struct args x = {{0}, 0};
+    struct pg_run r;
+
+    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+              "-H", TOKEN ": " SECRET, "-q", u1, u2, u3, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_token(t, sa, "A", "/one.bin", 1);
+    check_token(t, sa, "A", "/away.bin", 1);
+    check_token(t, sa, "A", "/here.bin", 1);
+    check_token(t, sa, "A", "/two.bin", 1);
+    check_token(t, b, "B", "/file.bin", 0);
+    pg_run_release(&r);
+    pg_test_server_stop(sa);
+    pg_test_server_stop(b);
+    free(away);
+    free(u1);
+    free(u2);
+    free(u3);
+}
+
+/* A 4 B/s trickle stops as a stall with --stall 2 --min-rate 100. */
+static void test_min_rate(struct pg_test *t)
+{
+    const struct pg_fault_route routes[] = {
+        {.path = "/drip.bin", .kind = PG_FAULT_DRIP,
+         .flags = PG_FAULT_CHUNKED, .gen_len = 65536, .gen_seed = 7,
+         .cut = 16, .interval_ms = 250,
+         .content_type = "application/octet-stream"},
+    };
+    struct pg_fault_server *srv = pg_fault_start(routes, 1, NULL);
+    char *url;
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "m.jsonl");
+    struct args x = {{0}, 0};
+    struct pg_manifest m;
+    struct pg_run r;
+
+    if (!srv)
+        pg_test_fail(t, "cannot start the fault server");
+    url = pg_fault_url(srv, "/drip.bin");
+    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+              "--stall", "2", "--min-rate", "100", "--retries", "0",
+              "-q", url, END);
+    pg_run(t, &r, NULL, 40, x.v);
+    PG_CHECK_INT(t, r.code, 1, "exit status");
+    /* Generous: the stall fires after about 2 s; 4 B/s never ends. */
+    PG_CHECK(t, r.secs < 20, "the trickle ran %.1f s", r.secs);
+    pg_manifest_must_load(t, man, &m);
+    PG_CHECK_INT(t, m.n, 1, "manifest records");
+    PG_CHECK_STR(t, pg_record_str(&m.rec[0], "status"), "network-error",
+                 "status of the trickle");
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_fault_stop(srv);
+    free(url);
+}
+
+/*
+ * Every numeric option refuses a sign, leading space, overflow, an empty
+ * value and trailing junk, on the command line and in the config file,
+ * with a usage error naming the option and the value.  (" -5" was taken
+ * by --max-size as 2^64 - 5.)
+ */
+static void test_numeric_values(struct pg_test *t)
+{
+    static const char *const opts[] = {
+        "jobs", "per-worker", "connect-timeout", "timeout", "stall",
+        "min-rate", "max-redirs", "depth", "per-host", "wait", "retries",
+        "retry-delay", "max-retry-wait", "max-size", "max-pages", "quota",
+        "grace",
+    };
+    static const char *const bad[] = {
+        " -5", "-5", "+5", " 5", "5 ", "", "5x", "0x10", "1e3",
+        "99999999999999999999999", "inf", "nan", "5kk", "--5", "5..0",
+    };
+    char *conf = pg_path(t, "p.conf");
+    size_t i, j;
+
+    for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+            char *opt = pg_strdupf("--%s=%s", opts[i], bad[j]);
+            char *want = pg_strdupf("'%s' for --%s", bad[j], opts[i]);
+            const char *args[] = {opt, "http://127.0.0.1:1/", NULL};
+            struct pg_run r;
+
+            pg_run(t, &r, NULL, 30, args);
+            PG_CHECK(t, r.code == 2, "%s: exit status %d, expected 2", opt,
+                     r.code);
+            PG_CHECK(t, strstr(r.err, want), "%s: the message does not "
+                     "name it: %s", opt, r.err);
+            pg_run_release(&r);
+            free(want);
+            free(opt);
+        }
+        for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+            char *line = pg_strdupf("%s = %s\n", opts[i], bad[j]);
+            char *want = pg_strdupf("'%s'", opts[i]);
+            const char *args[] = {"--config", conf, "http://127.0.0.1:1/",
+                                  NULL};
+            struct pg_run r;
+
+            /* (Values are trimmed in the file: " 5" is "5" there.) */
+            if (bad[j][0] == ' ' || bad[j][strlen(bad[j]) - 1] == ' ') {
+                free(line);
+                free(want);
+                continue;
+            }
+            pg_write_file(t, conf, line, strlen(line));
+            pg_run(t, &r, NULL, 30, args);
+            PG_CHECK(t, r.code == 2, "config '%s': exit status %d, "
+                     "expected 2", line, r.code);
+            PG_CHECK(t, strstr(r.err, want), "config '%s': the message "
+                     "does not name the key: %s", line, r.err);
+            pg_run_release(&r);
+            free(want);
+            free(line);
+        }
+    }
+}
+
+static const struct pg_test_case cases[] = {
+    {"header_crawl", test_header_crawl, PG_TEST_PER_MODE, 90},
+    {"header_batch", test_header_batch, PG_TEST_PER_MODE, 90},
+    {"min_rate", test_min_rate, PG_TEST_PER_MODE, 90},
+    {"numeric_values", test_numeric_values, 0, 300},
+};
+
+int main(int argc, char **argv)
+{
+    return pg_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
+}
