@@ -15,6 +15,9 @@
 #include "server.h"
 #include "testlib.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,10 +299,130 @@ static void test_numeric_values(struct pg_test *t)
     }
 }
 
+/*
+ * A local IPv4 address that pagegrab counts as public (not loopback,
+ * RFC 1918, link-local, CGNAT or 0/8), e.g. 192.0.2.2 on a test
+ * machine, into buf; 0 if the machine has none.
+ */
+static int public_local_addr(char *buf, size_t len)
+{
+    struct ifaddrs *all, *i;
+    int found = 0;
+
+    if (getifaddrs(&all))
+        return 0;
+    for (i = all; i && !found; i = i->ifa_next) {
+        const unsigned char *a;
+
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        a = (const unsigned char *)&((const struct sockaddr_in *)(const void *)
+                                     i->ifa_addr)->sin_addr;
+        if (a[0] == 127 || a[0] == 10 || a[0] == 0 ||
+            (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+            (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) ||
+            (a[0] == 100 && (a[1] & 0xc0) == 64))
+            continue;
+        found = inet_ntop(AF_INET, a, buf, (socklen_t)len) != NULL;
+    }
+    freeifaddrs(all);
+    return found;
+}
+
+/*
+ * A public URL that redirects to a private address is refused without
+ * --allow-private (batch and crawl), and a page reached that way never
+ * lets its links reach private addresses.  Needs a local address that
+ * counts as public; skipped without one.
+ */
+static void test_redirect_private(struct pg_test *t)
+{
+    static const char PAGE[] =
+        "<html><body><img src=\"/y.jpg\"></body></html>\n";
+    const struct pg_fault_route q_routes[] = {
+        {.path = "/page.html", .body = PAGE, .body_len = sizeof(PAGE) - 1,
+         .content_type = "text/html"},
+        {.path = "/x.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+        {.path = "/y.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+         .content_type = "image/jpeg"},
+    };
+    char addr[INET_ADDRSTRLEN];
+    struct pg_fault_server *q, *p;
+    char *to_page, *to_img, *u_page, *u_img;
+    int allow;
+
+    if (!public_local_addr(addr, sizeof(addr)))
+        pg_test_skip(t, "no local address that counts as public");
+    q = pg_fault_start(q_routes, 3, "127.0.0.1");
+    if (!q)
+        pg_test_fail(t, "cannot start the private server");
+    to_page = pg_strdupf("Location: http://127.0.0.1:%u/page.html",
+                         pg_fault_port(q));
+    to_img = pg_strdupf("Location: http://127.0.0.1:%u/x.jpg",
+                        pg_fault_port(q));
+    {
+        const struct pg_fault_route p_routes[] = {
+            {.path = "/start.html", .status = 302, .headers = to_page},
+            {.path = "/img.jpg", .status = 302, .headers = to_img},
+        };
+
+        p = pg_fault_start(p_routes, 2, addr);
+    }
+    if (!p)
+        pg_test_skip(t, "cannot listen on %s", addr);
+    u_page = pg_fault_url(p, "/start.html");
+    u_img = pg_fault_url(p, "/img.jpg");
+    for (allow = 0; allow <= 1; allow++) {
+        char *out = pg_path(t, "out%d", allow);
+        char *man = pg_path(t, "m%d.jsonl", allow);
+        char *out2 = pg_path(t, "crawl%d", allow);
+        char *man2 = pg_path(t, "c%d.jsonl", allow);
+        const char *want = allow ? "ok" : "blocked";
+        struct args x = {{0}, 0};
+        struct args c = {{0}, 0};
+        struct pg_manifest m;
+        struct pg_run r;
+
+        pg_fault_reset(q);
+        args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+                  "-q", u_img, END);
+        if (allow)
+            args_push(&x, "--allow-private", END);
+        pg_run(t, &r, NULL, 60, x.v);
+        PG_CHECK_INT(t, r.code, allow ? 0 : 1, "batch exit status");
+        pg_manifest_must_load(t, man, &m);
+        PG_CHECK_STR(t, pg_record_str(&m.rec[0], "status"), want,
+                     "public URL redirected to 127.0.0.1");
+        PG_CHECK_INT(t, pg_fault_hits(q, "/x.jpg"), allow, "private hits");
+        pg_manifest_release(&m);
+        pg_run_release(&r);
+
+        args_push(&c, "--mode", t->mode, "-o", out2, "--manifest", man2,
+                  "--images", "--no-robots", "-q", u_page, END);
+        if (allow)
+            args_push(&c, "--allow-private", END);
+        pg_run(t, &r, NULL, 60, c.v);
+        PG_CHECK_INT(t, r.code, allow ? 0 : 1, "crawl exit status");
+        PG_CHECK_INT(t, pg_fault_hits(q, "/page.html"), allow,
+                     "private page hits");
+        PG_CHECK_INT(t, pg_fault_hits(q, "/y.jpg"), allow,
+                     "hits of the private page's image");
+        pg_run_release(&r);
+    }
+    pg_fault_stop(p);
+    pg_fault_stop(q);
+    free(to_page);
+    free(to_img);
+    free(u_page);
+    free(u_img);
+}
+
 static const struct pg_test_case cases[] = {
     {"header_crawl", test_header_crawl, PG_TEST_PER_MODE, 90},
     {"header_batch", test_header_batch, PG_TEST_PER_MODE, 90},
     {"min_rate", test_min_rate, PG_TEST_PER_MODE, 90},
+    {"redirect_private", test_redirect_private, PG_TEST_PER_MODE, 120},
     {"numeric_values", test_numeric_values, 0, 300},
 };
 
