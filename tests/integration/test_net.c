@@ -199,6 +199,47 @@ static void test_header_batch(struct pg_test *t)
     free(u3);
 }
 
+/*
+ * Redirects followed by pagegrab (items with custom headers) keep
+ * libcurl's rules: --max-redirs, and http/https only.
+ */
+static void test_header_redirect_rules(struct pg_test *t)
+{
+    const struct pg_test_route a[] = {
+        {.path = "/loop.bin", .status = 302, .headers = "Location: /loop.bin"},
+        {.path = "/file.bin", .status = 302,
+         .headers = "Location: file:///etc/passwd"},
+    };
+    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    unsigned pa = pg_test_server_port(sa);
+    char *u1 = pg_strdupf("http://127.0.0.1:%u/loop.bin", pa);
+    char *u2 = pg_strdupf("http://127.0.0.1:%u/file.bin", pa);
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "m.jsonl");
+    struct args x = {{0}, 0};
+    struct pg_manifest m;
+    struct pg_run r;
+    size_t i;
+
+    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+              "-H", TOKEN ": " SECRET, "--max-redirs", "3", "-q", u1, u2,
+              END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 1, "exit status");
+    pg_manifest_must_load(t, man, &m);
+    PG_CHECK_INT(t, m.n, 2, "manifest records");
+    for (i = 0; i < m.n; i++)
+        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"),
+                     "redirect-error", pg_record_str(&m.rec[i], "url"));
+    PG_CHECK_INT(t, pg_test_server_hits(sa, "/loop.bin", NULL), 4,
+                 "requests of the loop (1 + 3 redirects)");
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(sa);
+    free(u1);
+    free(u2);
+}
+
 /* A 4 B/s trickle stops as a stall with --stall 2 --min-rate 100. */
 static void test_min_rate(struct pg_test *t)
 {
@@ -421,6 +462,8 @@ static void test_redirect_private(struct pg_test *t)
 static const struct pg_test_case cases[] = {
     {"header_crawl", test_header_crawl, PG_TEST_PER_MODE, 90},
     {"header_batch", test_header_batch, PG_TEST_PER_MODE, 90},
+    {"header_redirect_rules", test_header_redirect_rules, PG_TEST_PER_MODE,
+     60},
     {"min_rate", test_min_rate, PG_TEST_PER_MODE, 90},
     {"redirect_private", test_redirect_private, PG_TEST_PER_MODE, 120},
     {"numeric_values", test_numeric_values, 0, 300},
