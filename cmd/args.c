@@ -6,6 +6,7 @@
  * apart.  The config file is read first and the command line overrides
  * it; list options (header) accumulate.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -35,6 +36,7 @@ enum opt_id {
     OPT_CONNECT_TIMEOUT,
     OPT_TIMEOUT,
     OPT_STALL,
+    OPT_MIN_RATE,
     OPT_MAX_REDIRS,
     OPT_CONFIG,
     OPT_PROGRESS,
@@ -82,6 +84,7 @@ static const struct option long_opts[] = {
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "stall", required_argument, NULL, OPT_STALL },
+    { "min-rate", required_argument, NULL, OPT_MIN_RATE },
     { "max-redirs", required_argument, NULL, OPT_MAX_REDIRS },
     { "user-agent", required_argument, NULL, OPT_AGENT },
     { "header", required_argument, NULL, OPT_HEADER },
@@ -166,17 +169,22 @@ static const char usage_text[] =
 "      --max-size BYTES    stop bodies larger than this (k, M, G suffixes)\n"
 "      --max-pages N       fetch at most N pages\n"
 "      --quota BYTES       stop starting transfers after this many bytes\n"
-"      --allow-private     let discovered links reach private addresses\n"
+"      --allow-private     let discovered links, and redirects from public\n"
+"                          addresses, reach private addresses\n"
 "      --resume            skip what --manifest FILE records as done\n"
 "      --sync              fsync the manifest after every record\n"
 "      --grace S           on SIGINT/SIGTERM, let transfers finish for S s\n"
 "Transfers:\n"
 "      --connect-timeout S connect timeout in seconds (default: 10)\n"
 "      --timeout S         whole-transfer limit in seconds (default: none)\n"
-"      --stall S           abort below 1 byte/s for S seconds (default: 30)\n"
+"      --stall S           abort below --min-rate for S seconds (default:\n"
+"                          30; 0 = never)\n"
+"      --min-rate BYTES    bytes/s a transfer must keep up (k, M suffixes;\n"
+"                          default: 1)\n"
 "      --max-redirs N      follow at most N redirects (default: 10)\n"
 "  -A, --user-agent STR    User-Agent header (default: pagegrab/VERSION)\n"
-"  -H, --header 'N: V'     add a request header (repeatable)\n"
+"  -H, --header 'N: V'     add a request header (repeatable); sent only\n"
+"                          to the origins of the input URLs\n"
 "Messages:\n"
 "  -q, --quiet             no progress bar, summary or warnings\n"
 "  -v, --verbose           log every transfer\n"
@@ -205,16 +213,37 @@ static int list_add(struct pg_strlist *l, char *s)
     return 0;
 }
 
+/*
+ * Whether s is digits (at least one, the first a digit), with at most
+ * one '.' when dot is set, then at most one of the characters of
+ * suffixes.  strtol() and friends also take leading white space, a sign,
+ * hex and "inf": a value such as " -5" must never become 2^64 - 5.
+ */
+static int plain_number(const char *s, int dot, const char *suffixes)
+{
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    while (isdigit((unsigned char)*s) || (dot && *s == '.')) {
+        if (*s == '.')
+            dot = 0;
+        s++;
+    }
+    if (*s && strchr(suffixes, *s))
+        s++;
+    return *s == '\0';
+}
+
 /* Whole-number option value in [min, max]. */
 static int parse_long(const char *name, const char *s, long min, long max,
                       long *out)
 {
-    char *end;
-    long v;
+    char *end = NULL;
+    long v = 0;
 
     errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) {
+    if (plain_number(s, 0, ""))
+        v = strtol(s, &end, 10);
+    if (!end || errno || *end || v < min || v > max) {
         pg_cli_error("invalid value '%s' for %s: expected a whole number "
                      "from %ld to %ld", s, name, min, max);
         return -1;
@@ -226,12 +255,14 @@ static int parse_long(const char *name, const char *s, long min, long max,
 /* Seconds (decimals allowed) as milliseconds. */
 static int parse_seconds(const char *name, const char *s, long *ms)
 {
-    char *end;
-    double v;
+    char *end = NULL;
+    double v = 0;
 
     errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e6) {
+    if (plain_number(s, 1, ""))
+        v = strtod(s, &end);
+    if (!end || errno || end == s || *end || !isfinite(v) || v < 0 ||
+        v > 1e6) {
         pg_cli_error("invalid value '%s' for %s: expected seconds "
                      "(0-1000000)", s, name);
         return -1;
@@ -243,11 +274,16 @@ static int parse_seconds(const char *name, const char *s, long *ms)
 /* A byte count with an optional k, M, G or T suffix (powers of 1024). */
 static int parse_bytes(const char *name, const char *s, uint64_t *out)
 {
-    unsigned long long v;
-    char *end;
+    unsigned long long v = 0;
+    char *end = NULL;
     int shift = 0;
 
     errno = 0;
+    if (!plain_number(s, 0, "kKmMgGtT")) {
+        pg_cli_error("invalid value '%s' for %s: expected bytes, e.g. "
+                     "500000, 64k, 10M or 2G", s, name);
+        return -1;
+    }
     v = strtoull(s, &end, 10);
     if (*end == 'k' || *end == 'K')
         shift = 10;
@@ -366,6 +402,19 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
             return -1;
         cli->o.stall_s = v;
         return 0;
+    case OPT_MIN_RATE: {
+        uint64_t rate;
+
+        if (parse_bytes(name, val, &rate))
+            return -1;
+        if (rate < 1 || rate > (1ull << 40)) {
+            pg_cli_error("invalid value '%s' for %s: expected bytes per "
+                         "second from 1 to 1T", val, name);
+            return -1;
+        }
+        cli->o.min_rate = (long)rate;
+        return 0;
+    }
     case OPT_MAX_REDIRS:
         if (parse_long(name, val, 0, 100, &v))
             return -1;
@@ -567,6 +616,9 @@ static int load_config(struct pg_cli *cli, const char *path)
             rc = -1;
             break;
         }
+        /* Messages name the key and where it is: "'stall' (f.conf:3)". */
+        snprintf(where, sizeof(where), "'%s' (%s:%u)", opt->name, path,
+                 lineno);
         if (apply(cli, opt->val, copy, where))
             rc = -1;
     }

@@ -40,6 +40,7 @@
  */
 #define _DEFAULT_SOURCE /* wait4() */
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -639,7 +640,9 @@ static int parse_repeat(struct compare *c, const char *val)
 
     errno = 0;
     v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < 1 || v > MAX_REPEAT)
+    /* (A sign or leading space is refused, as by every option.) */
+    if (!isdigit((unsigned char)val[0]) || errno || end == val || *end ||
+        v < 1 || v > MAX_REPEAT)
         return usage_error("invalid value '%s' for --repeat: expected a "
                            "whole number from 1 to %d", val, MAX_REPEAT);
     c->repeat = (unsigned)v;

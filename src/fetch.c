@@ -16,6 +16,7 @@
 #include "fetch.h"
 #include "mem.h"
 #include "spool.h"
+#include "url.h"
 
 /* Longest Content-Type kept (hostile servers send anything). */
 #define CONTENT_TYPE_MAX 200
@@ -78,21 +79,43 @@ int pg__ip_is_private(const char *ip)
     if (inet_pton(AF_INET6, ip, a) == 1) {
         static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                                   0, 0, 0xff, 0xff };
+        static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b };
         static const unsigned char zero[16];
-        char v4[INET_ADDRSTRLEN];
+        const unsigned char *v4 = NULL;
+        char text[INET_ADDRSTRLEN];
 
         if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
             return 1;                        /* :: and ::1 */
         if ((a[0] & 0xfe) == 0xfc)
             return 1;                        /* fc00::/7 */
-        if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-            return 1;                        /* fe80::/10 */
-        if (!memcmp(a, mapped, 12) &&
-            inet_ntop(AF_INET, a + 12, v4, sizeof(v4)))
-            return pg__ip_is_private(v4);
+        if (a[0] == 0xfe && (a[1] & 0x80) == 0x80)
+            return 1;                        /* fe80::/10, fec0::/10 */
+        /* Ranges that carry an IPv4 address are judged by it:
+         * ::ffff:0:0/96, NAT64 64:ff9b::/96, the IPv4-compatible ::/96
+         * and 6to4 2002::/16. */
+        if (!memcmp(a, mapped, 12) || !memcmp(a, nat64, 12) ||
+            !memcmp(a, zero, 12))
+            v4 = a + 12;
+        else if (a[0] == 0x20 && a[1] == 0x02)
+            v4 = a + 2;
+        if (v4 && inet_ntop(AF_INET, v4, text, sizeof(text)))
+            return pg__ip_is_private(text);
         return 0;
     }
     return 1; /* not an address we understand: treat as unsafe */
+}
+
+int pg__addr_allowed(unsigned flags, int *first, const char *ip)
+{
+    int priv = !ip || pg__ip_is_private(ip);
+
+    if (*first == PG_ADDR_NONE)
+        *first = priv ? PG_ADDR_PRIVATE : PG_ADDR_PUBLIC;
+    if (!priv)
+        return 1;
+    if (flags & PG_ITEM_PUBLIC_ONLY)
+        return 0;
+    return !(flags & PG_ITEM_GUARD) || *first == PG_ADDR_PRIVATE;
 }
 
 /* Headers: count them (capped) and keep Retry-After. */
@@ -195,8 +218,8 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
                 &a->addr)->sin6_addr;
     if (raw)
         inet_ntop(a->family, raw, ip, sizeof(ip));
-    if (x->it && (x->it->flags & PG_ITEM_PUBLIC_ONLY) &&
-        (!raw || pg__ip_is_private(ip))) {
+    if (x->it && !pg__addr_allowed(x->it->flags, &x->first_addr,
+                                   raw ? ip : NULL)) {
         x->blocked = 1;
         return CURL_SOCKET_BAD;
     }
@@ -216,8 +239,7 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port,
     (void)local_ip;
     (void)port;
     (void)local_port;
-    if (x->it && (x->it->flags & PG_ITEM_PUBLIC_ONLY) &&
-        pg__ip_is_private(ip)) {
+    if (x->it && !pg__addr_allowed(x->it->flags, &x->first_addr, ip)) {
         x->blocked = 1;
         return CURL_PREREQFUNC_ABORT;
     }
@@ -323,18 +345,16 @@ static enum pg_code xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, c->max_redirs);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     if (c->stall_s > 0) {
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT,
+                         c->min_rate > 0 ? c->min_rate : 1L);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->stall_s);
     }
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-    if (c->headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     if (c->share)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -368,6 +388,7 @@ static void xfer_release(struct pg__xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     x->easy = NULL;
+    PG_FREE(x->origin);
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
 }
@@ -587,6 +608,82 @@ static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
     }
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Point slot x at url (copied by libcurl).  The custom headers go only
+ * to the origin of the item, and only when its redirects are followed
+ * here: libcurl itself would send them to any host a redirect names.
+ */
+static void xfer_target(struct pg__xfer *x, const char *url)
+{
+    const struct pg__fetch_config *c = x->f->cfg;
+    char *origin = x->manual ? pg__url_origin(url) : NULL;
+    int mine = origin && x->origin && !strcmp(origin, x->origin);
+
+    pg_free(origin);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, mine ? c->headers : NULL);
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    if (c->timeout_ms > 0) {
+        long left = c->timeout_ms - (long)((mono_now() - x->t0) * 1000);
+
+        curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+    }
+}
+
+/*
+ * After a hop of a transfer whose redirects are followed here: 1 if
+ * slot x now points at the next hop (to be performed again); 0 if the
+ * transfer is over, *cc then says how (a refused redirect, as libcurl
+ * would report it).  The rules are libcurl's: http and https only, at
+ * most --max-redirs, and the address checks of every connection.
+ */
+static int xfer_next_hop(struct pg__xfer *x, CURLcode *cc)
+{
+    const struct pg__fetch_config *c = x->f->cfg;
+    curl_off_t us = 0;
+    long code = 0;
+    char *loc = NULL;
+    char *next;
+
+    if (!x->manual || *cc != CURLE_OK)
+        return 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if ((code != 301 && code != 302 && code != 303 && code != 307 &&
+         code != 308) ||
+        curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc) !=
+            CURLE_OK || !loc)
+        return 0;
+    if (strncasecmp(loc, "http://", 7) && strncasecmp(loc, "https://", 8)) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "redirect to '%.200s'",
+                 loc);
+        *cc = CURLE_UNSUPPORTED_PROTOCOL;
+        return 0;
+    }
+    if (c->max_redirs >= 0 && x->hops >= c->max_redirs) {
+        *cc = CURLE_TOO_MANY_REDIRECTS;
+        return 0;
+    }
+    next = pg_strdup(loc);
+    if (!next)
+        return 0;   /* (recorded as the 3xx it is) */
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
+    x->time_us += us;
+    x->hops++;
+    x->discard = 0;
+    x->discarded = 0;
+    x->errbuf[0] = '\0';
+    xfer_target(x, next);
+    pg_free(next);
+    return 1;
+}
+
 /* Reset slot x for it and open its spool file.  -1 if it ended at once. */
 static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
 {
@@ -606,6 +703,14 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->too_large = 0;
     x->blocked = 0;
     x->retry_after_ms = -1;
+    x->first_addr = PG_ADDR_NONE;
+    x->hops = 0;
+    x->time_us = 0;
+    x->t0 = mono_now();
+    PG_FREE(x->origin);
+    x->manual = c->headers && (it->flags & PG_ITEM_HEADERS);
+    if (x->manual)
+        x->origin = pg__url_origin(it->url);  /* NULL: no headers */
     x->it = it;
     if (c->hash)
         EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
@@ -617,7 +722,8 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
         x->it = NULL;
         return -1;
     }
-    curl_easy_setopt(x->easy, CURLOPT_URL, it->url);
+    curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, x->manual ? 0L : 1L);
+    xfer_target(x, it->url);
     return 0;
 }
 
@@ -628,19 +734,19 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     const struct pg__fetch_config *c = x->f->cfg;
     curl_off_t us = 0;
     char errtxt[128];
-    char *ip = NULL;
 
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &it->http_code);
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
-    it->time_ms = (double)us / 1000.0;
+    it->time_ms = (double)(us + x->time_us) / 1000.0;
     it->bytes = x->bytes;
     it->final_url = dup_info(x->easy, CURLINFO_EFFECTIVE_URL, 8192);
     it->content_type = dup_info(x->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
     it->retry_after_ms = x->retry_after_ms;
-    if (curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
-        ip && *ip && pg__ip_is_private(ip))
+    /* Private from the start, not by a redirect: only then may the
+     * page's links reach private addresses. */
+    if (x->first_addr == PG_ADDR_PRIVATE)
         it->flags |= PG_ITEM_PRIVATE_IP;
     /* By Content-Type or by the bytes, whatever the type claims. */
     if (it->status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
@@ -682,9 +788,14 @@ void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
 {
     struct pg__xfer *x = &f->slots[0];
 
+    CURLcode cc;
+
     if (xfer_begin(x, it))
         return;
-    xfer_end(x, curl_easy_perform(x->easy));
+    cc = curl_easy_perform(x->easy);
+    while (xfer_next_hop(x, &cc))
+        cc = curl_easy_perform(x->easy);
+    xfer_end(x, cc);
 }
 
 int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
@@ -743,6 +854,11 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
         if (!x || !x->it)
             continue;
         it = x->it;
+        if (xfer_next_hop(x, &cc)) {
+            if (curl_multi_add_handle(f->multi, x->easy) == CURLM_OK)
+                continue;
+            cc = CURLE_FAILED_INIT;
+        }
         xfer_end(x, cc);
         x->next_free = f->free_slots;
         f->free_slots = x;

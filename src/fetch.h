@@ -41,6 +41,7 @@ struct pg__fetch_config {
     long connect_timeout_ms;
     long timeout_ms;
     long stall_s;
+    long min_rate;                /* bytes/s that --stall checks for */
     long max_redirs;
     const char *user_agent;
     struct curl_slist *headers;  /* owned by the job */
@@ -93,6 +94,14 @@ struct pg__xfer {
     int too_large;        /* body or headers over the limit */
     int blocked;          /* refused a private address */
     long retry_after_ms;  /* of the last response, or -1 */
+    int first_addr;       /* enum pg__addr: the first address used */
+    /* Redirects followed here, not by libcurl (PG_ITEM_HEADERS), so that
+     * the custom headers stay on the item's origin. */
+    int manual;
+    long hops;
+    char *origin;         /* the item's origin; headers only there */
+    double t0;            /* start, for --timeout over all hops */
+    curl_off_t time_us;   /* of the hops before the current one */
 };
 
 struct pg__fetcher {
@@ -111,8 +120,25 @@ struct pg__fetcher {
     CURLM *multi;                  /* K > 1 only */
 };
 
-/* 1 if ip (text) is loopback, private, link-local or unspecified. */
+/*
+ * 1 if ip (text) is loopback, private, link-local, site-local or
+ * unspecified, also when embedded in an IPv6 address (::ffff:0:0/96,
+ * NAT64 64:ff9b::/96, ::/96, 6to4 2002::/16); 1 for text that is no
+ * address.
+ */
 int pg__ip_is_private(const char *ip);
+
+/* What a transfer connected to first. */
+enum pg__addr { PG_ADDR_NONE = 0, PG_ADDR_PRIVATE, PG_ADDR_PUBLIC };
+
+/*
+ * Whether a transfer of an item with flags may use address ip (text;
+ * NULL: not an IP address).  *first is the transfer's enum pg__addr,
+ * set by the first call: PG_ITEM_PUBLIC_ONLY refuses every private
+ * address, PG_ITEM_GUARD one after a public first address (a public URL
+ * redirected to a private one); without either, all are allowed.
+ */
+int pg__addr_allowed(unsigned flags, int *first, const char *ip);
 
 /*
  * Create the K slots (and the multi handle when K > 1).  PG_E_NOMEM.

@@ -29,8 +29,13 @@ enum pg__item_flags {
                                       a private address */
     PG_ITEM_CANCELLED = 1 << 8,    /* handed back unstarted (stopping) */
     PG_ITEM_COUNTED = 1 << 9,      /* counted against --max-pages */
-    PG_ITEM_ALONE = 1 << 10        /* process mode, K > 1: a crash suspect,
+    PG_ITEM_ALONE = 1 << 10,       /* process mode, K > 1: a crash suspect,
                                       run in a worker running nothing else */
+    PG_ITEM_HEADERS = 1 << 11,     /* on an input origin: send --header
+                                      lines there (not to other origins a
+                                      redirect leads to) */
+    PG_ITEM_GUARD = 1 << 12        /* may use a private address only if
+                                      the first one it used was private */
 };
 
 struct pg__item {

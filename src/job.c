@@ -54,6 +54,7 @@ void pg_options_init(struct pg_options *o)
     o->connect_timeout_ms = 10000;
     o->timeout_ms = 0;
     o->stall_s = 30;
+    o->min_rate = 1;
     o->max_redirs = 10;
     o->log_level = PG_LOG_INFO;
     o->retries = 3;
@@ -92,6 +93,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     pg__nameset_init(&job->names);
     pg__nameset_init(&job->start_hosts);
     pg__dedup_init(&job->dedup);
+    pg__dedup_init(&job->origins);
     pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
     return job;
@@ -119,6 +121,7 @@ void pg_job_free(struct pg_job *job)
     if (job->wake[1] >= 0)
         close(job->wake[1]);
     pg__dedup_release(&job->dedup);
+    pg__dedup_release(&job->origins);
     pg__frontier_release(&job->fr);
     pg__regex_list_free(job->accept);
     pg__regex_list_free(job->reject);
@@ -227,6 +230,7 @@ static enum pg_code setup_fetch(struct pg_job *job)
     f->connect_timeout_ms = o->connect_timeout_ms;
     f->timeout_ms = o->timeout_ms;
     f->stall_s = o->stall_s;
+    f->min_rate = o->min_rate;
     f->max_redirs = o->max_redirs;
     f->user_agent = job->user_agent;
     f->headers = job->headers;
@@ -732,7 +736,13 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
         }
     }
     rc = PG_OK;
-    if (job->crawl) {
+    if (job->headers) {
+        char *origin = pg__url_origin(u.url);
+
+        rc = origin ? pg__dedup_add(&job->origins, origin, "") : PG_E_NOMEM;
+        pg_free(origin);
+    }
+    if (!rc && job->crawl) {
         /* Inputs are always fetched; they also mark what is seen and
          * which hosts are in scope. */
         if (pg__frontier_see(&job->fr, u.url) < 0 ||
@@ -830,6 +840,30 @@ static int limit_reached(struct pg_job *job, struct pg__item *it)
 }
 
 /*
+ * What a transfer may do on the network: custom headers only on an
+ * input origin (defect: they went to every origin), and without
+ * --allow-private no private address after a public one (a public URL
+ * redirecting to a private address).  -1 on out of memory.
+ */
+static int set_net_flags(struct pg_job *job, struct pg__item *it)
+{
+    char *origin;
+
+    it->flags &= ~(unsigned)(PG_ITEM_HEADERS | PG_ITEM_GUARD);
+    if (!job->o->allow_private)
+        it->flags |= PG_ITEM_GUARD;
+    if (!job->headers)
+        return 0;
+    origin = pg__url_origin(it->url);
+    if (!origin)
+        return -1;
+    if (pg__dedup_find(&job->origins, origin))
+        it->flags |= PG_ITEM_HEADERS;
+    pg_free(origin);
+    return 0;
+}
+
+/*
  * Start what may start: frontier items while the pool has room, reading
  * more input only while few items are queued (so a list of millions is
  * never held in memory).  Returns the time a held-back item may start,
@@ -861,6 +895,11 @@ static double fill_pool(struct pg_job *job)
             continue;
         }
         if (it) {
+            if (set_net_flags(job, it)) {
+                pg__item_free(it);
+                fail_job(job, PG_E_NOMEM);
+                break;
+            }
             pg__pool_submit(job->pool, it);
             continue;
         }

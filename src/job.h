@@ -48,6 +48,8 @@ struct pg_job {
     struct pg__extract_config xcfg;
     struct pg__regex_list *accept, *reject;
     struct pg__nameset start_hosts; /* hashes of the input hosts */
+    struct pg__dedup origins;  /* --header: the input origins (the map's
+                                  keys; values unused) */
     uint64_t discovered;       /* links queued or recorded */
 
     struct pg__item *cur;      /* item whose result callback is running */

@@ -217,11 +217,13 @@ struct pg_options {
 
     long connect_timeout_ms;    /* default 10000 */
     long timeout_ms;            /* whole transfer, 0 = none (default) */
-    long stall_s;               /* < 1 byte/s for this long, 0 = off;
-                                   default 30 */
+    long stall_s;               /* < min_rate bytes/s for this long,
+                                   0 = off; default 30 */
+    long min_rate;              /* bytes/s; default 1 */
     long max_redirs;            /* default 10 */
     const char *user_agent;     /* default "pagegrab/VERSION" */
-    const char *const *headers; /* "Name: value" lines */
+    const char *const *headers; /* "Name: value" lines, sent only to
+                                   the origins of the input URLs */
     size_t n_headers;
 
     /* Extraction and crawling.  Any of images / xpaths / follow turns
@@ -266,7 +268,8 @@ struct pg_options {
     int sync;                   /* fsync each body before it is kept,
                                    and the manifest after each record */
     int allow_private;          /* discovered links may reach private,
-                                   loopback and link-local addresses */
+                                   loopback and link-local addresses, and
+                                   a public URL may redirect to one */
 
     pg_result_cb result_cb;
     void *result_userdata;

@@ -295,3 +295,21 @@ out:
     pg_free(tmp);
     return rc;
 }
+
+char *pg__url_origin(const char *url)
+{
+    char err[PG_ERRBUF_SIZE];
+    struct pg__url u;
+    struct pg_buf b;
+    char *o = NULL;
+
+    if (pg__url_parse(&u, url, strlen(url), err, sizeof(err)))
+        return NULL;
+    pg_buf_init(&b, PG_URL_MAX + 16);
+    if (!pg_buf_addf(&b, "%s://%s%s%s", u.scheme, u.host,
+                     u.port ? ":" : "", u.port ? u.port : ""))
+        o = pg_buf_take(&b);
+    pg_buf_release(&b);
+    pg__url_release(&u);
+    return o;
+}

@@ -35,6 +35,13 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
 
 void pg__url_release(struct pg__url *u);
 
+/*
+ * The origin of url, "scheme://host" plus ":port" when not the scheme's
+ * default, normalised as pg__url_parse() does; heap, the caller frees.
+ * NULL if url is not a valid http(s) URL or on out of memory.
+ */
+char *pg__url_origin(const char *url);
+
 /* The value of a hex digit, or -1. */
 int pg__hexval(int c);
 

@@ -30,7 +30,7 @@ static void test_ip_is_private(void **state)
         { "8.8.8.8", 0 },         { "203.0.113.10", 0 },
         { "::1", 1 },             { "::", 1 },
         { "fe80::1", 1 },         { "febf::1", 1 },
-        { "fec0::1", 0 },         { "fc00::1", 1 },
+        { "fec0::1", 1 },         { "fc00::1", 1 },
         { "fdff::1", 1 },         { "2001:db8::1", 0 },
         { "::ffff:127.0.0.1", 1 }, { "::ffff:10.1.2.3", 1 },
         { "::ffff:8.8.8.8", 0 },  { "not an ip", 1 },
@@ -52,10 +52,87 @@ static void test_ip_is_private(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Ranges that embed an IPv4 address, and the old site-local range. */
+static void test_ip_is_private_embedded(void **state)
+{
+    static const struct {
+        const char *ip;
+        int want;
+    } cases[] = {
+        { "64:ff9b::127.0.0.1", 1 },  { "64:ff9b::a00:1", 1 },
+        { "64:ff9b::c0a8:101", 1 },   { "64:ff9b::808:808", 0 },
+        { "64:ff9b::1:808:808", 0 },  { "fec0::1", 1 },
+        { "feff:ffff::1", 1 },        { "fe7f::1", 0 },
+        { "::127.0.0.1", 1 },         { "::10.0.0.1", 1 },
+        { "::8.8.8.8", 0 },           { "::2", 1 },
+        { "2002:7f00:1::1", 1 },      { "2002:a9fe:a9fe::1", 1 },
+        { "2002:c0a8:101::", 1 },     { "2002:808:808::1", 0 },
+        { "2003::1", 0 },
+    };
+    size_t i;
+    int bad = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = pg__ip_is_private(cases[i].ip);
+
+        if (got != cases[i].want) {
+            fprintf(stderr, "'%s': got %d, want %d\n", cases[i].ip, got,
+                    cases[i].want);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/*
+ * A public URL redirected to a private address: refused unless the
+ * transfer began on a private address (a private start page) or the
+ * item has neither PG_ITEM_GUARD nor PG_ITEM_PUBLIC_ONLY
+ * (--allow-private).  Every address here is loopback in the integration
+ * tests, so the decision is tested here.
+ */
+static void test_addr_allowed(void **state)
+{
+    int first;
+
+    (void)state;
+    /* Guarded: public first, then a private one is refused. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "8.8.8.8"), 1);
+    assert_int_equal(first, PG_ADDR_PUBLIC);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "10.0.0.1"), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first,
+                                      "64:ff9b::7f00:1"), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, NULL), 0);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "1.1.1.1"), 1);
+    assert_int_equal(first, PG_ADDR_PUBLIC);
+    /* Guarded: private first (a start page on localhost), all allowed. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "127.0.0.1"),
+                     1);
+    assert_int_equal(first, PG_ADDR_PRIVATE);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "8.8.8.8"), 1);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_GUARD, &first, "::1"), 1);
+    /* Public only: never private, whatever came first. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(PG_ITEM_PUBLIC_ONLY, &first,
+                                      "192.168.0.1"), 0);
+    assert_int_equal(first, PG_ADDR_PRIVATE);
+    assert_int_equal(pg__addr_allowed(PG_ITEM_PUBLIC_ONLY, &first,
+                                      "2002:808:808::1"), 1);
+    /* --allow-private: anything. */
+    first = PG_ADDR_NONE;
+    assert_int_equal(pg__addr_allowed(0, &first, "8.8.8.8"), 1);
+    assert_int_equal(pg__addr_allowed(0, &first, "10.0.0.1"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ip_is_private),
+        cmocka_unit_test(test_ip_is_private_embedded),
+        cmocka_unit_test(test_addr_allowed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,6 +479,36 @@ static void test_hash64_known_values(void **state)
                      pg__hash64("http://h/x", 10));
 }
 
+/* Origins decide where --header lines go: scheme, host and port. */
+static void test_origin(void **state)
+{
+    static const struct {
+        const char *url, *want;
+    } cases[] = {
+        { "http://Example.COM/a?b", "http://example.com" },
+        { "http://example.com:80/x", "http://example.com" },
+        { "https://example.com:443/", "https://example.com" },
+        { "http://example.com:8080/", "http://example.com:8080" },
+        { "https://example.com:80/", "https://example.com:80" },
+        { "http://127.0.0.1:5/", "http://127.0.0.1:5" },
+        { "http://[::1]:8/", "http://[::1]:8" },
+        { "ftp://example.com/", NULL },
+        { "not a url", NULL },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *o = pg__url_origin(cases[i].url);
+
+        if (cases[i].want)
+            assert_string_equal(o ? o : "(null)", cases[i].want);
+        else
+            assert_null(o);
+        pg_free(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_release_idempotent),
         cmocka_unit_test(test_parse_nomem_sweep),
         cmocka_unit_test(test_hash64_known_values),
+        cmocka_unit_test(test_origin),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
