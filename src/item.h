@@ -29,8 +29,10 @@ enum pg__item_flags {
                                       a private address */
     PG_ITEM_CANCELLED = 1 << 8,    /* handed back unstarted (stopping) */
     PG_ITEM_COUNTED = 1 << 9,      /* counted against --max-pages */
-    PG_ITEM_ALONE = 1 << 10        /* process mode, K > 1: a crash suspect,
+    PG_ITEM_ALONE = 1 << 10,       /* process mode, K > 1: a crash suspect,
                                       run in a worker running nothing else */
+    PG_ITEM_LINKS_CUT = 1 << 11    /* set by the worker: a limit cut the
+                                      page's links (links_truncated) */
 };
 
 struct pg__item {
@@ -61,7 +63,7 @@ struct pg__item {
     char hash[65];          /* SHA-256 hex of the body, or "" */
     long retry_after_ms;    /* from a Retry-After header, or -1 */
     struct pg__links links; /* found on the page (PG_ITEM_PARSE) */
-    unsigned n_links;       /* how many were found (links may be capped) */
+    unsigned n_links;       /* how many were found: links.n */
     char error[PG_ITEM_ERR_MAX];
 
     /* Set by the main thread when the result is saved. */
