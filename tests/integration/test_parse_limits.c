@@ -269,6 +269,7 @@ static char *many_links_page(size_t n)
     return p;
 }
 
+/* With cut, pagegrab runs without -q and must warn about the page. */
 static void run_links(struct pg_test *t, size_t n, size_t expect, int cut)
 {
     char *page = many_links_page(n);
@@ -289,10 +290,9 @@ static void run_links(struct pg_test *t, size_t n, size_t expect, int cut)
     out = pg_path(t, "out");
     man = pg_path(t, "m.jsonl");
     {
-        const char *args[] = {"--mode", t->mode, "-q", "-j", "2",
-                              "--images", "--list", "-o", out, "--manifest",
-                              man,
-                              url, END};
+        const char *args[] = {"--mode", t->mode, "-j", "2", "--images",
+                              "--list", "-o", out, "--manifest", man,
+                              url, cut ? END : "-q", END};
 
         PG_CHECK_INT(t, pg_run(t, &r, NULL, 120, args), 0, "exit status");
     }
@@ -310,6 +310,14 @@ static void run_links(struct pg_test *t, size_t n, size_t expect, int cut)
     }
     PG_CHECK_INT(t, listed, expect, "listed records");
     PG_CHECK_INT(t, count_lines(r.out), expect, "--list output lines");
+    if (cut) {
+        char *w = pg_strdupf("%s: links truncated: more than 10000 links",
+                             url);
+
+        PG_CHECK(t, strstr(r.err, w), "no warning '%s' in: %.300s", w,
+                 r.err);
+        free(w);
+    }
     pg_manifest_release(&m);
     pg_run_release(&r);
     pg_test_server_stop(srv);
