@@ -162,6 +162,8 @@ static const char usage_text[] =
 "      --per-host N        at most N transfers at once per host\n"
 "      --wait S            seconds between requests to one host\n"
 "      --random-wait       vary --wait between 0.5x and 1.5x\n"
+"  A page is parsed up to 16 MiB, 500,000 nodes and 10,000 links; a page\n"
+"  cut there gets \"links_truncated\": true in the manifest and a warning.\n"
 "Failures and limits:\n"
 "      --retries N         retry transient failures N times (default: 3)\n"
 "      --retry-delay S     first back-off, doubled each time (default: 1)\n"

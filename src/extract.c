@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -66,6 +67,25 @@
 #else
 #define PG_XML_ERROR xmlError
 #endif
+
+/* libxml2's global error channels, silenced (see pg__extract_silence). */
+static void drop_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void drop_structured(void *ctx, PG_XML_ERROR *e)
+{
+    (void)ctx;
+    (void)e;
+}
+
+void pg__extract_silence(void)
+{
+    xmlSetGenericErrorFunc(NULL, drop_generic);
+    xmlSetStructuredErrorFunc(NULL, drop_structured);
+}
 
 /* ASCII-only character classes: the locale must not matter. */
 static int is_ws(int c)
@@ -1877,6 +1897,7 @@ enum pg_code pg__extractor_new(const struct pg__extract_config *cfg,
 
     *out = NULL;
     err[0] = '\0';
+    pg__extract_silence();
     n = 2 + cfg->n_image_xpaths + cfg->n_follow_xpaths;
     x = pg_calloc(1, sizeof(*x));
     if (!x)
@@ -1962,6 +1983,7 @@ static enum pg_code add_ref(struct page *pg, const struct expr *e,
     if (max && pg->added >= max) {
         if (!links_has(pg->out, e->kind, url)) {
             pg->full = 1;
+            pg->out->truncated = 1;
             warn(pg, "more than %zu links; the rest of the page is "
                  "skipped", max);
         }
@@ -2098,6 +2120,13 @@ static enum pg_code eval(struct page *pg, xmlXPathCompExprPtr comp,
         return PG_OK;
     if (x->xerr.code == XML_XPATH_EXPRESSION_OK + XPATH_MEMORY_ERROR)
         return PG_E_NOMEM;
+    /* A limit (steps, recursion, or libxml2's own on node-sets, which
+     * it reports as a memory error without a handler) cut the result. */
+    if (!x->xerr.code ||
+        x->xerr.code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED ||
+        x->xerr.code ==
+            XML_XPATH_EXPRESSION_OK + XPATH_RECURSION_LIMIT_EXCEEDED)
+        pg->out->truncated = 1;
     warn(pg, "XPath expression '%.100s' failed: %s", text,
          x->xerr.code ? xpath_msg(x->xerr.code) : "no result");
     return PG_OK;
@@ -2177,16 +2206,94 @@ out:
     return rc;
 }
 
-/* Parse t as HTML into *doc. */
-static enum pg_code parse(const struct text *t, htmlDocPtr *doc,
-                          char *err, size_t errlen)
+/*
+ * The node budget of one parse.  libxml2 has no limit on the number of
+ * nodes; this counts them in the SAX callbacks that create them and
+ * stops the parser once the budget is spent.  Text nodes need no count:
+ * adjacent text is merged into one node, so there are at most about
+ * twice as many of them as elements.
+ */
+struct node_budget {
+    size_t left;
+    int hit;
+    startElementSAXFunc start;
+    commentSAXFunc comment;
+    processingInstructionSAXFunc pi;
+};
+
+/* Spend n nodes; on overdraft stop the parser (the node is still made,
+ * so that the parser's stacks stay balanced). */
+static void spend(htmlParserCtxtPtr ctxt, size_t n)
+{
+    struct node_budget *nb = ctxt->_private;
+
+    if (n <= nb->left) {
+        nb->left -= n;
+        return;
+    }
+    nb->left = 0;
+    if (!nb->hit) {
+        nb->hit = 1;
+        xmlStopParser(ctxt);
+    }
+}
+
+static void count_start(void *ctx, const xmlChar *name,
+                        const xmlChar **atts)
+{
+    htmlParserCtxtPtr ctxt = ctx;
+    struct node_budget *nb = ctxt->_private;
+    size_t n = 1, i;
+
+    for (i = 0; atts && atts[i]; i += 2)
+        n++;
+    spend(ctxt, n);
+    nb->start(ctx, name, atts);
+}
+
+static void count_comment(void *ctx, const xmlChar *value)
+{
+    htmlParserCtxtPtr ctxt = ctx;
+    struct node_budget *nb = ctxt->_private;
+
+    spend(ctxt, 1);
+    nb->comment(ctx, value);
+}
+
+static void count_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    htmlParserCtxtPtr ctxt = ctx;
+    struct node_budget *nb = ctxt->_private;
+
+    spend(ctxt, 1);
+    nb->pi(ctx, target, data);
+}
+
+/* Parse t as HTML into *doc, with at most max_nodes nodes (*cut = 1 when
+ * parsing stopped there). */
+static enum pg_code parse(const struct text *t, size_t max_nodes,
+                          htmlDocPtr *doc, int *cut, char *err,
+                          size_t errlen)
 {
     htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
     enum pg_code rc = PG_OK;
+    struct node_budget nb;
 
     *doc = NULL;
+    *cut = 0;
     if (!ctxt)
         return PG_E_NOMEM;
+    memset(&nb, 0, sizeof(nb));
+    nb.left = max_nodes;
+    nb.start = ctxt->sax->startElement;
+    nb.comment = ctxt->sax->comment;
+    nb.pi = ctxt->sax->processingInstruction;
+    if (nb.start && nb.comment && nb.pi) {
+        ctxt->_private = &nb;
+        ctxt->sax->startElement = count_start;
+        ctxt->sax->comment = count_comment;
+        ctxt->sax->processingInstruction = count_pi;
+    }
     /* Clean UTF-8 without NUL: no encoding to detect, none to obey. */
     *doc = htmlCtxtReadMemory(ctxt, t->p, (int)t->n, NULL, "UTF-8",
                               PARSE_OPTIONS);
@@ -2207,8 +2314,23 @@ static enum pg_code parse(const struct text *t, htmlDocPtr *doc,
             rc = PG_E_PARSE;
         }
     }
+    *cut = nb.hit;
     htmlFreeParserCtxt(ctxt);
     return rc;
+}
+
+/* Cut t to at most max bytes, at a character boundary; 1 if cut. */
+static int cut_text(struct text *t, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)t->p;
+    size_t n = max;
+
+    if (t->n <= max)
+        return 0;
+    while (n > 0 && (u[n] & 0xc0) == 0x80)
+        n--;
+    t->n = n;
+    return 1;
 }
 
 enum pg_code pg__extract(struct pg__extractor *x, const char *body,
@@ -2221,6 +2343,11 @@ enum pg_code pg__extract(struct pg__extractor *x, const char *body,
     htmlDocPtr doc = NULL;
     enum pg_code rc;
     size_t i;
+    size_t max_bytes = x->cfg->max_bytes ? x->cfg->max_bytes
+                                         : PG_EXTRACT_MAX_BYTES;
+    size_t max_nodes = x->cfg->max_nodes ? x->cfg->max_nodes
+                                         : PG_EXTRACT_MAX_NODES;
+    int cut = 0;
 
     memset(&t, 0, sizeof(t));
     memset(&pg, 0, sizeof(pg));
@@ -2248,13 +2375,24 @@ enum pg_code pg__extract(struct pg__extractor *x, const char *body,
         goto out;
     }
     rc = decode(body, len, content_type, &t, NULL, 0);
+    if (!rc && cut_text(&t, max_bytes)) {
+        out->truncated = 1;
+        warn(&pg, "page larger than %zu bytes: only the start is "
+             "parsed", max_bytes);
+    }
     if (!rc)
         rc = defuse(&t);
     if (!rc)
-        rc = parse(&t, &doc, err, errlen);
+        rc = parse(&t, max_nodes, &doc, &cut, err, errlen);
     PG_FREE(t.owned);
     if (rc)
         goto out;
+    if (cut) {
+        out->truncated = 1;
+        err[0] = '\0';
+        warn(&pg, "more than %zu HTML nodes: only the start is parsed",
+             max_nodes);
+    }
     x->xp->doc = doc;
     rc = set_base(&pg);
     for (i = 0; !rc && !pg.full && i < x->n; i++)

@@ -60,6 +60,7 @@ struct pg__links {
     size_t n, cap;
     size_t *slot;
     size_t nslot;
+    int truncated; /* pg__extract() hit a limit: links may be missing */
 };
 
 /* Make l an empty set; allocates nothing. */
@@ -86,7 +87,24 @@ struct pg__extract_config {
     int srcset_all;           /* 1: every srcset candidate, else the
                                  largest one only */
     size_t max_links;         /* links added per page; 0: no limit */
+    size_t max_bytes;         /* decoded bytes parsed per page; 0:
+                                 PG_EXTRACT_MAX_BYTES */
+    size_t max_nodes;         /* elements, attributes, comments and PIs
+                                 per page; 0: PG_EXTRACT_MAX_NODES */
 };
+
+/* What parsing one page may cost by default (see pg__extract()). */
+#define PG_EXTRACT_MAX_BYTES (16u << 20)
+#define PG_EXTRACT_MAX_NODES 500000u
+
+/*
+ * Send libxml2's global error output of the calling thread (libxml2
+ * keeps it per thread) to a handler that drops it, so that nothing the
+ * parser or XPath might report there reaches stderr.  Called by
+ * pg_global_init() (the main thread, inherited by worker processes) and
+ * by pg__extractor_new() (every worker thread).
+ */
+void pg__extract_silence(void);
 
 /*
  * Compile one XPath expression to check it.  Besides syntax errors it
@@ -142,13 +160,19 @@ void pg__extractor_free(struct pg__extractor *x);
  * are parsed as srcset lists (HTML's algorithm): every candidate when
  * cfg->srcset_all, else the largest (by width, else by density).
  *
- * At most cfg->max_links links are added per call; the rest of the
- * page is then skipped.  One expression may take at most 10^8 XPath
- * steps on one page (libxml2's opLimit); past that it fails (a warning).
+ * What one page may cost is bounded; past a bound the page's links
+ * are cut, out->truncated is set and err says which limit was hit:
+ *  - at most cfg->max_links links are added per call; the rest of the
+ *    page is then skipped;
+ *  - only the first cfg->max_bytes bytes of the decoded page are parsed;
+ *  - parsing stops after cfg->max_nodes elements, attributes, comments
+ *    and processing instructions (which also bounds every XPath result);
+ *  - one expression may take at most 10^8 XPath steps on one page
+ *    (libxml2's opLimit); past that it fails.
  *
  * Returns PG_OK, also for markup so broken that nothing is found; err is
  * then "" or a warning (an expression failed on this page, gave a number,
- * or the link limit was reached).  PG_E_PARSE when libxml2 produces no
+ * or a limit was reached).  PG_E_PARSE when libxml2 produces no
  * document, PG_E_LIMIT for a body over INT_MAX bytes, PG_E_INVALID for a
  * page_url that is not an http(s) URL, PG_E_NOMEM; err says why.  On
  * failure *out may hold some of the page's links (each a valid link).

@@ -484,19 +484,13 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     const struct pg__fetch_config *c = f->cfg;
     char err[PG_ERRBUF_SIZE];
     char *body;
-    size_t got = 0;
+    size_t got = 0, want;
     enum pg_code rc;
 
     if (!c->extract || !pg__extract_is_html(it->content_type, x->sniff,
                                             x->sniff_len))
         return;
     it->flags |= PG_ITEM_HTML;
-    if (it->bytes > PG_PARSE_MAX) {
-        pg__log(c->log, PG_LOG_WARN, "%s: page of %llu bytes is too large "
-                "to parse (limit %u)", it->url,
-                (unsigned long long)it->bytes, PG_PARSE_MAX);
-        return;
-    }
     if (!f->x && !f->x_failed) {
         rc = pg__extractor_new(c->extract, &f->x, err, sizeof(err));
         if (rc) {
@@ -507,12 +501,12 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     }
     if (!f->x)
         return;
-    body = pg_malloc((size_t)it->bytes + 1);
+    want = it->bytes > PG_PARSE_MAX ? PG_PARSE_MAX : (size_t)it->bytes;
+    body = pg_malloc(want + 1);
     if (!body)
         return;
-    while (got < it->bytes) {
-        ssize_t r = pread(x->fd, body + got, (size_t)it->bytes - got,
-                          (off_t)got);
+    while (got < want) {
+        ssize_t r = pread(x->fd, body + got, want - got, (off_t)got);
 
         if (r < 0 && errno == EINTR)
             continue;
@@ -526,6 +520,17 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
                      err, sizeof(err));
     if (rc)
         pg__log(c->log, PG_LOG_DEBUG, "%s: not parsed: %s", it->url, err);
+    if (!rc && it->bytes > PG_PARSE_MAX && !it->links.truncated) {
+        it->links.truncated = 1;
+        snprintf(err, sizeof(err), "page of %llu bytes: only the first %u "
+                 "are parsed", (unsigned long long)it->bytes,
+                 PG_PARSE_MAX);
+    }
+    if (it->links.truncated) {
+        it->flags |= PG_ITEM_LINKS_CUT;
+        pg__log(c->log, PG_LOG_WARN, "%s: links truncated: %s", it->url,
+                err);
+    }
     it->n_links = (unsigned)it->links.n;
     pg_free(body);
 }

@@ -66,8 +66,9 @@ struct pg__fetch_config {
 /* Response headers larger than this (all lines) stop the transfer. */
 #define PG_HEADER_MAX (256u * 1024)
 
-/* Pages larger than this are saved but not parsed. */
-#define PG_PARSE_MAX (32u << 20)
+/* Bytes of a page read for parsing; the rest is saved but not parsed
+ * (a recorded cut: links_truncated). */
+#define PG_PARSE_MAX PG_EXTRACT_MAX_BYTES
 /* Bytes kept from the start of a body to sniff HTML. */
 #define PG_SNIFF 512
 

@@ -22,7 +22,8 @@ void pg__item_reset_result(struct pg__item *it)
     it->http_code = 0;
     it->bytes = 0;
     it->time_ms = 0;
-    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP);
+    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP |
+                             PG_ITEM_LINKS_CUT);
     it->retry_after_ms = -1;
     it->hash[0] = '\0';
     it->n_links = 0;

@@ -34,8 +34,10 @@ enum pg__item_flags {
     PG_ITEM_HEADERS = 1 << 11,     /* on an input origin: send --header
                                       lines there (not to other origins a
                                       redirect leads to) */
-    PG_ITEM_GUARD = 1 << 12        /* may use a private address only if
+    PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
+    PG_ITEM_LINKS_CUT = 1 << 13    /* set by the worker: a limit cut the
+                                      page's links (links_truncated) */
 };
 
 struct pg__item {
@@ -66,7 +68,7 @@ struct pg__item {
     char hash[65];          /* SHA-256 hex of the body, or "" */
     long retry_after_ms;    /* from a Retry-After header, or -1 */
     struct pg__links links; /* found on the page (PG_ITEM_PARSE) */
-    unsigned n_links;       /* how many were found (links may be capped) */
+    unsigned n_links;       /* how many were found: links.n */
     char error[PG_ITEM_ERR_MAX];
 
     /* Set by the main thread when the result is saved. */

@@ -35,6 +35,7 @@ enum pg_code pg_global_init(void)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return PG_E_NOMEM;
     xmlInitParser();
+    pg__extract_silence();
     return PG_OK;
 }
 
@@ -464,6 +465,7 @@ static void finish(struct pg__item *it, void *ud)
     r.depth = it->depth;
     r.referrer = it->referrer;
     r.links = it->n_links;
+    r.links_truncated = (it->flags & PG_ITEM_LINKS_CUT) != 0;
     r.hash = it->hash[0] ? it->hash : NULL;
     r.job = job;
 

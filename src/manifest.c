@@ -271,6 +271,8 @@ enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
         rc = pg_buf_addstr(b, ",\"duplicate_of\":");
     if (!rc)
         rc = pg__json_str(b, r->duplicate_of);
+    if (!rc && r->links_truncated)
+        rc = pg_buf_addstr(b, ",\"links_truncated\":true");
     if (!rc)
         rc = pg_buf_addstr(b, "}\n");
     return rc;

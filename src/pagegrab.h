@@ -151,6 +151,9 @@ struct pg_result {
     unsigned depth;           /* 0 for input URLs */
     const char *referrer;     /* the page a link was found on, or NULL */
     unsigned links;           /* links extracted from this page */
+    int links_truncated;      /* 1: a limit cut this page's links (too
+                                 many links, bytes or nodes, or an XPath
+                                 limit); a warning was logged */
     const char *hash;         /* SHA-256 of the body (hex), or NULL;
                                  computed with a manifest, dedup or
                                  hash_bodies */

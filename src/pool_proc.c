@@ -49,6 +49,9 @@ struct proc_worker {
     struct pg__item *held;   /* items sent and not yet answered */
     unsigned n_held;
     struct pg_buf outq;      /* JOB frames not yet written */
+    struct pg__links pend;   /* links of item pend_id, from LINKS frames
+                                ahead of its RESULT */
+    uint64_t pend_id;
     int alone;               /* holds a PG_ITEM_ALONE item: gets no other */
     int draining;            /* gets nothing until idle, then an alone one */
 };
@@ -92,26 +95,45 @@ static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
 }
 
 /*
- * Links go last, as a count and (kind, url) pairs.  Only as many as fit
- * in one frame are sent; the count of links found travels separately.
+ * Links travel as a count and (kind, url) pairs: from l->v[*from], as
+ * many as fit in the frame (at least one), *from is advanced past them.
+ * A page's links take as many LINKS frames as they need.
  */
-static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l)
+static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
+                              size_t *from)
 {
     size_t budget = PG_WIRE_MAX - 4096, n = 0, i, bytes = b->len;
     enum pg_code rc;
 
-    for (i = 0; i < l->n; i++) {
+    for (i = *from; i < l->n; i++) {
         bytes += 9 + strlen(l->v[i].url);
-        if (bytes > budget)
+        if (bytes > budget && n > 0)
             break;
         n++;
     }
     rc = pg__wire_put_u32(b, (uint32_t)n);
-    for (i = 0; !rc && i < n; i++) {
+    for (i = *from; !rc && i < *from + n; i++) {
         rc = pg__wire_put_u32(b, (uint32_t)l->v[i].kind);
         if (!rc)
             rc = pg__wire_put_str(b, l->v[i].url);
     }
+    *from += n;
+    return rc;
+}
+
+/* One LINKS frame of it's links, from *from on. */
+static enum pg_code encode_links(struct pg_buf *b, const struct pg__item *it,
+                                 size_t *from)
+{
+    enum pg_code rc;
+
+    rc = pg__wire_begin(b, PG_WIRE_LINKS);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = put_links(b, &it->links, from);
+    if (!rc)
+        rc = pg__wire_end(b);
     return rc;
 }
 
@@ -147,8 +169,9 @@ static enum pg_code encode_result(struct pg_buf *b,
         rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
     if (!rc)
         rc = pg__wire_put_u32(b, it->n_links);
+    /* The links went ahead in LINKS frames. */
     if (!rc)
-        rc = put_links(b, &it->links);
+        rc = pg__wire_put_u32(b, 0);
     if (!rc)
         rc = pg__wire_end(b);
     return rc;
@@ -315,14 +338,35 @@ static void child_read(struct child *c)
     }
 }
 
-/* Encode a finished item's result for the parent, then free the item. */
+static void child_flush(struct child *c);
+
+/* Queue the frame in c->frame for the parent, writing out first what
+ * waits when it would not fit. */
+static void child_queue(struct child *c)
+{
+    if (c->out.len + c->frame.len > c->out.max)
+        child_flush(c);
+    if (!c->broken && pg_buf_add(&c->out, c->frame.ptr, c->frame.len))
+        c->broken = 1;
+}
+
+/* Encode a finished item's result for the parent, then free the item:
+ * its links in LINKS frames, then the RESULT frame. */
 static void child_done(struct pg__item *it, void *ud)
 {
     struct child *c = ud;
+    size_t from = 0;
 
-    if (!c->broken && (encode_result(&c->frame, it) ||
-                       pg_buf_add(&c->out, c->frame.ptr, c->frame.len)))
+    while (!c->broken && from < it->links.n) {
+        if (encode_links(&c->frame, it, &from))
+            c->broken = 1;
+        else
+            child_queue(c);
+    }
+    if (!c->broken && encode_result(&c->frame, it))
         c->broken = 1;
+    if (!c->broken)
+        child_queue(c);
     if (c->broken && it->tmp_name)
         unlinkat(c->outdir_fd, it->tmp_name, 0);
     pg__item_free(it);
@@ -640,6 +684,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
     w->fd = -1;
     pg__wire_rx_release(&w->rx);
     pg_buf_release(&w->outq);
+    pg__links_release(&w->pend);
     reap(pp, pid, &status);
     w->pid = 0;
     if (WIFSIGNALED(status))
@@ -830,6 +875,18 @@ static void flush_jobs(struct proc_worker *w)
     }
 }
 
+/* The held item with this id, left held; NULL if none. */
+static struct pg__item *find_held(struct proc_worker *w, uint64_t id)
+{
+    struct pg__item *it;
+
+    for (it = w->held; it; it = it->next) {
+        if (it->id == id)
+            return it;
+    }
+    return NULL;
+}
+
 static enum pg_code get_links(struct pg__wire_reader *r,
                               struct pg__links *l)
 {
@@ -874,6 +931,21 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
             pg__log(pp->base.cfg.log, (enum pg_log_level)level, "%s", s);
         return;
     }
+    if (type == PG_WIRE_LINKS) {
+        uint64_t id = pg__wire_get_u64(&r);
+
+        if (r.bad || !find_held(w, id)) {
+            *bad = 1;
+            return;
+        }
+        if (w->pend_id != id || w->pend.n == 0) {
+            pg__links_release(&w->pend);
+            w->pend_id = id;
+        }
+        if (get_links(&r, &w->pend) != PG_OK)
+            *bad = 1;
+        return;
+    }
     if (type != PG_WIRE_RESULT) {
         *bad = 1;
         return;
@@ -884,6 +956,10 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         return;
     }
     pg__item_reset_result(it);
+    if (w->pend_id == it->id && w->pend.n > 0) {
+        it->links = w->pend;       /* reset_result left it empty */
+        pg__links_init(&w->pend);
+    }
     it->status = (enum pg_status)pg__wire_get_u32(&r);
     it->http_code = (long)pg__wire_get_u64(&r);
     it->bytes = pg__wire_get_u64(&r);
@@ -902,9 +978,10 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
     if (!(it->flags & PG_ITEM_CANCELLED))
         it->attempts++;
     it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
-    it->n_links = pg__wire_get_u32(&r);
+    (void)pg__wire_get_u32(&r); /* links found: those received */
     if (get_links(&r, &it->links) != PG_OK)
         r.bad = 1;
+    it->n_links = (unsigned)it->links.n;
     if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */
         *bad = 1;
@@ -1052,6 +1129,7 @@ static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
         }
         pg__wire_rx_release(&w->rx);
         pg_buf_release(&w->outq);
+        pg__links_release(&w->pend);
         if (w->pid > 0) {
             reap(pp, w->pid, NULL);
             w->pid = 0;

@@ -3,8 +3,9 @@
  * (src/extract.c).
  *
  * The first byte of the input chooses the Content-Type (none, UTF-8,
- * GBK, UTF-16, a bogus label ...), srcset_all, extra user expressions and
- * a small link limit; the rest is the page.  It is extracted with the
+ * GBK, UTF-16, a bogus label ...), srcset_all, extra user expressions, a
+ * small link limit and small parsing limits (64 nodes, 4096 bytes); the
+ * rest is the page.  It is extracted with the
  * built-in image expressions and a --follow expression against a fixed
  * page URL.  Then pg__link_resolve() runs on a slice of the page (up to
  * the first newline, at most 512 bytes) and pg__extract_is_html() on the
@@ -154,6 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.default_images = 1;
     cfg.srcset_all = (flags >> 3) & 1;
     cfg.max_links = (flags & 0x20) ? 5 : 10000;
+    /* Small parsing limits (issue 9): the cuts must be safe anywhere. */
+    if (flags & 0x40) {
+        cfg.max_nodes = 64;
+        cfg.max_bytes = 4096;
+    }
     if (flags & 0x10) {
         cfg.image_xpaths = image_xpaths;
         cfg.n_image_xpaths = sizeof(image_xpaths) / sizeof(image_xpaths[0]);
@@ -173,6 +179,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     if (links.n > cfg.max_links)
+        abort();
+    /* Every cut comes with a warning saying which limit. */
+    if (links.truncated && !err[0])
         abort();
     for (i = 0; i < links.n; i++) {
         check_url(links.v[i].url);

@@ -1526,7 +1526,12 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
             return 0;
         }
     }
-    if (r->n != nkeys) {
+    /* Optional, last: "links_truncated": true (issue 9). */
+    if (r->n == nkeys + 1 && !strcmp(r->f[nkeys].key, "links_truncated") &&
+        r->f[nkeys].type == PG_JSON_BOOL &&
+        !strcmp(r->f[nkeys].raw, "true")) {
+        /* fine */
+    } else if (r->n != nkeys) {
         snprintf(why, whylen, "unexpected key '%s'", r->f[nkeys].key);
         return 0;
     }

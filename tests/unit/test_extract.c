@@ -1602,6 +1602,90 @@ static void test_threads(void **state)
     free(html);
 }
 
+/* Issue 9: parsing limits mark the links truncated; nothing silent. */
+static void test_parse_limits(void **state)
+{
+    struct pg__extract_config cfg = images_cfg;
+    char err[PG_ERRBUF_SIZE];
+    struct pg__links l;
+    size_t n = 2000, i, len = 0;
+    char *html = malloc(n * 4 + 64);
+
+    (void)state;
+    assert_non_null(html);
+    len += (size_t)sprintf(html, "<img src=/first.png>");
+    for (i = 0; i < n; i++)
+        len += (size_t)sprintf(html + len, "<b>");
+    len += (size_t)sprintf(html + len, "<img src=/last.png>");
+
+    /* Within every limit: both images, not truncated. */
+    pg__links_init(&l);
+    extract(&cfg, html, len, "text/html", PAGE, &l, PG_OK, err,
+            sizeof(err));
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.truncated, 0);
+    pg__links_release(&l);
+
+    /* Nodes: parsing stops, the first image is kept. */
+    cfg.max_nodes = 100;
+    pg__links_init(&l);
+    extract(&cfg, html, len, "text/html", PAGE, &l, PG_OK, err,
+            sizeof(err));
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].url, "http://www.example.com/first.png");
+    assert_int_equal(l.truncated, 1);
+    assert_non_null(strstr(err, "100 HTML nodes"));
+    pg__links_release(&l);
+    assert_int_equal(l.truncated, 0);
+
+    /* Bytes: only the start is parsed. */
+    cfg.max_nodes = 0;
+    cfg.max_bytes = 1000;
+    pg__links_init(&l);
+    extract(&cfg, html, len, "text/html", PAGE, &l, PG_OK, err,
+            sizeof(err));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.truncated, 1);
+    assert_non_null(strstr(err, "1000 bytes"));
+    pg__links_release(&l);
+
+    /* Links: the cap is a cut too. */
+    cfg.max_bytes = 0;
+    cfg.max_links = 1;
+    pg__links_init(&l);
+    extract(&cfg, html, len, "text/html", PAGE, &l, PG_OK, err,
+            sizeof(err));
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.truncated, 1);
+    pg__links_release(&l);
+    free(html);
+}
+
+/* Comments and processing instructions count as nodes too. */
+static void test_node_budget_kinds(void **state)
+{
+    struct pg__extract_config cfg = images_cfg;
+    char err[PG_ERRBUF_SIZE];
+    struct pg__links l;
+    static const char *const bodies[] = {
+        "<!--a--><!--a--><!--a--><!--a--><!--a--><!--a--><img src=/x.png>",
+        "<?a><?a><?a><?a><?a><?a><img src=/x.png>",
+        "<i a b c d e f><img src=/x.png>",
+    };
+    size_t i;
+
+    (void)state;
+    cfg.max_nodes = 5;
+    for (i = 0; i < PG_ARRAY_SIZE(bodies); i++) {
+        pg__links_init(&l);
+        extract(&cfg, bodies[i], strlen(bodies[i]), "text/html", PAGE, &l,
+                PG_OK, err, sizeof(err));
+        assert_int_equal(l.n, 0);
+        assert_int_equal(l.truncated, 1);
+        pg__links_release(&l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1639,6 +1723,8 @@ int main(void)
         cmocka_unit_test(test_silent),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_parse_limits),
+        cmocka_unit_test(test_node_budget_kinds),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

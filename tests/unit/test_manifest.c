@@ -549,10 +549,36 @@ static void test_append_cuts_torn_line(void **state)
     unlink(path);
 }
 
+/* Issue 9: a page cut by a parsing limit says so, last; others do not. */
+static void test_format_links_truncated(void **state)
+{
+    struct pg_buf b = PG_BUF_INIT(1 << 20);
+    struct pg_result r;
+    const char *line;
+    size_t n;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.url = "http://h/p.html";
+    r.kind = PG_KIND_PAGE;
+    r.links = 10000;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_null(strstr(pg_buf_str(&b), "links_truncated"));
+    r.links_truncated = 1;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    line = pg_buf_str(&b);
+    n = strlen(line);
+    assert_true(n > 25);
+    assert_string_equal(line + n - 25, ",\"links_truncated\":true}\n");
+    assert_non_null(strstr(line, "\"links\":10000,"));
+    pg_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_str_table),
+        cmocka_unit_test(test_format_links_truncated),
         cmocka_unit_test(test_json_str_null_and_append),
         cmocka_unit_test(test_json_str_exhaustive),
         cmocka_unit_test(test_format_full_record),
