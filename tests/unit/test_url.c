@@ -184,7 +184,7 @@ static const struct reject_case reject_cases[] = {
     { "http://h/\x1f", 0, PG_E_URL, "0x1f" },
     { "http://h/\x7f", 0, PG_E_URL, "0x7f" },
     { "\nhttp://h/", 0, PG_E_URL, "0x0a" },
-    { "http://h/a\0b", 12, PG_E_URL, "0x00" },
+    { "http://h/a\0b", 12, PG_E_URL, "NUL byte" },
     { "http://h\x7f/", 0, PG_E_URL, "0x7f" },
 };
 
