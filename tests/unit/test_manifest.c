@@ -549,6 +549,54 @@ static void test_append_cuts_torn_line(void **state)
     unlink(path);
 }
 
+/*
+ * A record whose strings would pass the 256 KiB cap is still written:
+ * the long strings are cut (never inside an escape) and each is marked
+ * "<key>_truncated":true; short ones are left whole.
+ */
+static void test_format_cuts_long_fields(void **state)
+{
+    static const char tail[] =
+        ",\"duplicate_of\":null,\"url_truncated\":true,"
+        "\"error_truncated\":true}\n";
+    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+    char *url = malloc(300001), *err = malloc(300001);
+    size_t i;
+
+    assert_non_null(url);
+    assert_non_null(err);
+    memcpy(url, "http://h/", 9);
+    memset(url + 9, 0xff, 300000 - 9);
+    url[300000] = '\0';
+    memset(err, '"', 300000);
+    err[300000] = '\0';
+    full_result(&r);
+    r.url = url;
+    r.error = err;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_true(b.len <= 256 * 1024);
+    assert_true(b.len > 2 * 16 * 1024);
+    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_true(b.len > sizeof(tail));
+    assert_string_equal(b.ptr + b.len - (sizeof(tail) - 1), tail);
+    assert_non_null(strstr(b.ptr, "\"content_type\":\"text/html; "));
+    /* No escape is cut in half: each \u is followed by 00ff. */
+    for (i = 0; i + 1 < b.len; i++) {
+        if (b.ptr[i] == '\\' && b.ptr[i + 1] == 'u')
+            assert_memory_equal(b.ptr + i + 2, "00ff", 4);
+        if (b.ptr[i] == '\\')
+            i++;
+    }
+    /* A record that fits is never marked. */
+    full_result(&r);
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_null(strstr(pg_buf_str(&b), "_truncated"));
+    pg_buf_release(&b);
+    free(url);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +614,7 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_one_write_per_record,
                                         setup_dir, teardown_dir),
+        cmocka_unit_test(test_format_cuts_long_fields),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,6 +479,36 @@ static void test_hash64_known_values(void **state)
                      pg__hash64("http://h/x", 10));
 }
 
+/*
+ * Input lines are recorded with NUL, control bytes and bytes that are
+ * not UTF-8 as %XX: a raw 0xFF byte and U+00FF stay apart.
+ */
+static void test_escape_input(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        { "http://h/x\xff", 11, "http://h/x%FF" },
+        { "http://h/x\xc3\xbf", 12, "http://h/x\xc3\xbf" },
+        { "http://h/a\0b", 12, "http://h/a%00b" },
+        { "a\x01\x7f\t", 4, "a%01%7F%09" },
+        { "\xc3(\xe2\x82\xac", 5, "%C3(\xe2\x82\xac" },
+        { "\xed\xa0\x80", 3, "%ED%A0%80" },
+        { "", 0, "" },
+    };
+    size_t i;
+
+    for (i = 0; i < PG_ARRAY_SIZE(cases); i++) {
+        char *got = pg__url_escape_input(cases[i].in, cases[i].len);
+
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].out);
+        pg_free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_release_idempotent),
         cmocka_unit_test(test_parse_nomem_sweep),
         cmocka_unit_test(test_hash64_known_values),
+        cmocka_unit_test(test_escape_input),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
