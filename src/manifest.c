@@ -158,11 +158,17 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
 /*
  * Append s as a JSON string, but stop before the escaped text would pass
  * max bytes (quotes not counted); *cut is set when something was left out.
+ * A byte that is not part of valid UTF-8 becomes %XX in a URL (AS_URL),
+ * U+FFFD in text (AS_TEXT), and \u00XX in a file name (AS_BYTES, which
+ * keeps the byte for a reader that knows the scheme).
  */
+enum { AS_TEXT, AS_URL, AS_BYTES };
+
 static enum pg_code json_str_max(struct pg_buf *b, const char *str,
-                                 size_t max, int *cut)
+                                 int as, size_t max, int *cut)
 {
     static const char hex[] = "0123456789abcdef";
+    static const char HEX[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)str;
     size_t n, k, used = 0;
     enum pg_code rc;
@@ -188,6 +194,16 @@ static enum pg_code json_str_max(struct pg_buf *b, const char *str,
             out = "\\r";
         } else if (c == '\t') {
             out = "\\t";
+        } else if (k == 0 && as == AS_URL) {
+            esc[0] = '%';
+            esc[1] = HEX[c >> 4];
+            esc[2] = HEX[c & 15];
+            outlen = 3;
+            k = 1;
+        } else if (k == 0 && as == AS_TEXT) {
+            out = "\xef\xbf\xbd";
+            outlen = 3;
+            k = 1;
         } else if (c < 0x20 || c == 0x7f || k == 0) {
             outlen = 6;
             k = 1;
@@ -213,7 +229,7 @@ enum pg_code pg__json_str(struct pg_buf *b, const char *str)
 {
     int cut;
 
-    return json_str_max(b, str, (size_t)-1, &cut);
+    return json_str_max(b, str, AS_TEXT, (size_t)-1, &cut);
 }
 
 /*
@@ -244,7 +260,8 @@ static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
     pg_buf_reset(b);
     rc = pg_buf_addstr(b, "{\"url\":");
     if (!rc)
-        rc = json_str_max(b, r->url, max, &cut[F_URL]);
+        rc = json_str_max(b, r->url, AS_URL, max,
+                          &cut[F_URL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
                          "\"http_code\":%ld,\"bytes\":%llu,"
@@ -253,33 +270,40 @@ static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
                          pg_status_name(r->status), r->http_code,
                          (unsigned long long)r->bytes);
     if (!rc)
-        rc = json_str_max(b, r->content_type, max, &cut[F_CTYPE]);
+        rc = json_str_max(b, r->content_type, AS_TEXT, max,
+                          &cut[F_CTYPE]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"path\":");
     if (!rc)
-        rc = json_str_max(b, r->path, max, &cut[F_PATH]);
+        rc = json_str_max(b, r->path, AS_BYTES, max,
+                          &cut[F_PATH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"final_url\":");
     if (!rc)
-        rc = json_str_max(b, r->final_url, max, &cut[F_FINAL]);
+        rc = json_str_max(b, r->final_url, AS_URL, max,
+                          &cut[F_FINAL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
                          "\"error\":", r->attempts, r->time_ms);
     if (!rc)
-        rc = json_str_max(b, r->error, max, &cut[F_ERROR]);
+        rc = json_str_max(b, r->error, AS_TEXT, max,
+                          &cut[F_ERROR]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
                          "\"referrer\":", pg_kind_name(r->kind), r->depth);
     if (!rc)
-        rc = json_str_max(b, r->referrer, max, &cut[F_REF]);
+        rc = json_str_max(b, r->referrer, AS_URL, max,
+                          &cut[F_REF]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
     if (!rc)
-        rc = json_str_max(b, r->hash, max, &cut[F_HASH]);
+        rc = json_str_max(b, r->hash, AS_TEXT, max,
+                          &cut[F_HASH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"duplicate_of\":");
     if (!rc)
-        rc = json_str_max(b, r->duplicate_of, max, &cut[F_DUP]);
+        rc = json_str_max(b, r->duplicate_of, AS_BYTES, max,
+                          &cut[F_DUP]);
     for (i = 0; !rc && i < F_COUNT; i++) {
         if (cut[i])
             rc = pg_buf_addf(b, ",\"%s_truncated\":true", field_names[i]);
