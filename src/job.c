@@ -688,16 +688,19 @@ static void reject(struct pg_job *job, const char *url, size_t len,
                    uint64_t line, int from_file, const char *why)
 {
     struct pg__item *it = pg__item_new();
+    char *esc = pg__url_escape_input(url, len);
     char src[300];
 
     where(job, from_file, line, src, sizeof(src));
-    pg__log(&job->log, PG_LOG_WARN, "%s: invalid URL '%.*s': %s", src,
-            (int)(len > 200 ? 200 : len), url, why);
-    if (!it) {
+    pg__log(&job->log, PG_LOG_WARN, "%s: invalid URL '%.200s': %s", src,
+            esc ? esc : "", why);
+    if (!it || !esc) {
+        pg__item_free(it);
+        pg_free(esc);
         fail_job(job, PG_E_NOMEM);
         return;
     }
-    it->input_url = pg_strndup(url, len);
+    it->input_url = esc;
     if (!it->input_url) {
         pg__item_free(it);
         fail_job(job, PG_E_NOMEM);
@@ -716,6 +719,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
     struct pg__item *it;
+    char *in;
     enum pg_code rc;
 
     rc = pg__url_parse(&u, s, len, err, sizeof(err));
@@ -727,15 +731,16 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
         reject(job, s, len, line, from_file, err);
         return;
     }
-    if (!job->crawl && job->o->resume) {
-        char *in = pg_strndup(s, len);
-        int done = in && already_done(job, in);
-
+    in = pg__url_escape_input(s, len);
+    if (!in) {
+        pg__url_release(&u);
+        fail_job(job, PG_E_NOMEM);
+        return;
+    }
+    if (!job->crawl && job->o->resume && already_done(job, in)) {
         pg_free(in);
-        if (done) {
-            pg__url_release(&u);
-            return;
-        }
+        pg__url_release(&u);
+        return;
     }
     rc = PG_OK;
     if (job->headers) {
@@ -754,10 +759,12 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     }
     it = rc ? NULL : pg__item_new();
     if (it) {
-        it->input_url = pg_strndup(s, len);
+        it->input_url = in;
+        in = NULL;
         it->url = u.url;
         u.url = NULL;
     }
+    pg_free(in);
     pg__url_release(&u);
     if (!it || !it->input_url) {
         pg__item_free(it);

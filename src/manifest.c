@@ -155,46 +155,25 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    unsigned cp;
+/*
+ * Append s as a JSON string, but stop before the escaped text would pass
+ * max bytes (quotes not counted); *cut is set when something was left out.
+ * A byte that is not part of valid UTF-8 becomes %XX in a URL (AS_URL),
+ * U+FFFD in text (AS_TEXT), and \u00XX in a file name (AS_BYTES, which
+ * keeps the byte for a reader that knows the scheme).
+ */
+enum { AS_TEXT, AS_URL, AS_BYTES };
 
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-enum pg_code pg__json_str(struct pg_buf *b, const char *str)
+static enum pg_code json_str_max(struct pg_buf *b, const char *str,
+                                 int as, size_t max, int *cut)
 {
     static const char hex[] = "0123456789abcdef";
+    static const char HEX[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)str;
-    size_t n, k;
+    size_t n, k, used = 0;
     enum pg_code rc;
 
+    *cut = 0;
     if (!s)
         return pg_buf_addstr(b, "null");
     n = strlen(str);
@@ -202,40 +181,87 @@ enum pg_code pg__json_str(struct pg_buf *b, const char *str)
     while (!rc && n > 0) {
         unsigned char c = *s;
         char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+        const char *out = esc;
+        size_t outlen = 2;
 
-        k = utf8_len(s, n);
+        k = pg__utf8_len(s, n);
         if (c == '"' || c == '\\') {
-            char e[2] = { '\\', (char)c };
-
-            rc = pg_buf_add(b, e, 2);
+            esc[1] = (char)c;
+            esc[0] = '\\';
         } else if (c == '\n') {
-            rc = pg_buf_add(b, "\\n", 2);
+            out = "\\n";
         } else if (c == '\r') {
-            rc = pg_buf_add(b, "\\r", 2);
+            out = "\\r";
         } else if (c == '\t') {
-            rc = pg_buf_add(b, "\\t", 2);
+            out = "\\t";
+        } else if (k == 0 && as == AS_URL) {
+            esc[0] = '%';
+            esc[1] = HEX[c >> 4];
+            esc[2] = HEX[c & 15];
+            outlen = 3;
+            k = 1;
+        } else if (k == 0 && as == AS_TEXT) {
+            out = "\xef\xbf\xbd";
+            outlen = 3;
+            k = 1;
         } else if (c < 0x20 || c == 0x7f || k == 0) {
-            rc = pg_buf_add(b, esc, 6);
+            outlen = 6;
             k = 1;
         } else {
-            rc = pg_buf_add(b, s, k);
+            out = (const char *)s;
+            outlen = k;
         }
-        s += k ? k : 1;
-        n -= k ? k : 1;
+        if (used + outlen > max) {
+            *cut = 1;
+            break;
+        }
+        rc = pg_buf_add(b, out, outlen);
+        used += outlen;
+        s += k;
+        n -= k;
     }
     if (!rc)
         rc = pg_buf_addc(b, '"');
     return rc;
 }
 
-enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
+enum pg_code pg__json_str(struct pg_buf *b, const char *str)
+{
+    int cut;
+
+    return json_str_max(b, str, AS_TEXT, (size_t)-1, &cut);
+}
+
+/*
+ * Past this many bytes, a string is cut when its record would not fit:
+ * eight such fields and the numbers stay inside RECORD_MAX, and a
+ * recorded URL (at most PG_URL_MAX bytes, each byte at most %XX) is
+ * never cut, so --resume still matches every fetched one.
+ */
+#define FIELD_CUT (28 * 1024)
+
+/* The string fields of a record, in the order they are written. */
+enum { F_URL, F_CTYPE, F_PATH, F_FINAL, F_ERROR, F_REF, F_HASH, F_DUP,
+       F_COUNT };
+
+static const char *const field_names[F_COUNT] = {
+    "url", "content_type", "path", "final_url", "error", "referrer",
+    "hash", "duplicate_of"
+};
+
+/* Format r into b, each string field at most max bytes; cut[] says which
+ * were shortened. */
+static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
+                           size_t max, int cut[F_COUNT])
 {
     enum pg_code rc;
+    int i;
 
     pg_buf_reset(b);
     rc = pg_buf_addstr(b, "{\"url\":");
     if (!rc)
-        rc = pg__json_str(b, r->url);
+        rc = json_str_max(b, r->url, AS_URL, max,
+                          &cut[F_URL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
                          "\"http_code\":%ld,\"bytes\":%llu,"
@@ -244,37 +270,59 @@ enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
                          pg_status_name(r->status), r->http_code,
                          (unsigned long long)r->bytes);
     if (!rc)
-        rc = pg__json_str(b, r->content_type);
+        rc = json_str_max(b, r->content_type, AS_TEXT, max,
+                          &cut[F_CTYPE]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"path\":");
     if (!rc)
-        rc = pg__json_str(b, r->path);
+        rc = json_str_max(b, r->path, AS_BYTES, max,
+                          &cut[F_PATH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"final_url\":");
     if (!rc)
-        rc = pg__json_str(b, r->final_url);
+        rc = json_str_max(b, r->final_url, AS_URL, max,
+                          &cut[F_FINAL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
                          "\"error\":", r->attempts, r->time_ms);
     if (!rc)
-        rc = pg__json_str(b, r->error);
+        rc = json_str_max(b, r->error, AS_TEXT, max,
+                          &cut[F_ERROR]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
                          "\"referrer\":", pg_kind_name(r->kind), r->depth);
     if (!rc)
-        rc = pg__json_str(b, r->referrer);
+        rc = json_str_max(b, r->referrer, AS_URL, max,
+                          &cut[F_REF]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
     if (!rc)
-        rc = pg__json_str(b, r->hash);
+        rc = json_str_max(b, r->hash, AS_TEXT, max,
+                          &cut[F_HASH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"duplicate_of\":");
     if (!rc)
-        rc = pg__json_str(b, r->duplicate_of);
+        rc = json_str_max(b, r->duplicate_of, AS_BYTES, max,
+                          &cut[F_DUP]);
+    for (i = 0; !rc && i < F_COUNT; i++) {
+        if (cut[i])
+            rc = pg_buf_addf(b, ",\"%s_truncated\":true", field_names[i]);
+    }
     if (!rc && r->links_truncated)
         rc = pg_buf_addstr(b, ",\"links_truncated\":true");
     if (!rc)
         rc = pg_buf_addstr(b, "}\n");
+    return rc;
+}
+
+enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
+{
+    int cut[F_COUNT];
+    enum pg_code rc = format(b, r, (size_t)-1, cut);
+
+    /* A record is never too long to write: cut its long strings. */
+    if (rc == PG_E_LIMIT)
+        rc = format(b, r, FIELD_CUT, cut);
     return rc;
 }
 

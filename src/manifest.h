@@ -4,9 +4,14 @@
  * One record per URL in its final state, written with a single write()
  * so a crash leaves at most one torn last line.  Strings are escaped so
  * that no URL, header or error text can break a record or forge one:
- * quotes, backslashes and control bytes are escaped and bytes that are
- * not valid UTF-8 become \u00XX.  The file is created with mode 0600.
- * Main thread only.
+ * quotes, backslashes and control bytes are escaped.  A byte that is not
+ * valid UTF-8 becomes %XX in url, final_url and referrer (input lines
+ * are recorded so already: pg__url_escape_input), U+FFFD in
+ * content_type, error and hash, and \u00XX in path and duplicate_of.  A
+ * record never passes its 256 KiB cap: if it would, each string longer
+ * than 28 KiB is cut (never inside an escape) and the record ends with
+ * "<key>_truncated":true for each key cut.  The file is created with
+ * mode 0600.  Main thread only.
  */
 #ifndef PG_MANIFEST_H
 #define PG_MANIFEST_H

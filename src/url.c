@@ -12,6 +12,66 @@
 #include "mem.h"
 #include "url.h"
 
+size_t pg__utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+char *pg__url_escape_input(const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    struct pg_buf b = PG_BUF_INIT(len * 3 + 1);
+    size_t i = 0;
+
+    while (i < len) {
+        size_t k = pg__utf8_len(p + i, len - i);
+        enum pg_code rc;
+
+        if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            char e[3] = { '%', hex[p[i] >> 4], hex[p[i] & 15] };
+
+            rc = pg_buf_add(&b, e, 3);
+            k = 1;
+        } else {
+            rc = pg_buf_add(&b, p + i, k);
+        }
+        if (rc)
+            return NULL;
+        i += k;
+    }
+    if (!b.ptr)
+        return pg_strdup("");
+    return pg_buf_take(&b);
+}
+
 int pg__hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -195,6 +255,11 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
+        if (c == 0) {
+            snprintf(err, errlen, "contains a NUL byte at byte %zu",
+                     i + 1);
+            return PG_E_URL;
+        }
         if (c < 0x20 || c == 0x7f) {
             snprintf(err, errlen, "control character 0x%02x at byte %zu",
                      c, i + 1);

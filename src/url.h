@@ -42,6 +42,22 @@ void pg__url_release(struct pg__url *u);
  */
 char *pg__url_origin(const char *url);
 
+/*
+ * Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when
+ * s[0] does not start one (overlong forms, surrogates and code points
+ * past U+10FFFF are invalid).
+ */
+size_t pg__utf8_len(const unsigned char *s, size_t n);
+
+/*
+ * The form in which an input line (len bytes, may hold NUL) is recorded
+ * and matched by --resume: a copy with NUL, control bytes and every byte
+ * that is not part of valid UTF-8 written as %XX, so a raw 0xFF byte
+ * (%FF) and U+00FF (kept as UTF-8) stay apart.  NULL when out of memory.
+ * The caller frees it with pg_free().
+ */
+char *pg__url_escape_input(const char *s, size_t len);
+
 /* The value of a hex digit, or -1. */
 int pg__hexval(int c);
 

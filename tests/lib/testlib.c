@@ -1526,14 +1526,25 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
             return 0;
         }
     }
-    /* Optional, last: "links_truncated": true (issue 9). */
-    if (r->n == nkeys + 1 && !strcmp(r->f[nkeys].key, "links_truncated") &&
-        r->f[nkeys].type == PG_JSON_BOOL &&
-        !strcmp(r->f[nkeys].raw, "true")) {
-        /* fine */
-    } else if (r->n != nkeys) {
-        snprintf(why, whylen, "unexpected key '%s'", r->f[nkeys].key);
-        return 0;
+    /* A record cut to fit its size cap ends with "<key>_truncated":true
+     * for each string key that was cut; a page whose links a parsing
+     * limit cut ends with "links_truncated":true (issue 9). */
+    for (size_t i = nkeys; i < r->n; i++) {
+        const struct pg_json_field *f = &r->f[i];
+        size_t k = strlen(f->key);
+        int cut_key = !strcmp(f->key, "links_truncated") && i == r->n - 1;
+
+        for (size_t j = 0; j < nkeys; j++) {
+            size_t kj = strlen(schema[j].key);
+
+            cut_key |= (schema[j].types & S) && k == kj + 10 &&
+                       !strncmp(f->key, schema[j].key, kj) &&
+                       !strcmp(f->key + kj, "_truncated");
+        }
+        if (!cut_key || f->type != PG_JSON_BOOL || strcmp(f->raw, "true")) {
+            snprintf(why, whylen, "unexpected key '%s'", f->key);
+            return 0;
+        }
     }
     status = pg_record_str(r, "status");
     for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)

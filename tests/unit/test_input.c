@@ -569,9 +569,41 @@ static void test_input_count_fifo_does_not_block(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * A NUL byte does not end a line: the whole line comes back with its
+ * length, so the caller can refuse it instead of fetching a prefix.
+ */
+static void test_input_nul_kept(void **state)
+{
+    static const char data[] = "a\nhttp://h/b\0http://h/c\nd\n";
+    struct pg__input *in = &reader;
+    char *path = ut_path(*state, "nul.txt");
+    const char *line = NULL;
+    size_t len = 0;
+    uint64_t lineno = 0;
+
+    assert_non_null(path);
+    assert_int_equal(ut_write_file(path, data, sizeof(data) - 1), 0);
+    assert_int_equal(pg__input_open(in, path), PG_OK);
+    assert_int_equal(pg__input_next(in, &line, &len, &lineno), PG_OK);
+    assert_true(line && len == 1 && lineno == 1);
+    assert_int_equal(pg__input_next(in, &line, &len, &lineno), PG_OK);
+    assert_non_null(line);
+    assert_int_equal(lineno, 2);
+    assert_int_equal(len, 21);
+    assert_memory_equal(line, "http://h/b\0http://h/c", 21);
+    assert_int_equal(pg__input_next(in, &line, &len, &lineno), PG_OK);
+    assert_true(line && len == 1 && *line == 'd' && lineno == 3);
+    pg__input_close(in);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_input_nul_kept, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_input_table, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_input_straddle, setup_dir,

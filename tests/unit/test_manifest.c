@@ -27,6 +27,9 @@ struct json_case {
     const char *out;
 };
 
+/* U+FFFD, what an invalid byte becomes in text. */
+#define R "\xef\xbf\xbd"
+
 static const struct json_case json_cases[] = {
     { "", "\"\"" },
     { "abc", "\"abc\"" },
@@ -58,31 +61,33 @@ static const struct json_case json_cases[] = {
     { "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
     { "\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\"" },
     { "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"" },
-    /* Invalid bytes become \u00XX, one per byte. */
-    { "\xff", "\"\\u00ff\"" },
-    { "\xfe", "\"\\u00fe\"" },
-    { "\x80", "\"\\u0080\"" },
-    { "\xbf", "\"\\u00bf\"" },
-    { "a\xffz", "\"a\\u00ffz\"" },
-    { "\xc3", "\"\\u00c3\"" },
-    { "\xc3(", "\"\\u00c3(\"" },
-    { "\xe2\x82", "\"\\u00e2\\u0082\"" },
-    { "\xe2\x82x", "\"\\u00e2\\u0082x\"" },
-    { "\xf0\x9f\x98", "\"\\u00f0\\u009f\\u0098\"" },
-    { "\xc0\xaf", "\"\\u00c0\\u00af\"" },
-    { "\xc1\xbf", "\"\\u00c1\\u00bf\"" },
-    { "\xe0\x80\xaf", "\"\\u00e0\\u0080\\u00af\"" },
-    { "\xe0\x9f\xbf", "\"\\u00e0\\u009f\\u00bf\"" },
-    { "\xf0\x80\x80\xaf", "\"\\u00f0\\u0080\\u0080\\u00af\"" },
-    { "\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"" },
-    { "\xed\xbf\xbf", "\"\\u00ed\\u00bf\\u00bf\"" },
-    { "\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"" },
-    { "\xf5\x80\x80\x80", "\"\\u00f5\\u0080\\u0080\\u0080\"" },
-    { "\xf8\x88\x80\x80\x80", "\"\\u00f8\\u0088\\u0080\\u0080\\u0080\"" },
+    /* Invalid bytes become U+FFFD, one per byte: never a valid
+     * character. */
+    { "\xff", "\"" R "\"" },
+    { "\xfe", "\"" R "\"" },
+    { "\x80", "\"" R "\"" },
+    { "\xbf", "\"" R "\"" },
+    { "a\xffz", "\"a" R "z\"" },
+    { "\xc3", "\"" R "\"" },
+    { "\xc3(", "\"" R "(\"" },
+    { "\xe2\x82", "\"" R R "\"" },
+    { "\xe2\x82x", "\"" R R "x\"" },
+    { "\xf0\x9f\x98", "\"" R R R "\"" },
+    { "\xc0\xaf", "\"" R R "\"" },
+    { "\xc1\xbf", "\"" R R "\"" },
+    { "\xe0\x80\xaf", "\"" R R R "\"" },
+    { "\xe0\x9f\xbf", "\"" R R R "\"" },
+    { "\xf0\x80\x80\xaf", "\"" R R R R "\"" },
+    { "\xed\xa0\x80", "\"" R R R "\"" },
+    { "\xed\xbf\xbf", "\"" R R R "\"" },
+    { "\xf4\x90\x80\x80", "\"" R R R R "\"" },
+    { "\xf5\x80\x80\x80", "\"" R R R R "\"" },
+    { "\xf8\x88\x80\x80\x80", "\"" R R R R R "\"" },
     /* An invalid lead byte does not swallow a following quote. */
-    { "\xc3\"", "\"\\u00c3\\\"\"" },
-    { "\xe2\x82\"", "\"\\u00e2\\u0082\\\"\"" },
+    { "\xc3\"", "\"" R "\\\"\"" },
+    { "\xe2\x82\"", "\"" R R "\\\"\"" },
 };
+#undef R
 
 static void test_json_str_table(void **state)
 {
@@ -325,7 +330,7 @@ static void test_format_no_forgery(void **state)
         "{\"url\":\"http://h/\\n{\\\"url\\\":\\\"forged\\\"}\",\"line\":1,"
         "\"status\":\"save-error\",\"http_code\":200,\"bytes\":5,"
         "\"content_type\":\"a\\r\\nX-Injected: 1\",\"path\":null,"
-        "\"final_url\":\"http://h/\\u0001\\u00ff\",\"attempts\":1,"
+        "\"final_url\":\"http://h/\\u0001%FF\",\"attempts\":1,"
         "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\","
         "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
         "\"hash\":null,\"duplicate_of\":null}\n";
@@ -487,7 +492,8 @@ static void test_one_write_per_record(void **state)
     free(path);
 }
 
-/* A long URL of invalid bytes (6x expansion) still fits a record. */
+/* A long URL of invalid bytes (3x expansion: %XX in URLs, U+FFFD in
+ * text) still fits a record, uncut. */
 static void test_format_long_url(void **state)
 {
     struct pg_buf b = PG_BUF_INIT(256 * 1024);
@@ -503,7 +509,8 @@ static void test_format_long_url(void **state)
     r.final_url = url;
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
     assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
-    assert_true(b.len > 3 * 6 * 8192);
+    assert_true(b.len > 3 * 3 * 8192);
+    assert_null(strstr(pg_buf_str(&b), "_truncated"));
     free(url);
     pg_buf_release(&b);
 }
@@ -574,6 +581,54 @@ static void test_format_links_truncated(void **state)
     pg_buf_release(&b);
 }
 
+/*
+ * A record whose strings would pass the 256 KiB cap is still written:
+ * the long strings are cut (never inside an escape) and each is marked
+ * "<key>_truncated":true; short ones are left whole.
+ */
+static void test_format_cuts_long_fields(void **state)
+{
+    static const char tail[] =
+        ",\"duplicate_of\":null,\"url_truncated\":true,"
+        "\"error_truncated\":true}\n";
+    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+    char *url = malloc(300001), *err = malloc(300001);
+    size_t i;
+
+    assert_non_null(url);
+    assert_non_null(err);
+    memcpy(url, "http://h/", 9);
+    memset(url + 9, 0xff, 300000 - 9);
+    url[300000] = '\0';
+    memset(err, '"', 300000);
+    err[300000] = '\0';
+    full_result(&r);
+    r.url = url;
+    r.error = err;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_true(b.len <= 256 * 1024);
+    assert_true(b.len > 2 * 16 * 1024);
+    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_true(b.len > sizeof(tail));
+    assert_string_equal(b.ptr + b.len - (sizeof(tail) - 1), tail);
+    assert_non_null(strstr(b.ptr, "\"content_type\":\"text/html; "));
+    /* No escape is cut in half: each \u is followed by 00ff. */
+    for (i = 0; i + 1 < b.len; i++) {
+        if (b.ptr[i] == '\\' && b.ptr[i + 1] == 'u')
+            assert_memory_equal(b.ptr + i + 2, "00ff", 4);
+        if (b.ptr[i] == '\\')
+            i++;
+    }
+    /* A record that fits is never marked. */
+    full_result(&r);
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    assert_null(strstr(pg_buf_str(&b), "_truncated"));
+    pg_buf_release(&b);
+    free(url);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +647,7 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_one_write_per_record,
                                         setup_dir, teardown_dir),
+        cmocka_unit_test(test_format_cuts_long_fields),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

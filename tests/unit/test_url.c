@@ -184,7 +184,7 @@ static const struct reject_case reject_cases[] = {
     { "http://h/\x1f", 0, PG_E_URL, "0x1f" },
     { "http://h/\x7f", 0, PG_E_URL, "0x7f" },
     { "\nhttp://h/", 0, PG_E_URL, "0x0a" },
-    { "http://h/a\0b", 12, PG_E_URL, "0x00" },
+    { "http://h/a\0b", 12, PG_E_URL, "NUL byte" },
     { "http://h\x7f/", 0, PG_E_URL, "0x7f" },
 };
 
@@ -509,6 +509,36 @@ static void test_origin(void **state)
     }
 }
 
+/*
+ * Input lines are recorded with NUL, control bytes and bytes that are
+ * not UTF-8 as %XX: a raw 0xFF byte and U+00FF stay apart.
+ */
+static void test_escape_input(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        { "http://h/x\xff", 11, "http://h/x%FF" },
+        { "http://h/x\xc3\xbf", 12, "http://h/x\xc3\xbf" },
+        { "http://h/a\0b", 12, "http://h/a%00b" },
+        { "a\x01\x7f\t", 4, "a%01%7F%09" },
+        { "\xc3(\xe2\x82\xac", 5, "%C3(\xe2\x82\xac" },
+        { "\xed\xa0\x80", 3, "%ED%A0%80" },
+        { "", 0, "" },
+    };
+    size_t i;
+
+    for (i = 0; i < PG_ARRAY_SIZE(cases); i++) {
+        char *got = pg__url_escape_input(cases[i].in, cases[i].len);
+
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].out);
+        pg_free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_parse_nomem_sweep),
         cmocka_unit_test(test_hash64_known_values),
         cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_escape_input),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
