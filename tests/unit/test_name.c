@@ -853,6 +853,70 @@ static void test_name_nomem_sweep(void **state)
     }
 }
 
+/*
+ * Issue 9, defect 9: no URL name may fall in the temp-file namespace or
+ * get an empty component, so no URL is refused for its name.
+ */
+static void test_name_never_refused(void **state)
+{
+    static const char *const urls[] = {
+        "http://h/.pagegrab?x=1",
+        "http://h/.pagegrab.part?x=1",
+        "http://h/d/.pagegrab",
+        "http://h/.pagegrab-",
+        "http://h/.pagegrab-1-2-3.part?q",
+        "http://h/%2epagegrab?x",
+    };
+    char url[1024];
+    size_t i, len;
+    int flat, bad = 0;
+
+    for (i = 0; i < PG_ARRAY_SIZE(urls); i++) {
+        for (flat = 0; flat <= 1; flat++) {
+            char *name = NULL;
+            const char *leaf;
+
+            assert_int_equal(pg_name_from_url(urls[i],
+                                              flat ? PG_NAME_FLAT : 0,
+                                              &name), PG_OK);
+            leaf = strrchr(name, '/');
+            leaf = leaf ? leaf + 1 : name;
+            UT_EXPECT(bad, pg__spool_check_name(name) == 0 &&
+                      strncmp(leaf, PG_NAME_TMP_PREFIX,
+                              PG_NAME_TMP_PREFIX_LEN),
+                      "'%s': '%s' refused", urls[i], name);
+            pg_free(name);
+        }
+    }
+    /* 250 UTF-8 continuation bytes: cut, never to nothing. */
+    len = (size_t)snprintf(url, sizeof(url), "http://h/img/");
+    for (size_t k = 0; k < 250; k++)
+        len += (size_t)snprintf(url + len, sizeof(url) - len, "%%90");
+    snprintf(url + len, sizeof(url) - len, "/x.jpg");
+    for (flat = 0; flat <= 1; flat++) {
+        char *name = NULL;
+
+        assert_int_equal(pg_name_from_url(url, flat ? PG_NAME_FLAT : 0,
+                                          &name), PG_OK);
+        UT_EXPECT(bad, pg__spool_check_name(name) == 0 &&
+                  !strstr(name, "//"), "%%90 x 250: '%s' refused", name);
+        pg_free(name);
+    }
+    /* The same as a leaf. */
+    len = (size_t)snprintf(url, sizeof(url), "http://h/img/");
+    for (size_t k = 0; k < 250; k++)
+        len += (size_t)snprintf(url + len, sizeof(url) - len, "%%90");
+    {
+        char *name = NULL;
+
+        assert_int_equal(pg_name_from_url(url, 0, &name), PG_OK);
+        UT_EXPECT(bad, pg__spool_check_name(name) == 0,
+                  "%%90 x 250 leaf: '%s' refused", name);
+        pg_free(name);
+    }
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -870,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_add_component),
         cmocka_unit_test(test_add_component_limit),
         cmocka_unit_test(test_name_nomem_sweep),
+        cmocka_unit_test(test_name_never_refused),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
