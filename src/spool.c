@@ -680,6 +680,17 @@ again:
     }
     rc = pg__names_claim(&job->names, &job->names_urls, job->outdir_fd,
                          path.ptr, it->url);
+    if (rc == PG_E_IO || rc == PG_E_LIMIT) {
+        /* Unremembered, the name could go to another URL later: this
+         * URL is not recorded as saved (it is fetched again on
+         * --resume). */
+        pg_result_fail(res, PG_ST_SAVE_ERROR,
+                       "cannot remember the name '%.200s': %s", path.ptr,
+                       rc == PG_E_IO ? pg__errstr(errno, errtxt,
+                                                  sizeof(errtxt))
+                                     : "too many names");
+        goto out;
+    }
     if (rc)
         goto out;
     if (kept) {
