@@ -1042,10 +1042,10 @@ static void test_query_and_index_names(struct pg_test *t)
     p2 = pg_record_str(check_record(t, &m, q2, "ok", 2, 200,
                                     sizeof(BODY_A) - 1, ANY_PATH), "path");
     PG_CHECK(t, hashed_name(p1, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-XXXXXXXXXXXXXXXX.txt, got '%s'",
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
              p1 ? p1 : "null");
     PG_CHECK(t, hashed_name(p2, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-XXXXXXXXXXXXXXXX.txt, got '%s'",
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
              p2 ? p2 : "null");
     PG_CHECK(t, strcmp(p1, p2) != 0, "two queries, one name: '%s'", p1);
     check_record(t, &m, dir, "ok", 3, 200, sizeof(BODY_B) - 1,
