@@ -995,7 +995,7 @@ enum pg_code pg_job_run(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__pool_config pc;
-    int parent_fds[5];
+    int parent_fds[6];
     double t_start;
     size_t nfds = 0;
     enum pg_code rc;
@@ -1096,6 +1096,8 @@ enum pg_code pg_job_run(struct pg_job *job)
         parent_fds[nfds++] = job->in->fd;
     if (job->man.fd >= 0)
         parent_fds[nfds++] = job->man.fd;
+    if (job->names_urls.fd >= 0)
+        parent_fds[nfds++] = job->names_urls.fd;
     memset(&pc, 0, sizeof(pc));
     pc.mode = o->mode;
     pc.workers = o->jobs;
