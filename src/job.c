@@ -92,6 +92,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     job->log.userdata = o->log_userdata;
     job->log.level = o->log_level;
     pg__nameset_init(&job->names);
+    pg__urlstore_init(&job->names_urls);
     pg__nameset_init(&job->start_hosts);
     pg__dedup_init(&job->dedup);
     pg__dedup_init(&job->origins);
@@ -115,6 +116,7 @@ void pg_job_free(struct pg_job *job)
                 job->o->manifest_path);
     pg_buf_release(&job->man.line);
     pg__nameset_release(&job->names);
+    pg__urlstore_release(&job->names_urls);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
@@ -962,14 +964,26 @@ static enum pg_code setup_crawl(struct pg_job *job)
     return PG_OK;
 }
 
-/* --resume: remember the last state of every URL of the old run. */
+/*
+ * --resume: remember the last state of every URL of the old run, and
+ * the names it gave (the first URL to hold a name keeps it), so that no
+ * other URL is given one of them.
+ */
 static enum pg_code resume_record(const char *url, const char *status,
-                                  const char *kind, void *ud)
+                                  const char *kind, const char *path,
+                                  void *ud)
 {
     struct pg_job *job = ud;
     int ok = (!strcmp(status, "ok") || !strcmp(status, "exists")) &&
              strcmp(kind, "page");
+    enum pg_code rc;
 
+    if (path && !pg__spool_check_name(path)) {
+        rc = pg__names_claim(&job->names, &job->names_urls,
+                             job->outdir_fd, path, url);
+        if (rc)
+            return rc;
+    }
     return pg__nameset_put(&job->done, pg__hash64(url, strlen(url)),
                            ok ? 1 : 0);
 }
@@ -1035,7 +1049,7 @@ enum pg_code pg_job_run(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__pool_config pc;
-    int parent_fds[5];
+    int parent_fds[6];
     double t_start;
     size_t nfds = 0;
     enum pg_code rc;
@@ -1136,6 +1150,8 @@ enum pg_code pg_job_run(struct pg_job *job)
         parent_fds[nfds++] = job->in->fd;
     if (job->man.fd >= 0)
         parent_fds[nfds++] = job->man.fd;
+    if (job->names_urls.fd >= 0)
+        parent_fds[nfds++] = job->names_urls.fd;
     memset(&pc, 0, sizeof(pc));
     pc.mode = o->mode;
     pc.workers = o->jobs;

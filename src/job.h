@@ -39,7 +39,8 @@ struct pg_job {
 
     struct pg__pool *pool;
     struct pg__frontier fr;
-    struct pg__nameset names;
+    struct pg__nameset names;  /* saved name -> URL in names_urls */
+    struct pg__urlstore names_urls;
     struct pg__dedup dedup;
     struct pg__manifest man;
 

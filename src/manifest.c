@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "manifest.h"
 #include "wire.h"
 #include "url.h"
@@ -118,11 +119,64 @@ static int field(const char *line, const char *key, struct pg_buf *b)
     return p && json_unquote(p + strlen(pat), b) ? 0 : -1;
 }
 
+/* The end of the JSON string starting after its opening quote at p. */
+static const char *skip_string(const char *p)
+{
+    while (*p && *p != '"') {
+        if (*p == '\\' && !*++p)
+            return NULL;
+        p++;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+
+/*
+ * Whether line is exactly one flat JSON object, as pg__manifest_format()
+ * writes it, followed by its newline.  A line torn by a crash, or two
+ * records glued together, is not.
+ */
+PG_UNITTEST_STATIC int record_complete(const char *line)
+{
+    const char *p = line;
+
+    if (*p++ != '{')
+        return 0;
+    for (;;) {
+        if (*p++ != '"')
+            return 0;
+        p = skip_string(p);
+        if (!p || *p++ != ':')
+            return 0;
+        if (*p == '"') {
+            p = skip_string(p + 1);
+            if (!p)
+                return 0;
+        } else if (!strncmp(p, "null", 4)) {
+            p += 4;
+        } else {
+            const char *v = p;
+
+            while (*p == '-' || *p == '+' || *p == '.' || *p == 'e' ||
+                   *p == 'E' || (*p >= '0' && *p <= '9') ||
+                   (*p >= 'a' && *p <= 'z'))
+                p++;
+            if (p == v)
+                return 0;
+        }
+        if (*p == '}')
+            break;
+        if (*p++ != ',')
+            return 0;
+    }
+    return p[1] == '\n' && p[2] == '\0';
+}
+
 enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
                                void *ud)
 {
     struct pg_buf url = PG_BUF_INIT(RECORD_MAX);
     struct pg_buf st = PG_BUF_INIT(64), kind = PG_BUF_INIT(64);
+    struct pg_buf saved = PG_BUF_INIT(RECORD_MAX);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -137,13 +191,20 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
         n = getline(&line, &cap, f);
         if (n <= 0)
             break;
-        if (line[n - 1] != '\n' || strncmp(line, "{\"url\":\"", 8))
-            continue;   /* a torn last line, or not a record */
+        /* A torn line (anywhere in the file), two records glued into
+         * one, or not a record at all: skipped, so no URL is given
+         * another's status. */
+        if (line[n - 1] != '\n' || strlen(line) != (size_t)n ||
+            strncmp(line, "{\"url\":\"", 8) || !record_complete(line))
+            continue;
         after = json_unquote(line + 8, &url);
         if (!after || !url.ptr || field(after, "status", &st) ||
             field(after, "kind", &kind))
             continue;
-        rc = cb(url.ptr, pg_buf_str(&st), pg_buf_str(&kind), ud);
+        if (field(after, "path", &saved))
+            pg_buf_reset(&saved);
+        rc = cb(url.ptr, pg_buf_str(&st), pg_buf_str(&kind),
+                saved.len ? saved.ptr : NULL, ud);
     }
     if (!rc && ferror(f))
         rc = PG_E_IO;
@@ -152,6 +213,7 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
     pg_buf_release(&url);
     pg_buf_release(&st);
     pg_buf_release(&kind);
+    pg_buf_release(&saved);
     return rc;
 }
 

@@ -44,7 +44,12 @@ enum pg_code pg__manifest_sync(struct pg__manifest *m) PG_WARN_UNUSED;
  */
 typedef enum pg_code (*pg__manifest_record_cb)(const char *url,
                                                const char *status,
-                                               const char *kind, void *ud);
+                                               const char *kind,
+                                               const char *path, void *ud);
+#ifdef PG_UNITTEST
+/* Whether line is one complete record and its newline. */
+int record_complete(const char *line);
+#endif
 enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
                                void *ud) PG_WARN_UNUSED;
 

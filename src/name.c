@@ -74,6 +74,8 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
         keep = PG_NAME_COMPONENT_MAX - (len - ext);
         while (keep > 0 && ((unsigned char)comp[keep] & 0xc0) == 0x80)
             keep--;
+        if (keep == 0) /* not UTF-8 at all: cut anywhere, never to "" */
+            keep = PG_NAME_COMPONENT_MAX - (len - ext);
         memmove(comp + keep, comp + ext, len - ext);
         len = keep + (len - ext);
         *altered = 1;
@@ -87,23 +89,31 @@ enum pg_code pg__name_add_component(struct pg_buf *b, const char *s,
     return add_component(b, s, n, altered);
 }
 
-/* Insert "-XXXXXXXX" before the extension of the last component. */
+/*
+ * Insert "-" and the 16 hex digits of the URL hash before the extension
+ * of the last component.  A leaf that now begins with the temp-file
+ * prefix (".pagegrab" + tag) gets '_' for its first byte.
+ */
 static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
                              uint64_t h)
 {
-    char tag[16];
+    char tag[24];
     size_t leaf_len = b->len - leaf_start;
     size_t ext = leaf_start + ext_offset(b->ptr + leaf_start, leaf_len);
     size_t extlen = b->len - ext;
     char extbuf[EXT_MAX + 1];
     enum pg_code rc;
 
-    snprintf(tag, sizeof(tag), "-%08x", (unsigned)(h ^ (h >> 32)));
+    snprintf(tag, sizeof(tag), "-%016llx", (unsigned long long)h);
     memcpy(extbuf, b->ptr + ext, extlen);
     pg_buf_truncate(b, ext);
     rc = pg_buf_addstr(b, tag);
     if (!rc)
         rc = pg_buf_add(b, extbuf, extlen);
+    if (!rc && b->len - leaf_start >= PG_NAME_TMP_PREFIX_LEN &&
+        !memcmp(b->ptr + leaf_start, PG_NAME_TMP_PREFIX,
+                PG_NAME_TMP_PREFIX_LEN))
+        b->ptr[leaf_start] = '_';
     return rc;
 }
 

@@ -342,10 +342,10 @@ enum pg_name_flags {
  * a path ending in '/'.  Segments are percent-decoded and sanitised: no
  * "." or ".." components, no '/', NUL or control characters inside a
  * component, components at most 200 bytes (the extension kept) plus the
- * 9-byte hash tag below.  When
- * the URL has a query or a component had to be altered, "-XXXXXXXX" (a
- * hash of the URL) is put before the extension, so different URLs keep
- * different names.
+ * 17-byte hash tag below.  When the URL has a query or a component had
+ * to be altered, "-" and 16 hex digits (the 64-bit hash of the URL) are
+ * put before the extension, so different URLs keep different names.  A
+ * name never begins with the temp-file prefix ".pagegrab-".
  *
  * On success *out is a new string the caller frees with pg_free().
  * Returns PG_E_URL/PG_E_SCHEME for an unusable URL, PG_E_NOMEM.

@@ -108,6 +108,152 @@ enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
     return PG_OK;
 }
 
+void pg__urlstore_init(struct pg__urlstore *u)
+{
+    u->fd = -1;
+    u->end = 0;
+}
+
+void pg__urlstore_release(struct pg__urlstore *u)
+{
+    if (u->fd >= 0)
+        close(u->fd);
+    pg__urlstore_init(u);
+}
+
+static enum pg_code urlstore_open(struct pg__urlstore *u, int dirfd)
+{
+    uint64_t seq = 0;
+    char *name = NULL;
+    enum pg_code rc;
+
+#ifdef O_TMPFILE
+    u->fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (u->fd >= 0)
+        return PG_OK;
+#endif
+    /* No O_TMPFILE here: a spool file, unlinked at once. */
+    rc = pg__spool_create(dirfd, 0xffffu, &seq, &u->fd, &name);
+    if (rc)
+        return rc;
+    unlinkat(dirfd, name, 0);
+    pg_free(name);
+    return PG_OK;
+}
+
+static int pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+
+    while (n > 0) {
+        ssize_t got = pread(fd, c, n, (off_t)off);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got == 0)
+                errno = EIO;
+            return -1;
+        }
+        c += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        ssize_t put = pwrite(fd, c, n, (off_t)off);
+
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put < 0)
+            return -1;
+        c += put;
+        n -= (size_t)put;
+        off += (uint64_t)put;
+    }
+    return 0;
+}
+
+/* 1 when the URL stored at slot val is url, 0 if not, -1 on error. */
+static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
+                          const char *url)
+{
+    uint64_t off = (uint64_t)val * 8;
+    size_t n = strlen(url);
+    char head[4], chunk[512];
+    uint32_t len;
+    size_t done;
+
+    if (u->fd < 0 || off + 4 > u->end) {
+        errno = EIO;
+        return -1;
+    }
+    if (pread_all(u->fd, head, 4, off))
+        return -1;
+    memcpy(&len, head, 4);
+    if (len != n)
+        return 0;
+    for (done = 0; done < n; done += sizeof(chunk)) {
+        size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+
+        if (pread_all(u->fd, chunk, k, off + 4 + done))
+            return -1;
+        if (memcmp(chunk, url + done, k))
+            return 0;
+    }
+    return 1;
+}
+
+int pg__names_owner(const struct pg__nameset *names,
+                    const struct pg__urlstore *u, const char *relname,
+                    const char *url)
+{
+    uint32_t val;
+    int eq;
+
+    if (!pg__nameset_get(names, pg__hash64(relname, strlen(relname)),
+                         &val))
+        return 0;
+    eq = urlstore_equal(u, val, url);
+    return eq < 0 ? -1 : eq ? 1 : 2;
+}
+
+enum pg_code pg__names_claim(struct pg__nameset *names,
+                             struct pg__urlstore *u, int dirfd,
+                             const char *relname, const char *url)
+{
+    static const char pad[8];
+    uint64_t h = pg__hash64(relname, strlen(relname));
+    size_t n = strlen(url);
+    uint32_t val, len = (uint32_t)n;
+    enum pg_code rc;
+
+    if (pg__nameset_get(names, h, &val))
+        return PG_OK;
+    if (n > UINT32_MAX || u->end / 8 > UINT32_MAX)
+        return PG_E_LIMIT;
+    if (u->fd < 0) {
+        rc = urlstore_open(u, dirfd);
+        if (rc)
+            return rc;
+    }
+    val = (uint32_t)(u->end / 8);
+    if (pwrite_all(u->fd, &len, 4, u->end) ||
+        pwrite_all(u->fd, url, n, u->end + 4) ||
+        pwrite_all(u->fd, pad, (8 - (4 + n) % 8) % 8, u->end + 4 + n))
+        return PG_E_IO;
+    rc = pg__nameset_put(names, h, val);
+    if (!rc)
+        u->end += (4 + n + 7) / 8 * 8;
+    return rc;
+}
+
 void pg__dedup_init(struct pg__dedup *d)
 {
     memset(d, 0, sizeof(*d));
@@ -335,6 +481,39 @@ static int is_regular(int dirfd, const char *name)
 }
 
 /*
+ * --dedup: open the directory holding the first copy dup (relative to
+ * rootfd) one component at a time with O_NOFOLLOW, so that a symlink
+ * planted in the output directory after the first save is never
+ * followed.  Returns the fd (or rootfd itself) and sets *leaf, or -1.
+ */
+static int open_dup_dir(int rootfd, const char *dup, const char **leaf)
+{
+    char comp[300];
+    const char *p, *slash;
+    int dirfd = rootfd, fd;
+
+    for (p = dup; (slash = strchr(p, '/')); p = slash + 1) {
+        size_t n = (size_t)(slash - p);
+
+        if (n == 0 || n >= sizeof(comp)) {
+            fd = -1;
+        } else {
+            memcpy(comp, p, n);
+            comp[n] = '\0';
+            fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                        O_CLOEXEC);
+        }
+        if (dirfd != rootfd)
+            close(dirfd);
+        if (fd < 0)
+            return -1;
+        dirfd = fd;
+    }
+    *leaf = p;
+    return dirfd;
+}
+
+/*
  * Place tmp (in rootfd) as leaf in dirfd.  Returns 1 when placed, 0 when
  * the name is taken by something this URL must not use, -1 on error
  * (errno).  *kept is set when an older file of that name is kept.
@@ -342,6 +521,8 @@ static int is_regular(int dirfd, const char *name)
 static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
                  int overwrite, int ours_other, int keep_src, int *kept)
 {
+    struct stat st;
+
     *kept = 0;
     if (ours_other)
         return 0;
@@ -371,6 +552,14 @@ static int place(int rootfd, const char *tmp, int dirfd, const char *leaf,
     if (linkat(rootfd, tmp, dirfd, leaf, 0) == 0) {
         if (!keep_src)
             unlinkat(rootfd, tmp, 0);
+        /* linkat() without AT_SYMLINK_FOLLOW links a symlink itself:
+         * a duplicate's source swapped for one is not taken. */
+        if (keep_src && (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) ||
+                         !S_ISREG(st.st_mode))) {
+            unlinkat(dirfd, leaf, 0);
+            errno = ELOOP;
+            return -1;
+        }
         return 1;
     }
     if (errno == EEXIST) {
@@ -403,10 +592,9 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
     struct pg__item *it = job ? job->cur : NULL;
     struct pg_buf path = PG_BUF_INIT(PG_NAME_MAX + 4096);
     char leaf[300], errtxt[128];
-    const char *p, *slash, *dup = NULL;
-    uint32_t url_hash, other;
+    const char *p, *slash, *dup = NULL, *dupleaf = NULL;
     enum pg_code rc = PG_OK;
-    int dirfd, fd, i, r = -1, kept = 0;
+    int dirfd, fd, i, r = -1, kept = 0, dupdir = -1;
     size_t dirlen;
 
     if (!it || !it->tmp_name || res->status != PG_ST_OK)
@@ -416,11 +604,17 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
                        relname);
         return PG_E_INVALID;
     }
-    url_hash = pg__hash_fold32(pg__hash64(it->url, strlen(it->url)));
     /* --overwrite replaces files, which would leave the dedup index
      * pointing at other content: the two do not combine. */
     if (job->o->dedup && it->hash[0] && !(flags & PG_SAVE_OVERWRITE))
         dup = pg__dedup_find(&job->dedup, it->hash);
+    /* The first copy is reached through directory fds, never by its
+     * path walked again; if that fails the body is saved on its own. */
+    if (dup) {
+        dupdir = open_dup_dir(job->outdir_fd, dup, &dupleaf);
+        if (dupdir < 0)
+            dup = NULL;
+    }
     dirfd = job->outdir_fd;
     for (p = relname; (slash = strchr(p, '/')); p = slash + 1) {
         fd = open_dir(dirfd, p, (size_t)(slash - p), &path, &rc);
@@ -438,21 +632,35 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         dirfd = fd;
     }
     dirlen = path.len;
+again:
     for (i = 0; i < NAME_TRIES; i++) {
-        int ours;
+        int owner;
 
         leaf_variant(leaf, sizeof(leaf), p, i);
         pg_buf_truncate(&path, dirlen);
         rc = pg_buf_addstr(&path, leaf);
         if (rc)
             goto out;
-        ours = pg__nameset_get(&job->names,
-                               pg__hash64(path.ptr, path.len), &other);
-        r = place(job->outdir_fd, dup ? dup : it->tmp_name, dirfd, leaf,
-                  flags & PG_SAVE_OVERWRITE, ours && other != url_hash,
+        /* A name is never given to two different URLs: the URLs are
+         * compared, not their hashes. */
+        owner = pg__names_owner(&job->names, &job->names_urls, path.ptr,
+                                it->url);
+        if (owner < 0) {
+            r = -1;
+            break;
+        }
+        r = place(dup ? dupdir : job->outdir_fd, dup ? dupleaf : it->tmp_name,
+                  dirfd, leaf, flags & PG_SAVE_OVERWRITE, owner == 2,
                   dup != NULL, &kept);
         if (r != 0)
             break;
+    }
+    if (dup && r < 0 && errno != EPERM && errno != EOPNOTSUPP &&
+        errno != EXDEV && errno != EMLINK) {
+        /* The first copy is gone or no longer a plain file: save this
+         * body on its own. */
+        dup = NULL;
+        goto again;
     }
     if (dup && r < 0) {
         /* No hard link possible: the record points at the copy. */
@@ -470,8 +678,19 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         rc = PG_E_IO;
         goto out;
     }
-    rc = pg__nameset_put(&job->names, pg__hash64(path.ptr, path.len),
-                         url_hash);
+    rc = pg__names_claim(&job->names, &job->names_urls, job->outdir_fd,
+                         path.ptr, it->url);
+    if (rc == PG_E_IO || rc == PG_E_LIMIT) {
+        /* Unremembered, the name could go to another URL later: this
+         * URL is not recorded as saved (it is fetched again on
+         * --resume). */
+        pg_result_fail(res, PG_ST_SAVE_ERROR,
+                       "cannot remember the name '%.200s': %s", path.ptr,
+                       rc == PG_E_IO ? pg__errstr(errno, errtxt,
+                                                  sizeof(errtxt))
+                                     : "too many names");
+        goto out;
+    }
     if (rc)
         goto out;
     if (kept) {
@@ -499,6 +718,8 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
 out:
     if (dirfd != job->outdir_fd)
         close(dirfd);
+    if (dupdir >= 0 && dupdir != job->outdir_fd)
+        close(dupdir);
     pg_buf_release(&path);
     return rc;
 }

@@ -10,10 +10,14 @@
  * --overwrite), so a final name always holds a complete body and nothing
  * is written through a symlink.
  *
- * struct pg__nameset remembers which relative names this job saved and
- * for which URL (64-bit hashes only: 16 bytes a file), so that a second
- * URL mapping to the same name gets a new name instead of being mistaken
- * for an old file.  Main thread only.
+ * The job's name set (struct pg__nameset keyed by the hash of a saved
+ * relative name) remembers which names this job (or, with --resume, the
+ * run it resumes) gave to which URL, so that a second URL mapping to the
+ * same name gets a new name instead of being mistaken for an old file.
+ * The value is the place of the URL in a struct pg__urlstore, an
+ * unlinked append-only file in the output directory, read back only when
+ * a name is hit so that "same URL" is decided by comparing the URLs
+ * themselves (12 bytes of memory a name).  Main thread only.
  */
 #ifndef PG_SPOOL_H
 #define PG_SPOOL_H
@@ -59,6 +63,36 @@ int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
                     uint32_t *val);
 enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
                              uint32_t val) PG_WARN_UNUSED;
+
+/*
+ * The URLs the name set points at: an unlinked file in the output
+ * directory (O_TMPFILE where it exists), opened at the first add.
+ * Records are a 4-byte length and the URL, padded to 8 bytes, so that
+ * a 32-bit value (offset / 8) reaches 32 GiB.
+ */
+struct pg__urlstore {
+    int fd;          /* -1 until the first add */
+    uint64_t end;    /* bytes written */
+};
+
+void pg__urlstore_init(struct pg__urlstore *u);
+void pg__urlstore_release(struct pg__urlstore *u);
+
+/*
+ * Who owns relname in names: 0 nobody, 1 url, 2 another URL, -1 error
+ * reading the store (errno set).
+ */
+int pg__names_owner(const struct pg__nameset *names,
+                    const struct pg__urlstore *u, const char *relname,
+                    const char *url);
+/*
+ * Give relname to url (dirfd: where the store is created).  A name
+ * already owned keeps its owner.  PG_E_IO, PG_E_NOMEM, PG_E_LIMIT.
+ */
+enum pg_code pg__names_claim(struct pg__nameset *names,
+                             struct pg__urlstore *u, int dirfd,
+                             const char *relname, const char *url)
+    PG_WARN_UNUSED;
 
 /* A 64-bit hash folded to 32 bits, to be kept as a nameset value. */
 static inline uint32_t pg__hash_fold32(uint64_t h)

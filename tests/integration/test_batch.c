@@ -980,12 +980,12 @@ static void test_timeout(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
-/* Is s "-" followed by 8 hex digits? */
+/* Is s "-" followed by 16 hex digits? */
 static int is_hash_tag(const char *s)
 {
     if (s[0] != '-')
         return 0;
-    for (int i = 1; i <= 8; i++) {
+    for (int i = 1; i <= 16; i++) {
         char c = s[i];
 
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
@@ -995,7 +995,7 @@ static int is_hash_tag(const char *s)
     return 1;
 }
 
-/* Does name (a saved path) look like dir + stem + "-XXXXXXXX" + ext? */
+/* Does name (a saved path) look like dir + stem + "-XXXXXXXXXXXXXXXX" + ext? */
 static int hashed_name(const char *name, const char *dir, const char *stem,
                        const char *ext)
 {
@@ -1007,7 +1007,7 @@ static int hashed_name(const char *name, const char *dir, const char *stem,
     name += ld;
     if (strncmp(name, stem, ls) != 0 || !is_hash_tag(name + ls))
         return 0;
-    return !strcmp(name + ls + 9, ext);
+    return !strcmp(name + ls + 17, ext);
 }
 
 static void test_query_and_index_names(struct pg_test *t)
@@ -1042,10 +1042,10 @@ static void test_query_and_index_names(struct pg_test *t)
     p2 = pg_record_str(check_record(t, &m, q2, "ok", 2, 200,
                                     sizeof(BODY_A) - 1, ANY_PATH), "path");
     PG_CHECK(t, hashed_name(p1, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-XXXXXXXX.txt, got '%s'",
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
              p1 ? p1 : "null");
     PG_CHECK(t, hashed_name(p2, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-XXXXXXXX.txt, got '%s'",
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
              p2 ? p2 : "null");
     PG_CHECK(t, strcmp(p1, p2) != 0, "two queries, one name: '%s'", p1);
     check_record(t, &m, dir, "ok", 3, 200, sizeof(BODY_B) - 1,
@@ -1124,7 +1124,7 @@ static void test_traversal_names(struct pg_test *t)
         PG_CHECK(t, strstr(base, stems[i]) &&
                         is_hash_tag(strstr(base, stems[i]) +
                                     strlen(stems[i])),
-                 "a sanitised name must carry -XXXXXXXX: '%s'", path);
+                 "a sanitised name must carry -XXXXXXXXXXXXXXXX: '%s'", path);
         full = pg_strdupf("%s/%s", out, path);
         data = pg_read_file(full, &len);
         PG_CHECK(t, data && len == strlen(bodies[i]) &&

@@ -629,6 +629,78 @@ static void test_format_cuts_long_fields(void **state)
     free(err);
 }
 
+struct seen {
+    char url[64][64];
+    char status[64][16];
+    char path[64][32];
+    int n;
+};
+
+static enum pg_code collect(const char *url, const char *status,
+                            const char *kind, const char *path, void *ud)
+{
+    struct seen *s = ud;
+
+    (void)kind;
+    if (s->n < 64) {
+        snprintf(s->url[s->n], sizeof(s->url[0]), "%s", url);
+        snprintf(s->status[s->n], sizeof(s->status[0]), "%s", status);
+        snprintf(s->path[s->n], sizeof(s->path[0]), "%s",
+                 path ? path : "(null)");
+    }
+    s->n++;
+    return PG_OK;
+}
+
+#define REC(u, st, p)                                                    \
+    "{\"url\":\"" u "\",\"line\":1,\"status\":\"" st "\",\"http_code\":" \
+    "200,\"bytes\":3,\"content_type\":null,\"path\":" p ",\"final_url\":" \
+    "null,\"attempts\":1,\"time_ms\":1.500,\"error\":null,\"kind\":"     \
+    "\"image\",\"depth\":0,\"referrer\":null,\"links\":0,\"hash\":null,"  \
+    "\"duplicate_of\":null}"
+
+/*
+ * Issue 9: a torn or glued line in the middle of the manifest is
+ * skipped; it never gives one URL's status (or path) to another.
+ */
+static void test_read_skips_torn_middle(void **state)
+{
+    static const char text[] =
+        REC("http://h/1", "ok", "\"h/1\"") "\n"
+        /* Torn after the url: the next record glued on. */
+        "{\"url\":\"http://h/2\",\"line\":1,\"sta"
+        REC("http://h/3", "ok", "\"h/3\"") "\n"
+        /* Torn right after the url's value, then a whole record. */
+        "{\"url\":\"http://h/4\"" REC("http://h/5", "ok", "null") "\n"
+        /* Two whole records on one line. */
+        REC("http://h/6", "failed", "null") REC("http://h/7", "ok",
+                                                "\"h/7\"") "\n"
+        /* A record cut short, then its newline. */
+        "{\"url\":\"http://h/8\",\"line\":1,\"status\":\"ok\"\n"
+        REC("http://h/9", "http-error", "null") "\n"
+        /* A torn last line. */
+        "{\"url\":\"http://h/10\",\"status\":\"ok\"";
+    char *dir = *state, path[4096];
+    struct seen s;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/m.jsonl", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f),
+                     sizeof(text) - 1);
+    assert_int_equal(fclose(f), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(pg__manifest_read(path, collect, &s), PG_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.url[0], "http://h/1");
+    assert_string_equal(s.status[0], "ok");
+    assert_string_equal(s.path[0], "h/1");
+    assert_string_equal(s.url[1], "http://h/9");
+    assert_string_equal(s.status[1], "http-error");
+    assert_string_equal(s.path[1], "(null)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_format_no_forgery),
         cmocka_unit_test(test_format_long_url),
         cmocka_unit_test(test_append_cuts_torn_line),
+        cmocka_unit_test_setup_teardown(test_read_skips_torn_middle,
+                                        setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_mode_and_records,
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_errors, setup_dir,

@@ -7,7 +7,7 @@
  * pg_result_save() applies before touching the filesystem.
  *
  * In expected names an 'X' stands for one lower-case hex digit of the
- * "-XXXXXXXX" URL hash; no expected name contains a literal 'X'.
+ * "-XXXXXXXXXXXXXXXX" URL hash; no expected name contains a literal 'X'.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,8 +28,8 @@
 #include "url.h"
 #include "unit.h"
 
-/* "-XXXXXXXX": the hash tag put before the extension. */
-#define TAG_LEN 9
+/* "-" and 16 hex digits: the hash tag put before the extension. */
+#define TAG_LEN 17
 
 static int group_setup(void **state)
 {
@@ -117,7 +117,7 @@ static size_t leaf_len(const char *name)
     return strlen(s ? s + 1 : name);
 }
 
-/* 1 if the last component carries a "-XXXXXXXX" tag before ext. */
+/* 1 if the last component carries a "-XXXXXXXXXXXXXXXX" tag before ext. */
 static int leaf_has_tag(const char *name)
 {
     const char *leaf = strrchr(name, '/');
@@ -168,83 +168,83 @@ static const struct name_case name_cases[] = {
     { "http://h/%25", 0, "h/%" },
     { "http://h/%41%62c", 0, "h/Abc" },
     /* A query adds the hash before the extension. */
-    { "http://h/x.html?a=1", 0, "h/x-XXXXXXXX.html" },
-    { "http://h/?a=1", 0, "h/index-XXXXXXXX.html" },
-    { "http://h/x.tar.gz?1", 0, "h/x.tar-XXXXXXXX.gz" },
-    { "http://h/x?a=1", 0, "h/x-XXXXXXXX" },
+    { "http://h/x.html?a=1", 0, "h/x-XXXXXXXXXXXXXXXX.html" },
+    { "http://h/?a=1", 0, "h/index-XXXXXXXXXXXXXXXX.html" },
+    { "http://h/x.tar.gz?1", 0, "h/x.tar-XXXXXXXXXXXXXXXX.gz" },
+    { "http://h/x?a=1", 0, "h/x-XXXXXXXXXXXXXXXX" },
     /* Plain dot segments are removed by URL normalisation. */
     { "http://h/a/./b/../c.txt", 0, "h/a/c.txt" },
     { "http://h/../../etc/passwd", 0, "h/etc/passwd" },
     { "http://h/a/../../../etc/passwd", 0, "h/etc/passwd" },
     /* Encoded dot segments are kept by curl and must be defused. */
-    { "http://h/%2e%2e/x", 0, "h/__/x-XXXXXXXX" },
-    { "http://h/%2E%2e/x", 0, "h/__/x-XXXXXXXX" },
-    { "http://h/%2E%2E/x", 0, "h/__/x-XXXXXXXX" },
-    { "http://h/.%2e/x", 0, "h/__/x-XXXXXXXX" },
-    { "http://h/%2e./x", 0, "h/__/x-XXXXXXXX" },
-    { "http://h/%2e/x", 0, "h/_/x-XXXXXXXX" },
-    { "http://h/a/%2e%2e", 0, "h/a/__-XXXXXXXX" },
-    { "http://h/a/%2e", 0, "h/a/_-XXXXXXXX" },
-    { "http://h/a/.%2E", 0, "h/a/__-XXXXXXXX" },
+    { "http://h/%2e%2e/x", 0, "h/__/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/%2E%2e/x", 0, "h/__/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/%2E%2E/x", 0, "h/__/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/.%2e/x", 0, "h/__/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/%2e./x", 0, "h/__/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/%2e/x", 0, "h/_/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/a/%2e%2e", 0, "h/a/__-XXXXXXXXXXXXXXXX" },
+    { "http://h/a/%2e", 0, "h/a/_-XXXXXXXXXXXXXXXX" },
+    { "http://h/a/.%2E", 0, "h/a/__-XXXXXXXXXXXXXXXX" },
     { "http://h/%2e%2e/%2e%2e/%2e%2e/etc/passwd", 0,
-      "h/__/__/__/etc/passwd-XXXXXXXX" },
+      "h/__/__/__/etc/passwd-XXXXXXXXXXXXXXXX" },
     /* Encoded separators never make an extra component. */
-    { "http://h/a%2fb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%2Fb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%5cb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%5Cb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a\\b", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%2f..", 0, "h/a_..-XXXXXXXX" },
+    { "http://h/a%2fb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%2Fb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%5cb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%5Cb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a\\b", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%2f..", 0, "h/a_..-XXXXXXXXXXXXXXXX" },
     { "http://h/%2e%2e%2f%2e%2e%2fetc%2fpasswd", 0,
-      "h/.._.-XXXXXXXX._etc_passwd" },
-    { "http://h/..%5c..%5cwin.ini", 0, "h/.._.._win-XXXXXXXX.ini" },
+      "h/.._.-XXXXXXXXXXXXXXXX._etc_passwd" },
+    { "http://h/..%5c..%5cwin.ini", 0, "h/.._.._win-XXXXXXXXXXXXXXXX.ini" },
     /* Absolute-looking paths stay under the host directory. */
     { "http://h//etc/passwd", 0, "h/etc/passwd" },
     { "http://h///", 0, "h/index.html" },
-    { "http://h/%2fetc%2fpasswd", 0, "h/_etc_passwd-XXXXXXXX" },
-    { "http://h/%2Fetc/passwd", 0, "h/_etc/passwd-XXXXXXXX" },
+    { "http://h/%2fetc%2fpasswd", 0, "h/_etc_passwd-XXXXXXXXXXXXXXXX" },
+    { "http://h/%2Fetc/passwd", 0, "h/_etc/passwd-XXXXXXXXXXXXXXXX" },
     /* NUL and control bytes. */
-    { "http://h/a%00b", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%01b", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%09b", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%0ab", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%0Ab", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%0db", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%1bb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%1fb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%7fb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/a%7Fb", 0, "h/a_b-XXXXXXXX" },
-    { "http://h/%0a", 0, "h/_-XXXXXXXX" },
-    { "http://h/%0d%0a.html", 0, "h/__-XXXXXXXX.html" },
-    { "http://h/x%00.html", 0, "h/x_-XXXXXXXX.html" },
-    { "http://h/%00/x", 0, "h/_/x-XXXXXXXX" },
-    { "http://h/%1b[2J/x", 0, "h/_[2J/x-XXXXXXXX" },
+    { "http://h/a%00b", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%01b", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%09b", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%0ab", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%0Ab", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%0db", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%1bb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%1fb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%7fb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%7Fb", 0, "h/a_b-XXXXXXXXXXXXXXXX" },
+    { "http://h/%0a", 0, "h/_-XXXXXXXXXXXXXXXX" },
+    { "http://h/%0d%0a.html", 0, "h/__-XXXXXXXXXXXXXXXX.html" },
+    { "http://h/x%00.html", 0, "h/x_-XXXXXXXXXXXXXXXX.html" },
+    { "http://h/%00/x", 0, "h/_/x-XXXXXXXXXXXXXXXX" },
+    { "http://h/%1b[2J/x", 0, "h/_[2J/x-XXXXXXXXXXXXXXXX" },
     /* The spool prefix is never produced. */
     { "http://h/.pagegrab-1-2-3.part", 0,
-      "h/_pagegrab-1-2-3-XXXXXXXX.part" },
-    { "http://h/%2epagegrab-1.part", 0, "h/_pagegrab-1-XXXXXXXX.part" },
-    { "http://h/%2Epagegrab-x", 0, "h/_pagegrab-x-XXXXXXXX" },
-    { "http://h/.pagegrab-x/y", 0, "h/_pagegrab-x/y-XXXXXXXX" },
-    { "http://.pagegrab-h/x", 0, "_pagegrab-h/x-XXXXXXXX" },
+      "h/_pagegrab-1-2-3-XXXXXXXXXXXXXXXX.part" },
+    { "http://h/%2epagegrab-1.part", 0, "h/_pagegrab-1-XXXXXXXXXXXXXXXX.part" },
+    { "http://h/%2Epagegrab-x", 0, "h/_pagegrab-x-XXXXXXXXXXXXXXXX" },
+    { "http://h/.pagegrab-x/y", 0, "h/_pagegrab-x/y-XXXXXXXXXXXXXXXX" },
+    { "http://.pagegrab-h/x", 0, "_pagegrab-h/x-XXXXXXXXXXXXXXXX" },
     /* UTF-8, raw and percent-encoded, is kept as bytes. */
     { "http://h/%c3%bc/%C3%BC.html", 0, "h/\xc3\xbc/\xc3\xbc.html" },
     { "http://h/\xc3\xbc.html", 0, "h/\xc3\xbc.html" },
     { "http://h/\xe2\x82\xac", 0, "h/\xe2\x82\xac" },
     /* A host that is a dot segment. */
-    { "http://../x", 0, "__/x-XXXXXXXX" },
+    { "http://../x", 0, "__/x-XXXXXXXXXXXXXXXX" },
     /* Flat: the leaf only. */
     { "http://h/a/b.html", F, "b.html" },
     { "http://h/a/", F, "index.html" },
     { "http://h", F, "index.html" },
     { "http://h:8080/a", F, "a" },
-    { "http://h/a?x", F, "a-XXXXXXXX" },
-    { "http://h/?x", F, "index-XXXXXXXX.html" },
-    { "http://h/a/%2e%2e", F, "__-XXXXXXXX" },
-    { "http://h/a/%2e", F, "_-XXXXXXXX" },
-    { "http://h/a%2fb", F, "a_b-XXXXXXXX" },
+    { "http://h/a?x", F, "a-XXXXXXXXXXXXXXXX" },
+    { "http://h/?x", F, "index-XXXXXXXXXXXXXXXX.html" },
+    { "http://h/a/%2e%2e", F, "__-XXXXXXXXXXXXXXXX" },
+    { "http://h/a/%2e", F, "_-XXXXXXXXXXXXXXXX" },
+    { "http://h/a%2fb", F, "a_b-XXXXXXXXXXXXXXXX" },
     { "http://h/%2e%2e/x", F, "x" },
-    { "http://h/x/.pagegrab-1.part", F, "_pagegrab-1-XXXXXXXX.part" },
-    { "http://h/x/a%0ab.txt", F, "a_b-XXXXXXXX.txt" },
+    { "http://h/x/.pagegrab-1.part", F, "_pagegrab-1-XXXXXXXXXXXXXXXX.part" },
+    { "http://h/x/a%0ab.txt", F, "a_b-XXXXXXXXXXXXXXXX.txt" },
     { "http://h/%c3%bc", F, "\xc3\xbc" },
 };
 
@@ -316,14 +316,14 @@ static void test_name_hash_value(void **state)
 
     for (i = 0; i < PG_ARRAY_SIZE(urls); i++) {
         struct pg__url u;
-        char err[PG_ERRBUF_SIZE], tag[16];
+        char err[PG_ERRBUF_SIZE], tag[24];
         char *name;
         uint64_t h;
 
         assert_int_equal(pg__url_parse(&u, urls[i], strlen(urls[i]), err,
                                        sizeof(err)), PG_OK);
         h = pg__hash64(u.url, strlen(u.url));
-        snprintf(tag, sizeof(tag), "-%08x", (unsigned)(h ^ (h >> 32)));
+        snprintf(tag, sizeof(tag), "-%016llx", (unsigned long long)h);
         pg__url_release(&u);
         assert_int_equal(pg_name_from_url(urls[i], 0, &name), PG_OK);
         assert_non_null(strstr(name, tag));
@@ -331,18 +331,21 @@ static void test_name_hash_value(void **state)
     }
 }
 
-/* Fixed values: names must stay stable across runs and releases. */
+/*
+ * Fixed values: names must stay stable across runs and releases (the
+ * tag became the full 64-bit hash in 0.1.0, issue 9).
+ */
 static void test_name_hash_stable(void **state)
 {
     char *name;
 
     assert_int_equal(pg_name_from_url("http://h/x.html?a=1", 0, &name),
                      PG_OK);
-    assert_string_equal(name, "h/x-53855816.html");
+    assert_string_equal(name, "h/x-992b2e95caae7683.html");
     pg_free(name);
     assert_int_equal(pg_name_from_url("http://h/a%2fb", PG_NAME_FLAT,
                                       &name), PG_OK);
-    assert_string_equal(name, "a_b-110a5177");
+    assert_string_equal(name, "a_b-fb93988dea99c9fa");
     pg_free(name);
 }
 
@@ -374,34 +377,35 @@ struct long_case {
 
 static const struct long_case long_cases[] = {
     { "400-byte leaf with extension", "http://h/", "a", 396, ".jpg", 0,
-      "h/", "a", 196, "-XXXXXXXX.jpg" },
+      "h/", "a", 196, "-XXXXXXXXXXXXXXXX.jpg" },
     { "400-byte leaf, flat", "http://h/d/", "a", 396, ".jpg", F,
-      "", "a", 196, "-XXXXXXXX.jpg" },
+      "", "a", 196, "-XXXXXXXXXXXXXXXX.jpg" },
     { "400-byte leaf without extension", "http://h/", "b", 400, "", 0,
-      "h/", "b", 200, "-XXXXXXXX" },
+      "h/", "b", 200, "-XXXXXXXXXXXXXXXX" },
     { "400-byte directory", "http://h/", "c", 400, "/x", 0,
-      "h/", "c", 200, "/x-XXXXXXXX" },
+      "h/", "c", 200, "/x-XXXXXXXXXXXXXXXX" },
     { "extension longer than 16 bytes is not one", "http://h/", "a",
-      390, ".eeeeeeeeeeeeeeeeeeee", 0, "h/", "a", 200, "-XXXXXXXX" },
+      390, ".eeeeeeeeeeeeeeeeeeee", 0, "h/", "a", 200, "-XXXXXXXXXXXXXXXX" },
     { "16-byte extension kept", "http://h/", "a", 390,
-      ".eeeeeeeeeeeeeee", 0, "h/", "a", 184, "-XXXXXXXX.eeeeeeeeeeeeeee" },
+      ".eeeeeeeeeeeeeee", 0, "h/", "a", 184,
+      "-XXXXXXXXXXXXXXXX.eeeeeeeeeeeeeee" },
     { "exactly 200 bytes is untouched", "http://h/", "a", 196, ".jpg", 0,
       "h/", "a", 196, ".jpg" },
     { "201 bytes is cut", "http://h/", "a", 197, ".jpg", 0,
-      "h/", "a", 196, "-XXXXXXXX.jpg" },
+      "h/", "a", 196, "-XXXXXXXXXXXXXXXX.jpg" },
     { "UTF-8 stem cut on a character boundary", "http://h/x", "%c3%bc",
-      200, "", 0, "h/x", "\xc3\xbc", 99, "-XXXXXXXX" },
+      200, "", 0, "h/x", "\xc3\xbc", 99, "-XXXXXXXXXXXXXXXX" },
     { "UTF-8 stem with extension", "http://h/", "%c3%bc", 200, ".html", 0,
-      "h/", "\xc3\xbc", 97, "-XXXXXXXX.html" },
+      "h/", "\xc3\xbc", 97, "-XXXXXXXXXXXXXXXX.html" },
     { "long host name", "http://", "a", 300, ".com/x", 0,
-      "", "a", 196, ".com/x-XXXXXXXX" },
+      "", "a", 196, ".com/x-XXXXXXXXXXXXXXXX" },
     { "too deep: host and leaf only", "http://h/",
       "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
       "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
       "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-      "dddddddddd/", 6, "x.html", 0, "h/", "", 0, "x-XXXXXXXX.html" },
+      "dddddddddd/", 6, "x.html", 0, "h/", "", 0, "x-XXXXXXXXXXXXXXXX.html" },
     { "many short directories", "http://h/", "a/", 600, "x", 0,
-      "h/", "", 0, "x-XXXXXXXX" },
+      "h/", "", 0, "x-XXXXXXXXXXXXXXXX" },
     { "deep but fitting: kept whole", "http://h/",
       "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
       "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
@@ -493,7 +497,7 @@ static void test_name_deep_leaf_overflow(void **state)
         /* 2 + 5 * 200 + 35 > 1024: the leaf does not fit. */
         { "llllllllllllllllllllllllllllll.html",
           "llllllllllllllllllllllllllllll", ".html" },
-        /* 2 + 5 * 200 + 20 fits, the "-XXXXXXXX" tag does not. */
+        /* 2 + 5 * 200 + 20 fits, the "-XXXXXXXXXXXXXXXX" tag does not. */
         { "lllllllllllllll.html?q", "lllllllllllllll", ".html" },
     };
     static char url[PG_URL_MAX + 1];
@@ -850,6 +854,70 @@ static void test_name_nomem_sweep(void **state)
     }
 }
 
+/*
+ * Issue 9, defect 9: no URL name may fall in the temp-file namespace or
+ * get an empty component, so no URL is refused for its name.
+ */
+static void test_name_never_refused(void **state)
+{
+    static const char *const urls[] = {
+        "http://h/.pagegrab?x=1",
+        "http://h/.pagegrab.part?x=1",
+        "http://h/d/.pagegrab",
+        "http://h/.pagegrab-",
+        "http://h/.pagegrab-1-2-3.part?q",
+        "http://h/%2epagegrab?x",
+    };
+    char url[1024];
+    size_t i, len;
+    int flat, bad = 0;
+
+    for (i = 0; i < PG_ARRAY_SIZE(urls); i++) {
+        for (flat = 0; flat <= 1; flat++) {
+            char *name = NULL;
+            const char *leaf;
+
+            assert_int_equal(pg_name_from_url(urls[i],
+                                              flat ? PG_NAME_FLAT : 0,
+                                              &name), PG_OK);
+            leaf = strrchr(name, '/');
+            leaf = leaf ? leaf + 1 : name;
+            UT_EXPECT(bad, pg__spool_check_name(name) == 0 &&
+                      strncmp(leaf, PG_NAME_TMP_PREFIX,
+                              PG_NAME_TMP_PREFIX_LEN),
+                      "'%s': '%s' refused", urls[i], name);
+            pg_free(name);
+        }
+    }
+    /* 250 UTF-8 continuation bytes: cut, never to nothing. */
+    len = (size_t)snprintf(url, sizeof(url), "http://h/img/");
+    for (size_t k = 0; k < 250; k++)
+        len += (size_t)snprintf(url + len, sizeof(url) - len, "%%90");
+    snprintf(url + len, sizeof(url) - len, "/x.jpg");
+    for (flat = 0; flat <= 1; flat++) {
+        char *name = NULL;
+
+        assert_int_equal(pg_name_from_url(url, flat ? PG_NAME_FLAT : 0,
+                                          &name), PG_OK);
+        UT_EXPECT(bad, pg__spool_check_name(name) == 0 &&
+                  !strstr(name, "//"), "%%90 x 250: '%s' refused", name);
+        pg_free(name);
+    }
+    /* The same as a leaf. */
+    len = (size_t)snprintf(url, sizeof(url), "http://h/img/");
+    for (size_t k = 0; k < 250; k++)
+        len += (size_t)snprintf(url + len, sizeof(url) - len, "%%90");
+    {
+        char *name = NULL;
+
+        assert_int_equal(pg_name_from_url(url, 0, &name), PG_OK);
+        UT_EXPECT(bad, pg__spool_check_name(name) == 0,
+                  "%%90 x 250 leaf: '%s' refused", name);
+        pg_free(name);
+    }
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_add_component),
         cmocka_unit_test(test_add_component_limit),
         cmocka_unit_test(test_name_nomem_sweep),
+        cmocka_unit_test(test_name_never_refused),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

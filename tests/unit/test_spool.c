@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -432,6 +433,69 @@ static void test_nameset_nomem(void **state)
     pg__nameset_release(&s);
 }
 
+/*
+ * Issue 9: the name set decides "same URL" by comparing the URLs (kept
+ * in an unlinked file of the output directory), not a 32-bit fold.
+ */
+static void test_names_compare_urls(void **state)
+{
+    const char *dir = *state;
+    struct pg__nameset names;
+    struct pg__urlstore u;
+    char url[128], name[64];
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i, bad = 0;
+    DIR *d;
+    struct dirent *de;
+
+    assert_true(dirfd >= 0);
+    pg__nameset_init(&names);
+    pg__urlstore_init(&u);
+    assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg", "http://h/x"),
+                     0);
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, "h/x.jpg",
+                                     "http://h/x.jpg?id=3241"), PG_OK);
+    assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg",
+                                     "http://h/x.jpg?id=3241"), 1);
+    assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg",
+                                     "http://h/x.jpg?id=27449"), 2);
+    assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg",
+                                     "http://h/x.jpg?id=324"), 2);
+    /* The first owner keeps its name. */
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, "h/x.jpg",
+                                     "http://h/x.jpg?id=27449"), PG_OK);
+    assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg",
+                                     "http://h/x.jpg?id=3241"), 1);
+    /* Many names, long URLs (more than one read chunk). */
+    for (i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "n/%d", i);
+        snprintf(url, sizeof(url), "http://h/%0100d", i);
+        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
+                         PG_OK);
+    }
+    for (i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "n/%d", i);
+        snprintf(url, sizeof(url), "http://h/%0100d", i);
+        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 1,
+                  "owner of %s", name);
+        snprintf(url, sizeof(url), "http://h/%0100d", i + 1);
+        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 2,
+                  "other owner of %s", name);
+    }
+    assert_int_equal(bad, 0);
+    /* The store leaves nothing behind in the directory. */
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        UT_EXPECT(bad, de->d_name[0] == '.' &&
+                  (!de->d_name[1] || !strcmp(de->d_name, "..")),
+                  "left '%s'", de->d_name);
+    closedir(d);
+    assert_int_equal(bad, 0);
+    pg__urlstore_release(&u);
+    pg__nameset_release(&names);
+    close(dirfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_nameset_key_zero),
         cmocka_unit_test(test_nameset_growth),
         cmocka_unit_test(test_nameset_nomem),
+        cmocka_unit_test_setup_teardown(test_names_compare_urls, setup_dir,
+                                        teardown_dir),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
