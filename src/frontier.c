@@ -510,7 +510,8 @@ static void append(struct pg__frontier *f, struct pg__host *h,
 
 /*
  * h has nothing in memory before its runs: read a batch of its first
- * run back (while memory is under half the budget, at least one item).
+ * run back (one read of at most LOAD_BUF bytes, at most LOAD_MAX items,
+ * only one item while memory is over the budget).
  */
 static enum pg_code load(struct pg__frontier *f, struct pg__host *h)
 {
@@ -519,9 +520,9 @@ static enum pg_code load(struct pg__frontier *f, struct pg__host *h)
     enum pg_code rc = PG_OK;
     char *buf = NULL;
 
-    while (sg && loaded < LOAD_MAX &&
-           (loaded == 0 || f->mem < f->spill.budget / 2)) {
-        size_t want = sg->bytes < LOAD_BUF ? (size_t)sg->bytes : LOAD_BUF;
+    while (sg && loaded == 0) {
+        size_t cap = f->mem < f->spill.budget ? LOAD_BUF : LOAD_BUF / 16;
+        size_t want = sg->bytes < cap ? (size_t)sg->bytes : cap;
         size_t at = 0, got;
         struct rec r;
 
@@ -555,7 +556,7 @@ static enum pg_code load(struct pg__frontier *f, struct pg__host *h)
                 goto out;
         }
         while (sg->count > 0 && loaded < LOAD_MAX &&
-               (loaded == 0 || f->mem < f->spill.budget / 2) &&
+               (loaded == 0 || f->mem < f->spill.budget) &&
                got - at >= sizeof(r)) {
             struct pg__item *it;
 

@@ -105,8 +105,9 @@ enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
  * The next item that may start at time `now` (monotonic seconds), or
  * NULL.  When NULL and items are queued, *wake is the time the earliest
  * held-back item may start (0 if only a running transfer can free one).
- * PG_E_NOMEM or PG_E_IO (spill file unreadable) sets *err.  The returned item is counted as running on its
- * origin until pg__frontier_done(), unless its status is PG_ST_ROBOTS.
+ * PG_E_NOMEM or PG_E_IO (spill file unreadable) sets *err.  The
+ * returned item is counted as running on its origin until
+ * pg__frontier_done(), unless its status is PG_ST_ROBOTS.
  */
 struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
                                   double *wake, enum pg_code *err);
