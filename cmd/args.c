@@ -64,6 +64,7 @@ enum opt_id {
     OPT_MAX_SIZE,
     OPT_MAX_PAGES,
     OPT_QUOTA,
+    OPT_QUEUE_MEMORY,
     OPT_GRACE,
     OPT_RESUME,
     OPT_SYNC,
@@ -112,6 +113,7 @@ static const struct option long_opts[] = {
     { "max-size", required_argument, NULL, OPT_MAX_SIZE },
     { "max-pages", required_argument, NULL, OPT_MAX_PAGES },
     { "quota", required_argument, NULL, OPT_QUOTA },
+    { "queue-memory", required_argument, NULL, OPT_QUEUE_MEMORY },
     { "grace", required_argument, NULL, OPT_GRACE },
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
@@ -171,6 +173,9 @@ static const char usage_text[] =
 "      --max-size BYTES    stop bodies larger than this (k, M, G suffixes)\n"
 "      --max-pages N       fetch at most N pages\n"
 "      --quota BYTES       stop starting transfers after this many bytes\n"
+"      --queue-memory SIZE queued URLs kept in memory; more spill to a\n"
+"                          hidden file in the output directory (k, M, G;\n"
+"                          default: 64M; 0 = never spill)\n"
 "      --allow-private     let discovered links, and redirects from public\n"
 "                          addresses, reach private addresses\n"
 "      --resume            skip what --manifest FILE records as done;\n"
@@ -500,6 +505,8 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return parse_bytes(name, val, &cli->o.max_size);
     case OPT_QUOTA:
         return parse_bytes(name, val, &cli->o.quota);
+    case OPT_QUEUE_MEMORY:
+        return parse_bytes(name, val, &cli->o.queue_memory);
     case OPT_MAX_PAGES:
         if (parse_long(name, val, 0, LONG_MAX, &v))
             return -1;

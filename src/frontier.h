@@ -15,6 +15,15 @@
  * is popped with status PG_ST_ROBOTS, to be recorded, not fetched.
  * An item flagged PG_ITEM_NOFETCH (--list) is popped as soon as robots
  * allow it, regardless of limits and waits, to be recorded.
+ *
+ * Memory: the items queued in memory (structs and strings) are counted.
+ * With a spill budget set (pg__frontier_set_spill) and passed, queued
+ * untried items are written to one append-only file in the output
+ * directory (created ".pagegrab-PID-...part" and unlinked at once) as
+ * runs per origin, and read back in small batches when their origin
+ * comes up, so per-origin FIFO order and every limit hold as before.
+ * Under the budget nothing is written.  Deferred retries and items
+ * already tried stay in memory.
  */
 #ifndef PG_FRONTIER_H
 #define PG_FRONTIER_H
@@ -26,6 +35,20 @@
 #include "spool.h"
 
 struct pg__host;
+
+/* What the frontier spilled (for the job's log). */
+struct pg__frontier_spill {
+    int dirfd;                /* output directory, -1 = never spill */
+    int fd;                   /* the spill file, -1 until first needed */
+    uint64_t budget;          /* bytes of queued items in memory */
+    uint64_t end;             /* bytes written so far */
+    uint64_t seq;             /* name sequence for pg__spool_create */
+    uint64_t items;           /* items written (a re-spill counts again) */
+    uint64_t on_disk;         /* items now only on disk */
+    unsigned events;          /* times the budget was passed */
+    int err_no;               /* errno of the failed call */
+    const char *err_what;     /* "create", "write" or "read" */
+};
 
 struct pg__frontier {
     struct pg__host **tab;    /* origin hash table, chained */
@@ -41,6 +64,9 @@ struct pg__frontier {
     long wait_ms;
     int random_wait;
     uint64_t rng;
+
+    uint64_t mem;             /* bytes of queued items in memory */
+    struct pg__frontier_spill spill;
 };
 
 void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
@@ -48,12 +74,30 @@ void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
 void pg__frontier_release(struct pg__frontier *f);
 
 /*
+ * Spill queued items to a file in dirfd (borrowed, kept open by the
+ * caller) once more than budget bytes of them are in memory; budget 0
+ * never spills.  The file is created at the first spill.
+ */
+void pg__frontier_set_spill(struct pg__frontier *f, int dirfd,
+                            uint64_t budget);
+
+/*
+ * After PG_E_IO from push or pop: what failed ("create", "write" or
+ * "read") and its errno in *err_no.
+ */
+const char *pg__frontier_spill_error(const struct pg__frontier *f,
+                                     int *err_no);
+
+/*
  * Mark url (normalised) seen.  Returns 1 if it was new, 0 if it had been
  * seen before, -1 on out of memory.
  */
 int pg__frontier_see(struct pg__frontier *f, const char *url);
 
-/* Queue an item (ownership passes).  PG_E_NOMEM (item not taken). */
+/*
+ * Queue an item (ownership passes).  PG_E_NOMEM, or PG_E_IO when the
+ * spill file cannot be written (item not taken; nothing queued is lost).
+ */
 enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
     PG_WARN_UNUSED;
 
@@ -61,8 +105,9 @@ enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
  * The next item that may start at time `now` (monotonic seconds), or
  * NULL.  When NULL and items are queued, *wake is the time the earliest
  * held-back item may start (0 if only a running transfer can free one).
- * PG_E_NOMEM sets *err.  The returned item is counted as running on its
- * origin until pg__frontier_done(), unless its status is PG_ST_ROBOTS.
+ * PG_E_NOMEM or PG_E_IO (spill file unreadable) sets *err.  The
+ * returned item is counted as running on its origin until
+ * pg__frontier_done(), unless its status is PG_ST_ROBOTS.
  */
 struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
                                   double *wake, enum pg_code *err);

@@ -62,6 +62,7 @@ void pg_options_init(struct pg_options *o)
     o->retry_delay_ms = 1000;
     o->max_retry_wait_ms = 60000;
     o->grace_ms = 10000;
+    o->queue_memory = 64ULL << 20;
 }
 
 static void set_err(struct pg_job *job, const char *fmt, ...)
@@ -262,6 +263,16 @@ static void fail_job(struct pg_job *job, enum pg_code code)
     job->fatal = code;
     if (code == PG_E_NOMEM && !job->errmsg[0])
         set_err(job, "out of memory");
+    if (code == PG_E_IO && !job->errmsg[0]) {
+        /* Only the frontier's spill file fails this way. */
+        char errtxt[128];
+        int e;
+        const char *what = pg__frontier_spill_error(&job->fr, &e);
+
+        set_err(job, "cannot %s the queue spill file in '%s': %s", what,
+                job->o->output_dir, pg__errstr(e, errtxt, sizeof(errtxt)));
+        job->fatal = PG_E_FATAL;
+    }
     if (job->pool) {
         /* Fatal: what is in flight is aborted now, not waited for (its
          * URLs are recorded interrupted). */
@@ -615,6 +626,7 @@ static void discover(struct pg_job *job, const struct pg__item *page,
     char err[PG_ERRBUF_SIZE];
     struct pg__item *it;
     struct pg__url u;
+    enum pg_code rc;
     int seen;
 
     if (kind == PG_KIND_PAGE) {
@@ -655,9 +667,10 @@ static void discover(struct pg_job *job, const struct pg__item *page,
     }
     if (kind == PG_KIND_IMAGE && job->o->list_only)
         it->flags |= PG_ITEM_NOFETCH;  /* listed once robots allow it */
-    if (pg__frontier_push(&job->fr, it)) {
+    rc = pg__frontier_push(&job->fr, it);
+    if (rc) {
         pg__item_free(it);
-        fail_job(job, PG_E_NOMEM);
+        fail_job(job, rc);
     }
 }
 
@@ -776,9 +789,10 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     input_item(job, it, line);
     if (job->crawl)
         it->flags |= PG_ITEM_PARSE;
-    if (pg__frontier_push(&job->fr, it)) {
+    rc = pg__frontier_push(&job->fr, it);
+    if (rc) {
         pg__item_free(it);
-        fail_job(job, PG_E_NOMEM);
+        fail_job(job, rc);
     }
 }
 
@@ -1105,6 +1119,7 @@ enum pg_code pg_job_run(struct pg_job *job)
     rc = open_outdir(job);
     if (rc)
         return rc;
+    pg__frontier_set_spill(&job->fr, job->outdir_fd, o->queue_memory);
     {
         unsigned n = pg__spool_cleanup(job->outdir_fd);
 
@@ -1223,6 +1238,12 @@ enum pg_code pg_job_run(struct pg_job *job)
         }
     }
     pg__pool_stop(job->pool, finish, job);
+    if (job->fr.spill.items)
+        pg__log(&job->log, PG_LOG_INFO, "frontier: spilled %llu items to "
+                "disk (%llu bytes, budget %llu bytes passed %u times)",
+                (unsigned long long)job->fr.spill.items,
+                (unsigned long long)job->fr.spill.end,
+                (unsigned long long)o->queue_memory, job->fr.spill.events);
 
     if (pg__manifest_close(&job->man) && !job->fatal) {
         set_err(job, "cannot write manifest '%s': %s", o->manifest_path,

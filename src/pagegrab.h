@@ -265,6 +265,9 @@ struct pg_options {
     uint64_t max_size;          /* body bytes (decoded), 0 = no limit */
     uint64_t max_pages;         /* pages fetched, 0 = no limit */
     uint64_t quota;             /* body bytes for the job, 0 = none */
+    uint64_t queue_memory;      /* queued URLs held in memory (bytes)
+                                   before they spill to a file in
+                                   output_dir; 0 = never; 64 MiB */
     long grace_ms;              /* after pg_job_stop(soft); 10000 */
     int resume;                 /* skip URLs ok in manifest_path, and
                                    append to it */

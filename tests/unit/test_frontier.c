@@ -14,6 +14,7 @@
 
 #include "frontier.h"
 #include "mem.h"
+#include "unit.h"
 
 static struct pg__item *mk(const char *url, unsigned flags)
 {
@@ -284,6 +285,286 @@ static void test_seen(void **state)
     pg__frontier_release(&f);
 }
 
+/* ---- spilling past the memory budget ------------------------------- */
+
+/* Item n of origin o (of 3): every field derives from (o, n). */
+static struct pg__item *mk_spill(unsigned o, unsigned n)
+{
+    char url[128], ref[64];
+    struct pg__item *it;
+
+    snprintf(url, sizeof(url), "http://h%u/item/%u.jpg?pad=%0*u", o, n,
+             (int)(n % 40), 7u);
+    it = mk(url, (n % 3 ? PG_ITEM_IMAGE : PG_ITEM_PARSE) |
+                 (n % 2 ? PG_ITEM_PUBLIC_ONLY : 0));
+    pg_free(it->input_url);
+    snprintf(ref, sizeof(ref), "in-%u-%u", o, n);
+    it->input_url = pg_strdup(ref);
+    if (n % 5) {
+        snprintf(ref, sizeof(ref), "http://h%u/page/%u", o, n / 5);
+        it->referrer = pg_strdup(ref);
+    }
+    it->id = (uint64_t)o << 32 | n;
+    it->line = 1000000ULL * o + n;
+    it->depth = n % 7;
+    it->kind = n % 3 ? PG_KIND_IMAGE : PG_KIND_PAGE;
+    return it;
+}
+
+/* Check a popped item against mk_spill(o, n); returns n. */
+static unsigned check_spill(const struct pg__item *it)
+{
+    struct pg__item *want;
+    unsigned o = (unsigned)(it->id >> 32), n = (unsigned)it->id;
+
+    want = mk_spill(o, n);
+    assert_string_equal(it->url, want->url);
+    assert_string_equal(it->input_url, want->input_url);
+    if (want->referrer)
+        assert_string_equal(it->referrer, want->referrer);
+    else
+        assert_null(it->referrer);
+    assert_int_equal(it->line, want->line);
+    assert_int_equal(it->depth, want->depth);
+    assert_int_equal(it->kind, want->kind);
+    assert_int_equal(it->flags, want->flags);
+    pg__item_free(want);
+    return n;
+}
+
+#define SP_ORIGINS 3
+#define SP_PER 3000
+
+/*
+ * Push SP_PER items for each origin in a mixed order, popping now and
+ * then; record the popped ids in order.  budget 0 = no spill.
+ */
+static void run_spill(int dirfd, uint64_t budget, uint64_t *order,
+                      uint64_t *spilled)
+{
+    struct pg__frontier f;
+    unsigned next[SP_ORIGINS] = { 0 }, got[SP_ORIGINS] = { 0 };
+    size_t n_out = 0, i;
+    double wake;
+
+    pg__frontier_init(&f, 2, 0, 0);
+    pg__frontier_set_spill(&f, dirfd, budget);
+    for (i = 0; i < (size_t)SP_ORIGINS * SP_PER; i++) {
+        unsigned o = (unsigned)((i * 7 / 5) % SP_ORIGINS);
+        struct pg__item *it;
+
+        if (next[o] == SP_PER)
+            o = next[0] < SP_PER ? 0 : next[1] < SP_PER ? 1 : 2;
+        assert_int_equal(pg__frontier_push(&f, mk_spill(o, next[o]++)),
+                         PG_OK);
+        if (i % 3 == 0) {
+            it = pop(&f, 0, &wake);
+            if (it) {
+                unsigned oo = (unsigned)(it->id >> 32);
+
+                /* Per-origin FIFO: each origin's items in push order. */
+                assert_int_equal(check_spill(it), got[oo]++);
+                order[n_out++] = it->id;
+                finish(&f, it);
+            }
+        }
+    }
+    for (;;) {
+        struct pg__item *it = pop(&f, 0, &wake);
+        unsigned oo;
+
+        if (!it)
+            break;
+        oo = (unsigned)(it->id >> 32);
+        assert_int_equal(check_spill(it), got[oo]++);
+        order[n_out++] = it->id;
+        finish(&f, it);
+    }
+    /* Every item came back exactly once. */
+    assert_int_equal(n_out, (size_t)SP_ORIGINS * SP_PER);
+    for (i = 0; i < SP_ORIGINS; i++)
+        assert_int_equal(got[i], SP_PER);
+    assert_int_equal(pg__frontier_queued(&f), 0);
+    assert_int_equal(f.mem, 0);
+    *spilled = f.spill.items;
+    pg__frontier_release(&f);
+}
+
+static int count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n += !strncmp(de->d_name, ".pagegrab-", 10);
+    closedir(d);
+    return n;
+}
+
+static void test_spill_order(void **state)
+{
+    size_t n = (size_t)SP_ORIGINS * SP_PER;
+    uint64_t *a = calloc(n, sizeof(*a)), *b = calloc(n, sizeof(*b));
+    uint64_t spilled_a, spilled_b;
+    char *dir = ut_tmpdir();
+    int dfd;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(dir);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    run_spill(dfd, 0, a, &spilled_a);
+    run_spill(dfd, 16 * 1024, b, &spilled_b);
+    assert_int_equal(spilled_a, 0);
+    assert_true(spilled_b >= n / 2);
+    /* The scheduler's order is the same with and without spilling. */
+    assert_memory_equal(a, b, n * sizeof(*a));
+    /* The spill file was unlinked at once. */
+    assert_int_equal(count_tmp(dir), 0);
+    close(dfd);
+    ut_rm_tree(dir);
+    free(dir);
+    free(a);
+    free(b);
+}
+
+static void test_spill_defer_and_clear(void **state)
+{
+    struct pg__frontier f;
+    struct pg__item *it, *retry;
+    char *dir = ut_tmpdir();
+    double wake;
+    unsigned i;
+    int dfd;
+
+    (void)state;
+    assert_non_null(dir);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    pg__frontier_init(&f, 0, 0, 0);
+    pg__frontier_set_spill(&f, dfd, 4096);
+    for (i = 0; i < 100; i++)
+        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+    assert_true(f.spill.on_disk > 50);
+    retry = pop(&f, 0, &wake);
+    assert_int_equal(check_spill(retry), 0);
+    pg__frontier_done(&f, retry);
+    retry->attempts = 1;
+    retry->not_before = 5.0;
+    assert_int_equal(pg__frontier_defer(&f, retry), PG_OK);
+    /* Before it is due, the queue goes on in order. */
+    it = pop(&f, 1.0, &wake);
+    assert_int_equal(check_spill(it), 1);
+    finish(&f, it);
+    for (i = 100; i < 200; i++)
+        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+    /* Once due, the retry comes first, tried state intact. */
+    it = pop(&f, 5.0, &wake);
+    assert_ptr_equal(it, retry);
+    assert_int_equal(it->attempts, 1);
+    finish(&f, it);
+    for (i = 2; i < 50; i++) {
+        it = pop(&f, 6.0, &wake);
+        assert_int_equal(check_spill(it), i);
+        finish(&f, it);
+    }
+    /* A stopping job: what is on disk counts as never started. */
+    assert_int_equal(pg__frontier_queued(&f), 150);
+    assert_int_equal(pg__frontier_clear(&f, NULL, NULL), 150);
+    assert_int_equal(pg__frontier_queued(&f), 0);
+    assert_null(pop(&f, 7.0, &wake));
+    pg__frontier_release(&f);
+    close(dfd);
+    ut_rm_tree(dir);
+    free(dir);
+}
+
+static void test_spill_errors(void **state)
+{
+    struct pg__frontier f;
+    struct pg__item *it;
+    char *dir = ut_tmpdir(), *file;
+    enum pg_code err;
+    double wake;
+    unsigned i;
+    int dfd, ffd, rdonly, e;
+
+    (void)state;
+    assert_non_null(dir);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    file = ut_path(dir, "plain");
+    assert_int_equal(ut_write_file(file, "x", 1), 0);
+    ffd = open(file, O_RDONLY | O_CLOEXEC);
+    assert_true(ffd >= 0);
+
+    /* The file cannot be created: the push fails, nothing is lost. */
+    pg__frontier_init(&f, 0, 0, 0);
+    pg__frontier_set_spill(&f, ffd, 2048);
+    for (i = 0; i < 100; i++) {
+        it = mk_spill(0, i);
+        if (pg__frontier_push(&f, it) != PG_OK)
+            break;
+    }
+    assert_true(i > 0 && i < 100);
+    assert_string_equal(pg__frontier_spill_error(&f, &e), "create");
+    assert_int_equal(e, ENOTDIR);
+    pg__item_free(it);
+    assert_int_equal(pg__frontier_queued(&f), i);
+    pg__frontier_set_spill(&f, -1, 0);
+    for (e = 0; e < (int)i; e++) {
+        it = pop(&f, 0, &wake);
+        assert_int_equal(check_spill(it), (unsigned)e);
+        finish(&f, it);
+    }
+    pg__frontier_release(&f);
+
+    /* Writing fails (a read-only fd): an error, the item not taken. */
+    rdonly = open(file, O_RDONLY | O_CLOEXEC);
+    assert_true(rdonly >= 0);
+    pg__frontier_init(&f, 0, 0, 0);
+    pg__frontier_set_spill(&f, dfd, 2048);
+    for (i = 0; i < 20; i++)
+        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+    assert_true(f.spill.fd >= 0);
+    assert_true(dup2(rdonly, f.spill.fd) >= 0);
+    for (; i < 100; i++) {
+        it = mk_spill(0, i);
+        if (pg__frontier_push(&f, it) != PG_OK)
+            break;
+    }
+    assert_true(i < 100);
+    pg__item_free(it);
+    assert_string_equal(pg__frontier_spill_error(&f, &e), "write");
+    assert_int_equal(e, EBADF);
+    assert_int_equal(pg__frontier_queued(&f), i);
+
+    /* Reading fails (the file is gone): pop reports it. */
+    assert_true(dup2(rdonly, f.spill.fd) >= 0);
+    close(f.spill.fd);
+    for (;;) {
+        it = pg__frontier_pop(&f, 0, &wake, &err);
+        if (!it)
+            break;
+        finish(&f, it);
+    }
+    assert_int_equal(err, PG_E_IO);
+    assert_string_equal(pg__frontier_spill_error(&f, &e), "read");
+    assert_int_equal(e, EBADF);
+    f.spill.fd = -1;
+    pg__frontier_release(&f);
+    close(rdonly);
+    close(ffd);
+    close(dfd);
+    ut_rm_tree(dir);
+    free(file);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +576,9 @@ int main(void)
         cmocka_unit_test(test_robots_gate),
         cmocka_unit_test(test_nofetch),
         cmocka_unit_test(test_seen),
+        cmocka_unit_test(test_spill_order),
+        cmocka_unit_test(test_spill_defer_and_clear),
+        cmocka_unit_test(test_spill_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
