@@ -211,7 +211,7 @@ valgrind: deps
 # -DPG_TORTURE (PG_FAIL_ALLOC=N fails pg_ allocation N; never in normal
 # builds).  gcovr is installed on demand by `make coverage` only.
 ifeq ($(COVERAGE),1)
-BASE_CFLAGS += --coverage
+BASE_CFLAGS += --coverage -fprofile-update=atomic
 SAN_LDFLAGS += --coverage
 endif
 ifeq ($(TORTURE),1)
@@ -228,13 +228,13 @@ coverage: deps
 
 coverage-run:
 	gcovr --root . --filter 'src/' --object-directory $(O) \
-		--exclude-unreachable-branches --exclude-throw-branches \
-		--print-summary --sort-percentage \
-		--txt $(O)/coverage.txt --txt-metric line
+		--exclude-unreachable-branches --sort-percentage \
+		--print-summary --output $(O)/coverage-lines.txt
+	@cat $(O)/coverage-lines.txt
 	@gcovr --root . --filter 'src/' --object-directory $(O) \
-		--exclude-unreachable-branches --txt-metric branch \
-		--sort-percentage | tail -n +4
-	@echo "per-file line coverage: $(O)/coverage.txt"
+		--exclude-unreachable-branches --sort-percentage --branches \
+		--output $(O)/coverage-branches.txt
+	@cat $(O)/coverage-branches.txt
 
 torture: deps
 	$(MAKE) --no-print-directory O=build/torture TORTURE=1 \
