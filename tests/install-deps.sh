@@ -2,6 +2,17 @@
 # install-deps.sh - install the build and test dependencies of pagegrab on
 # Debian/Ubuntu when pkg-config cannot find them; otherwise do nothing.
 
+# `sh tests/install-deps.sh gcovr` (make coverage) installs gcovr only.
+if [ "${1:-}" = gcovr ]; then
+    command -v gcovr >/dev/null 2>&1 && exit 0
+    SUDO=
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y gcovr ||
+        { echo "install-deps.sh: install gcovr (apt-get install gcovr)" >&2
+          exit 1; }
+    exit 0
+fi
+
 if pkg-config --exists libcurl libxml-2.0 libpcre2-8 libcrypto cmocka libmicrohttpd \
     2>/dev/null; then
     exit 0
