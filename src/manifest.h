@@ -39,7 +39,7 @@ enum pg_code pg__manifest_sync(struct pg__manifest *m) PG_WARN_UNUSED;
 /*
  * Read an existing manifest for --resume: calls cb for every complete
  * record (a torn last line, or any line that is not a record, is
- * skipped) with its url, status and kind.  PG_OK also when the file does
+ * skipped) with its url, status, kind and saved path (NULL if none).  PG_OK also when the file does
  * not exist; PG_E_IO (errno) or PG_E_NOMEM otherwise.
  */
 typedef enum pg_code (*pg__manifest_record_cb)(const char *url,

@@ -23,7 +23,8 @@ struct count {
 };
 
 static enum pg_code on_record(const char *url, const char *status,
-                              const char *kind, void *ud)
+                              const char *kind, const char *path,
+                              void *ud)
 {
     struct count *c = ud;
 
@@ -31,6 +32,8 @@ static enum pg_code on_record(const char *url, const char *status,
         abort();
     /* Touch every byte, so ASan sees an unterminated string. */
     if (strlen(url) + strlen(status) + strlen(kind) == (size_t)-1)
+        abort();
+    if (path && strlen(path) == (size_t)-1)
         abort();
     c->records++;
     return PG_OK;
