@@ -206,14 +206,19 @@ static const char usage_text[] =
 "Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error,\n"
 "4 interrupted.\n";
 
+/* Set when parsing failed for want of memory (exit 3, not 2). */
+static int cli_oom;
+
 static int list_add(struct pg_strlist *l, char *s)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
         char **v = realloc(l->v, cap * sizeof(*v));
 
-        if (!v)
+        if (!v) {
+            cli_oom = 1;
             return -1;
+        }
         l->v = v;
         l->cap = cap;
     }
@@ -333,7 +338,7 @@ static int add_domains(struct pg_cli *cli, const char *val,
             d = strndup(p, n);
             if (!d || list_add(&cli->owned, d) ||
                 list_add(&cli->domains, d)) {
-                pg_cli_error("out of memory");
+                cli_oom = 1;
                 return -1;
             }
         }
@@ -622,7 +627,7 @@ static int load_config(struct pg_cli *cli, const char *path)
         copy = strdup(val);
         if (!copy || list_add(&cli->owned, copy)) {
             free(copy);
-            pg_cli_error("out of memory");
+            cli_oom = 1;
             rc = -1;
             break;
         }
@@ -665,13 +670,17 @@ static int finish_lists(struct pg_cli *cli)
                               cli->flat ? PG_NAME_FLAT : 0, err,
                               sizeof(err));
     if (!cli->namer) {
+        if (!strcmp(err, "out of memory")) {
+            cli_oom = 1;
+            return -1;
+        }
         pg_cli_error("%s", err);
         return -1;
     }
     return 0;
 }
 
-int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
+static int parse(struct pg_cli *cli, int argc, char **argv)
 {
     const char *config = NULL;
     char name[64];
@@ -722,10 +731,8 @@ int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
             return -1;
     }
     for (idx = optind; idx < argc; idx++) {
-        if (list_add(&cli->urls, argv[idx])) {
-            pg_cli_error("out of memory");
+        if (list_add(&cli->urls, argv[idx]))
             return -1;
-        }
     }
     if (cli->urls.n == 0 && !cli->o.input_path) {
         pg_cli_error("no URLs given: pass them as arguments or with -i FILE"
@@ -751,6 +758,19 @@ int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
     cli->o.progress_cb = pg_cli_progress;
     cli->o.progress_userdata = cli;
     return 0;
+}
+
+int pg_cli_parse(struct pg_cli *cli, int argc, char **argv)
+{
+    int r;
+
+    cli_oom = 0;
+    r = parse(cli, argc, argv);
+    if (r < 0 && cli_oom) {
+        pg_cli_error("out of memory");
+        return -2;
+    }
+    return r;
 }
 
 void pg_cli_release(struct pg_cli *cli)

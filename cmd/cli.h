@@ -47,7 +47,8 @@ struct pg_cli {
 
 /*
  * Parse argv (and the --config file).  Returns -1 after printing a usage
- * error, 1 after printing --help or --version (exit 0), 0 to run.
+ * error, -2 after printing "out of memory" (a fatal error, exit 3), 1
+ * after printing --help or --version (exit 0), 0 to run.
  */
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
 void pg_cli_release(struct pg_cli *cli);

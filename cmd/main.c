@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     if (r != 0) {
         pg_cli_release(&cli);
         pg_global_cleanup();
-        return r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
+        return r == -2 ? PG_EXIT_FATAL :
+               r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
     pg_cli_raise_fd_limit(cli.o.jobs * cli.o.per_worker);

@@ -182,6 +182,7 @@ static enum pg_code open_outdir(struct pg_job *job)
     const char *dir = job->o->output_dir ? job->o->output_dir : ".";
     char errtxt[128], *tmp = NULL;
     uint64_t seq = 0;
+    enum pg_code rc;
     int fd;
 
     if (mkdirs(dir) < 0) {
@@ -196,7 +197,10 @@ static enum pg_code open_outdir(struct pg_job *job)
         return PG_E_FATAL;
     }
     /* Prove it is writable before fetching anything. */
-    if (pg__spool_create(job->outdir_fd, 0, &seq, &fd, &tmp)) {
+    rc = pg__spool_create(job->outdir_fd, 0, &seq, &fd, &tmp);
+    if (rc == PG_E_NOMEM)
+        return PG_E_NOMEM;
+    if (rc) {
         set_err(job, "cannot write in output directory '%s': %s", dir,
                 pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
@@ -957,13 +961,13 @@ static enum pg_code setup_crawl(struct pg_job *job)
                                      sizeof(err));
     if (!job->accept) {
         set_err(job, "%s", err);
-        return PG_E_INVALID;
+        return strcmp(err, "out of memory") ? PG_E_INVALID : PG_E_NOMEM;
     }
     job->reject = pg__regex_list_new(o->reject, o->n_reject, err,
                                      sizeof(err));
     if (!job->reject) {
         set_err(job, "%s", err);
-        return PG_E_INVALID;
+        return strcmp(err, "out of memory") ? PG_E_INVALID : PG_E_NOMEM;
     }
     memset(x, 0, sizeof(*x));
     x->default_images = o->images;
