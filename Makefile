@@ -4,7 +4,7 @@
 #   make test         unit tests + integration tests (real HTTP on 127.0.0.1)
 #   make asan         the same suites under AddressSanitizer + UBSan
 #   make tsan         thread-mode integration suite under ThreadSanitizer
-#   make valgrind     a thread-mode and a process-mode batch under valgrind
+#   make valgrind     batch, crawl and a fault subset, K=1 and K=4, valgrind
 #   make coverage     all suites built with gcov; line/branch coverage of
 #                     src/ per file (gcovr, installed on demand)
 #   make torture      pagegrab under ASan with allocation N failing, for
