@@ -327,7 +327,8 @@ static void test_numeric_values(struct pg_test *t)
             struct pg_run r;
 
             /* (Values are trimmed in the file: " 5" is "5" there.) */
-            if (bad[j][0] == ' ' || bad[j][strlen(bad[j]) - 1] == ' ') {
+            if (bad[j][0] == ' ' ||
+                (bad[j][0] && bad[j][strlen(bad[j]) - 1] == ' ')) {
                 free(line);
                 free(want);
                 continue;
