@@ -27,29 +27,7 @@ static const char ANY_PATH[] = "<any>";
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-struct args {
-    const char *v[64];
-    size_t n;
-};
-
 /* Append a NULL-terminated list of arguments. */
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 static struct pg_test_server *start_server(struct pg_test *t,
                                            const struct pg_test_route *routes,
                                            size_t n)
@@ -288,7 +266,7 @@ static void batch_one_mode(struct pg_test *t, struct pg_test_server *srv,
                            const char *mode, const char *out,
                            const char *manifest)
 {
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     struct pg_run r;
     struct pg_manifest m;
     struct pg_expect_file *exp;
@@ -296,7 +274,7 @@ static void batch_one_mode(struct pg_test *t, struct pg_test_server *srv,
     unsigned long total;
 
     pg_test_server_reset(srv);
-    args_push(&a, "--mode", mode, "-j", "8", "-i", urls, "-o", out,
+    pg_args_push(&a, "--mode", mode, "-j", "8", "-i", urls, "-o", out,
               "--manifest", manifest, (const char *)NULL);
     pg_run(t, &r, NULL, 600, a.v);
     PG_CHECK(t, r.code == 0, "[%s] exit status %d, expected 0", mode,
@@ -449,12 +427,12 @@ static int run_mode(struct pg_test *t, struct pg_run *r, const char *out,
                     const char *manifest, const char *stdin_path,
                     unsigned timeout_s, const char *const *extra)
 {
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
 
-    args_push(&a, "--mode", t->mode, "-o", out, "--manifest", manifest,
+    pg_args_push(&a, "--mode", t->mode, "-o", out, "--manifest", manifest,
               (const char *)NULL);
     for (size_t i = 0; extra && extra[i]; i++)
-        args_push(&a, extra[i], (const char *)NULL);
+        pg_args_push(&a, extra[i], (const char *)NULL);
     return pg_run(t, r, stdin_path, timeout_s, a.v);
 }
 

@@ -45,29 +45,7 @@ static const char CSV_HEADER[] =
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-struct args {
-    const char *v[64];
-    size_t n;
-};
-
 /* Append a NULL-terminated list of arguments. */
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 /* n small text files, /c/fNN.txt, optionally slow. */
 struct site {
     struct pg_test_server *srv;
@@ -124,10 +102,10 @@ static char *site_list(struct pg_test *t, const struct site *s,
     return path;
 }
 
-static void push_urls(struct args *a, const struct site *s)
+static void push_urls(struct pg_args *a, const struct site *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        args_push(a, s->urls[i], (const char *)NULL);
+        pg_args_push(a, s->urls[i], (const char *)NULL);
 }
 
 /* An empty directory in the test dir. */
@@ -731,12 +709,12 @@ static void test_csv_rows(struct pg_test *t)
         {"thread", 1}, {"process", 1}, {"thread", 3}, {"process", 2},
     };
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     struct pg_run r;
 
     site_start(t, &s, 6, 0);
-    args_push(&a, "compare", "--modes", "thread:1,process:1,thread:3,"
+    pg_args_push(&a, "compare", "--modes", "thread:1,process:1,thread:3,"
               "process:2", "--repeat", "1", "--format", "csv", "-j", "2",
               "-o", base, (const char *)NULL);
     push_urls(&a, &s);
@@ -757,7 +735,7 @@ static void test_csv_rows(struct pg_test *t)
 static void test_repeat_requests(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *list;
     struct pg_run r;
@@ -765,7 +743,7 @@ static void test_repeat_requests(struct pg_test *t)
 
     site_start(t, &s, 7, 0);
     list = site_list(t, &s, "urls.txt");
-    args_push(&a, "compare", "--repeat", "2", "--modes", "thread:1,process:1",
+    pg_args_push(&a, "compare", "--repeat", "2", "--modes", "thread:1,process:1",
               "-j", "3", "-i", list, "-o", base, (const char *)NULL);
     pg_run(t, &r, NULL, 90, a.v);
     PG_CHECK_INT(t, r.code, 0, "exit status");
@@ -804,12 +782,12 @@ static void test_default_modes(struct pg_test *t)
         {"thread", 1}, {"process", 1}, {"thread", k}, {"process", k},
     };
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     struct pg_run r;
 
     site_start(t, &s, 3, 0);
-    args_push(&a, "compare", "--repeat", "1", "--format", "csv", "-q", "-j",
+    pg_args_push(&a, "compare", "--repeat", "1", "--format", "csv", "-q", "-j",
               "2", "-o", base, (const char *)NULL);
     push_urls(&a, &s);
     pg_run(t, &r, NULL, 90, a.v);
@@ -830,7 +808,7 @@ static void test_json_report(struct pg_test *t)
 {
     static const char *const labels[] = {"thread:1", "process:2"};
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *missing;
     struct pg_run r;
@@ -840,11 +818,11 @@ static void test_json_report(struct pg_test *t)
     site_start(t, &s, 4, 0);
     missing = pg_strdupf("http://127.0.0.1:%u/c/missing.txt",
                          pg_test_server_port(s.srv));
-    args_push(&a, "compare", "--format", "json", "--repeat", "2", "--modes",
+    pg_args_push(&a, "compare", "--format", "json", "--repeat", "2", "--modes",
               "thread:1,process:2", "-j", "2", "-o", base, "--retries", "0",
               (const char *)NULL);
     push_urls(&a, &s);
-    args_push(&a, missing, (const char *)NULL);
+    pg_args_push(&a, missing, (const char *)NULL);
     pg_run(t, &r, NULL, 90, a.v);
     PG_CHECK_INT(t, r.code, 0, "exit status (failed URLs are not failed "
                  "runs)");
@@ -938,7 +916,7 @@ static char *collect(xmlNodePtr node, const char *name, const char *cls,
 static void test_svg_chart(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *charts = new_dir(t, "charts");
     char *svg = pg_path(t, "charts/chart.svg");
@@ -951,7 +929,7 @@ static void test_svg_chart(struct pg_test *t)
 
     site_start(t, &s, 3, 0);
     pg_write_file(t, svg, "old", 3);
-    args_push(&a, "compare", "--svg", svg, "--modes",
+    pg_args_push(&a, "compare", "--svg", svg, "--modes",
               "thread:1,process:1,thread:2", "--repeat", "1", "-q", "-j", "2",
               "-o", base, (const char *)NULL);
     push_urls(&a, &s);
@@ -1017,7 +995,7 @@ static void test_svg_chart(struct pg_test *t)
 static void test_temp_dirs_removed(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0}, b = {{0}, 0};
+    struct pg_args a = {{0}, 0}, b = {{0}, 0};
     char *base = new_dir(t, "base");
     char *tmp = new_dir(t, "tmp");
     char *man = pg_path(t, "manifest.jsonl");
@@ -1027,7 +1005,7 @@ static void test_temp_dirs_removed(struct pg_test *t)
 
     site_start(t, &s, 5, 0);
     list = site_list(t, &s, "urls.txt");
-    args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
+    pg_args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
               "2", "-q", "-i", "-", "-o", base, "--manifest", man,
               (const char *)NULL);
     pg_run(t, &r, list, 90, a.v);
@@ -1039,7 +1017,7 @@ static void test_temp_dirs_removed(struct pg_test *t)
 
     /* No -o: $TMPDIR. */
     PG_CHECK(t, setenv("TMPDIR", tmp, 1) == 0, "setenv");
-    args_push(&b, "compare", "--modes", "thread:2,process:2", "--repeat",
+    pg_args_push(&b, "compare", "--modes", "thread:2,process:2", "--repeat",
               "1", "-q", "-i", "-", (const char *)NULL);
     pg_run(t, &r, list, 90, b.v);
     PG_CHECK_INT(t, r.code, 0, "exit status (TMPDIR)");
@@ -1065,7 +1043,7 @@ static void test_temp_dirs_removed(struct pg_test *t)
 static void test_keep(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *man = pg_path(t, "manifest.jsonl");
     struct pg_strlist names = {0};
@@ -1073,7 +1051,7 @@ static void test_keep(struct pg_test *t)
     size_t per_mode[2] = {0, 0};
 
     site_start(t, &s, 4, 0);
-    args_push(&a, "compare", "--keep", "--modes", "thread:1,process:1",
+    pg_args_push(&a, "compare", "--keep", "--modes", "thread:1,process:1",
               "--repeat", "2", "-o", base, "--manifest", man,
               (const char *)NULL);
     push_urls(&a, &s);
@@ -1127,14 +1105,14 @@ static void test_stdin_every_run(struct pg_test *t)
         {"process", 1}, {"thread", 4},
     };
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *list;
     struct pg_run r;
 
     site_start(t, &s, 9, 0);
     list = site_list(t, &s, "urls.txt");
-    args_push(&a, "compare", "--modes", "process:1,thread:4", "--repeat",
+    pg_args_push(&a, "compare", "--modes", "process:1,thread:4", "--repeat",
               "2", "--format", "csv", "-j", "3", "-i", "-", "-o", base,
               (const char *)NULL);
     pg_run(t, &r, list, 90, a.v);
@@ -1173,7 +1151,7 @@ static void wait_requests(struct pg_test *t, struct pg_test_server *srv,
 static void test_killed_run(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     struct pg_child kids[8];
     struct pg_proc p;
@@ -1181,7 +1159,7 @@ static void test_killed_run(struct pg_test *t)
     size_t n;
 
     site_start(t, &s, 1, 1500);
-    args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
+    pg_args_push(&a, "compare", "--modes", "thread:1,process:1", "--repeat",
               "1", "--format", "csv", "-o", base, s.urls[0],
               (const char *)NULL);
     pg_proc_start(t, &p, NULL, 0, a.v);
@@ -1228,7 +1206,7 @@ static double mono_now(void)
 static void test_signal_stops(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     struct pg_proc p;
     struct pg_run r;
@@ -1236,7 +1214,7 @@ static void test_signal_stops(struct pg_test *t)
     double sent;
 
     site_start(t, &s, 2, delay_s * 1000);
-    args_push(&a, "compare", "--modes", "process:1,thread:1", "--repeat",
+    pg_args_push(&a, "compare", "--modes", "process:1,thread:1", "--repeat",
               "3", "-o", base, "--retries", "0", (const char *)NULL);
     push_urls(&a, &s);
     pg_proc_start(t, &p, NULL, 0, a.v);
@@ -1308,7 +1286,7 @@ static void make_deep_chain(struct pg_test *t, const char *dir, unsigned n,
 static void test_planted_symlinks(struct pg_test *t)
 {
     struct site s;
-    struct args a = {{0}, 0};
+    struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
     char *victim = new_dir(t, "victim");
     char *vfile = pg_path(t, "victim/keep.txt");
@@ -1322,7 +1300,7 @@ static void test_planted_symlinks(struct pg_test *t)
     PG_CHECK(t, setrlimit(RLIMIT_NOFILE, &fds) == 0, "setrlimit: %s",
              strerror(errno));
     site_start(t, &s, 1, 1500);
-    args_push(&a, "compare", "--modes", "thread:1", "--repeat", "1", "-o",
+    pg_args_push(&a, "compare", "--modes", "thread:1", "--repeat", "1", "-o",
               base, s.urls[0], (const char *)NULL);
     pg_proc_start(t, &p, NULL, 0, a.v);
     wait_requests(t, s.srv, 1, 20);

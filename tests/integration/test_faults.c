@@ -88,29 +88,7 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-struct args {
-    const char *v[96];
-    size_t n;
-};
-
 /* Append a NULL-terminated list of arguments. */
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 static struct pg_fault_server *start_server(struct pg_test *t,
                                             const struct pg_fault_route *r,
                                             size_t n, const char *addr)
@@ -1093,7 +1071,7 @@ static void test_harness_namespaces(struct pg_test *t)
 /* One pagegrab run of a test (several may run at once). */
 struct job {
     const char *name;
-    struct args a;
+    struct pg_args a;
     char *out;
     char *man;
     char *urls;
@@ -1108,7 +1086,7 @@ static void job_init(struct pg_test *t, struct job *j, const char *name)
     j->out = pg_path(t, "out-%s", name);
     j->man = pg_path(t, "manifest-%s.jsonl", name);
     j->urls = pg_path(t, "urls-%s.txt", name);
-    args_push(&j->a, "--mode", t->mode, "-o", j->out, "--manifest", j->man,
+    pg_args_push(&j->a, "--mode", t->mode, "-o", j->out, "--manifest", j->man,
               "-i", j->urls, END);
 }
 
@@ -1418,31 +1396,31 @@ static void test_faults(struct pg_test *t)
     unsigned long loops;
 
     job_init(t, &ja, "A");
-    args_push(&ja.a, "-j", "16", "--retries", "2", "--retry-delay", "0.05",
+    pg_args_push(&ja.a, "-j", "16", "--retries", "2", "--retry-delay", "0.05",
               "--max-retry-wait", "2", "--stall", "2", "--max-size", "10M",
               "--connect-timeout", "5", END);
     job_write_urls(t, &ja, srv, cases_a, sizeof(cases_a) / sizeof(*cases_a));
     job_init(t, &jb, "B");
-    args_push(&jb.a, "-j", "2", "--timeout", "2", "--stall", "0",
+    pg_args_push(&jb.a, "-j", "2", "--timeout", "2", "--stall", "0",
               "--retries", "1", "--retry-delay", "0.05", "--max-retry-wait",
               "1", END);
     job_write_urls(t, &jb, srv, cases_b, 2);
     job_init(t, &jc, "C");
-    args_push(&jc.a, "-j", "2", "--retries", "2", "--retry-delay", "0.4",
+    pg_args_push(&jc.a, "-j", "2", "--retries", "2", "--retry-delay", "0.4",
               "--max-retry-wait", "2", "--stall", "5", END);
     job_write_urls(t, &jc, srv, cases_c, 1);
     job_init(t, &jc2, "C2");
-    args_push(&jc2.a, "-j", "2", "--retries", "2", "--retry-delay", "10",
+    pg_args_push(&jc2.a, "-j", "2", "--retries", "2", "--retry-delay", "10",
               "--max-retry-wait", "0.2", "--stall", "5", END);
     job_write_urls(t, &jc2, srv, cases_c2, 2);
     job_init(t, &jd, "D");
     /* -K 1: one transfer at a time, whatever PG_TEST_PER_WORKER says. */
-    args_push(&jd.a, "-j", "1", "-K", "1", "--retries", "1",
+    pg_args_push(&jd.a, "-j", "1", "-K", "1", "--retries", "1",
               "--retry-delay", "0.05",
               "--max-retry-wait", "3", "--stall", "5", END);
     job_write_urls(t, &jd, srv, cases_d, 6);
     job_init(t, &je, "E");
-    args_push(&je.a, "-j", "4", "--images", "--no-robots", "--retries", "1",
+    pg_args_push(&je.a, "-j", "4", "--images", "--no-robots", "--retries", "1",
               "--retry-delay", "0.05", "--max-retry-wait", "1", "--stall",
               "5", END);
     job_write_urls(t, &je, srv, cases_e, 1);
@@ -1681,7 +1659,7 @@ static void test_kill_worker(struct pg_test *t)
     /* Run 1: kill the worker that holds a slow transfer. */
     job_init(t, &j1, "one");
     j1.a.n = 0;
-    args_push(&j1.a, "--mode", "process", "-j", "8", "-i", j1.urls, "-o",
+    pg_args_push(&j1.a, "--mode", "process", "-j", "8", "-i", j1.urls, "-o",
               j1.out, "--manifest", j1.man, "--retry-delay", "0.05",
               "--max-retry-wait", "1", "--stall", "10", END);
     fileset_write_urls(t, &fk, j1.urls);
@@ -1756,7 +1734,7 @@ static void test_kill_worker(struct pg_test *t)
     j2.a.n = 0;
     /* (-K 1: with more transfers per worker the run is over before
      * enough kills.) */
-    args_push(&j2.a, "--mode", "process", "-j", "8", "-K", "1", "-i",
+    pg_args_push(&j2.a, "--mode", "process", "-j", "8", "-K", "1", "-i",
               j2.urls, "-o", j2.out, "--manifest", j2.man,
               "--retry-delay", "0.05",
               "--max-retry-wait", "1", "--stall", "10", END);
@@ -1834,7 +1812,7 @@ static void test_worker_crash(struct pg_test *t)
         lines[i + 1] = fs.url[i];
     job_init(t, &j, "crash");
     j.a.n = 0;
-    args_push(&j.a, "--mode", "process", "-j", "4", "-i", j.urls, "-o",
+    pg_args_push(&j.a, "--mode", "process", "-j", "4", "-i", j.urls, "-o",
               j.out, "--manifest", j.man, "--retries", "3", "--retry-delay",
               "0.05", "--max-retry-wait", "1", "--stall", "60", END);
     write_lines(t, j.urls, lines, fs.n + 1);
@@ -1941,7 +1919,7 @@ static void test_resume(struct pg_test *t)
     fileset_make(&fs, &route, srv);
     job_init(t, &j, "resume");
     j.a.n = 0;
-    args_push(&j.a, "--mode", t->mode, "-j", "8", "-i", j.urls, "-o", j.out,
+    pg_args_push(&j.a, "--mode", t->mode, "-j", "8", "-i", j.urls, "-o", j.out,
               "--manifest", j.man, "--retry-delay", "0.05",
               "--max-retry-wait", "1", "--stall", "10", END);
     fileset_write_urls(t, &fs, j.urls);
@@ -1991,7 +1969,7 @@ static void test_resume(struct pg_test *t)
     pg_write_file(t, stale, "stale", 5);
 
     /* Run 2: the same command with --resume. */
-    args_push(&j.a, "--resume", END);
+    pg_args_push(&j.a, "--resume", END);
     pg_run(t, &r2, NULL, 120, j.a.v);
     PG_CHECK(t, r2.code == EXIT_OK, "--resume: exit status %d, expected 0",
              r2.code);
@@ -2125,7 +2103,7 @@ static void signal_grace_run(struct pg_test *t, int group)
 
     fileset_make(&fs, &route, srv);
     job_init(t, &j, "grace");
-    args_push(&j.a, "-j", "8", "--grace", "5", "--retry-delay", "0.05",
+    pg_args_push(&j.a, "-j", "8", "--grace", "5", "--retry-delay", "0.05",
               "--max-retry-wait", "1", "--stall", "10", END);
     fileset_write_urls(t, &fs, j.urls);
     if (group)
@@ -2271,7 +2249,7 @@ static void test_signal_twice(struct pg_test *t)
     double t2;
 
     job_init(t, &j, "twice");
-    args_push(&j.a, "-j", "4", "--grace", "30", "--stall", "30",
+    pg_args_push(&j.a, "-j", "4", "--grace", "30", "--stall", "30",
               "--retry-delay", "0.05", END);
     drip_urls(t, srv, j.urls, urls);
     pg_proc_start(t, &j.p, NULL, 0, j.a.v);
@@ -2305,7 +2283,7 @@ static void test_signal_expiry(struct pg_test *t)
         double took;
 
         job_init(t, &j, names[k]);
-        args_push(&j.a, "-j", "4", "--grace", "1", "--stall", "30",
+        pg_args_push(&j.a, "-j", "4", "--grace", "1", "--stall", "30",
                   "--retry-delay", "0.05", END);
         drip_urls(t, srv, j.urls, urls);
         pg_proc_start(t, &j.p, NULL, 0, j.a.v);
@@ -2491,7 +2469,7 @@ static void test_path_safety(struct pg_test *t)
         write_lines(t, j.urls, lines, 4);
     }
     name_abs = pg_strdupf("/n/abs-([a-z0-9]+)\\.png$=%s/n-$1.png", outside);
-    args_push(&j.a, "-j", "4", "--images", "--no-robots", "--overwrite",
+    pg_args_push(&j.a, "-j", "4", "--images", "--no-robots", "--overwrite",
               "--retries", "0", "--stall", "10", "--name", name_abs,
               "--name", "/n/dots-([a-z0-9]+)\\.png$=../../outside/n-$1.png",
               "--name", "/n/tpl-(.*)$=$1", END);
@@ -2600,7 +2578,7 @@ static void test_hostile_records(struct pg_test *t)
     lines[6] = pg_strdupf("%s/h/page.html", base);
     job_init(t, &j, "hostile");
     write_lines(t, j.urls, lines, 7);
-    args_push(&j.a, "-j", "4", "--images", "--no-robots", "--retries", "0",
+    pg_args_push(&j.a, "-j", "4", "--images", "--no-robots", "--retries", "0",
               "--stall", "10", END);
     /* With umask 0, only an explicit mode gives 0600. */
     old = umask(0);
@@ -2759,10 +2737,10 @@ static void private_run(struct pg_test *t, struct job *j, const char *name,
                         const char *url, int allow)
 {
     job_init(t, j, name);
-    args_push(&j->a, "-j", "4", "--images", "--no-robots", "--retries", "0",
+    pg_args_push(&j->a, "-j", "4", "--images", "--no-robots", "--retries", "0",
               "--connect-timeout", "3", "--stall", "5", url, END);
     if (allow)
-        args_push(&j->a, "--allow-private", END);
+        pg_args_push(&j->a, "--allow-private", END);
     pg_write_file(t, j->urls, "", 0);
     pg_run(t, &j->r, NULL, 60, j->a.v);
     check_common(t, &j->r, j->out, name);
@@ -2894,7 +2872,7 @@ static void test_outdir_removed(struct pg_test *t)
 
     fileset_make(&fs, &route, srv);
     job_init(t, &j, "gone");
-    args_push(&j.a, "-j", "4", "--retries", "1", "--retry-delay", "0.05",
+    pg_args_push(&j.a, "-j", "4", "--retries", "1", "--retry-delay", "0.05",
               "--stall", "10", END);
     fileset_write_urls(t, &fs, j.urls);
     pg_proc_start(t, &j.p, NULL, 0, j.a.v);
@@ -2988,7 +2966,7 @@ static void test_disk_full(struct pg_test *t)
     srv = start_server(t, &route, 1, NULL);
     fileset_make(&fs, &route, srv);
     job_init(t, &j, "full");
-    args_push(&j.a, "-j", "4", "--retries", "1", "--retry-delay", "0.05",
+    pg_args_push(&j.a, "-j", "4", "--retries", "1", "--retry-delay", "0.05",
               "--stall", "10", END);
     fileset_write_urls(t, &fs, j.urls);
     pg_run(t, &j.r, NULL, 60, j.a.v);
@@ -3050,7 +3028,7 @@ static void test_disk_full(struct pg_test *t)
     close(fd);
     job_init(t, &j2, "full2");
     j2.a.n = 0;
-    args_push(&j2.a, "--mode", t->mode, "-o", out, "--manifest", j2.man,
+    pg_args_push(&j2.a, "--mode", t->mode, "-o", out, "--manifest", j2.man,
               "-i", j2.urls, "-j", "4", "--retries", "1", "--retry-delay",
               "0.05", "--stall", "10", END);
     write_lines(t, j2.urls, fs.url, 5);

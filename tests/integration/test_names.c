@@ -26,28 +26,6 @@
 
 #define END ((const char *)NULL)
 
-struct args {
-    const char *v[48];
-    size_t n;
-};
-
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 /* ------------------------------------------------------------------ */
 /* A server answering "/x.jpg?id=N" with "body of N"                   */
 /* ------------------------------------------------------------------ */
@@ -200,14 +178,14 @@ static void test_fold_collision(struct pg_test *t)
     const char *pa, *pb;
     struct pg_manifest m;
     struct pg_run r;
-    struct args av = { .n = 0 };
+    struct pg_args av = { .n = 0 };
 
     find_fold_collision(t, port, &a, &b);
     ua = pg_strdupf("http://127.0.0.1:%u/x.jpg?id=%u", port, a);
     ub = pg_strdupf("http://127.0.0.1:%u/x.jpg?id=%u", port, b);
     ba = pg_strdupf("body of %u", a);
     bb = pg_strdupf("body of %u", b);
-    args_push(&av, "--mode", t->mode, "-j", "2", "-q", "-o", out,
+    pg_args_push(&av, "--mode", t->mode, "-j", "2", "-q", "-o", out,
               "--manifest", man, ua, ub, END);
     pg_run(t, &r, NULL, 60, av.v);
     MHD_stop_daemon(d);
@@ -247,7 +225,7 @@ static void resume_case(struct pg_test *t, int overwrite)
     const char *pb;
     struct pg_manifest m;
     struct pg_run r;
-    struct args a1 = { .n = 0 }, a2 = { .n = 0 };
+    struct pg_args a1 = { .n = 0 }, a2 = { .n = 0 };
     size_t len;
     char *got;
 
@@ -256,15 +234,15 @@ static void resume_case(struct pg_test *t, int overwrite)
     ua = pg_strdupf("http://127.0.0.1:%u/a/x.jpg", pg_test_server_port(srv));
     ub = pg_strdupf("http://127.0.0.1:%u/b/x.jpg", pg_test_server_port(srv));
     /* The first run got only as far as a (as if killed after it). */
-    args_push(&a1, "--mode", t->mode, "-j", "2", "-q", "--flat", "-o", out,
+    pg_args_push(&a1, "--mode", t->mode, "-j", "2", "-q", "--flat", "-o", out,
               "--manifest", man, ua, END);
     pg_run(t, &r, NULL, 60, a1.v);
     PG_CHECK_INT(t, r.code, 0, "exit status of the first run");
     pg_run_release(&r);
-    args_push(&a2, "--mode", t->mode, "-j", "2", "-q", "--flat", "-o", out,
+    pg_args_push(&a2, "--mode", t->mode, "-j", "2", "-q", "--flat", "-o", out,
               "--manifest", man, "--resume", ua, ub, END);
     if (overwrite)
-        args_push(&a2, "--overwrite", END);
+        pg_args_push(&a2, "--overwrite", END);
     pg_run(t, &r, NULL, 60, a2.v);
     pg_test_server_stop(srv);
     PG_CHECK_INT(t, r.code, 0, "exit status of the resumed run");
@@ -319,7 +297,7 @@ static void test_dedup_symlink(struct pg_test *t)
     struct stat before, after, st;
     struct pg_proc p;
     struct pg_run r;
-    struct args av = { .n = 0 };
+    struct pg_args av = { .n = 0 };
     int i;
 
     if (!srv)
@@ -336,7 +314,7 @@ static void test_dedup_symlink(struct pg_test *t)
                     pg_test_server_port(srv));
     ub = pg_strdupf("http://127.0.0.1:%u/other/b.jpg",
                     pg_test_server_port(srv));
-    args_push(&av, "--mode", t->mode, "-j", "2", "-q", "--dedup", "-o", out,
+    pg_args_push(&av, "--mode", t->mode, "-j", "2", "-q", "--dedup", "-o", out,
               "--manifest", man, ua, ub, END);
     pg_proc_start(t, &p, NULL, 0, av.v);
     /* Once a is saved (b is still on its way), swap its directory. */

@@ -28,28 +28,6 @@
 #define TOKEN "X-Token"
 #define SECRET "secret-3141"
 
-struct args {
-    const char *v[64];
-    size_t n;
-};
-
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 static struct pg_test_server *start(struct pg_test *t,
                                     const struct pg_test_route *r, size_t n)
 {
@@ -137,10 +115,10 @@ static void test_header_crawl(struct pg_test *t)
                                  pg_test_server_port(sa));
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl");
-    struct args x = {{0}, 0};
+    struct pg_args x = {{0}, 0};
     struct pg_run r;
 
-    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
               "--images", "--header", TOKEN ": " SECRET, "-q", start_url,
               END);
     pg_run(t, &r, NULL, 60, x.v);
@@ -183,10 +161,10 @@ static void test_header_batch(struct pg_test *t)
     char *u3 = pg_strdupf("http://127.0.0.1:%u/here.bin", pa);
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl");
-    struct args x = {{0}, 0};
+    struct pg_args x = {{0}, 0};
     struct pg_run r;
 
-    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
               "-H", TOKEN ": " SECRET, "-q", u1, u2, u3, END);
     pg_run(t, &r, NULL, 60, x.v);
     PG_CHECK_INT(t, r.code, 0, "exit status");
@@ -221,12 +199,12 @@ static void test_header_redirect_rules(struct pg_test *t)
     char *u2 = pg_strdupf("http://127.0.0.1:%u/file.bin", pa);
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl");
-    struct args x = {{0}, 0};
+    struct pg_args x = {{0}, 0};
     struct pg_manifest m;
     struct pg_run r;
     size_t i;
 
-    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
               "-H", TOKEN ": " SECRET, "--max-redirs", "3", "-q", u1, u2,
               END);
     pg_run(t, &r, NULL, 60, x.v);
@@ -258,14 +236,14 @@ static void test_min_rate(struct pg_test *t)
     char *url;
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl");
-    struct args x = {{0}, 0};
+    struct pg_args x = {{0}, 0};
     struct pg_manifest m;
     struct pg_run r;
 
     if (!srv)
         pg_test_fail(t, "cannot start the fault server");
     url = pg_fault_url(srv, "/drip.bin");
-    args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
               "--stall", "2", "--min-rate", "100", "--retries", "0",
               "-q", url, END);
     pg_run(t, &r, NULL, 40, x.v);
@@ -426,16 +404,16 @@ static void test_redirect_private(struct pg_test *t)
         char *out2 = pg_path(t, "crawl%d", allow);
         char *man2 = pg_path(t, "c%d.jsonl", allow);
         const char *want = allow ? "ok" : "blocked";
-        struct args x = {{0}, 0};
-        struct args c = {{0}, 0};
+        struct pg_args x = {{0}, 0};
+        struct pg_args c = {{0}, 0};
         struct pg_manifest m;
         struct pg_run r;
 
         pg_fault_reset(q);
-        args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+        pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
                   "-q", u_img, END);
         if (allow)
-            args_push(&x, "--allow-private", END);
+            pg_args_push(&x, "--allow-private", END);
         pg_run(t, &r, NULL, 60, x.v);
         PG_CHECK_INT(t, r.code, allow ? 0 : 1, "batch exit status");
         pg_manifest_must_load(t, man, &m);
@@ -445,10 +423,10 @@ static void test_redirect_private(struct pg_test *t)
         pg_manifest_release(&m);
         pg_run_release(&r);
 
-        args_push(&c, "--mode", t->mode, "-o", out2, "--manifest", man2,
+        pg_args_push(&c, "--mode", t->mode, "-o", out2, "--manifest", man2,
                   "--images", "--no-robots", "-q", u_page, END);
         if (allow)
-            args_push(&c, "--allow-private", END);
+            pg_args_push(&c, "--allow-private", END);
         pg_run(t, &r, NULL, 60, c.v);
         PG_CHECK_INT(t, r.code, allow ? 0 : 1, "crawl exit status");
         PG_CHECK_INT(t, pg_fault_hits(q, "/page.html"), allow,

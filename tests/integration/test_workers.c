@@ -35,28 +35,6 @@
 #define EXIT_FATAL 3
 #define MAX_WORKERS 64
 
-struct args {
-    const char *v[64];
-    size_t n;
-};
-
-static void args_push(struct args *a, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, a);
-    while ((s = va_arg(ap, const char *))) {
-        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
-            fputs("test bug: too many arguments\n", stderr);
-            abort();
-        }
-        a->v[a->n++] = s;
-    }
-    a->v[a->n] = NULL;
-    va_end(ap);
-}
-
 /* Write the n URLs srv/<prefix><i> to file, one a line. */
 static void write_urls(struct pg_test *t, const char *file,
                        const struct pg_fault_server *srv,
@@ -132,7 +110,7 @@ static void test_orphan_workers(struct pg_test *t)
     const char *paths[4 * 16];
     struct pg_child kids[MAX_WORKERS];
     struct pg_fault_server *srv;
-    struct args a = {0};
+    struct pg_args a = {0};
     struct pg_proc p;
     struct pg_run r;
     char *out, *man, *urls;
@@ -153,7 +131,7 @@ static void test_orphan_workers(struct pg_test *t)
     man = pg_path(t, "manifest.jsonl");
     urls = pg_path(t, "urls.txt");
     write_urls(t, urls, srv, paths, n);
-    args_push(&a, "--mode", "process", "-j", "2", "-o", out, "--manifest",
+    pg_args_push(&a, "--mode", "process", "-j", "2", "-o", out, "--manifest",
               man, "-i", urls, "--retries", "0", "--timeout", "100",
               "--stall", "100", END);
     pg_proc_start(t, &p, NULL, 0, a.v);
@@ -228,7 +206,7 @@ static void test_fatal_stops(struct pg_test *t)
     size_t n = sizeof(paths) / sizeof(paths[0]);
     struct pg_fault_server *srv;
     struct pg_manifest m;
-    struct args a = {0};
+    struct pg_args a = {0};
     struct pg_proc p;
     struct pg_run r;
     struct stat st;
@@ -241,7 +219,7 @@ static void test_fatal_stops(struct pg_test *t)
     man = pg_path(t, "manifest.jsonl");
     urls = pg_path(t, "urls.txt");
     write_urls(t, urls, srv, paths, n);
-    args_push(&a, "--mode", t->mode, "-j", "3", "-o", out, "--manifest",
+    pg_args_push(&a, "--mode", t->mode, "-j", "3", "-o", out, "--manifest",
               man, "-i", urls, "--retries", "0", "--timeout", "100",
               "--stall", "100", END);
     pg_proc_start(t, &p, NULL, 0, a.v);

@@ -2056,3 +2056,20 @@ char *pg_sha256_hex(const void *data, size_t len)
     s[64] = '\0';
     return s;
 }
+
+void pg_args_push(struct pg_args *a, ...)
+{
+    va_list ap;
+    const char *s;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *))) {
+        if (a->n + 1 >= sizeof(a->v) / sizeof(a->v[0])) {
+            fputs("test bug: too many arguments\n", stderr);
+            abort();
+        }
+        a->v[a->n++] = s;
+    }
+    a->v[a->n] = NULL;
+    va_end(ap);
+}

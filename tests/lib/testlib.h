@@ -362,4 +362,17 @@ int pg_manifest_equal(const struct pg_manifest *a, const struct pg_manifest *b,
 void pg_sha256(const void *data, size_t len, unsigned char out[32]);
 char *pg_sha256_hex(const void *data, size_t len);
 
+
+/*
+ * A NULL-terminated argument vector built in place (no allocation), for
+ * pg_run() and friends.  pg_args_push() appends its arguments up to a
+ * NULL (END); too many for v[] is a test bug and aborts.
+ */
+struct pg_args {
+    const char *v[128];
+    size_t n;
+};
+
+void pg_args_push(struct pg_args *a, ...);
+
 #endif /* PG_TESTLIB_H */
