@@ -35,6 +35,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "mem.h"
 #include "name.h"
@@ -1107,6 +1108,43 @@ static void pp_cancel(struct pg__pool *p)
     }
 }
 
+/*
+ * Reap every worker in the order they exit (their sockets are closed),
+ * so that none is left a zombie while a slower one is still finishing.
+ */
+static void reap_all(struct proc_pool *pp)
+{
+    unsigned i, left = 0;
+
+    for (i = 0; i < pp->base.cfg.workers; i++)
+        left += pp->w[i].pid > 0;
+    while (left > 0) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        int reaped = 0;
+
+        for (i = 0; i < pp->base.cfg.workers; i++) {
+            struct proc_worker *w = &pp->w[i];
+            struct rusage ru;
+            pid_t r;
+            int st;
+
+            if (w->pid <= 0)
+                continue;
+            memset(&ru, 0, sizeof(ru));
+            r = wait4(w->pid, &st, WNOHANG, &ru);
+            if (r == 0 || (r < 0 && errno == EINTR))
+                continue;
+            if (r == w->pid)
+                pp->base.workers_peak_rss_kb += (uint64_t)ru.ru_maxrss;
+            w->pid = 0;   /* reaped, or not ours to wait for (ECHILD) */
+            left--;
+            reaped = 1;
+        }
+        if (left > 0 && !reaped)
+            nanosleep(&ts, NULL);
+    }
+}
+
 static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
 {
     struct proc_pool *pp = (struct proc_pool *)p;
@@ -1130,11 +1168,8 @@ static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
         pg__wire_rx_release(&w->rx);
         pg_buf_release(&w->outq);
         pg__links_release(&w->pend);
-        if (w->pid > 0) {
-            reap(pp, w->pid, NULL);
-            w->pid = 0;
-        }
     }
+    reap_all(pp);
 }
 
 static void pp_free(struct pg__pool *p)
