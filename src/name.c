@@ -58,16 +58,6 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
     }
     if (i < n)
         *altered = 1;
-    if ((len == 1 && comp[0] == '.') ||
-        (len == 2 && comp[0] == '.' && comp[1] == '.')) {
-        memset(comp, '_', len);
-        *altered = 1;
-    }
-    if (len >= PG_NAME_TMP_PREFIX_LEN &&
-        !memcmp(comp, PG_NAME_TMP_PREFIX, PG_NAME_TMP_PREFIX_LEN)) {
-        comp[0] = '_';
-        *altered = 1;
-    }
     if (len > PG_NAME_COMPONENT_MAX) {
         /* Keep the extension; cut the stem on a UTF-8 boundary. */
         ext = ext_offset(comp, len);
@@ -78,6 +68,18 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
             keep = PG_NAME_COMPONENT_MAX - (len - ext);
         memmove(comp + keep, comp + ext, len - ext);
         len = keep + (len - ext);
+        *altered = 1;
+    }
+    /* Last, so that no cut above can leave "." or "..": a long "%2e"
+     * followed by continuation bytes is cut to "." (found by fuzzing). */
+    if ((len == 1 && comp[0] == '.') ||
+        (len == 2 && comp[0] == '.' && comp[1] == '.')) {
+        memset(comp, '_', len);
+        *altered = 1;
+    }
+    if (len >= PG_NAME_TMP_PREFIX_LEN &&
+        !memcmp(comp, PG_NAME_TMP_PREFIX, PG_NAME_TMP_PREFIX_LEN)) {
+        comp[0] = '_';
         *altered = 1;
     }
     return pg_buf_add(b, comp, len);

@@ -915,6 +915,24 @@ static void test_name_never_refused(void **state)
                   "%%90 x 250 leaf: '%s' refused", name);
         pg_free(name);
     }
+    /* "%2e" then 250 continuation bytes: the UTF-8 cut keeps only the
+     * ".", which must not stay "." (or ".."), as a directory or a leaf. */
+    for (int dots = 1; dots <= 2; dots++) {
+        len = (size_t)snprintf(url, sizeof(url), "http://h/%s",
+                               dots == 1 ? "%2e" : "..");
+        for (size_t k = 0; k < 250; k++)
+            len += (size_t)snprintf(url + len, sizeof(url) - len, "%%9b");
+        for (int leaf = 0; leaf <= 1; leaf++) {
+            char *name = NULL;
+
+            snprintf(url + len, sizeof(url) - len, "%s",
+                     leaf ? "" : "/x.jpg");
+            assert_int_equal(pg_name_from_url(url, 0, &name), PG_OK);
+            UT_EXPECT(bad, pg__spool_check_name(name) == 0,
+                      "dot + continuation bytes: '%s' refused", name);
+            pg_free(name);
+        }
+    }
     assert_int_equal(bad, 0);
 }
 
