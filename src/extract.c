@@ -978,6 +978,15 @@ static size_t cap_attributes(const char *s, size_t n, char *w)
             while (i < n && !(s[i] == '<' && i + 1 < n && s[i + 1] == '/' &&
                               ci_prefix(s + i + 2, n - i - 2, raw)))
                 i++;
+            j = i < n ? html_name(s, n, i + 2) : n;
+            if (i < n && j - (i + 2) != strlen(raw)) {
+                /* "</scripti>": libxml2 stops the text there, drops the
+                 * stray end tag and goes on in the same raw element, so
+                 * the scanner does too (found by fuzzing). */
+                i = find_byte(s, n, j, '>');
+                i = i < n ? i + 1 : n;
+                continue;
+            }
             raw = NULL;
             continue;
         }
