@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fetch {
     char *body;
@@ -75,6 +76,10 @@ static void collect(CURL *h, struct fetch *f)
         f->ctype = pg_strdupf("%s", s);
 }
 
+/* When set, get() waits until this server has seen its request end, so
+ * that serial requests never overlap in the server's count. */
+static struct pg_test_server *serial_srv;
+
 /* One blocking request; head = 1 for HEAD. */
 static void get(struct pg_test *t, unsigned port, const char *path, int head,
                 struct fetch *f)
@@ -91,6 +96,9 @@ static void get(struct pg_test *t, unsigned port, const char *path, int head,
     collect(h, f);
     curl_easy_cleanup(h);
     free(url);
+    for (int i = 0; serial_srv && i < 2000 &&
+                    pg_test_server_inflight(serial_srv) > 0; i++)
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 }
 
 static const char SMALL[] = "small body\n";
@@ -111,6 +119,7 @@ static void test_routes(struct pg_test *t)
     char *expect_loc;
 
     PG_CHECK(t, srv, "server did not start");
+    serial_srv = srv;
     port = pg_test_server_port(srv);
     PG_CHECK(t, port > 0 && port < 65536, "bad port %u", port);
 

@@ -614,6 +614,11 @@ unsigned long pg_test_server_total(const struct pg_test_server *srv)
     return atomic_load(&((struct pg_test_server *)srv)->total);
 }
 
+unsigned pg_test_server_inflight(const struct pg_test_server *srv)
+{
+    return atomic_load(&((struct pg_test_server *)srv)->inflight);
+}
+
 unsigned pg_test_server_peak(const struct pg_test_server *srv)
 {
     return atomic_load(&((struct pg_test_server *)srv)->peak);

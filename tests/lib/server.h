@@ -115,6 +115,10 @@ unsigned long pg_test_server_total(const struct pg_test_server *srv);
  * the connection failed).
  */
 unsigned pg_test_server_peak(const struct pg_test_server *srv);
+/* Requests whose completion the server has not yet seen.  A client gets
+ * its response a moment before that, so a test that wants strictly
+ * serial requests waits for 0 between them. */
+unsigned pg_test_server_inflight(const struct pg_test_server *srv);
 
 /*
  * Copy the value of request header name (case-insensitive) of the latest
