@@ -1359,8 +1359,6 @@ static void test_attribute_bomb(void **state)
         /* A stray "</scripti>" leaves libxml2 in the script (fuzzing). */
         "<script></scripti>%s</script>",
         "<STYLE>%s</style>",
-        "<!DOCTYPE html SYSTEM \"%s\">",
-        "<!doctype html PUBLIC \"p\" '%s'>",
         "<?pi %s?>",
         "</p %s>",
         "<p title=\"%s\">",
@@ -1371,6 +1369,11 @@ static void test_attribute_bomb(void **state)
         "<!-- x --!>%s",
         "<!---->%s",
         "<script></scripti><a f=\"</script>%s",
+        /* DOCTYPE literals are scanned (libxml2 does not always skip
+         * them: fuzzing), so a bomb there is cut, harmlessly. */
+        ">x<!DOCTYPE><!DOCTYPEl SYSTEM\"%s",
+        "<!DOCTYPE html SYSTEM \"%s\">",
+        "<!doctype html PUBLIC \"p\" '%s'>",
         "<script/>%s",
         "<!DOCTYPE html x y>%s",
         "<?>%s",
