@@ -970,10 +970,20 @@ static size_t cap_attributes(const char *s, size_t n, char *w)
 
     while (i < n) {
         if (raw) {
-            /* Text up to "</" and the element's name, any case. */
+            /* Text up to "</" and the element's name, any case.  What
+             * looks like a bomb in it is cut too: the scanner may have
+             * entered raw text where libxml2 did not (fuzzing), and a cut
+             * in script text only changes that text. */
             while (i < n && !(s[i] == '<' && i + 1 < n && s[i + 1] == '/' &&
-                              ci_prefix(s + i + 2, n - i - 2, raw)))
+                              ci_prefix(s + i + 2, n - i - 2, raw))) {
+                if (s[i] == '<' && i + 1 < n &&
+                    is_alpha((unsigned char)s[i + 1])) {
+                    start_tag(s, n, html_name(s, n, i + 1), w, &cuts);
+                    if (cuts && !w)
+                        return cuts;
+                }
                 i++;
+            }
             j = i < n ? html_name(s, n, i + 2) : n;
             if (i < n && j - (i + 2) != strlen(raw)) {
                 /* "</scripti>": libxml2 stops the text there, drops the
@@ -999,7 +1009,17 @@ static size_t cap_attributes(const char *s, size_t n, char *w)
                 i = i < n ? i + 1 : n;
             }
         } else if (ci_prefix(s + i, n - i, "<!--")) {
-            i = skip_comment(s, n, i);
+            /* Bombs inside a comment are cut as well, in case libxml2
+             * does not take it for one; only the comment changes. */
+            j = skip_comment(s, n, i);
+            for (size_t k = i + 4; k + 1 < j; k++) {
+                if (s[k] == '<' && is_alpha((unsigned char)s[k + 1])) {
+                    start_tag(s, j, html_name(s, j, k + 1), w, &cuts);
+                    if (cuts && !w)
+                        return cuts;
+                }
+            }
+            i = j;
         } else if (ci_prefix(s + i, n - i, "<!doctype")) {
             i = skip_doctype(s, n, i);
         } else if (s[i + 1] == '?') {

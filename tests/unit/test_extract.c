@@ -1374,6 +1374,11 @@ static void test_attribute_bomb(void **state)
         ">x<!DOCTYPE><!DOCTYPEl SYSTEM\"%s",
         "<!DOCTYPE html SYSTEM \"%s\">",
         "<!doctype html PUBLIC \"p\" '%s'>",
+        /* ... and a script or comment the scanner sees there (fuzzing):
+         * bombs in raw text and comments are cut as well. */
+        "<!DOCTYPEl SYSTEM\"<script\">%s",
+        "<script>%s</script>",
+        "<!-- %s -->",
         "<script/>%s",
         "<!DOCTYPE html x y>%s",
         "<?>%s",
