@@ -959,6 +959,28 @@ static size_t skip_doctype(const char *s, size_t n, size_t i)
 }
 
 /*
+ * Cut what looks like an attribute bomb starting in s[from..to) of
+ * s[0..n), a stretch the scanner takes for a comment or a processing
+ * instruction: where libxml2 disagrees, the bomb is cut anyway; where it
+ * agrees, only that text changes.  Returns the number of cuts so far.
+ */
+static size_t cap_inside(const char *s, size_t n, size_t from, size_t to,
+                         char *w, size_t *cuts)
+{
+    size_t k;
+
+    for (k = from; k + 1 < to; k++) {
+        if (s[k] == '<' && is_alpha((unsigned char)s[k + 1])) {
+            /* Unbounded: the tag may run past to as libxml2 reads it. */
+            start_tag(s, n, html_name(s, n, k + 1), w, cuts);
+            if (*cuts && !w)
+                break;
+        }
+    }
+    return *cuts;
+}
+
+/*
  * Scan s[0..n) as libxml2 would.  Without w: 1 if a start tag has more
  * than MAX_ATTRS attributes, else 0.  With w (s itself, writable): cut
  * every such tag and return how many were cut.
@@ -1012,21 +1034,21 @@ static size_t cap_attributes(const char *s, size_t n, char *w)
             /* Bombs inside a comment are cut as well, in case libxml2
              * does not take it for one; only the comment changes. */
             j = skip_comment(s, n, i);
-            for (size_t k = i + 4; k + 1 < j; k++) {
-                if (s[k] == '<' && is_alpha((unsigned char)s[k + 1])) {
-                    start_tag(s, j, html_name(s, j, k + 1), w, &cuts);
-                    if (cuts && !w)
-                        return cuts;
-                }
-            }
+            if (cap_inside(s, n, i + 4, j, w, &cuts) && !w)
+                return cuts;
             i = j;
         } else if (ci_prefix(s + i, n - i, "<!doctype")) {
             i = skip_doctype(s, n, i);
         } else if (s[i + 1] == '?') {
             j = i + 2;
             if (xml_name(s, n, j) > j) {
+                /* Bytes >= 0x80 are taken as name characters here, which
+                 * libxml2 does not always do (U+FFFD: fuzzing), so what
+                 * looks like a bomb inside is cut too. */
                 i = find_byte(s, n, j, '>');
                 i = i < n ? i + 1 : n;
+                if (cap_inside(s, n, j, i, w, &cuts) && !w)
+                    return cuts;
             } else {
                 i = j;
             }
