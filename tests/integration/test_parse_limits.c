@@ -17,6 +17,7 @@
  * deflate block, the literals "<b>" and then matches of length 258 at
  * distance 3 (13 bits each).
  */
+#include "bits.h"
 #include "server.h"
 #include "testlib.h"
 
@@ -30,39 +31,13 @@
 
 /* ---- a gzip of a repeated pattern ---- */
 
-struct bits {
-    unsigned char *p;
-    size_t len;
-    unsigned acc;
-    unsigned nacc;
-};
-
-static void put_bits(struct bits *b, unsigned value, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        b->acc |= ((value >> i) & 1u) << b->nacc;
-        if (++b->nacc == 8) {
-            b->p[b->len++] = (unsigned char)b->acc;
-            b->acc = 0;
-            b->nacc = 0;
-        }
-    }
-}
-
-/* Huffman codes go out most significant bit first. */
-static void put_code(struct bits *b, unsigned code, unsigned n)
-{
-    for (unsigned i = n; i-- > 0;)
-        put_bits(b, (code >> i) & 1u, 1);
-}
-
 /* A literal byte in the fixed code. */
-static void put_lit(struct bits *b, unsigned c)
+static void put_lit(struct pg_bits *b, unsigned c)
 {
     if (c < 144)
-        put_code(b, 0x30 + c, 8);
+        pg_bits_code(b, 0x30 + c, 8);
     else
-        put_code(b, 0x190 + c - 144, 9);
+        pg_bits_code(b, 0x190 + c - 144, 9);
 }
 
 static uint32_t crc_table[256];
@@ -94,7 +69,7 @@ static unsigned char *gzip_bomb(const char *head, const char *pat,
 {
     size_t hl = strlen(head), tl = strlen(tail);
     size_t cap = 64 + 2 * (hl + tl) + total / 258 * 2 + 16;
-    struct bits b = {NULL, 0, 0, 0};
+    struct pg_bits b = {NULL, 0, 0, 0};
     uint32_t crc = 0;
     size_t left, i;
     unsigned char chunk[3 * 1024];
@@ -110,16 +85,16 @@ static unsigned char *gzip_bomb(const char *head, const char *pat,
         memcpy(b.p, hdr, sizeof(hdr));
         b.len = sizeof(hdr);
     }
-    put_bits(&b, 1, 1); /* BFINAL */
-    put_bits(&b, 1, 2); /* fixed Huffman */
+    pg_bits_put(&b, 1, 1); /* BFINAL */
+    pg_bits_put(&b, 1, 2); /* fixed Huffman */
     for (i = 0; i < hl; i++)
         put_lit(&b, (unsigned char)head[i]);
     for (i = 0; i < 3 && i < total; i++)
         put_lit(&b, (unsigned char)pat[i]);
     left = total > 3 ? total - 3 : 0;
     while (left >= 258) {
-        put_code(&b, 0xc5, 8); /* 285: length 258 */
-        put_code(&b, 2, 5);    /* distance code 2: 3 */
+        pg_bits_code(&b, 0xc5, 8); /* 285: length 258 */
+        pg_bits_code(&b, 2, 5);    /* distance code 2: 3 */
         left -= 258;
     }
     /* The rest as literals, continuing the pattern. */
@@ -127,9 +102,9 @@ static unsigned char *gzip_bomb(const char *head, const char *pat,
         put_lit(&b, (unsigned char)pat[(total - left + i) % 3]);
     for (i = 0; i < tl; i++)
         put_lit(&b, (unsigned char)tail[i]);
-    put_code(&b, 0, 7); /* end of block */
+    pg_bits_code(&b, 0, 7); /* end of block */
     if (b.nacc)
-        put_bits(&b, 0, 8 - b.nacc);
+        pg_bits_put(&b, 0, 8 - b.nacc);
     crc = crc32_update(crc, (const unsigned char *)head, hl);
     for (i = 0; i < sizeof(chunk); i++)
         chunk[i] = (unsigned char)pat[i % 3];
@@ -140,10 +115,10 @@ static unsigned char *gzip_bomb(const char *head, const char *pat,
         left -= k;
     }
     crc = crc32_update(crc, (const unsigned char *)tail, tl);
-    put_bits(&b, crc & 0xffffu, 16);
-    put_bits(&b, crc >> 16, 16);
-    put_bits(&b, (unsigned)(size & 0xffffu), 16);
-    put_bits(&b, (unsigned)((size >> 16) & 0xffffu), 16);
+    pg_bits_put(&b, crc & 0xffffu, 16);
+    pg_bits_put(&b, crc >> 16, 16);
+    pg_bits_put(&b, (unsigned)(size & 0xffffu), 16);
+    pg_bits_put(&b, (unsigned)((size >> 16) & 0xffffu), 16);
     *len = b.len;
     return b.p;
 }

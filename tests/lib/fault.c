@@ -5,6 +5,7 @@
 /* unshare(), struct ifreq and the SIOCSIF* requests are Linux/GNU. */
 #define _GNU_SOURCE
 
+#include "bits.h"
 #include "fault.h"
 
 #include <arpa/inet.h>
@@ -191,33 +192,8 @@ void pg_fault_file_fill(const struct pg_fault_route *r, size_t i, void *buf)
  * has just three symbols (285 = length 258: 1 bit, literal 0 and end of
  * block: 2 bits) and whose distance code has one (distance 1: 1 bit).
  * After one literal zero, each further 258 zeros cost two 0 bits, so
- * 1 GiB of zeros takes about 1 MiB, as with zlib -9.
+ * 1 GiB of zeros takes about 1 MiB, as with zlib -9 (bits: bits.h).
  */
-struct bits {
-    unsigned char *p;
-    size_t len;                  /* whole bytes written */
-    unsigned acc;
-    unsigned nacc;
-};
-
-static void put_bits(struct bits *b, unsigned value, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        b->acc |= ((value >> i) & 1u) << b->nacc;
-        if (++b->nacc == 8) {
-            b->p[b->len++] = (unsigned char)b->acc;
-            b->acc = 0;
-            b->nacc = 0;
-        }
-    }
-}
-
-/* A Huffman code goes out most significant bit first. */
-static void put_code(struct bits *b, unsigned code, unsigned n)
-{
-    for (unsigned i = n; i-- > 0;)
-        put_bits(b, (code >> i) & 1u, 1);
-}
 
 /* CRC-32 operators as 32x32 matrices over GF(2) (zlib's crc32_combine
  * method), to get the CRC of 2^30 zero bytes without hashing them. */
@@ -266,7 +242,7 @@ static unsigned char *bomb;
 static size_t bomb_len;
 static pthread_once_t bomb_once = PTHREAD_ONCE_INIT;
 
-static void put_zero_run(struct bits *b, size_t zeros)
+static void put_zero_run(struct pg_bits *b, size_t zeros)
 {
     /* Code length code: 18 = '0' (7 extra bits: 11..138 zeros). */
     while (zeros) {
@@ -274,8 +250,8 @@ static void put_zero_run(struct bits *b, size_t zeros)
 
         if (zeros - k > 0 && zeros - k < 11)
             k = zeros - 11;
-        put_code(b, 0, 1);
-        put_bits(b, (unsigned)(k - 11), 7);
+        pg_bits_code(b, 0, 1);
+        pg_bits_put(b, (unsigned)(k - 11), 7);
         zeros -= k;
     }
 }
@@ -290,7 +266,7 @@ static void build_bomb(void)
                                        11, 4,  12, 3, 13, 2, 14, 1, 15};
     unsigned cl_len[19] = {0};
     size_t cap = 32 + (size_t)(matches / 4) + 64;
-    struct bits b = {NULL, 0, 0, 0};
+    struct pg_bits b = {NULL, 0, 0, 0};
     uint32_t crc = crc32_zeros(30);
 
     b.p = xcalloc(cap, 1);
@@ -302,50 +278,50 @@ static void build_bomb(void)
         memcpy(b.p, hdr, sizeof(hdr));
         b.len = sizeof(hdr);
     }
-    put_bits(&b, 1, 1);          /* BFINAL */
-    put_bits(&b, 2, 2);          /* BTYPE = dynamic */
-    put_bits(&b, 286 - 257, 5);  /* HLIT: codes 0..285 */
-    put_bits(&b, 0, 5);          /* HDIST: one distance code */
-    put_bits(&b, 18 - 4, 4);     /* HCLEN: up to order[17] = 1 */
+    pg_bits_put(&b, 1, 1);          /* BFINAL */
+    pg_bits_put(&b, 2, 2);          /* BTYPE = dynamic */
+    pg_bits_put(&b, 286 - 257, 5);  /* HLIT: codes 0..285 */
+    pg_bits_put(&b, 0, 5);          /* HDIST: one distance code */
+    pg_bits_put(&b, 18 - 4, 4);     /* HCLEN: up to order[17] = 1 */
     /* Code length code: 18 -> '0', 1 -> '10', 2 -> '11'. */
     cl_len[18] = 1;
     cl_len[1] = 2;
     cl_len[2] = 2;
     for (unsigned i = 0; i < 18; i++)
-        put_bits(&b, cl_len[order[i]], 3);
+        pg_bits_put(&b, cl_len[order[i]], 3);
     /* Literal/length lengths: 0 -> 2, 1..255 -> 0, 256 -> 2,
      * 257..284 -> 0, 285 -> 1; then the distance length: 0 -> 1. */
-    put_code(&b, 3, 2);
+    pg_bits_code(&b, 3, 2);
     put_zero_run(&b, 255);
-    put_code(&b, 3, 2);
+    pg_bits_code(&b, 3, 2);
     put_zero_run(&b, 28);
-    put_code(&b, 2, 2);
-    put_code(&b, 2, 2);
+    pg_bits_code(&b, 2, 2);
+    pg_bits_code(&b, 2, 2);
     /* Data: literal 0 = '10'; (285 = '0', distance 1 = '0') per 258;
      * the tail as literals; end of block 256 = '11'. */
-    put_code(&b, 2, 2);
+    pg_bits_code(&b, 2, 2);
     /* The matches are all-zero bits: whole zero bytes when aligned. */
     {
         uint64_t left = matches * 2;
 
         while (left && b.nacc) {
-            put_bits(&b, 0, 1);
+            pg_bits_put(&b, 0, 1);
             left--;
         }
         b.len += (size_t)(left / 8);
         left %= 8;
-        put_bits(&b, 0, (unsigned)left);
+        pg_bits_put(&b, 0, (unsigned)left);
     }
     for (unsigned i = 0; i < tail; i++)
-        put_code(&b, 2, 2);
-    put_code(&b, 3, 2);
+        pg_bits_code(&b, 2, 2);
+    pg_bits_code(&b, 3, 2);
     if (b.nacc)
-        put_bits(&b, 0, 8 - b.nacc);
+        pg_bits_put(&b, 0, 8 - b.nacc);
     /* Trailer: CRC-32 and size mod 2^32, little endian. */
-    put_bits(&b, crc & 0xFFFFu, 16);
-    put_bits(&b, crc >> 16, 16);
-    put_bits(&b, (unsigned)(total & 0xFFFFu), 16);
-    put_bits(&b, (unsigned)((total >> 16) & 0xFFFFu), 16);
+    pg_bits_put(&b, crc & 0xFFFFu, 16);
+    pg_bits_put(&b, crc >> 16, 16);
+    pg_bits_put(&b, (unsigned)(total & 0xFFFFu), 16);
+    pg_bits_put(&b, (unsigned)((total >> 16) & 0xFFFFu), 16);
     bomb = b.p;
     bomb_len = b.len;
 }
