@@ -12,12 +12,32 @@
 
 #include "fetch.h"
 
+struct ip_case {
+    const char *ip;
+    int want;
+};
+
+/* Every address classified as want; each miss is printed. */
+static void check_private(const struct ip_case *cases, size_t n)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < n; i++) {
+        int got = pg__ip_is_private(cases[i].ip);
+
+        if (got != cases[i].want) {
+            fprintf(stderr, "'%s': got %d, want %d\n", cases[i].ip, got,
+                    cases[i].want);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
 static void test_ip_is_private(void **state)
 {
-    static const struct {
-        const char *ip;
-        int want;
-    } cases[] = {
+    static const struct ip_case cases[] = {
         { "127.0.0.1", 1 },       { "127.255.255.254", 1 },
         { "10.0.0.1", 1 },        { "10.255.255.255", 1 },
         { "172.16.0.1", 1 },      { "172.31.255.255", 1 },
@@ -36,29 +56,15 @@ static void test_ip_is_private(void **state)
         { "::ffff:8.8.8.8", 0 },  { "not an ip", 1 },
         { "", 1 },
     };
-    size_t i;
-    int bad = 0;
 
     (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int got = pg__ip_is_private(cases[i].ip);
-
-        if (got != cases[i].want) {
-            fprintf(stderr, "'%s': got %d, want %d\n", cases[i].ip, got,
-                    cases[i].want);
-            bad++;
-        }
-    }
-    assert_int_equal(bad, 0);
+    check_private(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Ranges that embed an IPv4 address, and the old site-local range. */
 static void test_ip_is_private_embedded(void **state)
 {
-    static const struct {
-        const char *ip;
-        int want;
-    } cases[] = {
+    static const struct ip_case cases[] = {
         { "64:ff9b::127.0.0.1", 1 },  { "64:ff9b::a00:1", 1 },
         { "64:ff9b::c0a8:101", 1 },   { "64:ff9b::808:808", 0 },
         { "64:ff9b::1:808:808", 0 },  { "fec0::1", 1 },
@@ -69,20 +75,9 @@ static void test_ip_is_private_embedded(void **state)
         { "2002:c0a8:101::", 1 },     { "2002:808:808::1", 0 },
         { "2003::1", 0 },
     };
-    size_t i;
-    int bad = 0;
 
     (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int got = pg__ip_is_private(cases[i].ip);
-
-        if (got != cases[i].want) {
-            fprintf(stderr, "'%s': got %d, want %d\n", cases[i].ip, got,
-                    cases[i].want);
-            bad++;
-        }
-    }
-    assert_int_equal(bad, 0);
+    check_private(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /*
