@@ -12,7 +12,15 @@
 #   make fuzz         libFuzzer targets with clang into build/fuzz/
 #   make demo         install missing deps, build, fetch the bundled sample site
 #   make bench        benchmarks against curl, wget2, aria2c (tests/bench/)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR=  the program, libpagegrab.a,
+#                     libpagegrab.so.0, pagegrab.h, pagegrab.pc, the man
+#                     page and the sample config; `make uninstall` removes them
+#   make install-test install into a temp PREFIX, build and run an
+#                     embedder's hello world against it with pkg-config,
+#                     shared and --static (part of `make test`)
+#   make lint         banned functions
+#   make shape        file and function lengths, the src/ include graph
+#                     (tests/lint/shape.sh)
 #
 # Each flavour builds into its own directory: build/, build/asan/, build/tsan/,
 # build/cov/, build/torture/.
@@ -23,8 +31,13 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/pagegrab
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 VERSION := 0.1.0
+# The shared library's ABI version: libpagegrab.so.$(SOVERSION).
+SOVERSION := 0
 
 DEPS := libcurl libxml-2.0 libpcre2-8 libcrypto
 TEST_DEPS := cmocka libmicrohttpd
@@ -58,6 +71,8 @@ CMD_SRC := $(sort $(wildcard cmd/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libpagegrab.a
+SONAME := libpagegrab.so.$(SOVERSION)
+SOLIB := $(O)/libpagegrab.so.$(VERSION)
 BIN := $(O)/pagegrab
 
 # Unit tests: tests/unit/test_<module>.c, each linked with the library
@@ -87,13 +102,19 @@ PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
 PHONY_EXTRA := deps test-run fuzz fuzz-replay bench
 .PHONY: $(PHONY_EXTRA) all test unit-test integration-test integration-test-multi check-deps asan tsan valgrind \
-	demo install uninstall clean lint test-progs
+	demo install uninstall clean lint shape lib install-test test-progs
 
-all: $(BIN)
+all: $(BIN) $(SOLIB)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The library's objects serve both libpagegrab.a and libpagegrab.so: PIC,
+# and only what pagegrab.h marks PG_API is visible outside the .so.
+$(O)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(O)/ut/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -102,6 +123,21 @@ $(O)/ut/src/%.o: src/%.c
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
+
+# libpagegrab.so.VERSION with soname libpagegrab.so.SOVERSION, and the
+# two links next to it (the soname's, and the .so one for -lpagegrab).
+$(SOLIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(ALL_LDFLAGS) \
+		-o $@ $(LIB_OBJ) $(DEP_LIBS)
+	ln -sf libpagegrab.so.$(VERSION) $(O)/$(SONAME)
+	ln -sf $(SONAME) $(O)/libpagegrab.so
+
+# pagegrab.pc is written at install time: it holds PREFIX and LIBDIR.
+PC_SED := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+lib: $(LIB) $(SOLIB)
 
 $(ULIB): $(ULIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -189,8 +225,14 @@ integration-test-multi: check-deps $(BIN) $(IT_BIN) $(PROG_BIN)
 	@PAGEGRAB_BIN=$(abspath $(BIN)) PG_BUILD_DIR=$(abspath $(O)) \
 		PG_TEST_PER_WORKER=4 $(RUN_TESTS) integration-multi $(IT_BIN)
 
+# Install into a temp PREFIX and build tests/install/hello.c against it.
+install-test: check-deps $(BIN) $(LIB) $(SOLIB) $(O)/tests/pg-serve
+	@MAKE='$(MAKE)' O='$(O)' CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' \
+		PG_LDFLAGS='$(ALL_LDFLAGS)' sh tests/install/run.sh
+
 test-run:
-	@$(MAKE) --no-print-directory unit-test fuzz-replay integration-test
+	@$(MAKE) --no-print-directory unit-test fuzz-replay integration-test \
+		install-test
 	@$(MAKE) --no-print-directory integration-test-multi
 
 asan: deps
@@ -262,15 +304,32 @@ lint:
 		echo 'lint: banned function used (see STYLE.md)'; exit 1; fi
 	@echo 'lint: ok'
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+# The shape targets of issue 10; `make lint` will depend on this once the
+# tree meets them.
+shape:
+	@sh tests/lint/shape.sh
+
+install: $(BIN) $(LIB) $(SOLIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pagegrab
 	install -m 0644 pagegrab.1 $(DESTDIR)$(MANDIR)/man1/pagegrab.1
 	install -m 0644 config/pagegrab.conf $(DESTDIR)$(DOCDIR)/pagegrab.conf
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libpagegrab.a
+	install -m 0755 $(SOLIB) $(DESTDIR)$(LIBDIR)/libpagegrab.so.$(VERSION)
+	ln -sf libpagegrab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpagegrab.so
+	install -m 0644 src/pagegrab.h $(DESTDIR)$(INCLUDEDIR)/pagegrab.h
+	$(PC_SED) pagegrab.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pagegrab.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/pagegrab.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pagegrab $(DESTDIR)$(MANDIR)/man1/pagegrab.1
 	rm -f $(DESTDIR)$(DOCDIR)/pagegrab.conf
+	rm -f $(DESTDIR)$(LIBDIR)/libpagegrab.a $(DESTDIR)$(LIBDIR)/libpagegrab.so \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpagegrab.so.$(VERSION)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/pagegrab.h $(DESTDIR)$(PKGCONFIGDIR)/pagegrab.pc
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build

@@ -26,12 +26,54 @@
  *  - Callbacks run in the thread that called pg_job_run(), except
  *    log_cb, which may also run in worker threads (thread mode): it must
  *    be thread-safe.
+ *
+ * Process mode forks the caller (mode = PG_MODE_PROCESS):
+ *  - pg_job_run() fork()s `jobs` worker processes from the calling
+ *    process, at its start and again to replace a worker that died;
+ *    they are gone when it returns.  Nothing else in the library forks;
+ *    thread mode starts pthreads instead.
+ *  - Before each fork the library flushes stdio (fflush(NULL)) and
+ *    blocks every signal; the parent's mask is restored right after.
+ *  - A child runs only library code (fetch and extract, talking to the
+ *    parent over a socketpair) and leaves with _exit(): it never returns
+ *    into the embedder's code, never runs atexit handlers and never
+ *    calls a callback.  Its log lines and results go to the parent,
+ *    where the callbacks run.
+ *  - The child is a copy of the caller at the time of the fork: its
+ *    memory and its open descriptors (those not close-on-exec stay open
+ *    in the child until it exits; open yours with O_CLOEXEC), but only
+ *    the calling thread.  Other threads of the embedder do not exist in
+ *    the child, and a lock one of them held stays locked there; the
+ *    library's child code takes none of the embedder's locks.
+ *    pthread_atfork() handlers registered by the embedder or by another
+ *    library do run around each fork.
+ *  - In the child, SIGINT, SIGHUP and SIGPIPE are ignored and the other
+ *    common signals get the library's or the default handlers: the
+ *    embedder's handlers never run in a worker.  On Linux a worker gets
+ *    SIGTERM when the parent dies.
+ *  - The parent reaps each worker by its pid (wait4()).  Setting
+ *    SIGCHLD to SIG_IGN, or a SIGCHLD handler that reaps any child
+ *    (waitpid(-1, ...)), steals those exits: do not, while a job runs.
+ *  - Call pg_global_init() while single-threaded, as always; a
+ *    multi-threaded embedder is better served by thread mode.
  */
 #ifndef PAGEGRAB_H
 #define PAGEGRAB_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * PG_API marks every function of the public API.  The library is built
+ * with -fvisibility=hidden, so in libpagegrab.so only what carries PG_API
+ * is exported; internal non-static helpers stay hidden (they are still
+ * linkable from libpagegrab.a, which the pagegrab program uses).
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PG_API __attribute__((visibility("default")))
+#else
+#define PG_API
+#endif
 
 #ifdef __GNUC__
 #define PG_WARN_UNUSED __attribute__((warn_unused_result))
@@ -63,7 +105,7 @@ enum pg_code {
 };
 
 /* A static, lowercase description of a code; never NULL. */
-const char *pg_strerror(enum pg_code code);
+PG_API const char *pg_strerror(enum pg_code code);
 
 /* The final state of one URL, as recorded in the manifest. */
 enum pg_status {
@@ -87,13 +129,13 @@ enum pg_status {
 };
 
 /* The manifest name of a status ("ok", "http-error", ...); never NULL. */
-const char *pg_status_name(enum pg_status st);
+PG_API const char *pg_status_name(enum pg_status st);
 
 /*
  * 1 for the statuses that do not count as failures (ok, exists, filtered,
  * robots, listed), else 0.
  */
-int pg_status_is_success(enum pg_status st);
+PG_API int pg_status_is_success(enum pg_status st);
 
 /* What a URL is to the job. */
 enum pg_kind {
@@ -103,7 +145,7 @@ enum pg_kind {
 };
 
 /* "file", "page" or "image". */
-const char *pg_kind_name(enum pg_kind kind);
+PG_API const char *pg_kind_name(enum pg_kind kind);
 
 enum pg_mode {
     PG_MODE_THREAD = 0,
@@ -287,25 +329,25 @@ struct pg_options {
 };
 
 /* The library version string, e.g. "0.1.0". */
-const char *pg_version(void);
+PG_API const char *pg_version(void);
 
 /* The versions of the libraries in use, e.g. "libcurl/7.88.1 ...". */
-const char *pg_version_details(void);
+PG_API const char *pg_version_details(void);
 
 /*
  * Initialise libcurl and libxml2.  Call once from the main thread before
  * any other thread or process is started.
  */
-enum pg_code pg_global_init(void) PG_WARN_UNUSED;
+PG_API enum pg_code pg_global_init(void) PG_WARN_UNUSED;
 
 /* Undo pg_global_init(); call after every job is freed. */
-void pg_global_cleanup(void);
+PG_API void pg_global_cleanup(void);
 
 /* Fill *o with the defaults. */
-void pg_options_init(struct pg_options *o);
+PG_API void pg_options_init(struct pg_options *o);
 
 /* A new job for *o (borrowed until pg_job_free); NULL on out of memory. */
-struct pg_job *pg_job_new(const struct pg_options *o);
+PG_API struct pg_job *pg_job_new(const struct pg_options *o);
 
 /*
  * Run the job to completion.  Returns PG_OK when every URL ended, whatever
@@ -314,7 +356,7 @@ struct pg_job *pg_job_new(const struct pg_options *o);
  * when the job could not go on (the output directory became unusable).
  * The message is in pg_job_errmsg().  Call it once per job.
  */
-enum pg_code pg_job_run(struct pg_job *job) PG_WARN_UNUSED;
+PG_API enum pg_code pg_job_run(struct pg_job *job) PG_WARN_UNUSED;
 
 /*
  * Ask a running job to stop.  The first call (now = 0) starts no new
@@ -323,16 +365,16 @@ enum pg_code pg_job_run(struct pg_job *job) PG_WARN_UNUSED;
  * PG_E_INTERRUPTED.  Async-signal-safe: it may be called from a signal
  * handler, and from any thread.
  */
-void pg_job_stop(struct pg_job *job, int now);
+PG_API void pg_job_stop(struct pg_job *job, int now);
 
 /* Detail of the last error, "" if none; valid until pg_job_free(). */
-const char *pg_job_errmsg(const struct pg_job *job);
+PG_API const char *pg_job_errmsg(const struct pg_job *job);
 
 /* Copy the current statistics into *st. */
-void pg_job_stats(const struct pg_job *job, struct pg_stats *st);
+PG_API void pg_job_stats(const struct pg_job *job, struct pg_stats *st);
 
 /* Free the job; NULL is a no-op. */
-void pg_job_free(struct pg_job *job);
+PG_API void pg_job_free(struct pg_job *job);
 
 /* Flags for pg_name_from_url(). */
 enum pg_name_flags {
@@ -353,7 +395,7 @@ enum pg_name_flags {
  * On success *out is a new string the caller frees with pg_free().
  * Returns PG_E_URL/PG_E_SCHEME for an unusable URL, PG_E_NOMEM.
  */
-enum pg_code pg_name_from_url(const char *url, unsigned flags,
+PG_API enum pg_code pg_name_from_url(const char *url, unsigned flags,
                               char **out) PG_WARN_UNUSED;
 
 /*
@@ -371,7 +413,7 @@ struct pg_namer;
  * "out of memory" included.  flags: enum pg_name_flags, for URLs that no
  * rule matches.
  */
-struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
+PG_API struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
                               unsigned flags, char *err, size_t errlen);
 
 /*
@@ -380,18 +422,18 @@ struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
  * pg_name_from_url(), plus PG_E_INVALID when a template yields no usable
  * name.
  */
-enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
+PG_API enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
                            const char *hash, char **out) PG_WARN_UNUSED;
 
-void pg_namer_free(struct pg_namer *nm);
+PG_API void pg_namer_free(struct pg_namer *nm);
 
 /*
  * Check a pcre2 pattern or an XPath expression before a job starts (the
  * job checks again).  PG_E_INVALID with the reason in err.
  */
-enum pg_code pg_check_regex(const char *pattern, char *err, size_t errlen)
+PG_API enum pg_code pg_check_regex(const char *pattern, char *err, size_t errlen)
     PG_WARN_UNUSED;
-enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
+PG_API enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
     PG_WARN_UNUSED;
 
 /* Flags for pg_result_save(). */
@@ -415,17 +457,17 @@ enum pg_save_flags {
  * unsafe relname, PG_E_IO (res->status becomes PG_ST_SAVE_ERROR with the
  * reason in res->error), PG_E_NOMEM.
  */
-enum pg_code pg_result_save(struct pg_result *res, const char *relname,
+PG_API enum pg_code pg_result_save(struct pg_result *res, const char *relname,
                             unsigned flags) PG_WARN_UNUSED;
 
 /* From a result callback: mark the result failed with a message. */
-void pg_result_fail(struct pg_result *res, enum pg_status st,
+PG_API void pg_result_fail(struct pg_result *res, enum pg_status st,
                     const char *fmt, ...) PG_PRINTF(3, 4);
 
 /*
  * Allocation used by the library; pg_free(NULL) is a no-op.
  */
-void *pg_malloc(size_t n);
-void pg_free(void *p);
+PG_API void *pg_malloc(size_t n);
+PG_API void pg_free(void *p);
 
 #endif /* PAGEGRAB_H */
