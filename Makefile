@@ -124,11 +124,15 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# Every symbol the .so uses must resolve at its link (not with sanitizer
+# runtimes, which some compilers leave to the executable).
+SO_LDFLAGS := $(if $(SANITIZE),,-Wl,--no-undefined)
+
 # libpagegrab.so.VERSION with soname libpagegrab.so.SOVERSION, and the
 # two links next to it (the soname's, and the .so one for -lpagegrab).
 $(SOLIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(ALL_LDFLAGS) \
+	$(CC) -shared -Wl,-soname,$(SONAME) $(SO_LDFLAGS) $(ALL_LDFLAGS) \
 		-o $@ $(LIB_OBJ) $(DEP_LIBS)
 	ln -sf libpagegrab.so.$(VERSION) $(O)/$(SONAME)
 	ln -sf $(SONAME) $(O)/libpagegrab.so
