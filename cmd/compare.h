@@ -1,0 +1,104 @@
+/*
+ * compare.h - what the files of `pagegrab compare` share (cmd/ only):
+ * the run table (struct compare, its modes and runs), the child's report
+ * and the steps each file offers the others.
+ *
+ *  compare.c   options, the base directory and the input, the entry point
+ *  compare_run.c  signals and the runs: fork, measure, collect
+ *  rmtree.c    removing a run's directory without following a symlink
+ *  report.c    figures and the report: table, CSV, JSON, SVG
+ */
+#ifndef PG_COMPARE_H
+#define PG_COMPARE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cli.h"
+
+#define MAX_MODES 32
+
+enum format {
+    FMT_TABLE,
+    FMT_CSV,
+    FMT_JSON
+};
+
+/* One run of one mode. */
+struct run {
+    int done;            /* a child was started for it */
+    int ok;              /* the job ran to its end: figures are valid */
+    char why[PG_ERRBUF_SIZE + 64]; /* !ok: what went wrong */
+    int exit_status;     /* the child's, as pagegrab's; -1 if killed */
+    double wall_s;
+    double user_s;
+    double sys_s;
+    uint64_t child_rss_kb; /* wait4's ru_maxrss */
+    struct pg_stats st;  /* from the child */
+    char *kept_dir;      /* --keep: the run's directory (owned) */
+};
+
+/* One concurrency model: MODE[:K]. */
+struct mode {
+    enum pg_mode mode;
+    unsigned k;          /* transfers per worker; 0 = the job's */
+    char label[24];      /* "thread:16" */
+    struct run *runs;    /* repeat entries (owned) */
+};
+
+/*
+ * What a child sends back, in one write() of at most PIPE_BUF bytes (so
+ * the parent reads all of it or nothing).
+ */
+struct report {
+    int rc;                      /* enum pg_code of pg_job_run() */
+    int status;                  /* the exit status that maps to */
+    struct pg_stats st;
+    char errmsg[PG_ERRBUF_SIZE];
+};
+
+_Static_assert(sizeof(struct report) <= 512, "a report must be one "
+               "atomic pipe write (PIPE_BUF is at least 512)");
+
+struct compare {
+    struct pg_cli cli;
+    int cli_parsed;      /* cli holds something to release */
+    char **job_argv;     /* argv without compare's options (owned vector,
+                            borrowed strings) */
+    int job_argc;
+    struct mode modes[MAX_MODES];
+    size_t n_modes;
+    unsigned repeat;
+    enum format format;
+    const char *svg_path;
+    int keep;
+
+    char *base;          /* where temporary files go (owned) */
+    int base_fd;         /* the base directory, or -1 */
+    int base_created;    /* we made it: rmdir it at the end if empty */
+    char *input_copy;    /* the copy of the URL list, or NULL (owned) */
+    const char *input;   /* the URL file the runs read, or NULL */
+    uint64_t n_input;    /* URLs in the input: arguments + list lines */
+    int ran;             /* the run table exists: there is a report */
+};
+
+/* compare.c */
+const char *errstr(int err, char *buf, size_t len);
+char *concat3(const char *a, const char *b, const char *c);
+int write_all(int fd, const void *data, size_t len);
+
+/* compare_run.c */
+extern volatile sig_atomic_t stop_signal;
+void parent_on_signal(int sig);
+void set_stop_handler(void (*fn)(int));
+int run_all(struct compare *c);
+
+/* rmtree.c */
+int remove_tree(int basefd, const char *name);
+
+/* report.c */
+int report(const struct compare *c);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * compare_run.c - the runs of `pagegrab compare`: the stop signals of
+ * parent and child, and one run (fork, the child's job, wait4's
+ * measurements, the child's report) for every mode and repeat.  How a
+ * run is made, and why, is told at the top of compare.c.  Not here:
+ * options and input (compare.c), the report (report.c).
+ */
+#define _DEFAULT_SOURCE /* wait4() */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compare.h"
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Parent: the last stop signal, and the child to forward it to. */
+volatile sig_atomic_t stop_signal;
+static volatile pid_t child_pid;
+
+/* Child: its job, for its own handler. */
+static struct pg_job *volatile child_job;
+static volatile sig_atomic_t child_stopped;
+
+/*
+ * In the parent: remember the stop and pass it on to the running child.
+ * child_pid is only set or cleared with signals blocked, and cleared
+ * before the child is reaped, so a pid here is never a stranger's.
+ */
+void parent_on_signal(int sig)
+{
+    int saved = errno;
+    pid_t pid = child_pid;
+
+    stop_signal = sig;
+    if (pid > 0)
+        kill(pid, sig);
+    errno = saved;
+}
+
+/*
+ * In a child: stop the job at once.  Its output is thrown away, so
+ * there is no reason to let transfers finish.
+ */
+static void child_on_signal(int sig)
+{
+    struct pg_job *job = child_job;
+
+    (void)sig;
+    child_stopped = 1;
+    if (job)
+        pg_job_stop(job, 1);
+}
+
+void set_stop_handler(void (*fn)(int))
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    /* No SA_RESTART: a blocking call (waitid() in the parent) returns
+     * EINTR and is retried by its loop.  Where signals are deferred to
+     * the end of a call (TSan does so), a restarted call would hold the
+     * handler, and so the forwarding of the stop, until it returns. */
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* One run                                                             */
+/* ------------------------------------------------------------------ */
+
+static int exit_status_of(enum pg_code rc, const struct pg_stats *st)
+{
+    if (rc == PG_OK)
+        return st->failed ? PG_EXIT_FAILED : PG_EXIT_OK;
+    if (rc == PG_E_INVALID)
+        return PG_EXIT_USAGE;
+    if (rc == PG_E_INTERRUPTED)
+        return PG_EXIT_INTERRUPTED;
+    return PG_EXIT_FATAL;
+}
+
+/*
+ * The child: run the job in dir with this mode, report, _exit().  Never
+ * returns.  old_mask is the signal mask to restore once the child's own
+ * handlers are in place.
+ */
+static void child_main(struct compare *c, const struct mode *m,
+                       const char *dir, int report_fd,
+                       const sigset_t *old_mask)
+{
+    struct pg_options o = c->cli.o;
+    struct report rep;
+    struct pg_job *job;
+    char *manifest = NULL;
+    int fd;
+
+    set_stop_handler(child_on_signal);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    /* stdout carries the report: --list lines of a run go nowhere. */
+    fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    memset(&rep, 0, sizeof(rep));
+    o.mode = m->mode;
+    o.per_worker = m->k;
+    o.output_dir = dir;
+    o.input_path = c->input;
+    o.progress_cb = NULL;
+    o.progress_userdata = NULL;
+    o.log_level = c->cli.verbose ? PG_LOG_DEBUG : PG_LOG_ERROR;
+    if (o.manifest_path) {
+        manifest = concat3(dir, "/", "manifest.jsonl");
+        o.manifest_path = manifest;
+    }
+    pg_cli_raise_fd_limit(o.jobs * o.per_worker);
+    job = c->cli.o.manifest_path && !manifest ? NULL : pg_job_new(&o);
+    if (!job) {
+        rep.rc = PG_E_NOMEM;
+        snprintf(rep.errmsg, sizeof(rep.errmsg), "out of memory");
+    } else {
+        child_job = job;
+        if (child_stopped)
+            pg_job_stop(job, 1);
+        rep.rc = pg_job_run(job);
+        child_job = NULL;
+        pg_job_stats(job, &rep.st);
+        snprintf(rep.errmsg, sizeof(rep.errmsg), "%s", pg_job_errmsg(job));
+        pg_job_free(job);
+    }
+    rep.status = exit_status_of((enum pg_code)rep.rc, &rep.st);
+    free(manifest);
+    if (write_all(report_fd, &rep, sizeof(rep)) != 0)
+        _exit(PG_EXIT_FATAL);
+    _exit(rep.status);
+}
+
+/*
+ * Wait for the child to end: first without reaping it (waitid WNOWAIT),
+ * so that the signal handler can still forward to a pid that is surely
+ * ours; then reap it with wait4() for its rusage, clearing child_pid
+ * with signals blocked.  *t_end is when it ended.
+ */
+static int wait_child(pid_t pid, int *status, struct rusage *ru,
+                      double *t_end)
+{
+    sigset_t all, old;
+    siginfo_t si;
+    pid_t r;
+
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) != 0 &&
+           errno == EINTR)
+        ;
+    *t_end = now();
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    do {
+        r = wait4(pid, status, 0, ru);
+    } while (r < 0 && errno == EINTR);
+    child_pid = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return r == pid ? 0 : -1;
+}
+
+/* The report, if the child wrote a whole one; never blocks. */
+static int read_report(int fd, struct report *rep)
+{
+    size_t got = 0;
+
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    while (got < sizeof(*rep)) {
+        ssize_t n = read(fd, (char *)rep + got, sizeof(*rep) - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got == sizeof(*rep) ? 0 : -1;
+}
+
+/*
+ * A new run directory "BASE/pagegrab-compare-MODE-K-rN.XXXXXX" (heap),
+ * or NULL with the reason in run->why.
+ */
+static char *make_run_dir(struct compare *c, const struct mode *m,
+                          unsigned rep, struct run *run)
+{
+    char name[96], err[128];
+    char *path;
+
+    snprintf(name, sizeof(name), "pagegrab-compare-%s-%u-r%u.XXXXXX",
+             m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k, rep);
+    path = concat3(c->base, "/", name);
+    if (!path) {
+        snprintf(run->why, sizeof(run->why), "out of memory");
+        return NULL;
+    }
+    if (!mkdtemp(path)) {
+        snprintf(run->why, sizeof(run->why), "cannot create a directory "
+                 "in '%s': %s", c->base, errstr(errno, err, sizeof(err)));
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* Fill run from what the child left: exit status, rusage, report. */
+static void collect(struct run *run, int status, const struct rusage *ru,
+                    int have_report, const struct report *rep)
+{
+    run->user_s = seconds(ru->ru_utime);
+    run->sys_s = seconds(ru->ru_stime);
+    run->child_rss_kb = ru->ru_maxrss > 0 ? (uint64_t)ru->ru_maxrss : 0;
+    run->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (have_report)
+        run->st = rep->st;
+    if (WIFSIGNALED(status)) {
+        snprintf(run->why, sizeof(run->why), "killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else if (!have_report) {
+        snprintf(run->why, sizeof(run->why), "exited with status %d "
+                 "without a report", run->exit_status);
+    } else if (rep->rc != PG_OK) {
+        snprintf(run->why, sizeof(run->why), "%s",
+                 rep->errmsg[0] ? rep->errmsg
+                                : pg_strerror((enum pg_code)rep->rc));
+    } else {
+        run->ok = 1;
+    }
+}
+
+/*
+ * Make one run of mode m (repetition rep) and record it in run: run->ok
+ * when it completed, else the reason in run->why.  run->done once a
+ * child was started.
+ */
+static void run_one(struct compare *c, struct mode *m, struct run *run,
+                    unsigned rep)
+{
+    int fds[2] = { -1, -1 };
+    struct report report;
+    struct rusage ru;
+    sigset_t all, old;
+    double t0, t1;
+    char *dir;
+    int status = 0, e;
+    char err[128];
+    pid_t pid;
+
+    dir = make_run_dir(c, m, rep, run);
+    if (!dir)
+        return;
+    if (pipe(fds) != 0) {
+        snprintf(run->why, sizeof(run->why), "cannot create a pipe: %s",
+                 errstr(errno, err, sizeof(err)));
+        goto out;
+    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+
+    fflush(NULL);
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    t0 = now();
+    pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        close(c->base_fd);
+        c->base_fd = -1;
+        child_main(c, m, dir, fds[1], &old);
+    }
+    e = errno;
+    if (pid > 0)
+        child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fds[1]);
+    fds[1] = -1;
+    if (pid < 0) {
+        snprintf(run->why, sizeof(run->why), "cannot fork: %s",
+                 errstr(e, err, sizeof(err)));
+        goto out;
+    }
+    run->done = 1;
+    memset(&ru, 0, sizeof(ru));
+    if (wait_child(pid, &status, &ru, &t1) != 0) {
+        snprintf(run->why, sizeof(run->why), "cannot wait for its process");
+        goto out;
+    }
+    run->wall_s = t1 - t0;
+    collect(run, status, &ru, read_report(fds[0], &report) == 0, &report);
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (c->keep && run->done) {
+        run->kept_dir = dir;
+        dir = NULL;
+    } else {
+        e = remove_tree(c->base_fd, dir + strlen(c->base) + 1);
+        if (e)
+            pg_cli_error("cannot remove '%s': %s", dir,
+                         errstr(e, err, sizeof(err)));
+        free(dir);
+    }
+}
+
+/*
+ * Every run: for r in 1..R, every mode once.  Returns 0, or the exit
+ * status: PG_EXIT_FATAL if some run did not complete, PG_EXIT_INTERRUPTED
+ * after a signal.
+ */
+int run_all(struct compare *c)
+{
+    unsigned total = c->repeat * (unsigned)c->n_modes, seq = 0, r;
+    int status = 0;
+    size_t i;
+
+    for (i = 0; i < c->n_modes; i++) {
+        c->modes[i].runs = calloc(c->repeat, sizeof(struct run));
+        if (!c->modes[i].runs) {
+            pg_cli_error("out of memory");
+            return PG_EXIT_FATAL;
+        }
+    }
+    c->ran = 1;
+    for (r = 0; r < c->repeat; r++) {
+        for (i = 0; i < c->n_modes; i++) {
+            struct mode *m = &c->modes[i];
+            struct run *run = &m->runs[r];
+
+            if (stop_signal)
+                return PG_EXIT_INTERRUPTED;
+            seq++;
+            run_one(c, m, run, r + 1);
+            if (stop_signal)
+                return PG_EXIT_INTERRUPTED;
+            if (!run->ok) {
+                pg_cli_error("run %u/%u: %s failed: %s", seq, total,
+                             m->label, run->why);
+                status = PG_EXIT_FATAL;
+            } else if (!c->cli.quiet) {
+                pg_cli_error("run %u/%u: %s ... %.3f s%s%s%s", seq, total,
+                             m->label, run->wall_s,
+                             run->kept_dir ? ", kept in '" : "",
+                             run->kept_dir ? run->kept_dir : "",
+                             run->kept_dir ? "'" : "");
+            }
+        }
+    }
+    return status;
+}
