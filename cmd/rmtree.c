@@ -117,6 +117,124 @@ static int rm_scan(int fd, struct rm_frame *f)
 }
 
 /*
+ * The walk of remove_tree: the stack of directories being emptied (the
+ * top one is open on fd), and the first errno met.
+ */
+struct rm_walk {
+    struct rm_frame *stack;
+    size_t depth;
+    size_t cap;
+    int fd;
+    int err;
+};
+
+static void rm_note(struct rm_walk *w, int e)
+{
+    if (e && !w->err)
+        w->err = e;
+}
+
+/*
+ * Enter the directory open on w->fd, named sub (taken over): push its
+ * frame, remember its identity, unlink its files and list its
+ * subdirectories.  Returns 0, or -1 when the walk must stop.
+ */
+static int rm_enter(struct rm_walk *w, char *sub)
+{
+    struct rm_frame *f;
+    struct stat st;
+    int e;
+
+    if (w->depth == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 16;
+        struct rm_frame *ns = realloc(w->stack, ncap * sizeof(*ns));
+
+        if (!ns) {
+            free(sub);
+            w->err = ENOMEM;
+            return -1;
+        }
+        w->stack = ns;
+        w->cap = ncap;
+    }
+    f = &w->stack[w->depth++];
+    memset(f, 0, sizeof(*f));
+    f->name = sub;
+    if (fstat(w->fd, &st) != 0) {
+        w->err = errno;
+        return -1;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    e = rm_scan(w->fd, f);
+    rm_note(w, e);
+    return e == ENOMEM ? -1 : 0;
+}
+
+/*
+ * Go down into the next subdirectory of the top frame f.  Returns its
+ * name (then w->fd is open on it), or NULL when it could not be opened
+ * (it was unlinked if it had been replaced by a file or a symlink).
+ */
+static char *rm_descend(struct rm_walk *w, struct rm_frame *f)
+{
+    char *sub = f->sub[--f->n_sub];
+    int child = open_dir_nofollow(w->fd, sub);
+
+    if (child < 0) {
+        /* Replaced by a file or symlink meanwhile: unlink it. */
+        if ((errno == ENOTDIR || errno == ELOOP) &&
+            unlinkat(w->fd, sub, 0) == 0)
+            errno = 0;
+        if (errno && errno != ENOENT)
+            rm_note(w, errno);
+        free(sub);
+        return NULL;
+    }
+    close(w->fd);
+    w->fd = child;
+    return sub;
+}
+
+/*
+ * The top frame is empty: climb to its parent through "..", checked
+ * against the parent's identity, and remove it there.  Returns 0, or -1
+ * when the walk must stop (the top frame was the root, or the way back
+ * up is not the way down).
+ */
+static int rm_climb(struct rm_walk *w, int basefd)
+{
+    struct rm_frame *f = &w->stack[w->depth - 1];
+    const struct rm_frame *p;
+    struct stat st;
+    int up;
+
+    if (w->depth == 1) {
+        close(w->fd);
+        w->fd = -1;
+        if (unlinkat(basefd, f->name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+            rm_note(w, errno);
+        return -1;
+    }
+    up = openat(w->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    p = &w->stack[w->depth - 2];
+    if (up < 0 || fstat(up, &st) != 0 || st.st_dev != p->dev ||
+        st.st_ino != p->ino) {
+        rm_note(w, up < 0 ? errno : ESTALE);
+        if (up >= 0)
+            close(up);
+        return -1;
+    }
+    close(w->fd);
+    w->fd = up;
+    if (unlinkat(w->fd, f->name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rm_note(w, errno);
+    rm_frame_release(f);
+    w->depth--;
+    return 0;
+}
+
+/*
  * Remove the directory name (in the directory open on basefd) and
  * everything under it, like `rm -rf`, but without following a symlink.
  * The walk is depth first and holds one directory open at a time.  It
@@ -127,16 +245,14 @@ static int rm_scan(int fd, struct rm_frame *f)
  */
 int remove_tree(int basefd, const char *name)
 {
-    struct rm_frame *stack = NULL;
-    size_t depth = 0, cap = 0;
-    int fd = -1, err = 0, e;
-    struct stat st;
+    struct rm_walk w = { NULL, 0, 0, -1, 0 };
     char *sub = strdup(name);
+    int e;
 
     if (!sub)
         return ENOMEM;
-    fd = open_dir_nofollow(basefd, sub);
-    if (fd < 0) {
+    w.fd = open_dir_nofollow(basefd, sub);
+    if (w.fd < 0) {
         e = errno;
         free(sub);
         return e == ENOENT ? 0 : e;
@@ -144,91 +260,19 @@ int remove_tree(int basefd, const char *name)
     for (;;) {
         struct rm_frame *f;
 
-        /* Enter the directory open on fd, named sub. */
-        if (sub) {
-            if (depth == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                struct rm_frame *ns = realloc(stack, ncap * sizeof(*ns));
-
-                if (!ns) {
-                    free(sub);
-                    err = ENOMEM;
-                    break;
-                }
-                stack = ns;
-                cap = ncap;
-            }
-            f = &stack[depth++];
-            memset(f, 0, sizeof(*f));
-            f->name = sub;
-            sub = NULL;
-            if (fstat(fd, &st) != 0) {
-                err = errno;
-                break;
-            }
-            f->dev = st.st_dev;
-            f->ino = st.st_ino;
-            e = rm_scan(fd, f);
-            if (e && !err)
-                err = e;
-            if (e == ENOMEM)
-                break;
-        }
-        f = &stack[depth - 1];
-        if (f->n_sub > 0) {
-            int child;
-
-            sub = f->sub[--f->n_sub];
-            child = open_dir_nofollow(fd, sub);
-            if (child < 0) {
-                /* Replaced by a file or symlink meanwhile: unlink it. */
-                if ((errno == ENOTDIR || errno == ELOOP) &&
-                    unlinkat(fd, sub, 0) == 0)
-                    errno = 0;
-                if (errno && errno != ENOENT && !err)
-                    err = errno;
-                free(sub);
-                sub = NULL;
-                continue;
-            }
-            close(fd);
-            fd = child;
-            continue;
-        }
-        /* f is empty: climb to its parent and remove it there. */
-        if (depth == 1) {
-            close(fd);
-            fd = -1;
-            if (unlinkat(basefd, f->name, AT_REMOVEDIR) != 0 &&
-                errno != ENOENT && !err)
-                err = errno;
+        if (sub && rm_enter(&w, sub) != 0)
             break;
-        }
-        {
-            int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            const struct rm_frame *p = &stack[depth - 2];
-
-            if (up < 0 || fstat(up, &st) != 0 || st.st_dev != p->dev ||
-                st.st_ino != p->ino) {
-                if (!err)
-                    err = up < 0 ? errno : ESTALE;
-                if (up >= 0)
-                    close(up);
-                break;
-            }
-            close(fd);
-            fd = up;
-        }
-        if (unlinkat(fd, f->name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
-            !err)
-            err = errno;
-        rm_frame_release(f);
-        depth--;
+        sub = NULL;
+        f = &w.stack[w.depth - 1];
+        if (f->n_sub > 0)
+            sub = rm_descend(&w, f);
+        else if (rm_climb(&w, basefd) != 0)
+            break;
     }
-    while (depth > 0)
-        rm_frame_release(&stack[--depth]);
-    free(stack);
-    if (fd >= 0)
-        close(fd);
-    return err;
+    while (w.depth > 0)
+        rm_frame_release(&w.stack[--w.depth]);
+    free(w.stack);
+    if (w.fd >= 0)
+        close(w.fd);
+    return w.err;
 }
