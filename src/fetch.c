@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "spool.h"
 #include "url.h"
+#include "util.h"
 
 /* Longest Content-Type kept (hostile servers send anything). */
 #define CONTENT_TYPE_MAX 200
@@ -160,13 +161,11 @@ static int parent_gone(struct pg__fetcher *f)
 {
     const struct pg__fetch_config *c = f->cfg;
     struct pollfd pfd;
-    struct timespec ts;
     double now;
 
     if (!c->watch_parent || !c->abort_flag)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    now = pg__now();
     if (now - f->watched < 0.1)
         return 0;
     f->watched = now;
@@ -613,14 +612,6 @@ static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
     }
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Point slot x at url (copied by libcurl).  The custom headers go only
  * to the origin of the item, and only when its redirects are followed
@@ -636,7 +627,7 @@ static void xfer_target(struct pg__xfer *x, const char *url)
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, mine ? c->headers : NULL);
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
     if (c->timeout_ms > 0) {
-        long left = c->timeout_ms - (long)((mono_now() - x->t0) * 1000);
+        long left = c->timeout_ms - (long)((pg__now() - x->t0) * 1000);
 
         curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
     }
@@ -711,7 +702,7 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->first_addr = PG_ADDR_NONE;
     x->hops = 0;
     x->time_us = 0;
-    x->t0 = mono_now();
+    x->t0 = pg__now();
     PG_FREE(x->origin);
     x->manual = c->headers && (it->flags & PG_ITEM_HEADERS);
     if (x->manual)

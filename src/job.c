@@ -18,17 +18,10 @@
 #include "mem.h"
 #include "name.h"
 #include "url.h"
+#include "util.h"
 
 /* How often the progress callback fires while nothing finishes. */
 #define TICK_MS 250
-
-double pg__now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 enum pg_code pg_global_init(void)
 {

@@ -77,7 +77,4 @@ struct pg_job {
     char errmsg[PG_ERRBUF_SIZE];
 };
 
-/* Seconds on the monotonic clock. */
-double pg__now(void);
-
 #endif

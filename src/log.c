@@ -50,11 +50,3 @@ void pg__log_escape(char *s, size_t size)
     memcpy(s, out, n + 1 < size ? n + 1 : size);
     s[size - 1] = '\0';
 }
-
-const char *pg__errstr(int err, char *buf, size_t len)
-{
-    /* The XSI strerror_r under _POSIX_C_SOURCE=200809L returns int. */
-    if (strerror_r(err, buf, len) != 0)
-        snprintf(buf, len, "error %d", err);
-    return buf;
-}

@@ -11,6 +11,7 @@
 #define PG_LOG_H
 
 #include "pagegrab.h"
+#include "util.h" /* pg__errstr */
 
 #define PG_LOG_LINE_MAX 1024
 
@@ -28,8 +29,5 @@ void pg__log(const struct pg__logger *lg, enum pg_log_level level,
 void pg__log_escape(char *s, size_t size);
 
 #define pg__log_enabled(lg, lvl) ((lg)->cb && (lvl) <= (lg)->level)
-
-/* strerror_r into buf, whichever variant libc has; returns buf. */
-const char *pg__errstr(int err, char *buf, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "pagegrab.h"
+#include "util.h" /* pg__utf8_len */
 
 /* Input lines longer than this are rejected as over-long. */
 #define PG_URL_MAX 8192
@@ -41,13 +42,6 @@ void pg__url_release(struct pg__url *u);
  * NULL if url is not a valid http(s) URL or on out of memory.
  */
 char *pg__url_origin(const char *url);
-
-/*
- * Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when
- * s[0] does not start one (overlong forms, surrogates and code points
- * past U+10FFFF are invalid).
- */
-size_t pg__utf8_len(const unsigned char *s, size_t n);
 
 /*
  * The form in which an input line (len bytes, may hold NUL) is recorded

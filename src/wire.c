@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -203,29 +202,4 @@ int pg__wire_rx_next(struct pg__wire_rx *rx, unsigned *type,
     *len = (size_t)n;
     rx->consumed += PG_WIRE_HEADER + (size_t)n;
     return 1;
-}
-
-enum pg_code pg__wire_write_all(int fd, const void *p, size_t n)
-{
-    const char *s = p;
-
-    int sock = 1;
-
-    while (n > 0) {
-        /* On a socket, a dead peer must be EPIPE, never SIGPIPE: the
-         * library cannot rely on its host ignoring SIGPIPE. */
-        ssize_t w = sock ? send(fd, s, n, MSG_NOSIGNAL) : write(fd, s, n);
-
-        if (w < 0 && sock && errno == ENOTSOCK) {
-            sock = 0;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return PG_E_IO;
-        s += w;
-        n -= (size_t)w;
-    }
-    return PG_OK;
 }

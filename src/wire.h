@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "util.h"
 
 #define PG_WIRE_HEADER 5
 #define PG_WIRE_MAX (1u << 20)
@@ -81,8 +82,10 @@ enum pg_code pg__wire_rx_read(struct pg__wire_rx *rx, int fd)
 int pg__wire_rx_next(struct pg__wire_rx *rx, unsigned *type,
                      const void **payload, size_t *len);
 
-/* Write all n bytes, retrying on EINTR and short writes.  PG_E_IO. */
-enum pg_code pg__wire_write_all(int fd, const void *p, size_t n)
-    PG_WARN_UNUSED;
+/* Write all n bytes (the one write loop, util.h). */
+static inline enum pg_code pg__wire_write_all(int fd, const void *p, size_t n)
+{
+    return pg__write_all(fd, p, n);
+}
 
 #endif

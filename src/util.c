@@ -1,0 +1,84 @@
+/*
+ * util.c - see util.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+double pg__now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *pg__errstr(int err, char *buf, size_t len)
+{
+    /* The XSI strerror_r under _POSIX_C_SOURCE=200809L returns int. */
+    if (strerror_r(err, buf, len) != 0)
+        snprintf(buf, len, "error %d", err);
+    return buf;
+}
+
+enum pg_code pg__write_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+
+    int sock = 1;
+
+    while (n > 0) {
+        /* On a socket, a dead peer must be EPIPE, never SIGPIPE: the
+         * library cannot rely on its host ignoring SIGPIPE. */
+        ssize_t w = sock ? send(fd, s, n, MSG_NOSIGNAL) : write(fd, s, n);
+
+        if (w < 0 && sock && errno == ENOTSOCK) {
+            sock = 0;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return PG_E_IO;
+        s += w;
+        n -= (size_t)w;
+    }
+    return PG_OK;
+}
+
+size_t pg__utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}

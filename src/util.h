@@ -1,0 +1,37 @@
+/*
+ * util.h - the small helpers that src/ and cmd/ share: the clock, errno
+ * text, the write loop and the UTF-8 check.  One implementation each.
+ *
+ * Internal to pagegrab, not part of the public API, but cmd/ may
+ * include it (as curl's tool uses curlx): the program links the static
+ * library, so it sees these pg__ symbols.  Keep it a leaf: no job, no
+ * item, nothing above pagegrab.h.
+ */
+#ifndef PG_UTIL_H
+#define PG_UTIL_H
+
+#include <stddef.h>
+
+#include "pagegrab.h"
+
+/* Seconds on the monotonic clock. */
+double pg__now(void);
+
+/* strerror_r into buf, whichever variant libc has; returns buf. */
+const char *pg__errstr(int err, char *buf, size_t len);
+
+/*
+ * Write all n bytes to fd, retrying on EINTR and short writes.  On a
+ * socket a dead peer is EPIPE, never SIGPIPE.  PG_E_IO (errno set).
+ */
+enum pg_code pg__write_all(int fd, const void *p, size_t n)
+    PG_WARN_UNUSED;
+
+/*
+ * Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when
+ * s[0] does not start one (overlong forms, surrogates and code points
+ * past U+10FFFF are invalid).
+ */
+size_t pg__utf8_len(const unsigned char *s, size_t n);
+
+#endif
