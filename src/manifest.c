@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "json.h"
 #include "manifest.h"
 #include "wire.h"
 #include "url.h"
@@ -218,83 +219,6 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
 }
 
 /*
- * Append s as a JSON string, but stop before the escaped text would pass
- * max bytes (quotes not counted); *cut is set when something was left out.
- * A byte that is not part of valid UTF-8 becomes %XX in a URL (AS_URL),
- * U+FFFD in text (AS_TEXT), and \u00XX in a file name (AS_BYTES, which
- * keeps the byte for a reader that knows the scheme).
- */
-enum { AS_TEXT, AS_URL, AS_BYTES };
-
-static enum pg_code json_str_max(struct pg_buf *b, const char *str,
-                                 int as, size_t max, int *cut)
-{
-    static const char hex[] = "0123456789abcdef";
-    static const char HEX[] = "0123456789ABCDEF";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n, k, used = 0;
-    enum pg_code rc;
-
-    *cut = 0;
-    if (!s)
-        return pg_buf_addstr(b, "null");
-    n = strlen(str);
-    rc = pg_buf_addc(b, '"');
-    while (!rc && n > 0) {
-        unsigned char c = *s;
-        char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
-        const char *out = esc;
-        size_t outlen = 2;
-
-        k = pg__utf8_len(s, n);
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-            esc[0] = '\\';
-        } else if (c == '\n') {
-            out = "\\n";
-        } else if (c == '\r') {
-            out = "\\r";
-        } else if (c == '\t') {
-            out = "\\t";
-        } else if (k == 0 && as == AS_URL) {
-            esc[0] = '%';
-            esc[1] = HEX[c >> 4];
-            esc[2] = HEX[c & 15];
-            outlen = 3;
-            k = 1;
-        } else if (k == 0 && as == AS_TEXT) {
-            out = "\xef\xbf\xbd";
-            outlen = 3;
-            k = 1;
-        } else if (c < 0x20 || c == 0x7f || k == 0) {
-            outlen = 6;
-            k = 1;
-        } else {
-            out = (const char *)s;
-            outlen = k;
-        }
-        if (used + outlen > max) {
-            *cut = 1;
-            break;
-        }
-        rc = pg_buf_add(b, out, outlen);
-        used += outlen;
-        s += k;
-        n -= k;
-    }
-    if (!rc)
-        rc = pg_buf_addc(b, '"');
-    return rc;
-}
-
-enum pg_code pg__json_str(struct pg_buf *b, const char *str)
-{
-    int cut;
-
-    return json_str_max(b, str, AS_TEXT, (size_t)-1, &cut);
-}
-
-/*
  * Past this many bytes, a string is cut when its record would not fit:
  * eight such fields and the numbers stay inside RECORD_MAX, and a
  * recorded URL (at most PG_URL_MAX bytes, each byte at most %XX) is
@@ -322,8 +246,8 @@ static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
     pg_buf_reset(b);
     rc = pg_buf_addstr(b, "{\"url\":");
     if (!rc)
-        rc = json_str_max(b, r->url, AS_URL, max,
-                          &cut[F_URL]);
+        rc = pg__json_str_max(b, r->url, PG_JSON_URL, max,
+                              &cut[F_URL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
                          "\"http_code\":%ld,\"bytes\":%llu,"
@@ -332,40 +256,40 @@ static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
                          pg_status_name(r->status), r->http_code,
                          (unsigned long long)r->bytes);
     if (!rc)
-        rc = json_str_max(b, r->content_type, AS_TEXT, max,
-                          &cut[F_CTYPE]);
+        rc = pg__json_str_max(b, r->content_type, PG_JSON_TEXT, max,
+                              &cut[F_CTYPE]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"path\":");
     if (!rc)
-        rc = json_str_max(b, r->path, AS_BYTES, max,
-                          &cut[F_PATH]);
+        rc = pg__json_str_max(b, r->path, PG_JSON_BYTES, max,
+                              &cut[F_PATH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"final_url\":");
     if (!rc)
-        rc = json_str_max(b, r->final_url, AS_URL, max,
-                          &cut[F_FINAL]);
+        rc = pg__json_str_max(b, r->final_url, PG_JSON_URL, max,
+                              &cut[F_FINAL]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
                          "\"error\":", r->attempts, r->time_ms);
     if (!rc)
-        rc = json_str_max(b, r->error, AS_TEXT, max,
-                          &cut[F_ERROR]);
+        rc = pg__json_str_max(b, r->error, PG_JSON_TEXT, max,
+                              &cut[F_ERROR]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
                          "\"referrer\":", pg_kind_name(r->kind), r->depth);
     if (!rc)
-        rc = json_str_max(b, r->referrer, AS_URL, max,
-                          &cut[F_REF]);
+        rc = pg__json_str_max(b, r->referrer, PG_JSON_URL, max,
+                              &cut[F_REF]);
     if (!rc)
         rc = pg_buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
     if (!rc)
-        rc = json_str_max(b, r->hash, AS_TEXT, max,
-                          &cut[F_HASH]);
+        rc = pg__json_str_max(b, r->hash, PG_JSON_TEXT, max,
+                              &cut[F_HASH]);
     if (!rc)
         rc = pg_buf_addstr(b, ",\"duplicate_of\":");
     if (!rc)
-        rc = json_str_max(b, r->duplicate_of, AS_BYTES, max,
-                          &cut[F_DUP]);
+        rc = pg__json_str_max(b, r->duplicate_of, PG_JSON_BYTES, max,
+                              &cut[F_DUP]);
     for (i = 0; !rc && i < F_COUNT; i++) {
         if (cut[i])
             rc = pg_buf_addf(b, ",\"%s_truncated\":true", field_names[i]);

@@ -17,6 +17,7 @@
 #define PG_MANIFEST_H
 
 #include "buf.h"
+#include "json.h" /* pg__json_str */
 #include "pagegrab.h"
 
 struct pg__manifest {
@@ -59,9 +60,6 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
 
 /* fsync and close; PG_E_IO if either failed. */
 enum pg_code pg__manifest_close(struct pg__manifest *m) PG_WARN_UNUSED;
-
-/* Append s as a JSON string (with quotes), or null for NULL. */
-enum pg_code pg__json_str(struct pg_buf *b, const char *s) PG_WARN_UNUSED;
 
 /* Format one record (with its newline) into b. */
 enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
