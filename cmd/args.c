@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../src/util.h" /* pg__errstr */
 
 enum opt_id {
     OPT_INPUT = 'i',
@@ -574,9 +575,8 @@ static int load_config(struct pg_cli *cli, const char *path)
     if (!f) {
         char err[128];
 
-        if (strerror_r(errno, err, sizeof(err)))
-            snprintf(err, sizeof(err), "error %d", errno);
-        pg_cli_error("cannot open config file '%s': %s", path, err);
+        pg_cli_error("cannot open config file '%s': %s", path,
+                     pg__errstr(errno, err, sizeof(err)));
         return -1;
     }
     while (!rc && fgets(line, sizeof(line), f)) {

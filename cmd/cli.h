@@ -20,6 +20,9 @@ enum pg_exit {
     PG_EXIT_INTERRUPTED = 4 /* stopped by SIGINT, SIGTERM or SIGHUP */
 };
 
+/* The exit status of a job that ended with rc and st (main.c). */
+int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st);
+
 struct pg_strlist {
     char **v;
     size_t n, cap;

@@ -86,13 +86,6 @@ static const char compare_usage[] =
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-const char *errstr(int err, char *buf, size_t len)
-{
-    if (strerror_r(err, buf, len) != 0)
-        snprintf(buf, len, "error %d", err);
-    return buf;
-}
-
 /* A new string "a" + "b" + "c"; NULL on out of memory. */
 char *concat3(const char *a, const char *b, const char *c)
 {
@@ -105,23 +98,6 @@ char *concat3(const char *a, const char *b, const char *c)
     memcpy(s + la, b, lb);
     memcpy(s + la + lb, c, lc + 1);
     return s;
-}
-
-int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,7 +383,7 @@ static int open_base(struct compare *c)
         return 0;
 fail:
     pg_cli_error("cannot use directory '%s': %s", dir,
-                 errstr(errno, err, sizeof(err)));
+                 pg__errstr(errno, err, sizeof(err)));
     return -1;
 }
 
@@ -473,7 +449,7 @@ static int copy_input(struct compare *c, int in, const char *what)
     fd = mkstemp(path);
     if (fd < 0) {
         pg_cli_error("cannot create a temporary file in '%s': %s", c->base,
-                     errstr(errno, err, sizeof(err)));
+                     pg__errstr(errno, err, sizeof(err)));
         free(path);
         return -1;
     }
@@ -486,15 +462,15 @@ static int copy_input(struct compare *c, int in, const char *what)
             continue;
         if (got < 0) {
             pg_cli_error("cannot read %s: %s", what,
-                         errstr(errno, err, sizeof(err)));
+                         pg__errstr(errno, err, sizeof(err)));
             close(fd);
             return -1;
         }
         if (got == 0)
             break;
-        if (write_all(fd, buf, (size_t)got) != 0) {
+        if (pg__write_all(fd, buf, (size_t)got) != PG_OK) {
             pg_cli_error("cannot write '%s': %s", path,
-                         errstr(errno, err, sizeof(err)));
+                         pg__errstr(errno, err, sizeof(err)));
             close(fd);
             return -1;
         }
@@ -506,7 +482,7 @@ static int copy_input(struct compare *c, int in, const char *what)
     if (close(fd) != 0) {
         e = errno;
         pg_cli_error("cannot write '%s': %s", path,
-                     errstr(e, err, sizeof(err)));
+                     pg__errstr(e, err, sizeof(err)));
         return -1;
     }
     c->input = path;
@@ -535,7 +511,7 @@ static int prepare_input(struct compare *c)
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) != 0) {
             pg_cli_error("cannot open input '%s': %s", path,
-                         errstr(errno, err, sizeof(err)));
+                         pg__errstr(errno, err, sizeof(err)));
             if (fd >= 0)
                 close(fd);
             return PG_EXIT_USAGE;
@@ -555,7 +531,7 @@ static int prepare_input(struct compare *c)
 
         if (count_lines(c->input, &n) != 0) {
             pg_cli_error("cannot read input '%s': %s", c->input,
-                         errstr(errno, err, sizeof(err)));
+                         pg__errstr(errno, err, sizeof(err)));
             return PG_EXIT_USAGE;
         }
         c->n_input += n;
@@ -571,7 +547,7 @@ static void compare_release(struct compare *c)
 
     if (c->input_copy && unlink(c->input_copy) != 0 && errno != ENOENT)
         pg_cli_error("cannot remove '%s': %s", c->input_copy,
-                     errstr(errno, err, sizeof(err)));
+                     pg__errstr(errno, err, sizeof(err)));
     free(c->input_copy);
     if (c->base_fd >= 0)
         close(c->base_fd);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
+#include "../src/util.h" /* pg__now, pg__errstr, pg__write_all */
 
 #define MAX_MODES 32
 
@@ -85,9 +86,7 @@ struct compare {
 };
 
 /* compare.c */
-const char *errstr(int err, char *buf, size_t len);
 char *concat3(const char *a, const char *b, const char *c);
-int write_all(int fd, const void *data, size_t len);
 
 /* compare_run.c */
 extern volatile sig_atomic_t stop_signal;

@@ -27,14 +27,6 @@
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double seconds(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -104,17 +96,6 @@ void set_stop_handler(void (*fn)(int))
 /* One run                                                             */
 /* ------------------------------------------------------------------ */
 
-static int exit_status_of(enum pg_code rc, const struct pg_stats *st)
-{
-    if (rc == PG_OK)
-        return st->failed ? PG_EXIT_FAILED : PG_EXIT_OK;
-    if (rc == PG_E_INVALID)
-        return PG_EXIT_USAGE;
-    if (rc == PG_E_INTERRUPTED)
-        return PG_EXIT_INTERRUPTED;
-    return PG_EXIT_FATAL;
-}
-
 /*
  * The child: run the job in dir with this mode, report, _exit().  Never
  * returns.  old_mask is the signal mask to restore once the child's own
@@ -165,9 +146,9 @@ static void child_main(struct compare *c, const struct mode *m,
         snprintf(rep.errmsg, sizeof(rep.errmsg), "%s", pg_job_errmsg(job));
         pg_job_free(job);
     }
-    rep.status = exit_status_of((enum pg_code)rep.rc, &rep.st);
+    rep.status = pg_cli_exit_status((enum pg_code)rep.rc, &rep.st);
     free(manifest);
-    if (write_all(report_fd, &rep, sizeof(rep)) != 0)
+    if (pg__write_all(report_fd, &rep, sizeof(rep)) != PG_OK)
         _exit(PG_EXIT_FATAL);
     _exit(rep.status);
 }
@@ -188,7 +169,7 @@ static int wait_child(pid_t pid, int *status, struct rusage *ru,
     while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) != 0 &&
            errno == EINTR)
         ;
-    *t_end = now();
+    *t_end = pg__now();
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
     do {
@@ -236,7 +217,7 @@ static char *make_run_dir(struct compare *c, const struct mode *m,
     }
     if (!mkdtemp(path)) {
         snprintf(run->why, sizeof(run->why), "cannot create a directory "
-                 "in '%s': %s", c->base, errstr(errno, err, sizeof(err)));
+                 "in '%s': %s", c->base, pg__errstr(errno, err, sizeof(err)));
         free(path);
         return NULL;
     }
@@ -291,7 +272,7 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
         return;
     if (pipe(fds) != 0) {
         snprintf(run->why, sizeof(run->why), "cannot create a pipe: %s",
-                 errstr(errno, err, sizeof(err)));
+                 pg__errstr(errno, err, sizeof(err)));
         goto out;
     }
     fcntl(fds[0], F_SETFD, FD_CLOEXEC);
@@ -300,7 +281,7 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
     fflush(NULL);
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
-    t0 = now();
+    t0 = pg__now();
     pid = fork();
     if (pid == 0) {
         close(fds[0]);
@@ -316,7 +297,7 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
     fds[1] = -1;
     if (pid < 0) {
         snprintf(run->why, sizeof(run->why), "cannot fork: %s",
-                 errstr(e, err, sizeof(err)));
+                 pg__errstr(e, err, sizeof(err)));
         goto out;
     }
     run->done = 1;
@@ -337,7 +318,7 @@ out:
         e = remove_tree(c->base_fd, dir + strlen(c->base) + 1);
         if (e)
             pg_cli_error("cannot remove '%s': %s", dir,
-                         errstr(e, err, sizeof(err)));
+                         pg__errstr(e, err, sizeof(err)));
         free(dir);
     }
 }

@@ -71,6 +71,17 @@ static void sanitize_std_fds(void)
     }
 }
 
+int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st)
+{
+    if (rc == PG_OK)
+        return st->failed ? PG_EXIT_FAILED : PG_EXIT_OK;
+    if (rc == PG_E_INVALID)
+        return PG_EXIT_USAGE;
+    if (rc == PG_E_INTERRUPTED)
+        return PG_EXIT_INTERRUPTED;
+    return PG_EXIT_FATAL;
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -123,12 +134,8 @@ int main(int argc, char **argv)
 
         if (rc != PG_E_INTERRUPTED)
             pg_cli_error("%s", msg[0] ? msg : pg_strerror(rc));
-        status = rc == PG_E_INVALID ? PG_EXIT_USAGE :
-                 rc == PG_E_INTERRUPTED ? PG_EXIT_INTERRUPTED :
-                 PG_EXIT_FATAL;
-    } else {
-        status = st.failed ? PG_EXIT_FAILED : PG_EXIT_OK;
     }
+    status = pg_cli_exit_status(rc, &st);
     /* --list writes to stdout: a full disk or closed pipe is fatal. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         pg_cli_error("cannot write to standard output");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../src/util.h" /* pg__now, pg__write_all */
 
 /* Redraw at most this often (seconds). */
 #define REDRAW 0.2
@@ -23,17 +24,9 @@ static atomic_int bar_drawn;
 static void write_all(const char *s, size_t n)
 {
     int saved = errno;
+    enum pg_code rc = pg__write_all(STDERR_FILENO, s, n);
 
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, s, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        s += w;
-        n -= (size_t)w;
-    }
+    (void)rc; /* a failed write to stderr has nowhere to be reported */
     errno = saved;
 }
 
@@ -83,14 +76,6 @@ void pg_cli_log(enum pg_log_level level, const char *msg, void *userdata)
     message(prefix[level <= PG_LOG_DEBUG ? level : 0], "%s", msg);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void human_bytes(double b, char *out, size_t len)
 {
     static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -108,7 +93,7 @@ void pg_cli_progress(const struct pg_stats *st, void *userdata)
     static double last;
     struct pg_cli *cli = userdata;
     char line[256], bytes[32], rate[32], eta[32] = "";
-    double t = now(), el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
+    double t = pg__now(), el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
     int n;
 
     if (!cli->progress || t - last < REDRAW)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "../src/json.h" /* pg__json_str */
 
 /* The figures of the report; the same set for every output format. */
 enum metric {
@@ -257,68 +258,19 @@ static void print_csv(const struct compare *c, const struct summary *sums,
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    unsigned long cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2;
-        cp = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3;
-        cp = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    /* No overlong forms, surrogates or code points past U+10FFFF. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-        return 0;
-    return len;
-}
-
-/* A JSON string; invalid UTF-8 becomes U+FFFD. */
+/*
+ * A JSON string, escaped by the library's writer (invalid UTF-8 becomes
+ * U+FFFD).  Out of memory writes null, so the report stays JSON.
+ */
 static void json_str(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
+    struct pg_buf b = PG_BUF_INIT((size_t)-1 / 2);
 
-    fputc('"', out);
-    while (n > 0) {
-        size_t len = utf8_len(p, n);
-
-        if (len == 0) {
-            fputs("\\ufffd", out);
-            len = 1;
-        } else if (*p == '"' || *p == '\\') {
-            fprintf(out, "\\%c", *p);
-        } else if (*p == '\n') {
-            fputs("\\n", out);
-        } else if (*p == '\t') {
-            fputs("\\t", out);
-        } else if (*p < 0x20 || *p == 0x7F) {
-            fprintf(out, "\\u%04x", *p);
-        } else {
-            fwrite(p, 1, len, out);
-        }
-        p += len;
-        n -= len;
-    }
-    fputc('"', out);
+    if (pg__json_str(&b, s) == PG_OK)
+        fwrite(b.ptr, 1, b.len, out);
+    else
+        fputs("null", out);
+    pg_buf_release(&b);
 }
 
 /* A JSON number, or null when it is not finite. */
@@ -523,7 +475,7 @@ static int write_svg(const struct compare *c, const struct summary *sums)
     if (fd < 0) {
         e = errno;
         pg_cli_error("cannot create '%s': %s", tmp,
-                     errstr(e, err, sizeof(err)));
+                     pg__errstr(e, err, sizeof(err)));
         free(tmp);
         return -1;
     }
@@ -546,7 +498,7 @@ static int write_svg(const struct compare *c, const struct summary *sums)
         e = errno;
     if (e) {
         pg_cli_error("cannot write '%s': %s", c->svg_path,
-                     errstr(e, err, sizeof(err)));
+                     pg__errstr(e, err, sizeof(err)));
         unlink(tmp);
     }
     free(tmp);
