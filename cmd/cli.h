@@ -23,6 +23,9 @@ enum pg_exit {
 /* The exit status of a job that ended with rc and st (main.c). */
 int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st);
 
+/* Handle SIGINT, SIGTERM and SIGHUP with fn, without SA_RESTART (main.c). */
+void pg_cli_catch_stop(void (*fn)(int));
+
 struct pg_strlist {
     char **v;
     size_t n, cap;

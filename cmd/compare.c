@@ -580,7 +580,7 @@ int pg_compare_main(int argc, char **argv)
         compare_release(&c);
         return r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
-    set_stop_handler(parent_on_signal);
+    pg_cli_catch_stop(parent_on_signal);
     if (c.cli.o.manifest_path && !c.cli.quiet)
         pg_cli_error("note: --manifest: each run writes manifest.jsonl in "
                      "its own directory (see --keep)");

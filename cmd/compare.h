@@ -91,7 +91,6 @@ char *concat3(const char *a, const char *b, const char *c);
 /* compare_run.c */
 extern volatile sig_atomic_t stop_signal;
 void parent_on_signal(int sig);
-void set_stop_handler(void (*fn)(int));
 int run_all(struct compare *c);
 
 /* rmtree.c */

@@ -74,24 +74,6 @@ static void child_on_signal(int sig)
         pg_job_stop(job, 1);
 }
 
-void set_stop_handler(void (*fn)(int))
-{
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-    struct sigaction sa;
-    size_t i;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = fn;
-    /* No SA_RESTART: a blocking call (waitid() in the parent) returns
-     * EINTR and is retried by its loop.  Where signals are deferred to
-     * the end of a call (TSan does so), a restarted call would hold the
-     * handler, and so the forwarding of the stop, until it returns. */
-    sa.sa_flags = 0;
-    sigemptyset(&sa.sa_mask);
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigaction(sigs[i], &sa, NULL);
-}
-
 /* ------------------------------------------------------------------ */
 /* One run                                                             */
 /* ------------------------------------------------------------------ */
@@ -111,7 +93,7 @@ static void child_main(struct compare *c, const struct mode *m,
     char *manifest = NULL;
     int fd;
 
-    set_stop_handler(child_on_signal);
+    pg_cli_catch_stop(child_on_signal);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     /* stdout carries the report: --list lines of a run go nowhere. */
     fd = open("/dev/null", O_WRONLY | O_CLOEXEC);

@@ -30,14 +30,19 @@ static void on_signal(int sig)
         pg_job_stop(job, signals > 1);
 }
 
-static void catch_signals(void)
+void pg_cli_catch_stop(void (*fn)(int))
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     struct sigaction sa;
     size_t i;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
+    sa.sa_handler = fn;
+    /* No SA_RESTART: a blocking call (waitid() in compare) returns
+     * EINTR and is retried by its loop.  Where signals are deferred to
+     * the end of a call (TSan does so), a restarted call would hold the
+     * handler, and so the forwarding of the stop, until it returns. */
+    sa.sa_flags = 0;
     sigemptyset(&sa.sa_mask);
     for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaction(sigs[i], &sa, NULL);
@@ -122,7 +127,7 @@ int main(int argc, char **argv)
         goto out;
     }
     running = job;
-    catch_signals();
+    pg_cli_catch_stop(on_signal);
     if (signals)
         pg_job_stop(job, signals > 1);
     rc = pg_job_run(job);
