@@ -11,6 +11,7 @@
 #include "frontier.h"
 #include "frontier_host.h"
 #include "mem.h"
+#include "util.h"
 
 /* Spilled items read back at once for one origin, at most. */
 #define LOAD_MAX 256
@@ -62,20 +63,10 @@ static enum pg_code spill_open(struct pg__frontier *f)
 static enum pg_code pwrite_all(struct pg__frontier *f, const char *p,
                                size_t n, uint64_t off)
 {
-    while (n > 0) {
-        ssize_t w = pwrite(f->spill.fd, p, n, (off_t)off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            spill_fail(f, "write", w < 0 ? errno : ENOSPC);
-            return PG_E_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return PG_OK;
+    if (pg__pwrite_all(f->spill.fd, p, n, off) == PG_OK)
+        return PG_OK;
+    spill_fail(f, "write", errno);
+    return PG_E_IO;
 }
 
 /* Serialise the list from `it` on into a new buffer. */
@@ -237,20 +228,10 @@ enum pg_code pg__frontier_spill_all(struct pg__frontier *f)
 static enum pg_code pread_all(struct pg__frontier *f, char *p, size_t n,
                               uint64_t off)
 {
-    while (n > 0) {
-        ssize_t r = pread(f->spill.fd, p, n, (off_t)off);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            spill_fail(f, "read", r < 0 ? errno : EIO);
-            return PG_E_IO;
-        }
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return PG_OK;
+    if (pg__pread_all(f->spill.fd, p, n, off) == PG_OK)
+        return PG_OK;
+    spill_fail(f, "read", errno);
+    return PG_E_IO;
 }
 
 /* One item from a record of n bytes at p (checked), or NULL. */

@@ -162,24 +162,6 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
     return 0;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *c = p;
-
-    while (n > 0) {
-        ssize_t put = pwrite(fd, c, n, (off_t)off);
-
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return -1;
-        c += put;
-        n -= (size_t)put;
-        off += (uint64_t)put;
-    }
-    return 0;
-}
-
 /* 1 when the URL stored at slot val is url, 0 if not, -1 on error. */
 static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
                           const char *url)
@@ -244,9 +226,9 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
             return rc;
     }
     val = (uint32_t)(u->end / 8);
-    if (pwrite_all(u->fd, &len, 4, u->end) ||
-        pwrite_all(u->fd, url, n, u->end + 4) ||
-        pwrite_all(u->fd, pad, (8 - (4 + n) % 8) % 8, u->end + 4 + n))
+    if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
+        pg__pwrite_all(u->fd, url, n, u->end + 4) ||
+        pg__pwrite_all(u->fd, pad, (8 - (4 + n) % 8) % 8, u->end + 4 + n))
         return PG_E_IO;
     rc = pg__nameset_put(names, h, val);
     if (!rc)

@@ -29,7 +29,6 @@ const char *pg__errstr(int err, char *buf, size_t len)
 enum pg_code pg__write_all(int fd, const void *p, size_t n)
 {
     const char *s = p;
-
     int sock = 1;
 
     while (n > 0) {
@@ -43,10 +42,55 @@ enum pg_code pg__write_all(int fd, const void *p, size_t n)
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
             return PG_E_IO;
+        }
         s += w;
         n -= (size_t)w;
+    }
+    return PG_OK;
+}
+
+enum pg_code pg__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *s = p;
+
+    while (n > 0) {
+        ssize_t w = pwrite(fd, s, n, (off_t)off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return PG_E_IO;
+        }
+        s += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return PG_OK;
+}
+
+enum pg_code pg__pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+    char *s = p;
+
+    while (n > 0) {
+        ssize_t r = pread(fd, s, n, (off_t)off);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO;
+            return PG_E_IO;
+        }
+        s += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
     }
     return PG_OK;
 }

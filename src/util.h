@@ -11,6 +11,7 @@
 #define PG_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pagegrab.h"
 
@@ -22,9 +23,21 @@ const char *pg__errstr(int err, char *buf, size_t len);
 
 /*
  * Write all n bytes to fd, retrying on EINTR and short writes.  On a
- * socket a dead peer is EPIPE, never SIGPIPE.  PG_E_IO (errno set).
+ * socket a dead peer is EPIPE, never SIGPIPE.  PG_E_IO (errno set;
+ * ENOSPC when nothing could be written).
  */
 enum pg_code pg__write_all(int fd, const void *p, size_t n)
+    PG_WARN_UNUSED;
+
+/* The same at offset off of a file (pwrite); PG_E_IO (errno set). */
+enum pg_code pg__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+    PG_WARN_UNUSED;
+
+/*
+ * Read exactly n bytes at offset off (pread), retrying on EINTR and
+ * short reads.  PG_E_IO (errno set; EIO at the end of the file).
+ */
+enum pg_code pg__pread_all(int fd, void *p, size_t n, uint64_t off)
     PG_WARN_UNUSED;
 
 /*
