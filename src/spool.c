@@ -141,27 +141,6 @@ static enum pg_code urlstore_open(struct pg__urlstore *u, int dirfd)
     return PG_OK;
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    char *c = p;
-
-    while (n > 0) {
-        ssize_t got = pread(fd, c, n, (off_t)off);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            if (got == 0)
-                errno = EIO;
-            return -1;
-        }
-        c += got;
-        n -= (size_t)got;
-        off += (uint64_t)got;
-    }
-    return 0;
-}
-
 /* 1 when the URL stored at slot val is url, 0 if not, -1 on error. */
 static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
                           const char *url)
@@ -176,7 +155,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
         errno = EIO;
         return -1;
     }
-    if (pread_all(u->fd, head, 4, off))
+    if (pg__pread_all(u->fd, head, 4, off))
         return -1;
     memcpy(&len, head, 4);
     if (len != n)
@@ -184,7 +163,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     for (done = 0; done < n; done += sizeof(chunk)) {
         size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
 
-        if (pread_all(u->fd, chunk, k, off + 4 + done))
+        if (pg__pread_all(u->fd, chunk, k, off + 4 + done))
             return -1;
         if (memcmp(chunk, url + done, k))
             return 0;

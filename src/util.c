@@ -53,46 +53,39 @@ enum pg_code pg__write_all(int fd, const void *p, size_t n)
     return PG_OK;
 }
 
-enum pg_code pg__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+/*
+ * The positional loop of both: pwrite (write) or pread.  p is only
+ * written through when reading.
+ */
+static enum pg_code at_all(int fd, char *p, size_t n, uint64_t off,
+                           int writing)
 {
-    const char *s = p;
-
     while (n > 0) {
-        ssize_t w = pwrite(fd, s, n, (off_t)off);
+        ssize_t k = writing ? pwrite(fd, p, n, (off_t)off)
+                            : pread(fd, p, n, (off_t)off);
 
-        if (w < 0 && errno == EINTR)
+        if (k < 0 && errno == EINTR)
             continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = ENOSPC;
+        if (k <= 0) {
+            if (k == 0)
+                errno = writing ? ENOSPC : EIO;
             return PG_E_IO;
         }
-        s += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
     }
     return PG_OK;
 }
 
+enum pg_code pg__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    return at_all(fd, (char *)p, n, off, 1);
+}
+
 enum pg_code pg__pread_all(int fd, void *p, size_t n, uint64_t off)
 {
-    char *s = p;
-
-    while (n > 0) {
-        ssize_t r = pread(fd, s, n, (off_t)off);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return PG_E_IO;
-        }
-        s += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return PG_OK;
+    return at_all(fd, p, n, off, 0);
 }
 
 size_t pg__utf8_len(const unsigned char *s, size_t n)
