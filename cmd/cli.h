@@ -5,6 +5,8 @@
  * config file into struct pg_options (args.c), saves results (save.c),
  * shows progress (progress.c) and maps the outcome to an exit status;
  * `pagegrab compare` runs one job under several models (compare.c).
+ * Besides pagegrab.h, cmd/ may include the library's src/util.h and
+ * src/json.h (headers made for it, as curl's tool uses curlx).
  */
 #ifndef PG_CLI_H
 #define PG_CLI_H
