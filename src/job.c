@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "name.h"
 #include "url.h"
+#include "xpath.h"
 
 /* How often the progress callback fires while nothing finishes. */
 #define TICK_MS 250

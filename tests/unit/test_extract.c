@@ -24,10 +24,14 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "charset.h"
 #include "extract.h"
 #include "mem.h"
+#include "prescan.h"
+#include "srcset.h"
 #include "url.h"
 #include "unit.h"
+#include "xpath.h"
 
 #define PAGE "http://www.example.com/dir/page.html"
 
@@ -330,7 +334,7 @@ static void test_srcset_parse(void **state)
         size_t n, len = 0;
         enum pg_code rc;
 
-        rc = extract_srcset_parse(cases[i].in, strlen(cases[i].in), &c,
+        rc = pg__srcset_parse(cases[i].in, strlen(cases[i].in), &c,
                                   &n);
         assert_int_equal(rc, PG_OK);
         for (k = 0; k < n; k++) {
@@ -366,7 +370,7 @@ static void test_srcset_best(void **state)
         struct pg__srcset_cand *c;
         size_t n, b;
 
-        assert_int_equal(extract_srcset_parse(cases[i].in,
+        assert_int_equal(pg__srcset_parse(cases[i].in,
                                               strlen(cases[i].in), &c,
                                               &n), PG_OK);
         assert_true(n > 0);
