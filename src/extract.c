@@ -15,30 +15,23 @@
  *  4. Every expression in turn: each result is resolved with libcurl's
  *     URL API, normalised by pg__url_parse() and added to the links.
  */
-#include <errno.h>
-#include <iconv.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 #include <libxml/HTMLparser.h>
-#include <libxml/SAX2.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 
 #include "ascii.h"
-#include "buf.h"
 #include "charset.h"
 #include "extract.h"
 #include "mem.h"
 #include "prescan.h"
 #include "srcset.h"
-#include "url.h"
 #include "xpath.h"
 
 /*

@@ -6,7 +6,6 @@
  * Finding references in a page is extract.c's job, not this file's.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,7 @@
 /*
- * test_extract.c - unit tests for the HTML link extractor (src/extract.c).
+ * test_extract.c - unit tests for the HTML link extractor (src/extract.c
+ * and the rooms it uses: links.c, charset.c, prescan.c, srcset.c,
+ * xpath.c).
  *
  * Link sets are compared exactly: each link is written "I url" (image)
  * or "P url" (page), both lists are sorted, and every missing or
