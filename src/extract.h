@@ -10,10 +10,13 @@
  * resource always gives one string.  References that are not http(s)
  * (data:, javascript:, mailto:, ftp: ...) are dropped.
  *
+ * The rooms it uses: links.h (the link set, URL resolution), charset.h
+ * (decoding into UTF-8), prescan.h (attribute bombs), srcset.h and
+ * xpath.h (quiet XPath contexts, pg__xpath_check()).
+ *
  * Invariants:
- *  - a struct pg__links never holds two links with the same kind and url;
- *    the links pg__extract() adds are absolute, normalised http(s) URLs
- *    without a fragment;
+ *  - the links pg__extract() adds are absolute, normalised http(s) URLs
+ *    without a fragment (see links.h);
  *  - nothing here prints.  The HTML parser runs with HTML_PARSE_NOERROR |
  *    HTML_PARSE_NOWARNING and never sees a byte it could fail to decode
  *    (pages are decoded to UTF-8 here, with iconv, before libxml2 sees
@@ -26,8 +29,7 @@
  * worker.  A struct pg__extractor holds compiled XPath expressions and an
  * XPath context, which libxml2 modifies while evaluating; it, and every
  * document parsed with it, belongs to one thread at a time.
- * pg__xpath_check(), pg__link_resolve(), pg__extract_is_html() and the
- * pg__links functions (on different lists) are thread-safe.
+ * pg__extract_is_html() is thread-safe.
  * curl_global_init() and xmlInitParser() must have been called first
  * (pg_global_init()).
  */
@@ -37,45 +39,8 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "links.h"
 #include "pagegrab.h"
-
-enum pg__link_kind {
-    PG_LINK_IMAGE = 0, /* an image to download */
-    PG_LINK_PAGE = 1   /* a page to fetch and parse (--follow) */
-};
-
-struct pg__link {
-    enum pg__link_kind kind;
-    char *url; /* owned by the list */
-};
-
-/*
- * A set of links in insertion order.  v[0..n) is for reading; change the
- * set only with the functions below.  slot and nslot are private: an
- * open-addressing index of v (entries are index + 1, 0 is free) that
- * makes pg__links_add() O(1).  An all-zero struct is a valid empty set.
- */
-struct pg__links {
-    struct pg__link *v;
-    size_t n, cap;
-    size_t *slot;
-    size_t nslot;
-    int truncated; /* pg__extract() hit a limit: links may be missing */
-};
-
-/* Make l an empty set; allocates nothing. */
-void pg__links_init(struct pg__links *l);
-
-/* Free every url and the arrays; l is then empty and can be reused. */
-void pg__links_release(struct pg__links *l);
-
-/*
- * Add a copy of url with kind k, unless the set already holds the same
- * (kind, url).  Returns PG_OK (added or already there) or PG_E_NOMEM (l
- * unchanged).  url is taken as given: no resolution or normalisation.
- */
-enum pg_code pg__links_add(struct pg__links *l, enum pg__link_kind k,
-                           const char *url) PG_WARN_UNUSED;
 
 /* Settings of extraction; read-only, shared by all workers. */
 struct pg__extract_config {
@@ -105,18 +70,6 @@ struct pg__extract_config {
  * by pg__extractor_new() (every worker thread).
  */
 void pg__extract_silence(void);
-
-/*
- * Compile one XPath expression to check it.  Besides syntax errors it
- * refuses what libxml2 would only report at evaluation time (and then on
- * stderr): unknown functions, function names with a namespace prefix
- * and variable references ($x), none of which can work here.
- * Returns PG_OK, or PG_E_INVALID with the reason in err (libxml2's
- * message and the offset, without the expression), or PG_E_NOMEM.
- * Any thread.
- */
-enum pg_code pg__xpath_check(const char *expr, char *err,
-                             size_t errlen) PG_WARN_UNUSED;
 
 /* Compiled expressions and XPath context of one worker. */
 struct pg__extractor;
@@ -194,45 +147,5 @@ enum pg_code pg__extract(struct pg__extractor *x, const char *body,
  */
 int pg__extract_is_html(const char *content_type, const char *body,
                         size_t len);
-
-/*
- * Resolve the reference ref (len bytes, untrusted; need not be
- * NUL-terminated) against the absolute URL base.  Surrounding white
- * space is trimmed, tabs and newlines inside are removed (as the URL
- * standard does), '\' before the query counts as '/', the fragment is
- * dropped; spaces and non-ASCII bytes are percent-encoded.
- *
- * On success *out is a new absolute URL normalised as by
- * pg__url_parse(), which the caller frees with pg_free().  Returns
- * PG_E_URL (malformed or empty reference or base, control characters,
- * longer than PG_URL_MAX), PG_E_SCHEME (a scheme other than http or
- * https: data:, javascript:, mailto:, ftp: ...) or PG_E_NOMEM; *out is
- * then NULL.  Any thread.
- */
-enum pg_code pg__link_resolve(const char *base, const char *ref,
-                              size_t len, char **out) PG_WARN_UNUSED;
-
-/* One srcset candidate: url[0..len) points into the parsed string. */
-struct pg__srcset_cand {
-    const char *url;
-    size_t len;
-    double width;   /* 0: no "w" descriptor */
-    double density; /* from an "x" descriptor, else 1 */
-};
-
-#ifdef PG_UNITTEST
-enum pg_code extract_srcset_parse(const char *s, size_t len,
-                                  struct pg__srcset_cand **out,
-                                  size_t *n);
-size_t extract_srcset_best(const struct pg__srcset_cand *c, size_t n);
-int extract_prescan_charset(const char *body, size_t len, char *out,
-                            size_t outlen);
-int extract_header_charset(const char *content_type, char *out,
-                           size_t outlen);
-size_t extract_cap_attributes(char *s, size_t n);
-enum pg_code extract_to_utf8(const char *body, size_t len,
-                             const char *content_type, char **out,
-                             size_t *outlen, char *enc, size_t enclen);
-#endif
 
 #endif

@@ -19,6 +19,7 @@
 #include "name.h"
 #include "url.h"
 #include "util.h"
+#include "xpath.h"
 
 /* How often the progress callback fires while nothing finishes. */
 #define TICK_MS 250

@@ -205,17 +205,12 @@ static enum pg_code reset_host_port(CURLU *h, const struct pg__url *u,
     return PG_E_URL;
 }
 
-enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
-                           char *err, size_t errlen)
+/* PG_E_LIMIT if s is too long, PG_E_URL if it holds a control byte. */
+static enum pg_code check_bytes(const char *s, size_t len, char *err,
+                                size_t errlen)
 {
-    enum pg_code rc = PG_OK;
-    CURLUcode urc;
-    CURLU *h = NULL;
-    char *tmp = NULL;
     size_t i;
 
-    memset(u, 0, sizeof(*u));
-    err[0] = '\0';
     if (len > PG_URL_MAX) {
         snprintf(err, errlen, "URL longer than %d bytes", PG_URL_MAX);
         return PG_E_LIMIT;
@@ -234,53 +229,73 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
             return PG_E_URL;
         }
     }
-    rc = check_scheme(s, len, err, errlen);
-    if (rc)
-        return rc;
-    tmp = encode_spaces(s, len);
-    h = curl_url();
-    if (!tmp || !h) {
+    return PG_OK;
+}
+
+/* A new handle *h holding s[0..len) as libcurl parses it. */
+static enum pg_code load(CURLU **h, const char *s, size_t len, char *err,
+                         size_t errlen)
+{
+    enum pg_code rc = PG_OK;
+    CURLUcode urc;
+    char *tmp = encode_spaces(s, len);
+
+    *h = curl_url();
+    if (!tmp || !*h) {
         rc = PG_E_NOMEM;
         goto out;
     }
-    urc = curl_url_set(h, CURLUPART_URL, tmp,
+    urc = curl_url_set(*h, CURLUPART_URL, tmp,
                        CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE |
                        CURLU_URLENCODE);
     if (urc == CURLUE_OUT_OF_MEMORY) {
         rc = PG_E_NOMEM;
-        goto out;
-    }
-    if (urc == CURLUE_BAD_SCHEME && !strstr(tmp, "://")) {
+    } else if (urc == CURLUE_BAD_SCHEME && !strstr(tmp, "://")) {
         snprintf(err, errlen, "not a URL (no scheme such as http://)");
         rc = PG_E_URL;
-        goto out;
-    }
-    if (urc != CURLUE_OK) {
+    } else if (urc != CURLUE_OK) {
         snprintf(err, errlen, "%s", curl_url_strerror(urc));
         rc = PG_E_URL;
-        goto out;
     }
-    rc = get_part(h, CURLUPART_SCHEME, &u->scheme);
+out:
+    pg_free(tmp);
+    return rc;
+}
+
+/* u->scheme, lower-cased; PG_E_SCHEME unless it is http or https. */
+static enum pg_code take_scheme(CURLU *h, struct pg__url *u, char *err,
+                                size_t errlen)
+{
+    enum pg_code rc = get_part(h, CURLUPART_SCHEME, &u->scheme);
+
     if (rc)
-        goto out;
+        return rc;
     if (!u->scheme) {
         snprintf(err, errlen, "no scheme");
-        rc = PG_E_URL;
-        goto out;
+        return PG_E_URL;
     }
     lower(u->scheme);
     if (strcmp(u->scheme, "http") && strcmp(u->scheme, "https")) {
         snprintf(err, errlen, "unsupported scheme '%.32s' (only http and "
                  "https)", u->scheme);
-        rc = PG_E_SCHEME;
-        goto out;
+        return PG_E_SCHEME;
     }
+    return PG_OK;
+}
+
+/*
+ * Drop the fragment, then u->host (lower-cased), u->port (NULL for the
+ * scheme's default), u->path ("/" if none) and u->query.
+ */
+static enum pg_code take_parts(CURLU *h, struct pg__url *u, char *err,
+                               size_t errlen)
+{
+    enum pg_code rc;
+
     /* The fragment never reaches the server; drop it before anything. */
-    urc = curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
-    if (urc == CURLUE_OUT_OF_MEMORY) {
-        rc = PG_E_NOMEM;
-        goto out;
-    }
+    if (curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) ==
+        CURLUE_OUT_OF_MEMORY)
+        return PG_E_NOMEM;
     rc = get_part(h, CURLUPART_HOST, &u->host);
     if (!rc)
         rc = get_part(h, CURLUPART_PORT, &u->port);
@@ -289,43 +304,67 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
     if (!rc)
         rc = get_part(h, CURLUPART_QUERY, &u->query);
     if (rc)
-        goto out;
+        return rc;
     if (!u->host || !u->host[0]) {
         snprintf(err, errlen, "no host name");
-        rc = PG_E_URL;
-        goto out;
+        return PG_E_URL;
     }
     lower(u->host);
     if (u->port && is_default_port(u->scheme, u->port))
         PG_FREE(u->port);
     if (!u->path) {
         u->path = pg_strdup("/");
-        if (!u->path) {
-            rc = PG_E_NOMEM;
-            goto out;
-        }
+        if (!u->path)
+            return PG_E_NOMEM;
     }
-    rc = reset_host_port(h, u, err, errlen);
-    if (rc)
-        goto out;
-    rc = get_part(h, CURLUPART_URL, &u->url);
+    return PG_OK;
+}
+
+/* u->url from h, with u's percent-escapes in one spelling. */
+static enum pg_code take_url(CURLU *h, struct pg__url *u)
+{
+    enum pg_code rc = get_part(h, CURLUPART_URL, &u->url);
+
     if (!rc && !u->url)
         rc = PG_E_NOMEM;
-    if (!rc) {
-        /* One spelling per URL: %C3%BC and %c3%bc are the same bytes. */
-        upper_escapes(u->url);
-        upper_escapes(u->path);
-        if (u->query)
-            upper_escapes(u->query);
-    }
-out:
+    if (rc)
+        return rc;
+    /* One spelling per URL: %C3%BC and %c3%bc are the same bytes. */
+    upper_escapes(u->url);
+    upper_escapes(u->path);
+    if (u->query)
+        upper_escapes(u->query);
+    return PG_OK;
+}
+
+enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
+                           char *err, size_t errlen)
+{
+    enum pg_code rc;
+    CURLU *h = NULL;
+
+    memset(u, 0, sizeof(*u));
+    err[0] = '\0';
+    rc = check_bytes(s, len, err, errlen);
+    if (!rc)
+        rc = check_scheme(s, len, err, errlen);
+    if (rc)
+        return rc;
+    rc = load(&h, s, len, err, errlen);
+    if (!rc)
+        rc = take_scheme(h, u, err, errlen);
+    if (!rc)
+        rc = take_parts(h, u, err, errlen);
+    if (!rc)
+        rc = reset_host_port(h, u, err, errlen);
+    if (!rc)
+        rc = take_url(h, u);
     if (rc) {
         if (rc == PG_E_NOMEM && !err[0])
             snprintf(err, errlen, "%s", pg_strerror(rc));
         pg__url_release(u);
     }
     curl_url_cleanup(h);
-    pg_free(tmp);
     return rc;
 }
 

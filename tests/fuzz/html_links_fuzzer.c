@@ -32,8 +32,10 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 
+#include "charset.h"
 #include "extract.h"
 #include "mem.h"
+#include "prescan.h"
 
 #define PAGE_URL "http://www.example.com/dir/page.html"
 

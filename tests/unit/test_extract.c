@@ -1,5 +1,7 @@
 /*
- * test_extract.c - unit tests for the HTML link extractor (src/extract.c).
+ * test_extract.c - unit tests for the HTML link extractor (src/extract.c
+ * and the rooms it uses: links.c, charset.c, prescan.c, srcset.c,
+ * xpath.c).
  *
  * Link sets are compared exactly: each link is written "I url" (image)
  * or "P url" (page), both lists are sorted, and every missing or
@@ -24,10 +26,14 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "charset.h"
 #include "extract.h"
 #include "mem.h"
+#include "prescan.h"
+#include "srcset.h"
 #include "url.h"
 #include "unit.h"
+#include "xpath.h"
 
 #define PAGE "http://www.example.com/dir/page.html"
 
@@ -330,7 +336,7 @@ static void test_srcset_parse(void **state)
         size_t n, len = 0;
         enum pg_code rc;
 
-        rc = extract_srcset_parse(cases[i].in, strlen(cases[i].in), &c,
+        rc = pg__srcset_parse(cases[i].in, strlen(cases[i].in), &c,
                                   &n);
         assert_int_equal(rc, PG_OK);
         for (k = 0; k < n; k++) {
@@ -366,7 +372,7 @@ static void test_srcset_best(void **state)
         struct pg__srcset_cand *c;
         size_t n, b;
 
-        assert_int_equal(extract_srcset_parse(cases[i].in,
+        assert_int_equal(pg__srcset_parse(cases[i].in,
                                               strlen(cases[i].in), &c,
                                               &n), PG_OK);
         assert_true(n > 0);
