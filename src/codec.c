@@ -7,10 +7,39 @@
  * side's logic (pool_proc.c is the parent, worker.c the worker): it
  * only turns items into frames and frames back into items.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "codec.h"
 #include "mem.h"
+
+/* The next string of a frame as a new copy; NULL if absent. */
+static char *wire_strdup(struct pg__wire_reader *r)
+{
+    const char *s = pg__wire_get_str(r);
+
+    return s ? pg_strdup(s) : NULL;
+}
+
+/* ---- JOB: parent -> worker ------------------------------------------- */
+
+enum pg_code pg__codec_put_job(struct pg_buf *b, const struct pg__item *it)
+{
+    enum pg_code rc;
+
+    rc = pg__wire_begin(b, PG_WIRE_JOB);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->attempts);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->flags);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->url);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
 
 /* Decode one JOB frame into a new item; NULL if malformed. */
 struct pg__item *pg__codec_get_job(const void *payload, size_t len)
@@ -32,6 +61,8 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
     }
     return it;
 }
+
+/* ---- LINKS: worker -> parent, ahead of the RESULT ---------------------- */
 
 /*
  * Links travel as a count and (kind, url) pairs: from l->v[*from], as
@@ -62,7 +93,7 @@ static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
 
 /* One LINKS frame of it's links, from *from on. */
 enum pg_code pg__codec_put_links(struct pg_buf *b,
-                                  const struct pg__item *it, size_t *from)
+                                 const struct pg__item *it, size_t *from)
 {
     enum pg_code rc;
 
@@ -76,8 +107,29 @@ enum pg_code pg__codec_put_links(struct pg_buf *b,
     return rc;
 }
 
+enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
+                                 struct pg__links *l)
+{
+    uint32_t n = pg__wire_get_u32(r), i;
+
+    for (i = 0; !r->bad && i < n; i++) {
+        uint32_t kind = pg__wire_get_u32(r);
+        const char *url = pg__wire_get_str(r);
+        enum pg_code rc;
+
+        if (r->bad || !url || kind > PG_LINK_PAGE)
+            return PG_E_PARSE;
+        rc = pg__links_add(l, (enum pg__link_kind)kind, url);
+        if (rc)
+            return rc;
+    }
+    return r->bad ? PG_E_PARSE : PG_OK;
+}
+
+/* ---- RESULT: worker -> parent ----------------------------------------- */
+
 enum pg_code pg__codec_put_result(struct pg_buf *b,
-                                   const struct pg__item *it)
+                                  const struct pg__item *it)
 {
     enum pg_code rc;
 
@@ -116,29 +168,60 @@ enum pg_code pg__codec_put_result(struct pg_buf *b,
     return rc;
 }
 
-enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
-                                  struct pg__links *l)
+/* Every field after the id, as pg__codec_put_result() wrote them. */
+enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
+                                  struct pg__item *it)
 {
-    uint32_t n = pg__wire_get_u32(r), i;
+    const char *s;
 
-    for (i = 0; !r->bad && i < n; i++) {
-        uint32_t kind = pg__wire_get_u32(r);
-        const char *url = pg__wire_get_str(r);
-        enum pg_code rc;
-
-        if (r->bad || !url || kind > PG_LINK_PAGE)
-            return PG_E_PARSE;
-        rc = pg__links_add(l, (enum pg__link_kind)kind, url);
-        if (rc)
-            return rc;
-    }
-    return r->bad ? PG_E_PARSE : PG_OK;
+    it->status = (enum pg_status)pg__wire_get_u32(r);
+    it->http_code = (long)pg__wire_get_u64(r);
+    it->bytes = pg__wire_get_u64(r);
+    it->time_ms = pg__wire_get_f64(r);
+    it->content_type = wire_strdup(r);
+    it->final_url = wire_strdup(r);
+    it->tmp_name = wire_strdup(r);
+    s = pg__wire_get_str(r);
+    if (s)
+        snprintf(it->error, sizeof(it->error), "%s", s);
+    s = pg__wire_get_str(r);
+    if (s)
+        snprintf(it->hash, sizeof(it->hash), "%s", s);
+    it->flags = pg__wire_get_u32(r);
+    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(r);
+    (void)pg__wire_get_u32(r); /* links found: those received */
+    if (pg__codec_get_links(r, &it->links) != PG_OK)
+        r->bad = 1;
+    it->n_links = (unsigned)it->links.n;
+    if (r->bad || (unsigned)it->status >= PG_ST__COUNT)
+        return PG_E_PARSE;
+    return PG_OK;
 }
 
-/* The next string of a frame as a new copy; NULL if absent. */
-char *pg__codec_strdup(struct pg__wire_reader *r)
+/* ---- LOG: worker -> parent -------------------------------------------- */
+
+enum pg_code pg__codec_put_log(struct pg_buf *b, enum pg_log_level level,
+                               const char *msg)
 {
+    enum pg_code rc = pg__wire_begin(b, PG_WIRE_LOG);
+
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)level);
+    if (!rc)
+        rc = pg__wire_put_str(b, msg);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+const char *pg__codec_get_log(struct pg__wire_reader *r,
+                              enum pg_log_level *level)
+{
+    unsigned lv = pg__wire_get_u32(r);
     const char *s = pg__wire_get_str(r);
 
-    return s ? pg_strdup(s) : NULL;
+    if (r->bad || !s || lv > PG_LOG_DEBUG)
+        return NULL;
+    *level = (enum pg_log_level)lv;
+    return s;
 }

@@ -332,17 +332,7 @@ static void send_to(struct proc_pool *pp, struct proc_worker *w,
     hold(w, it);
     if (it->flags & PG_ITEM_ALONE)
         w->alone = 1;
-    rc = pg__wire_begin(&pp->out, PG_WIRE_JOB);
-    if (!rc)
-        rc = pg__wire_put_u64(&pp->out, it->id);
-    if (!rc)
-        rc = pg__wire_put_u32(&pp->out, it->attempts);
-    if (!rc)
-        rc = pg__wire_put_u32(&pp->out, it->flags);
-    if (!rc)
-        rc = pg__wire_put_str(&pp->out, it->url);
-    if (!rc)
-        rc = pg__wire_end(&pp->out);
+    rc = pg__codec_put_job(&pp->out, it);
     if (!rc)
         rc = pg_buf_add(&w->outq, pp->out.ptr, pp->out.len);
     if (rc) {
@@ -476,43 +466,42 @@ static struct pg__item *find_held(struct proc_worker *w, uint64_t id)
     return NULL;
 }
 
-static void on_frame(struct proc_pool *pp, struct proc_worker *w,
-                     unsigned type, const void *payload, size_t len,
-                     pg__pool_done_cb cb, void *ud, int *bad)
+/* A LOG frame: the worker's line, logged here. */
+static void on_log(struct proc_pool *pp, struct pg__wire_reader *r)
 {
-    struct pg__wire_reader r;
-    struct pg__item *it;
-    const char *s;
+    enum pg_log_level level;
+    const char *s = pg__codec_get_log(r, &level);
 
-    pg__wire_reader_init(&r, payload, len);
-    if (type == PG_WIRE_LOG) {
-        unsigned level = pg__wire_get_u32(&r);
+    if (s)
+        pg__log(pp->base.cfg.log, level, "%s", s);
+}
 
-        s = pg__wire_get_str(&r);
-        if (!r.bad && s && level <= PG_LOG_DEBUG)
-            pg__log(pp->base.cfg.log, (enum pg_log_level)level, "%s", s);
-        return;
-    }
-    if (type == PG_WIRE_LINKS) {
-        uint64_t id = pg__wire_get_u64(&r);
+/* A LINKS frame: links of a held item, kept until its RESULT. */
+static void on_links(struct proc_worker *w, struct pg__wire_reader *r,
+                     int *bad)
+{
+    uint64_t id = pg__wire_get_u64(r);
 
-        if (r.bad || !find_held(w, id)) {
-            *bad = 1;
-            return;
-        }
-        if (w->pend_id != id || w->pend.n == 0) {
-            pg__links_release(&w->pend);
-            w->pend_id = id;
-        }
-        if (pg__codec_get_links(&r, &w->pend) != PG_OK)
-            *bad = 1;
-        return;
-    }
-    if (type != PG_WIRE_RESULT) {
+    if (r->bad || !find_held(w, id)) {
         *bad = 1;
         return;
     }
-    it = unhold(w, pg__wire_get_u64(&r));
+    if (w->pend_id != id || w->pend.n == 0) {
+        pg__links_release(&w->pend);
+        w->pend_id = id;
+    }
+    if (pg__codec_get_links(r, &w->pend) != PG_OK)
+        *bad = 1;
+}
+
+/* A RESULT frame: the held item is done and goes back to the job. */
+static void on_result(struct proc_pool *pp, struct proc_worker *w,
+                      struct pg__wire_reader *r, pg__pool_done_cb cb,
+                      void *ud, int *bad)
+{
+    struct pg__item *it = unhold(w, pg__wire_get_u64(r));
+    enum pg_code rc;
+
     if (!it) {
         *bad = 1;
         return;
@@ -522,35 +511,34 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         it->links = w->pend;       /* reset_result left it empty */
         pg__links_init(&w->pend);
     }
-    it->status = (enum pg_status)pg__wire_get_u32(&r);
-    it->http_code = (long)pg__wire_get_u64(&r);
-    it->bytes = pg__wire_get_u64(&r);
-    it->time_ms = pg__wire_get_f64(&r);
-    it->content_type = pg__codec_strdup(&r);
-    it->final_url = pg__codec_strdup(&r);
-    it->tmp_name = pg__codec_strdup(&r);
-    s = pg__wire_get_str(&r);
-    if (s)
-        snprintf(it->error, sizeof(it->error), "%s", s);
-    s = pg__wire_get_str(&r);
-    if (s)
-        snprintf(it->hash, sizeof(it->hash), "%s", s);
-    it->flags = pg__wire_get_u32(&r);
+    rc = pg__codec_get_result(r, it);
     /* An item handed back unstarted was not an attempt. */
     if (!(it->flags & PG_ITEM_CANCELLED))
         it->attempts++;
-    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
-    (void)pg__wire_get_u32(&r); /* links found: those received */
-    if (pg__codec_get_links(&r, &it->links) != PG_OK)
-        r.bad = 1;
-    it->n_links = (unsigned)it->links.n;
-    if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
+    if (rc) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */
         *bad = 1;
         return;
     }
     pp->base.inflight--;
     cb(it, ud);
+}
+
+static void on_frame(struct proc_pool *pp, struct proc_worker *w,
+                     unsigned type, const void *payload, size_t len,
+                     pg__pool_done_cb cb, void *ud, int *bad)
+{
+    struct pg__wire_reader r;
+
+    pg__wire_reader_init(&r, payload, len);
+    if (type == PG_WIRE_LOG)
+        on_log(pp, &r);
+    else if (type == PG_WIRE_LINKS)
+        on_links(w, &r, bad);
+    else if (type == PG_WIRE_RESULT)
+        on_result(pp, w, &r, cb, ud, bad);
+    else
+        *bad = 1;
 }
 
 /* Items that wait and will never be sent come back now. */

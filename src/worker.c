@@ -33,15 +33,7 @@ static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
 {
     struct child_log *cl = ud;
 
-    enum pg_code rc = pg__wire_begin(&cl->frame, PG_WIRE_LOG);
-
-    if (!rc)
-        rc = pg__wire_put_u32(&cl->frame, (uint32_t)level);
-    if (!rc)
-        rc = pg__wire_put_str(&cl->frame, msg);
-    if (!rc)
-        rc = pg__wire_end(&cl->frame);
-    if (rc)
+    if (pg__codec_put_log(&cl->frame, level, msg))
         return;
     if (pg__wire_write_all(cl->fd, cl->frame.ptr, cl->frame.len)) {
         /* The parent is gone; the job loop notices on its next read. */

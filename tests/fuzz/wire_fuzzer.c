@@ -7,8 +7,8 @@
  * its socket.  The first byte chooses the size of the reads, so frames
  * arrive split and glued; the rest goes through a pipe into
  * pg__wire_rx_read() and every whole frame from pg__wire_rx_next() is
- * decoded field by field in the order codec.c and pool_proc.c read it (its decoders
- * are static: the field order is mirrored here).  Checked invariants:
+ * decoded field by field in the order codec.c reads it (the field order
+ * is mirrored here, to check each read).  Checked invariants:
  * a frame never reaches past the bytes given, a reader never reads past
  * its frame, a string is NUL-terminated inside the frame, and a decoded
  * job re-encodes to a frame that decodes to the same values.  A broken
@@ -71,7 +71,7 @@ static void job(const void *payload, size_t len)
     pg_buf_release(&b);
 }
 
-/* A result frame (on_frame() in pool_proc.c, pg__codec_get_links() in codec.c). */
+/* A result frame (pg__codec_get_result() in codec.c). */
 static void result(const void *payload, size_t len)
 {
     struct pg__wire_reader r;
