@@ -119,7 +119,7 @@ enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
 
         if (r->bad || !url || kind > PG_LINK_PAGE)
             return PG_E_PARSE;
-        rc = pg__links_add(l, (enum pg__link_kind)kind, url);
+        rc = pg__links_append(l, (enum pg__link_kind)kind, url);
         if (rc)
             return rc;
     }
