@@ -122,6 +122,15 @@ struct pg__fetcher {
 };
 
 /*
+ * Inside the fetch module only (fetch_opts.c, for fetch.c): make slot
+ * x's easy handle and digest context for fetcher f, with every option
+ * and callback set (PG_E_NOMEM if either cannot be made), and free them
+ * again (also on a slot pg__xfer_init() failed on).
+ */
+enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f);
+void pg__xfer_release(struct pg__xfer *x);
+
+/*
  * 1 if ip (text) is loopback, private, link-local, site-local or
  * unspecified, also when embedded in an IPv6 address (::ffff:0:0/96,
  * NAT64 64:ff9b::/96, ::/96, 6to4 2002::/16); 1 for text that is no

@@ -76,6 +76,12 @@ static enum pg_code grow_index(struct pg__links *l)
 
     if (l->nslot > SIZE_MAX / 4 / sizeof(*slot))
         return PG_E_NOMEM;
+    /* A set filled by pg__links_append() has no index yet. */
+    while (n < (l->n + 1) * 2) {
+        if (n > SIZE_MAX / 4 / sizeof(*slot))
+            return PG_E_NOMEM;
+        n *= 2;
+    }
     slot = pg_calloc(n, sizeof(*slot));
     if (!slot)
         return PG_E_NOMEM;
@@ -89,6 +95,23 @@ static enum pg_code grow_index(struct pg__links *l)
             j = (j + 1) & (n - 1);
         slot[j] = i + 1;
     }
+    return PG_OK;
+}
+
+/* Room in v for one more link; on failure l is unchanged. */
+static enum pg_code links_room(struct pg__links *l)
+{
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    struct pg__link *v = NULL;
+
+    if (l->n < l->cap)
+        return PG_OK;
+    if (cap <= SIZE_MAX / sizeof(*v))
+        v = pg_realloc(l->v, cap * sizeof(*v));
+    if (!v)
+        return PG_E_NOMEM;
+    l->v = v;
+    l->cap = cap;
     return PG_OK;
 }
 
@@ -115,18 +138,9 @@ enum pg_code pg__links_take(struct pg__links *l, enum pg__link_kind k,
         pg_free(url);
         return PG_OK;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct pg__link *v = NULL;
-
-        if (cap <= SIZE_MAX / sizeof(*v))
-            v = pg_realloc(l->v, cap * sizeof(*v));
-        if (!v) {
-            pg_free(url);
-            return PG_E_NOMEM;
-        }
-        l->v = v;
-        l->cap = cap;
+    if (links_room(l)) {
+        pg_free(url);
+        return PG_E_NOMEM;
     }
     l->v[l->n].kind = k;
     l->v[l->n].url = url;
@@ -148,6 +162,24 @@ enum pg_code pg__links_add(struct pg__links *l, enum pg__link_kind k,
     if (!copy)
         return PG_E_NOMEM;
     return pg__links_take(l, k, copy, &added);
+}
+
+enum pg_code pg__links_append(struct pg__links *l, enum pg__link_kind k,
+                              const char *url)
+{
+    char *copy;
+
+    if (l->nslot)
+        return pg__links_add(l, k, url);
+    if (links_room(l))
+        return PG_E_NOMEM;
+    copy = pg_strdup(url);
+    if (!copy)
+        return PG_E_NOMEM;
+    l->v[l->n].kind = k;
+    l->v[l->n].url = copy;
+    l->n++;
+    return PG_OK;
 }
 
 /* PG_E_SCHEME if s starts with a scheme other than http(s). */

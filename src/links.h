@@ -63,6 +63,17 @@ void pg__links_release(struct pg__links *l);
 enum pg_code pg__links_add(struct pg__links *l, enum pg__link_kind k,
                            const char *url) PG_WARN_UNUSED;
 
+/*
+ * Append a copy of url with kind k without looking for it first and
+ * without indexing it: for a set copied from one that was a set already
+ * (a worker's links, decoded by the parent) and then read once.  A set
+ * with an index (pg__links_add() was called on it) gets pg__links_add().
+ * A later pg__links_add() indexes what was appended.  PG_OK or
+ * PG_E_NOMEM (l unchanged).
+ */
+enum pg_code pg__links_append(struct pg__links *l, enum pg__link_kind k,
+                              const char *url) PG_WARN_UNUSED;
+
 /* 1 if l holds (k, url). */
 int pg__links_has(const struct pg__links *l, enum pg__link_kind k,
                   const char *url);

@@ -1,5 +1,8 @@
 /*
- * pool_proc.c - the pre-forked process backend of the pool (see pool.h).
+ * pool_proc.c - the pre-forked process backend of the pool (see pool.h):
+ * its parent side.  The worker program that runs in each forked child
+ * is worker.c; the frames both sides exchange are encoded and decoded in
+ * codec.c.
  *
  * N worker processes are forked once at start, each connected to the
  * parent by its own socketpair.  The parent writes JOB frames (id, url)
@@ -23,7 +26,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +39,11 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "codec.h"
 #include "mem.h"
 #include "name.h"
 #include "pool.h"
-#include "wire.h"
+#include "worker.h"
 
 struct proc_worker {
     pid_t pid;               /* 0 when not running */
@@ -67,186 +70,6 @@ struct proc_pool {
     int stopping;
     int cancelled;           /* cancel(): waiting items go back unsent */
 };
-
-/* ---- worker side ------------------------------------------------------ */
-
-struct child_log {
-    int fd;
-    struct pg_buf frame;
-    struct pg__logger lg;
-};
-
-static void child_log_cb(enum pg_log_level level, const char *msg, void *ud)
-{
-    struct child_log *cl = ud;
-
-    enum pg_code rc = pg__wire_begin(&cl->frame, PG_WIRE_LOG);
-
-    if (!rc)
-        rc = pg__wire_put_u32(&cl->frame, (uint32_t)level);
-    if (!rc)
-        rc = pg__wire_put_str(&cl->frame, msg);
-    if (!rc)
-        rc = pg__wire_end(&cl->frame);
-    if (rc)
-        return;
-    if (pg__wire_write_all(cl->fd, cl->frame.ptr, cl->frame.len)) {
-        /* The parent is gone; the job loop notices on its next read. */
-    }
-}
-
-/*
- * Links travel as a count and (kind, url) pairs: from l->v[*from], as
- * many as fit in the frame (at least one), *from is advanced past them.
- * A page's links take as many LINKS frames as they need.
- */
-static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
-                              size_t *from)
-{
-    size_t budget = PG_WIRE_MAX - 4096, n = 0, i, bytes = b->len;
-    enum pg_code rc;
-
-    for (i = *from; i < l->n; i++) {
-        bytes += 9 + strlen(l->v[i].url);
-        if (bytes > budget && n > 0)
-            break;
-        n++;
-    }
-    rc = pg__wire_put_u32(b, (uint32_t)n);
-    for (i = *from; !rc && i < *from + n; i++) {
-        rc = pg__wire_put_u32(b, (uint32_t)l->v[i].kind);
-        if (!rc)
-            rc = pg__wire_put_str(b, l->v[i].url);
-    }
-    *from += n;
-    return rc;
-}
-
-/* One LINKS frame of it's links, from *from on. */
-static enum pg_code encode_links(struct pg_buf *b, const struct pg__item *it,
-                                 size_t *from)
-{
-    enum pg_code rc;
-
-    rc = pg__wire_begin(b, PG_WIRE_LINKS);
-    if (!rc)
-        rc = pg__wire_put_u64(b, it->id);
-    if (!rc)
-        rc = put_links(b, &it->links, from);
-    if (!rc)
-        rc = pg__wire_end(b);
-    return rc;
-}
-
-static enum pg_code encode_result(struct pg_buf *b,
-                                  const struct pg__item *it)
-{
-    enum pg_code rc;
-
-    rc = pg__wire_begin(b, PG_WIRE_RESULT);
-    if (!rc)
-        rc = pg__wire_put_u64(b, it->id);
-    if (!rc)
-        rc = pg__wire_put_u32(b, (uint32_t)it->status);
-    if (!rc)
-        rc = pg__wire_put_u64(b, (uint64_t)it->http_code);
-    if (!rc)
-        rc = pg__wire_put_u64(b, it->bytes);
-    if (!rc)
-        rc = pg__wire_put_f64(b, it->time_ms);
-    if (!rc)
-        rc = pg__wire_put_str(b, it->content_type);
-    if (!rc)
-        rc = pg__wire_put_str(b, it->final_url);
-    if (!rc)
-        rc = pg__wire_put_str(b, it->tmp_name);
-    if (!rc)
-        rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL);
-    if (!rc)
-        rc = pg__wire_put_str(b, it->hash[0] ? it->hash : NULL);
-    if (!rc)
-        rc = pg__wire_put_u32(b, it->flags);
-    if (!rc)
-        rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
-    if (!rc)
-        rc = pg__wire_put_u32(b, it->n_links);
-    /* The links went ahead in LINKS frames. */
-    if (!rc)
-        rc = pg__wire_put_u32(b, 0);
-    if (!rc)
-        rc = pg__wire_end(b);
-    return rc;
-}
-
-/* Set by the parent's SIGUSR1: abort the running transfer. */
-static atomic_int child_abort;
-
-static void on_sigusr1(int sig)
-{
-    (void)sig;
-    atomic_store(&child_abort, 1);
-}
-
-/* Set by the parent's SIGUSR2: start no further transfer. */
-static atomic_int child_cancel_flag;
-
-static void on_sigusr2(int sig)
-{
-    (void)sig;
-    atomic_store(&child_cancel_flag, 1);
-}
-
-/* The parent this worker was forked by. */
-static pid_t child_parent;
-
-/* Set when the parent is gone (its death signal, or its socket's
- * hang-up while a transfer runs): abort everything, remove the spool
- * files, exit. */
-static atomic_int child_orphan;
-
-/*
- * SIGTERM: sent by the kernel (PR_SET_PDEATHSIG) when the parent is
- * gone; otherwise it was sent to the whole group and is ignored (the
- * parent decides how the job stops).
- */
-static void on_sigterm(int sig)
-{
-    (void)sig;
-    if (getppid() != child_parent) {
-        atomic_store(&child_orphan, 1);
-        atomic_store(&child_abort, 1);
-    }
-}
-
-static void reset_signals(void)
-{
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD,
-                                SIGUSR1, SIGUSR2, SIGALRM };
-    struct sigaction sa;
-    size_t i;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigaction(sigs[i], &sa, NULL);
-    /* SIGPIPE stays ignored: a dead parent shows up as EPIPE.  A
-     * terminal's SIGINT and SIGHUP reach the whole process group; the
-     * parent decides how the job stops, so workers ignore them. */
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    /* Also SIGTERM sent to the whole group: a worker ends when the
-     * parent closes its socket, dies (its death signal is SIGTERM) or
-     * kills it, never on its own. */
-    sa.sa_handler = on_sigterm;
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_sigusr1;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_sigusr2;
-    sigaction(SIGUSR2, &sa, NULL);
-}
 
 static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
 {
@@ -276,240 +99,6 @@ static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
     }
 }
 
-/* A worker's side of its connection. */
-struct child {
-    int fd;
-    int outdir_fd;
-    struct pg__fetcher f;
-    struct pg__wire_rx rx;
-    struct pg_buf frame;     /* one result being encoded */
-    struct pg_buf out;       /* results waiting to be written */
-    struct pg__item *queue, *queue_tail; /* received, not started */
-    int eof;                 /* the parent sent its last job */
-    int broken;              /* the parent is gone or spoke garbage */
-};
-
-/* Decode one JOB frame into a new item; NULL if malformed. */
-static struct pg__item *job_item(const void *payload, size_t len)
-{
-    struct pg__wire_reader r;
-    struct pg__item *it = pg__item_new();
-    const char *url;
-
-    if (!it)
-        return NULL;
-    pg__wire_reader_init(&r, payload, len);
-    it->id = pg__wire_get_u64(&r);
-    it->attempts = pg__wire_get_u32(&r);
-    it->flags = pg__wire_get_u32(&r);
-    url = pg__wire_get_str(&r);
-    if (r.bad || !url || !(it->url = pg_strdup(url))) {
-        pg__item_free(it);
-        return NULL;
-    }
-    return it;
-}
-
-/* Read what the parent sent; queue its jobs.  Sets eof / broken. */
-static void child_read(struct child *c)
-{
-    const void *payload;
-    size_t len;
-    unsigned type;
-    int got;
-
-    if (pg__wire_rx_read(&c->rx, c->fd)) {
-        c->eof = 1;      /* EOF: the parent has no more work */
-        return;
-    }
-    while ((got = pg__wire_rx_next(&c->rx, &type, &payload, &len)) != 0) {
-        struct pg__item *it;
-
-        if (got < 0 || type != PG_WIRE_JOB ||
-            !(it = job_item(payload, len))) {
-            c->broken = 1;
-            return;
-        }
-        it->next = NULL;
-        if (c->queue_tail)
-            c->queue_tail->next = it;
-        else
-            c->queue = it;
-        c->queue_tail = it;
-    }
-}
-
-static void child_flush(struct child *c);
-
-/* Queue the frame in c->frame for the parent, writing out first what
- * waits when it would not fit. */
-static void child_queue(struct child *c)
-{
-    if (c->out.len + c->frame.len > c->out.max)
-        child_flush(c);
-    if (!c->broken && pg_buf_add(&c->out, c->frame.ptr, c->frame.len))
-        c->broken = 1;
-}
-
-/* Encode a finished item's result for the parent, then free the item:
- * its links in LINKS frames, then the RESULT frame. */
-static void child_done(struct pg__item *it, void *ud)
-{
-    struct child *c = ud;
-    size_t from = 0;
-
-    while (!c->broken && from < it->links.n) {
-        if (encode_links(&c->frame, it, &from))
-            c->broken = 1;
-        else
-            child_queue(c);
-    }
-    if (!c->broken && encode_result(&c->frame, it))
-        c->broken = 1;
-    if (!c->broken)
-        child_queue(c);
-    if (c->broken && it->tmp_name)
-        unlinkat(c->outdir_fd, it->tmp_name, 0);
-    pg__item_free(it);
-}
-
-/* Write the results gathered so far, in one write when they fit. */
-static void child_flush(struct child *c)
-{
-    if (!c->broken && c->out.len > 0 &&
-        pg__wire_write_all(c->fd, c->out.ptr, c->out.len))
-        c->broken = 1;
-    pg_buf_reset(&c->out);
-}
-
-static struct pg__item *child_next(struct child *c)
-{
-    struct pg__item *it = c->queue;
-
-    if (it) {
-        c->queue = it->next;
-        if (!c->queue)
-            c->queue_tail = NULL;
-        it->next = NULL;
-    }
-    return it;
-}
-
-/* Stopping: hand an item back unstarted. */
-static void child_cancel(struct child *c, struct pg__item *it)
-{
-    pg__item_reset_result(it);
-    it->flags |= PG_ITEM_CANCELLED;
-    child_done(it, c);
-}
-
-/* K = 1: one transfer at a time, blocking. */
-static void blocking_loop(struct child *c)
-{
-    while (!c->broken && !atomic_load(&child_orphan)) {
-        struct pg__item *it = child_next(c);
-
-        if (!it) {
-            if (c->eof)
-                break;
-            child_read(c);
-            continue;
-        }
-        if (atomic_load(&child_cancel_flag))
-            child_cancel(c, it);
-        else {
-            pg__fetch(&c->f, it);
-            if (atomic_load(&child_orphan))
-                c->broken = 1;   /* child_done() removes the body */
-            child_done(it, c);
-        }
-        child_flush(c);
-    }
-}
-
-/* K > 1: the multi interface, with the parent's socket in its poll. */
-static void multi_loop(struct child *c)
-{
-    struct pg__fetcher *f = &c->f;
-
-    while (!c->broken && !(c->eof && !c->queue && f->active == 0)) {
-        struct curl_waitfd wfd = { c->fd, CURL_WAIT_POLLIN, 0 };
-        struct pg__item *it;
-
-        /* The parent is gone: pg__fetcher_release() drops what runs,
-         * spool files included. */
-        if (atomic_load(&child_orphan))
-            break;
-
-        while (pg__fetch_room(f) > 0 && (it = child_next(c)) != NULL) {
-            if (atomic_load(&child_cancel_flag))
-                child_cancel(c, it);
-            else if (pg__fetch_start(f, it))
-                child_done(it, c);
-        }
-        if (c->out.len == 0)
-            pg__fetch_poll(f, &wfd, c->eof ? 0 : 1, 1000);
-        if (!c->eof &&
-            (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI))) {
-            child_read(c);
-            /* The parent closes the socket only once it holds nothing
-             * here: an EOF with work in hand means it is gone. */
-            if (c->eof && (c->queue || f->active > 0))
-                atomic_store(&child_orphan, 1);
-        }
-        pg__fetch_run(f, child_done, c);
-        child_flush(c);
-    }
-}
-
-static void worker_loop(struct proc_pool *pp, unsigned self, int fd)
-{
-    struct child_log cl;
-    struct pg__fetch_config fc = *pp->base.cfg.fetch;
-    struct pg__share *share;
-    struct child c;
-    unsigned k = pp->base.cfg.per_worker < 1 ? 1 : pp->base.cfg.per_worker;
-    struct pg__item *it;
-
-    cl.fd = fd;
-    pg_buf_init(&cl.frame, PG_WIRE_MAX);
-    cl.lg = *pp->base.cfg.log;
-    if (cl.lg.cb) {
-        cl.lg.cb = child_log_cb;
-        cl.lg.userdata = &cl;
-    }
-    fc.log = &cl.lg;
-    fc.abort_flag = &child_abort;
-    fc.watch_parent = 1;
-    fc.parent_fd = fd;
-    /* This process's own cache, for its K handles (no locks needed). */
-    share = pg__share_new(0);
-    fc.share = pg__share_handle(share);
-
-    memset(&c, 0, sizeof(c));
-    c.fd = fd;
-    c.outdir_fd = fc.outdir_fd;
-    if (pg__fetcher_init(&c.f, &fc, self, k))
-        _exit(3);
-    pg__wire_rx_init(&c.rx);
-    pg_buf_init(&c.frame, PG_WIRE_MAX);
-    pg_buf_init(&c.out, (size_t)PG_WIRE_MAX * 2 * k + PG_WIRE_MAX);
-    if (k > 1)
-        multi_loop(&c);
-    else
-        blocking_loop(&c);
-    /* The parent is gone: what was started is dropped, spool files too;
-     * the parent hands those items back as lost with the worker. */
-    while ((it = child_next(&c)) != NULL)
-        pg__item_free(it);
-    pg__fetcher_release(&c.f);
-    pg__share_free(share);
-    pg__wire_rx_release(&c.rx);
-    pg_buf_release(&c.out);
-    pg_buf_release(&c.frame);
-    pg_buf_release(&cl.frame);
-}
-
 /* ---- parent side ------------------------------------------------------ */
 
 static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
@@ -529,8 +118,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        child_parent = parent;
-        reset_signals();
+        pg__worker_signals(parent);
         /* The parent's death, even by SIGKILL, is a SIGTERM here; if it
          * died before this line, the worker is already an orphan. */
 #ifdef PR_SET_PDEATHSIG
@@ -541,7 +129,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
         sigprocmask(SIG_SETMASK, &old, NULL);
         w->fd = -1;
         close_inherited(pp, w->index, sv[1]);
-        worker_loop(pp, w->index, sv[1]);
+        pg__worker_main(&pp->base.cfg, w->index, sv[1]);
         _exit(0);
     }
     err = errno;
@@ -744,17 +332,7 @@ static void send_to(struct proc_pool *pp, struct proc_worker *w,
     hold(w, it);
     if (it->flags & PG_ITEM_ALONE)
         w->alone = 1;
-    rc = pg__wire_begin(&pp->out, PG_WIRE_JOB);
-    if (!rc)
-        rc = pg__wire_put_u64(&pp->out, it->id);
-    if (!rc)
-        rc = pg__wire_put_u32(&pp->out, it->attempts);
-    if (!rc)
-        rc = pg__wire_put_u32(&pp->out, it->flags);
-    if (!rc)
-        rc = pg__wire_put_str(&pp->out, it->url);
-    if (!rc)
-        rc = pg__wire_end(&pp->out);
+    rc = pg__codec_put_job(&pp->out, it);
     if (!rc)
         rc = pg_buf_add(&w->outq, pp->out.ptr, pp->out.len);
     if (rc) {
@@ -888,70 +466,42 @@ static struct pg__item *find_held(struct proc_worker *w, uint64_t id)
     return NULL;
 }
 
-static enum pg_code get_links(struct pg__wire_reader *r,
-                              struct pg__links *l)
+/* A LOG frame: the worker's line, logged here. */
+static void on_log(struct proc_pool *pp, struct pg__wire_reader *r)
 {
-    uint32_t n = pg__wire_get_u32(r), i;
+    enum pg_log_level level;
+    const char *s = pg__codec_get_log(r, &level);
 
-    for (i = 0; !r->bad && i < n; i++) {
-        uint32_t kind = pg__wire_get_u32(r);
-        const char *url = pg__wire_get_str(r);
-        enum pg_code rc;
-
-        if (r->bad || !url || kind > PG_LINK_PAGE)
-            return PG_E_PARSE;
-        rc = pg__links_add(l, (enum pg__link_kind)kind, url);
-        if (rc)
-            return rc;
-    }
-    return r->bad ? PG_E_PARSE : PG_OK;
+    if (s)
+        pg__log(pp->base.cfg.log, level, "%s", s);
 }
 
-/* The next string of a frame as a new copy; NULL if absent. */
-static char *wire_strdup(struct pg__wire_reader *r)
+/* A LINKS frame: links of a held item, kept until its RESULT. */
+static void on_links(struct proc_worker *w, struct pg__wire_reader *r,
+                     int *bad)
 {
-    const char *s = pg__wire_get_str(r);
+    uint64_t id = pg__wire_get_u64(r);
 
-    return s ? pg_strdup(s) : NULL;
-}
-
-static void on_frame(struct proc_pool *pp, struct proc_worker *w,
-                     unsigned type, const void *payload, size_t len,
-                     pg__pool_done_cb cb, void *ud, int *bad)
-{
-    struct pg__wire_reader r;
-    struct pg__item *it;
-    const char *s;
-
-    pg__wire_reader_init(&r, payload, len);
-    if (type == PG_WIRE_LOG) {
-        unsigned level = pg__wire_get_u32(&r);
-
-        s = pg__wire_get_str(&r);
-        if (!r.bad && s && level <= PG_LOG_DEBUG)
-            pg__log(pp->base.cfg.log, (enum pg_log_level)level, "%s", s);
-        return;
-    }
-    if (type == PG_WIRE_LINKS) {
-        uint64_t id = pg__wire_get_u64(&r);
-
-        if (r.bad || !find_held(w, id)) {
-            *bad = 1;
-            return;
-        }
-        if (w->pend_id != id || w->pend.n == 0) {
-            pg__links_release(&w->pend);
-            w->pend_id = id;
-        }
-        if (get_links(&r, &w->pend) != PG_OK)
-            *bad = 1;
-        return;
-    }
-    if (type != PG_WIRE_RESULT) {
+    if (r->bad || !find_held(w, id)) {
         *bad = 1;
         return;
     }
-    it = unhold(w, pg__wire_get_u64(&r));
+    if (w->pend_id != id || w->pend.n == 0) {
+        pg__links_release(&w->pend);
+        w->pend_id = id;
+    }
+    if (pg__codec_get_links(r, &w->pend) != PG_OK)
+        *bad = 1;
+}
+
+/* A RESULT frame: the held item is done and goes back to the job. */
+static void on_result(struct proc_pool *pp, struct proc_worker *w,
+                      struct pg__wire_reader *r, pg__pool_done_cb cb,
+                      void *ud, int *bad)
+{
+    struct pg__item *it = unhold(w, pg__wire_get_u64(r));
+    enum pg_code rc;
+
     if (!it) {
         *bad = 1;
         return;
@@ -961,35 +511,34 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         it->links = w->pend;       /* reset_result left it empty */
         pg__links_init(&w->pend);
     }
-    it->status = (enum pg_status)pg__wire_get_u32(&r);
-    it->http_code = (long)pg__wire_get_u64(&r);
-    it->bytes = pg__wire_get_u64(&r);
-    it->time_ms = pg__wire_get_f64(&r);
-    it->content_type = wire_strdup(&r);
-    it->final_url = wire_strdup(&r);
-    it->tmp_name = wire_strdup(&r);
-    s = pg__wire_get_str(&r);
-    if (s)
-        snprintf(it->error, sizeof(it->error), "%s", s);
-    s = pg__wire_get_str(&r);
-    if (s)
-        snprintf(it->hash, sizeof(it->hash), "%s", s);
-    it->flags = pg__wire_get_u32(&r);
+    rc = pg__codec_get_result(r, it);
     /* An item handed back unstarted was not an attempt. */
     if (!(it->flags & PG_ITEM_CANCELLED))
         it->attempts++;
-    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
-    (void)pg__wire_get_u32(&r); /* links found: those received */
-    if (get_links(&r, &it->links) != PG_OK)
-        r.bad = 1;
-    it->n_links = (unsigned)it->links.n;
-    if (r.bad || (unsigned)it->status >= PG_ST__COUNT) {
+    if (rc) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */
         *bad = 1;
         return;
     }
     pp->base.inflight--;
     cb(it, ud);
+}
+
+static void on_frame(struct proc_pool *pp, struct proc_worker *w,
+                     unsigned type, const void *payload, size_t len,
+                     pg__pool_done_cb cb, void *ud, int *bad)
+{
+    struct pg__wire_reader r;
+
+    pg__wire_reader_init(&r, payload, len);
+    if (type == PG_WIRE_LOG)
+        on_log(pp, &r);
+    else if (type == PG_WIRE_LINKS)
+        on_links(w, &r, bad);
+    else if (type == PG_WIRE_RESULT)
+        on_result(pp, w, &r, cb, ud, bad);
+    else
+        *bad = 1;
 }
 
 /* Items that wait and will never be sent come back now. */

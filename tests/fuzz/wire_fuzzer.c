@@ -1,14 +1,14 @@
 /*
  * wire_fuzzer.c - libFuzzer target for the parent <-> worker framing
  * (src/wire.c) and the job, result and log frame layouts of
- * src/pool_proc.c.
+ * src/codec.c.
  *
  * The input is a byte stream as a worker or parent would read it from
  * its socket.  The first byte chooses the size of the reads, so frames
  * arrive split and glued; the rest goes through a pipe into
  * pg__wire_rx_read() and every whole frame from pg__wire_rx_next() is
- * decoded field by field in the order pool_proc.c reads it (its decoders
- * are static: the field order is mirrored here).  Checked invariants:
+ * decoded field by field in the order codec.c reads it (the field order
+ * is mirrored here, to check each read).  Checked invariants:
  * a frame never reaches past the bytes given, a reader never reads past
  * its frame, a string is NUL-terminated inside the frame, and a decoded
  * job re-encodes to a frame that decodes to the same values.  A broken
@@ -41,7 +41,7 @@ static const char *get_str(struct pg__wire_reader *r)
     return s;
 }
 
-/* A job frame (job_item() in pool_proc.c), checked by a round trip. */
+/* A job frame (pg__codec_get_job() in codec.c), checked by a round trip. */
 static void job(const void *payload, size_t len)
 {
     struct pg__wire_reader r, r2;
@@ -71,7 +71,7 @@ static void job(const void *payload, size_t len)
     pg_buf_release(&b);
 }
 
-/* A result frame (on_frame() and get_links() in pool_proc.c). */
+/* A result frame (pg__codec_get_result() in codec.c). */
 static void result(const void *payload, size_t len)
 {
     struct pg__wire_reader r;

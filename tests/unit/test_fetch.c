@@ -1,6 +1,6 @@
 /*
  * test_fetch.c - the address classification behind --allow-private
- * (pg__ip_is_private in src/fetch.c).
+ * (pg__ip_is_private in src/fetch_opts.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,0 +1,227 @@
+/*
+ * codec.c - the messages between the process pool's parent and its
+ * workers: both halves of every frame layout (wire.h), the encoder next
+ * to its decoder, on top of wire.c's framing.
+ *
+ * It is not the transport (wire.c reads and writes frames) nor either
+ * side's logic (pool_proc.c is the parent, worker.c the worker): it
+ * only turns items into frames and frames back into items.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+#include "mem.h"
+
+/* The next string of a frame as a new copy; NULL if absent. */
+static char *wire_strdup(struct pg__wire_reader *r)
+{
+    const char *s = pg__wire_get_str(r);
+
+    return s ? pg_strdup(s) : NULL;
+}
+
+/* ---- JOB: parent -> worker ------------------------------------------- */
+
+enum pg_code pg__codec_put_job(struct pg_buf *b, const struct pg__item *it)
+{
+    enum pg_code rc;
+
+    rc = pg__wire_begin(b, PG_WIRE_JOB);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->attempts);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->flags);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->url);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+/* Decode one JOB frame into a new item; NULL if malformed. */
+struct pg__item *pg__codec_get_job(const void *payload, size_t len)
+{
+    struct pg__wire_reader r;
+    struct pg__item *it = pg__item_new();
+    const char *url;
+
+    if (!it)
+        return NULL;
+    pg__wire_reader_init(&r, payload, len);
+    it->id = pg__wire_get_u64(&r);
+    it->attempts = pg__wire_get_u32(&r);
+    it->flags = pg__wire_get_u32(&r);
+    url = pg__wire_get_str(&r);
+    if (r.bad || !url || !(it->url = pg_strdup(url))) {
+        pg__item_free(it);
+        return NULL;
+    }
+    return it;
+}
+
+/* ---- LINKS: worker -> parent, ahead of the RESULT ---------------------- */
+
+/*
+ * Links travel as a count and (kind, url) pairs: from l->v[*from], as
+ * many as fit in the frame (at least one), *from is advanced past them.
+ * A page's links take as many LINKS frames as they need.
+ */
+static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
+                              size_t *from)
+{
+    size_t budget = PG_WIRE_MAX - 4096, n = 0, i, bytes = b->len;
+    enum pg_code rc;
+
+    for (i = *from; i < l->n; i++) {
+        bytes += 9 + strlen(l->v[i].url);
+        if (bytes > budget && n > 0)
+            break;
+        n++;
+    }
+    rc = pg__wire_put_u32(b, (uint32_t)n);
+    for (i = *from; !rc && i < *from + n; i++) {
+        rc = pg__wire_put_u32(b, (uint32_t)l->v[i].kind);
+        if (!rc)
+            rc = pg__wire_put_str(b, l->v[i].url);
+    }
+    *from += n;
+    return rc;
+}
+
+/* One LINKS frame of it's links, from *from on. */
+enum pg_code pg__codec_put_links(struct pg_buf *b,
+                                 const struct pg__item *it, size_t *from)
+{
+    enum pg_code rc;
+
+    rc = pg__wire_begin(b, PG_WIRE_LINKS);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = put_links(b, &it->links, from);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
+                                 struct pg__links *l)
+{
+    uint32_t n = pg__wire_get_u32(r), i;
+
+    for (i = 0; !r->bad && i < n; i++) {
+        uint32_t kind = pg__wire_get_u32(r);
+        const char *url = pg__wire_get_str(r);
+        enum pg_code rc;
+
+        if (r->bad || !url || kind > PG_LINK_PAGE)
+            return PG_E_PARSE;
+        rc = pg__links_append(l, (enum pg__link_kind)kind, url);
+        if (rc)
+            return rc;
+    }
+    return r->bad ? PG_E_PARSE : PG_OK;
+}
+
+/* ---- RESULT: worker -> parent ----------------------------------------- */
+
+enum pg_code pg__codec_put_result(struct pg_buf *b,
+                                  const struct pg__item *it)
+{
+    enum pg_code rc;
+
+    rc = pg__wire_begin(b, PG_WIRE_RESULT);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->id);
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)it->status);
+    if (!rc)
+        rc = pg__wire_put_u64(b, (uint64_t)it->http_code);
+    if (!rc)
+        rc = pg__wire_put_u64(b, it->bytes);
+    if (!rc)
+        rc = pg__wire_put_f64(b, it->time_ms);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->content_type);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->final_url);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->tmp_name);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->hash[0] ? it->hash : NULL);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->flags);
+    if (!rc)
+        rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
+    if (!rc)
+        rc = pg__wire_put_u32(b, it->n_links);
+    /* The links went ahead in LINKS frames. */
+    if (!rc)
+        rc = pg__wire_put_u32(b, 0);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+/* Every field after the id, as pg__codec_put_result() wrote them. */
+enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
+                                  struct pg__item *it)
+{
+    const char *s;
+
+    it->status = (enum pg_status)pg__wire_get_u32(r);
+    it->http_code = (long)pg__wire_get_u64(r);
+    it->bytes = pg__wire_get_u64(r);
+    it->time_ms = pg__wire_get_f64(r);
+    it->content_type = wire_strdup(r);
+    it->final_url = wire_strdup(r);
+    it->tmp_name = wire_strdup(r);
+    s = pg__wire_get_str(r);
+    if (s)
+        snprintf(it->error, sizeof(it->error), "%s", s);
+    s = pg__wire_get_str(r);
+    if (s)
+        snprintf(it->hash, sizeof(it->hash), "%s", s);
+    it->flags = pg__wire_get_u32(r);
+    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(r);
+    (void)pg__wire_get_u32(r); /* links found: those received */
+    if (pg__codec_get_links(r, &it->links) != PG_OK)
+        r->bad = 1;
+    it->n_links = (unsigned)it->links.n;
+    if (r->bad || (unsigned)it->status >= PG_ST__COUNT)
+        return PG_E_PARSE;
+    return PG_OK;
+}
+
+/* ---- LOG: worker -> parent -------------------------------------------- */
+
+enum pg_code pg__codec_put_log(struct pg_buf *b, enum pg_log_level level,
+                               const char *msg)
+{
+    enum pg_code rc = pg__wire_begin(b, PG_WIRE_LOG);
+
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)level);
+    if (!rc)
+        rc = pg__wire_put_str(b, msg);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+const char *pg__codec_get_log(struct pg__wire_reader *r,
+                              enum pg_log_level *level)
+{
+    unsigned lv = pg__wire_get_u32(r);
+    const char *s = pg__wire_get_str(r);
+
+    if (r->bad || !s || lv > PG_LOG_DEBUG)
+        return NULL;
+    *level = (enum pg_log_level)lv;
+    return s;
+}
