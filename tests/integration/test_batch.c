@@ -508,7 +508,7 @@ static void test_truncated_body(struct pg_test *t)
     static const struct pg_test_route routes[] = {
         {.path = "/files/cut.bin", .body = big, .body_len = sizeof(big),
          .content_type = "application/octet-stream",
-         .flags = PG_ROUTE_TRUNCATE},
+         .fault = PG_FAULT_SHORT},
     };
     struct pg_test_server *srv;
     char *url;
