@@ -1,7 +1,8 @@
 /*
  * test_batch.c - batch download integration tests for pagegrab.
  *
- * Each test declares the site it serves as a table of routes, runs the
+ * Each test declares the site it serves as a table of routes (most of
+ * them as one entry of the table of cases, batch_cases[]), runs the
  * built binary (PAGEGRAB_BIN) against an in-process server on
  * 127.0.0.1:<ephemeral>, and asserts the exit status, the exact set of
  * files written (name and content), the manifest records and the number
@@ -436,143 +437,263 @@ static int run_mode(struct pg_test *t, struct pg_run *r, const char *out,
     return pg_run(t, r, stdin_path, timeout_s, a.v);
 }
 
-static void test_http_404(struct pg_test *t)
-{
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 1);
-    char *ok = url_of(srv, "/files/a.txt");
-    char *missing = url_of(srv, "/files/missing.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {ok, missing, NULL};
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/files/a.txt"), BODY_A, sizeof(BODY_A) - 1},
-    };
+/* ------------------------------------------------------------------ */
+/* Table-driven cases (wget2's style)                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A case declares the site it serves, the input (a URL file, stdin), the
+ * arguments, the expected exit status, the exact set of files written
+ * and the manifest records; run_case() runs it and makes the checks every
+ * case shares, in this order: exit status, nothing on stdout and no temp
+ * files, the files (or none at all), the records (count, each record's
+ * status/line/http_code/bytes/path, an error text where flagged), then
+ * the case's own checks (its check hook).
+ *
+ * In the strings of a case, "{/p}" is the URL of path /p on the test
+ * server (on a port nobody listens on when the case has no routes),
+ * "{=/p}" the name it is saved under in the default layout, "{urls}"
+ * the URL file and "{pad:LEN:/p}" the URL of /p padded with 'a' to LEN
+ * bytes. A case with neither files nor no_files checks the output tree
+ * in its hook.
+ */
+
+/* A record must carry a non-empty error text. */
+#define REC_ERROR (1u << 0)
+
+struct case_file {
+    const char *path;
+    const char *body;
+};
+
+struct case_record {
+    const char *url;
+    const char *status;
+    long line;               /* -1 = any */
+    long http_code;          /* -1 = any */
+    long long bytes;         /* -1 = any */
+    const char *path;        /* NULL = must be null, ANY_PATH = anything */
+    unsigned flags;          /* REC_ERROR */
+};
+
+struct batch_case;
+
+/* What a case's check hook sees. */
+struct case_run {
+    const struct batch_case *c;
+    struct pg_test_server *srv;   /* NULL when the case has no routes */
+    unsigned port;
+    char *out;
     struct pg_run r;
     struct pg_manifest m;
-    const struct pg_record *rec;
+    const struct pg_record *rec[8];   /* the records, in table order */
+};
 
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 1);
-    load_manifest(t, man, &m, 2);
-    check_record(t, &m, ok, "ok", 1, 200, sizeof(BODY_A) - 1, exp[0].path);
-    rec = check_record(t, &m, missing, "http-error", 2, 404, -1, NULL);
-    check_has_error(t, rec);
+struct batch_case {
+    const char *name;
+    const struct pg_test_route *routes;
+    size_t nroutes;
+    /* Lines of the URL file "{urls}" (each followed by '\n'). */
+    const char *const *lines;
+    size_t nlines;
+    /* Written to a file that becomes pagegrab's stdin (NULL: none). */
+    const char *stdin_text;
+    /* Arguments after "--mode M -o OUT --manifest MAN"; NULL-terminated. */
+    const char *args[8];
+    unsigned timeout_s;
+    int code;
+    const struct case_file *files;
+    size_t nfiles;
+    /* With no files: the message of the "nothing written" check. */
+    const char *no_files;
+    size_t nrecords;
+    struct case_record records[8];
+    /* Called before the server starts (e.g. to fill a large body). */
+    void (*setup)(void);
+    void (*check)(struct pg_test *t, struct case_run *cr);
+};
+
+/* "LEN:/p": the URL of /p padded with 'a' to LEN bytes. */
+static char *padded_url(struct pg_test *t, const struct case_run *cr,
+                        const char *spec)
+{
+    char *end;
+    size_t long_len = strtoul(spec, &end, 10);
+    char *prefix = pg_strdupf("http://127.0.0.1:%u%s", cr->port, end + 1);
+    char *longurl = malloc(long_len + 1);
+
+    PG_CHECK(t, longurl, "out of memory");
+    memset(longurl, 'a', long_len);
+    memcpy(longurl, prefix, strlen(prefix));
+    longurl[long_len] = '\0';
+    free(prefix);
+    return longurl;
+}
+
+/* "{/p}" -> URL, "{=/p}" -> saved name, "{urls}" -> the URL file,
+ * "{pad:LEN:/p}" -> the URL of /p padded with 'a' to LEN bytes. */
+static char *expand(struct pg_test *t, const struct case_run *cr,
+                    const char *s)
+{
+    char *res = pg_strdupf("%s", "");
+    const char *p = s;
+
+    while (*p) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        char *tok;
+        char *val;
+        char *next;
+
+        if (!open || !close) {
+            next = pg_strdupf("%s%s", res, p);
+            free(res);
+            return next;
+        }
+        tok = pg_strdupf("%.*s", (int)(close - open - 1), open + 1);
+        if (!strcmp(tok, "urls"))
+            val = pg_path(t, "urls.txt");
+        else if (!strncmp(tok, "pad:", 4))
+            val = padded_url(t, cr, tok + 4);
+        else if (tok[0] == '=')
+            val = pg_strdupf("127.0.0.1:%u%s", cr->port, tok + 1);
+        else
+            val = pg_strdupf("http://127.0.0.1:%u%s", cr->port, tok);
+        next = pg_strdupf("%s%.*s%s", res, (int)(open - p), p, val);
+        free(res);
+        free(tok);
+        free(val);
+        res = next;
+        p = close + 1;
+    }
+    return res;
+}
+
+static const struct batch_case *find_case(const char *name);
+
+static void run_case(struct pg_test *t)
+{
+    const struct batch_case *c = find_case(t->name);
+    struct case_run cr;
+    char *man = pg_path(t, "manifest.jsonl");
+    char *in = NULL;
+    const char *extra[8] = {NULL};
+
+    memset(&cr, 0, sizeof(cr));
+    cr.c = c;
+    if (c->setup)
+        c->setup();
+    if (c->nroutes) {
+        cr.srv = start_server(t, c->routes, c->nroutes);
+        cr.port = pg_test_server_port(cr.srv);
+    } else {
+        cr.port = pg_unused_port(t);
+    }
+    cr.out = pg_path(t, "out");
+    if (c->nlines) {
+        const char *lines[8];
+
+        for (size_t i = 0; i < c->nlines; i++)
+            lines[i] = expand(t, &cr, c->lines[i]);
+        write_lines(t, pg_path(t, "urls.txt"), lines, c->nlines);
+    }
+    if (c->stdin_text) {
+        char *text = expand(t, &cr, c->stdin_text);
+
+        in = pg_path(t, "stdin.txt");
+        pg_write_file(t, in, text, strlen(text));
+    }
+    for (size_t i = 0; c->args[i]; i++)
+        extra[i] = expand(t, &cr, c->args[i]);
+
+    run_mode(t, &cr.r, cr.out, man, in, c->timeout_s, extra);
+    PG_CHECK_INT(t, cr.r.code, c->code, "exit status");
+    check_run_common(t, &cr.r, cr.out);
+    if (c->nfiles) {
+        struct pg_expect_file exp[8];
+
+        for (size_t i = 0; i < c->nfiles; i++) {
+            exp[i].path = expand(t, &cr, c->files[i].path);
+            exp[i].data = c->files[i].body;
+            exp[i].len = strlen(c->files[i].body);
+        }
+        pg_tree_check(t, cr.out, exp, c->nfiles);
+    } else if (c->no_files) {
+        struct pg_strlist files = {0};
+
+        pg_tree_list(cr.out, &files);
+        PG_CHECK(t, files.n == 0, c->no_files,
+                 pg_strlist_join(&files, ", "));
+        pg_strlist_release(&files);
+    }
+    load_manifest(t, man, &cr.m, c->nrecords);
+    for (size_t i = 0; i < 8 && c->records[i].url; i++) {
+        const struct case_record *w = &c->records[i];
+        const char *path = w->path && w->path != ANY_PATH
+                               ? expand(t, &cr, w->path)
+                               : w->path;
+
+        cr.rec[i] = check_record(t, &cr.m, expand(t, &cr, w->url),
+                                 w->status, w->line, w->http_code, w->bytes,
+                                 path);
+        if (w->flags & REC_ERROR)
+            check_has_error(t, cr.rec[i]);
+    }
+    if (c->check)
+        c->check(t, &cr);
+    pg_manifest_release(&cr.m);
+    pg_run_release(&cr.r);
+    pg_test_server_stop(cr.srv);
+}
+
+/* ---- The cases' own checks ---- */
+
+static void check_http_404(struct pg_test *t, struct case_run *cr)
+{
+    const struct pg_record *rec = cr->rec[1];
+    struct pg_test_server *srv = cr->srv;
+
     /* A 404 is permanent: no retry. */
     PG_CHECK_INT(t, hits(srv, "/files/missing.txt"), 1,
                  "requests for the 404 URL");
     PG_CHECK_INT(t, pg_record_int(rec, "attempts", -1), 1,
                  "attempts for the 404 URL");
     PG_CHECK_INT(t, hits(srv, "/files/a.txt"), 1, "requests for a.txt");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_connection_refused(struct pg_test *t)
+static void check_connection_refused(struct pg_test *t, struct case_run *cr)
 {
-    unsigned port = pg_unused_port(t);
-    char *url = pg_strdupf("http://127.0.0.1:%u/x.bin", port);
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"--connect-timeout", "5", url, NULL};
-    struct pg_strlist files = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
-    long long attempts;
+    long long attempts = pg_record_int(cr->rec[0], "attempts", -1);
 
-    run_mode(t, &r, out, man, NULL, 120, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_list(out, &files);
-    PG_CHECK(t, files.n == 0, "files written for a refused connection: %s",
-             pg_strlist_join(&files, ", "));
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "network-error", 1, 0, -1, NULL);
-    check_has_error(t, rec);
-    attempts = pg_record_int(rec, "attempts", -1);
     PG_CHECK(t, attempts >= 1 && attempts <= 10,
              "attempts for a refused connection: %lld", attempts);
-    pg_manifest_release(&m);
-    pg_run_release(&r);
 }
 
-static void test_truncated_body(struct pg_test *t)
-{
-    static char big[256 * 1024];
-    static const struct pg_test_route routes[] = {
-        {.path = "/files/cut.bin", .body = big, .body_len = sizeof(big),
-         .content_type = "application/octet-stream",
-         .flags = PG_ROUTE_TRUNCATE},
-    };
-    struct pg_test_server *srv;
-    char *url;
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[3] = {NULL, NULL, NULL};
-    struct pg_strlist files = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
-    long long attempts;
+static char big[256 * 1024];
 
+static void fill_big(void)
+{
     memset(big, 'x', sizeof(big));
-    srv = start_server(t, routes, 1);
-    url = url_of(srv, "/files/cut.bin");
-    extra[0] = url;
-    run_mode(t, &r, out, man, NULL, 120, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_list(out, &files);
-    PG_CHECK(t, files.n == 0, "files written for a truncated body: %s",
-             pg_strlist_join(&files, ", "));
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "network-error", 1, -1, -1, NULL);
-    check_has_error(t, rec);
-    attempts = pg_record_int(rec, "attempts", -1);
+}
+
+static void check_truncated_body(struct pg_test *t, struct case_run *cr)
+{
+    long long attempts = pg_record_int(cr->rec[0], "attempts", -1);
+    struct pg_test_server *srv = cr->srv;
+
     PG_CHECK(t, attempts >= 1 && attempts <= 10,
              "attempts for a truncated body: %lld", attempts);
     PG_CHECK_INT(t, hits(srv, "/files/cut.bin"), attempts,
                  "requests for the truncated URL (= attempts)");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_redirect_chain(struct pg_test *t)
+static void check_redirect_chain(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        {.path = "/r1", .status = 302, .headers = "Location: /r2"},
-        {.path = "/r2", .status = 302, .headers = "Location: /r3"},
-        {.path = "/r3", .status = 302, .headers = "Location: /final"},
-        {.path = "/final", .body = BODY_FINAL,
-         .body_len = sizeof(BODY_FINAL) - 1, .content_type = "text/html"},
-    };
-    struct pg_test_server *srv = start_server(t, routes, 4);
-    char *url = url_of(srv, "/r1");
-    char *final = url_of(srv, "/final");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {url, NULL};
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/r1"), BODY_FINAL, sizeof(BODY_FINAL) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
+    const struct pg_record *rec = cr->rec[0];
+    const struct pg_test_route *routes = cr->c->routes;
+    struct pg_test_server *srv = cr->srv;
+    char *final = expand(t, cr, "{/final}");
 
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 1);
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "ok", 1, 200, sizeof(BODY_FINAL) - 1,
-                       exp[0].path);
     PG_CHECK_STR(t, pg_record_str(rec, "final_url"), final, "final_url");
     PG_CHECK_STR(t, pg_record_str(rec, "content_type"), "text/html",
                  "content_type");
@@ -580,230 +701,471 @@ static void test_redirect_chain(struct pg_test *t)
         PG_CHECK(t, hits(srv, routes[i].path) == 1,
                  "'%s' requested %lu times, expected once", routes[i].path,
                  hits(srv, routes[i].path));
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_redirect_to_file(struct pg_test *t)
+static void check_redirect_to_file(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        {.path = "/evil", .status = 302,
-         .headers = "Location: file:///etc/passwd"},
-    };
-    struct pg_test_server *srv = start_server(t, routes, 1);
-    char *url = url_of(srv, "/evil");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {url, NULL};
     struct pg_strlist files = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
+    struct pg_test_server *srv = cr->srv;
 
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_list(out, &files);
-    PG_CHECK(t, files.n == 0, "files written for a file:// redirect: %s",
-             pg_strlist_join(&files, ", "));
     /* Nothing may appear next to the output either. */
-    pg_strlist_release(&files);
     pg_tree_list(t->dir, &files);
     for (size_t i = 0; i < files.n; i++) {
         PG_CHECK(t, !strstr(files.v[i], "passwd"),
                  "a file named like the redirect target exists: '%s'",
                  files.v[i]);
     }
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "redirect-error", 1, -1, -1, NULL);
-    check_has_error(t, rec);
+    pg_strlist_release(&files);
     PG_CHECK_INT(t, hits(srv, "/evil"), 1, "requests for /evil");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_redirect_loop(struct pg_test *t)
+static void check_redirect_loop(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        {.path = "/la", .status = 302, .headers = "Location: /lb"},
-        {.path = "/lb", .status = 302, .headers = "Location: /la"},
-    };
-    struct pg_test_server *srv = start_server(t, routes, 2);
-    char *url = url_of(srv, "/la");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"--max-redirs", "5", url, NULL};
-    struct pg_strlist files = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
+    struct pg_test_server *srv = cr->srv;
     unsigned long n;
 
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_list(out, &files);
-    PG_CHECK(t, files.n == 0, "files written for a redirect loop: %s",
-             pg_strlist_join(&files, ", "));
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "redirect-error", 1, -1, -1, NULL);
-    check_has_error(t, rec);
     /* The first request plus at most 5 followed redirects. */
     n = hits(srv, "/la") + hits(srv, "/lb");
     PG_CHECK(t, n >= 2 && n <= 6, "%lu requests for a loop with "
              "--max-redirs 5, expected 2..6", n);
     PG_CHECK_INT(t, pg_test_server_total(srv), n, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_invalid_lines(struct pg_test *t)
+static void check_invalid_lines(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-        TEXT_ROUTE("/files/b.txt", BODY_B),
-        TEXT_ROUTE("/files/c.txt", BODY_C),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 3);
-    char *ua = url_of(srv, "/files/a.txt");
-    char *ub = url_of(srv, "/files/b.txt");
-    char *uc = url_of(srv, "/files/c.txt");
-    const char *lines[] = {ua, "not a url", ub, "ftp://127.0.0.1/x", uc};
-    char *urls = pg_path(t, "urls.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-i", urls, NULL};
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/files/a.txt"), BODY_A, sizeof(BODY_A) - 1},
-        {saved_of(srv, "/files/b.txt"), BODY_B, sizeof(BODY_B) - 1},
-        {saved_of(srv, "/files/c.txt"), BODY_C, sizeof(BODY_C) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
     const struct pg_record *rec;
+    const struct pg_test_route *routes = cr->c->routes;
+    struct pg_test_server *srv = cr->srv;
 
-    write_lines(t, urls, lines, 5);
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 3);
-    load_manifest(t, man, &m, 5);
-    check_record(t, &m, ua, "ok", 1, 200, sizeof(BODY_A) - 1, exp[0].path);
-    check_record(t, &m, ub, "ok", 3, 200, sizeof(BODY_B) - 1, exp[1].path);
-    check_record(t, &m, uc, "ok", 5, 200, sizeof(BODY_C) - 1, exp[2].path);
-    rec = check_record(t, &m, "not a url", "invalid-url", 2, -1, -1, NULL);
-    check_has_error(t, rec);
+    rec = cr->rec[3];
     PG_CHECK_INT(t, pg_record_int(rec, "attempts", -1), 0,
                  "attempts of 'not a url'");
-    rec = check_record(t, &m, "ftp://127.0.0.1/x", "invalid-url", 4, -1, -1,
-                       NULL);
-    check_has_error(t, rec);
+    rec = cr->rec[4];
     PG_CHECK_INT(t, pg_record_int(rec, "attempts", -1), 0,
                  "attempts of the ftp URL");
-    check_line_with(t, r.err, ":2:", "not a url", "line 2 reported");
-    check_line_with(t, r.err, ":4:", "ftp://127.0.0.1/x", "line 4 reported");
+    check_line_with(t, cr->r.err, ":2:", "not a url", "line 2 reported");
+    check_line_with(t, cr->r.err, ":4:", "ftp://127.0.0.1/x",
+                    "line 4 reported");
     for (size_t i = 0; i < 3; i++)
         PG_CHECK_INT(t, hits(srv, routes[i].path), 1, routes[i].path);
     PG_CHECK_INT(t, pg_test_server_total(srv), 3, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_stdin_comments(struct pg_test *t)
+static void check_stdin_comments(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-        TEXT_ROUTE("/files/b.txt", BODY_B),
-        TEXT_ROUTE("/files/c.txt", BODY_C),
-        TEXT_ROUTE("/files/d.txt", BODY_D),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 4);
-    char *ua = url_of(srv, "/files/a.txt");
-    char *ub = url_of(srv, "/files/b.txt");
-    char *uc = url_of(srv, "/files/c.txt");
-    char *ud = url_of(srv, "/files/d.txt");
-    /* Line 7 has no final newline. */
-    char *input = pg_strdupf("# a comment\n"
-                             "\n"
-                             "   %s  \n"
-                             "\t \n"
-                             "%s\n"
-                             "#%s\n"
-                             "%s",
-                             ua, ub, uc, ud);
-    char *in = pg_path(t, "stdin.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-q", "-i", "-", NULL};
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/files/a.txt"), BODY_A, sizeof(BODY_A) - 1},
-        {saved_of(srv, "/files/b.txt"), BODY_B, sizeof(BODY_B) - 1},
-        {saved_of(srv, "/files/d.txt"), BODY_D, sizeof(BODY_D) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
+    struct pg_test_server *srv = cr->srv;
 
-    pg_write_file(t, in, input, strlen(input));
-    run_mode(t, &r, out, man, in, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    PG_CHECK(t, r.err_len == 0, "-q with every URL ok must print nothing on "
-             "stderr, got: %.300s", r.err);
-    pg_tree_check(t, out, exp, 3);
-    load_manifest(t, man, &m, 3);
-    check_record(t, &m, ua, "ok", 3, 200, sizeof(BODY_A) - 1, exp[0].path);
-    check_record(t, &m, ub, "ok", 5, 200, sizeof(BODY_B) - 1, exp[1].path);
-    check_record(t, &m, ud, "ok", 7, 200, sizeof(BODY_D) - 1, exp[2].path);
+    PG_CHECK(t, cr->r.err_len == 0, "-q with every URL ok must print "
+             "nothing on stderr, got: %.300s", cr->r.err);
     PG_CHECK_INT(t, hits(srv, "/files/c.txt"), 0,
                  "requests for the commented-out URL");
     PG_CHECK_INT(t, pg_test_server_total(srv), 3, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
 }
 
-static void test_cli_and_file_lines(struct pg_test *t)
+static void check_three_requests(struct pg_test *t, struct case_run *cr)
 {
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-        TEXT_ROUTE("/files/b.txt", BODY_B),
-        TEXT_ROUTE("/files/c.txt", BODY_C),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 3);
-    char *ua = url_of(srv, "/files/a.txt");
-    char *ub = url_of(srv, "/files/b.txt");
-    char *uc = url_of(srv, "/files/c.txt");
-    const char *lines[] = {"# only one URL here", uc};
-    char *urls = pg_path(t, "urls.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-i", urls, ua, ub, NULL};
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/files/a.txt"), BODY_A, sizeof(BODY_A) - 1},
-        {saved_of(srv, "/files/b.txt"), BODY_B, sizeof(BODY_B) - 1},
-        {saved_of(srv, "/files/c.txt"), BODY_C, sizeof(BODY_C) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
+    PG_CHECK_INT(t, pg_test_server_total(cr->srv), 3, "requests in total");
+}
 
-    write_lines(t, urls, lines, 2);
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 3);
-    load_manifest(t, man, &m, 3);
+static void check_flat(struct pg_test *t, struct case_run *cr)
+{
+    PG_CHECK_STR(t, pg_record_str(cr->rec[0], "content_type"), "text/plain",
+                 "content_type of a.txt");
+    PG_CHECK(t, pg_record_is_null(cr->rec[3], "content_type"),
+             "content_type must be null when the server sends none");
+}
+
+static void check_timeout(struct pg_test *t, struct case_run *cr)
+{
+    long long attempts = pg_record_int(cr->rec[0], "attempts", -1);
+    struct pg_test_server *srv = cr->srv;
+    const struct pg_run *r = &cr->r;
+
+    PG_CHECK(t, attempts >= 1 && attempts <= 10, "attempts: %lld",
+             attempts);
+    PG_CHECK_INT(t, hits(srv, "/slow.txt"), attempts,
+                 "requests (= attempts)");
+    /* network-error (not ok) shows the 4 s answer was never waited for;
+     * bound the total time too. */
+    PG_CHECK(t, r->secs < 3.5 * (double)attempts + 30.0,
+             "took %.1f s for %lld attempts with --timeout 1", r->secs,
+             attempts);
+    PG_CHECK(t, r->secs >= 0.9, "gave up after %.2f s with --timeout 1",
+             r->secs);
+}
+
+/* Is s "-" followed by 16 hex digits? */
+static int is_hash_tag(const char *s)
+{
+    if (s[0] != '-')
+        return 0;
+    for (int i = 1; i <= 16; i++) {
+        char c = s[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+              (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
+}
+
+/* Does name (a saved path) look like dir + stem + "-XXXXXXXXXXXXXXXX" + ext? */
+static int hashed_name(const char *name, const char *dir, const char *stem,
+                       const char *ext)
+{
+    size_t ld = strlen(dir);
+    size_t ls = strlen(stem);
+
+    if (!name || strncmp(name, dir, ld) != 0)
+        return 0;
+    name += ld;
+    if (strncmp(name, stem, ls) != 0 || !is_hash_tag(name + ls))
+        return 0;
+    return !strcmp(name + ls + 17, ext);
+}
+
+static void check_query_and_index_names(struct pg_test *t,
+                                        struct case_run *cr)
+{
+    struct pg_test_server *srv = cr->srv;
+    char *qdir = saved_of(srv, "/files/");
+    char *host = saved_of(srv, "/");
+    const char *p1 = pg_record_str(cr->rec[0], "path");
+    const char *p2 = pg_record_str(cr->rec[1], "path");
+    struct pg_expect_file exp[4];
+
+    PG_CHECK(t, hashed_name(p1, qdir, "q", ".txt"),
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
+             p1 ? p1 : "null");
+    PG_CHECK(t, hashed_name(p2, qdir, "q", ".txt"),
+             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
+             p2 ? p2 : "null");
+    PG_CHECK(t, strcmp(p1, p2) != 0, "two queries, one name: '%s'", p1);
+    exp[0] = (struct pg_expect_file){p1, BODY_A, sizeof(BODY_A) - 1};
+    exp[1] = (struct pg_expect_file){p2, BODY_A, sizeof(BODY_A) - 1};
+    exp[2] = (struct pg_expect_file){saved_of(srv, "/dir/index.html"),
+                                     BODY_B, sizeof(BODY_B) - 1};
+    exp[3] = (struct pg_expect_file){pg_strdupf("%sindex.html", host),
+                                     BODY_C, sizeof(BODY_C) - 1};
+    pg_tree_check(t, cr->out, exp, 4);
+    PG_CHECK_INT(t, hits(srv, "/files/q.txt"), 2, "requests for q.txt");
+}
+
+static void check_traversal_names(struct pg_test *t, struct case_run *cr)
+{
+    const char *bodies[2] = {BODY_A, BODY_B};
+    const char *stems[2] = {"escape", "y"};
+    char *host = saved_of(cr->srv, "/");
+    struct pg_strlist all = {0};
+
+    /* Nothing outside OUT: the temp dir holds only OUT, the manifest and
+     * the capture files. */
+    pg_tree_list(t->dir, &all);
+    for (size_t i = 0; i < all.n; i++) {
+        PG_CHECK(t, pg_str_has_prefix(all.v[i], "out/") ||
+                        !strcmp(all.v[i], "manifest.jsonl") ||
+                        pg_str_has_prefix(all.v[i], "run"),
+                 "a file escaped the output directory: '%s/%s'", t->dir,
+                 all.v[i]);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const struct pg_record *rec = cr->rec[i];
+        const char *path;
+        const char *base;
+        char *full;
+        size_t len;
+        char *data;
+
+        path = pg_record_str(rec, "path");
+        PG_CHECK(t, path && pg_str_has_prefix(path, host) &&
+                        !strstr(path, "..") && !strstr(path, "//"),
+                 "unsafe saved path '%s'", path ? path : "null");
+        base = path + strlen(host);
+        /* ".." segments may become harmless directories; a decoded '/'
+         * inside a segment must not split it. */
+        PG_CHECK(t, i == 0 || (pg_str_has_prefix(base, "files/") &&
+                               !strchr(base + strlen("files/"), '/')),
+                 "a decoded '/' made a directory: '%s'", path);
+        PG_CHECK(t, strstr(base, stems[i]) &&
+                        is_hash_tag(strstr(base, stems[i]) +
+                                    strlen(stems[i])),
+                 "a sanitised name must carry -XXXXXXXXXXXXXXXX: '%s'", path);
+        full = pg_strdupf("%s/%s", cr->out, path);
+        data = pg_read_file(full, &len);
+        PG_CHECK(t, data && len == strlen(bodies[i]) &&
+                        !memcmp(data, bodies[i], len),
+                 "'%s' is missing or wrong", full);
+        free(data);
+        free(full);
+    }
+}
+
+static void check_overlong_url(struct pg_test *t, struct case_run *cr)
+{
+    const char *ok = expand(t, cr, "{/files/a.txt}");
+    const struct pg_manifest *m = &cr->m;
+    const struct pg_record *rec;
+
+    PG_CHECK(t, m->n == 2, "two records expected");
+    rec = pg_str_eq(pg_record_str(&m->rec[0], "url"), ok) ? &m->rec[1]
+                                                          : &m->rec[0];
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "invalid-url",
+                 "status of a 9000-byte URL");
+    PG_CHECK_INT(t, pg_record_int(rec, "line", -1), 1,
+                 "line of the 9000-byte URL");
+    PG_CHECK_INT(t, pg_record_int(rec, "attempts", -1), 0,
+                 "attempts of the 9000-byte URL");
+    check_has_error(t, rec);
+    PG_CHECK_INT(t, pg_test_server_total(cr->srv), 1, "requests in total");
+}
+
+/* ---- The sites ---- */
+
+static const struct pg_test_route SITE_A[] = {
+    TEXT_ROUTE("/files/a.txt", BODY_A),
+};
+
+static const struct pg_test_route SITE_CUT[] = {
+    {.path = "/files/cut.bin", .body = big, .body_len = sizeof(big),
+     .content_type = "application/octet-stream",
+     .fault = PG_FAULT_SHORT},
+};
+
+static const struct pg_test_route SITE_CHAIN[] = {
+    {.path = "/r1", .status = 302, .headers = "Location: /r2"},
+    {.path = "/r2", .status = 302, .headers = "Location: /r3"},
+    {.path = "/r3", .status = 302, .headers = "Location: /final"},
+    {.path = "/final", .body = BODY_FINAL,
+     .body_len = sizeof(BODY_FINAL) - 1, .content_type = "text/html"},
+};
+
+static const struct pg_test_route SITE_EVIL[] = {
+    {.path = "/evil", .status = 302,
+     .headers = "Location: file:///etc/passwd"},
+};
+
+static const struct pg_test_route SITE_LOOP[] = {
+    {.path = "/la", .status = 302, .headers = "Location: /lb"},
+    {.path = "/lb", .status = 302, .headers = "Location: /la"},
+};
+
+static const struct pg_test_route SITE_ABCD[] = {
+    TEXT_ROUTE("/files/a.txt", BODY_A),
+    TEXT_ROUTE("/files/b.txt", BODY_B),
+    TEXT_ROUTE("/files/c.txt", BODY_C),
+    TEXT_ROUTE("/files/d.txt", BODY_D),
+};
+
+static const struct pg_test_route SITE_FLAT[] = {
+    TEXT_ROUTE("/files/a.txt", BODY_A),
+    TEXT_ROUTE("/deep/er/dir/b.bin", BODY_B),
+    TEXT_ROUTE("/c", BODY_C),
+    {.path = "/untyped/d.dat", .body = BODY_D,
+     .body_len = sizeof(BODY_D) - 1},
+};
+
+static const struct pg_test_route SITE_SLOW[] = {
+    {.path = "/slow.txt", .body = BODY_A, .body_len = sizeof(BODY_A) - 1,
+     .delay_ms = 4000},
+};
+
+static const struct pg_test_route SITE_QUERY[] = {
+    TEXT_ROUTE("/files/q.txt", BODY_A),
+    TEXT_ROUTE("/dir/", BODY_B),
+    TEXT_ROUTE("/", BODY_C),
+};
+
+/* libmicrohttpd decodes the request path, so these routes answer the
+ * percent-encoded URLs of the case. */
+static const struct pg_test_route SITE_TRAVERSAL[] = {
+    TEXT_ROUTE("/a/../../../../escape.txt", BODY_A),
+    TEXT_ROUTE("/files/x/y.txt", BODY_B),
+};
+
+static const char *const LINES_OVERLONG[] = {
+    "{pad:9000:/long/}", "{/files/a.txt}",
+};
+
+static const struct case_file FILE_A[] = {
+    {"{=/files/a.txt}", BODY_A},
+};
+
+static const struct case_file FILE_FINAL[] = {
+    {"{=/r1}", BODY_FINAL},
+};
+
+static const struct case_file FILES_ABC[] = {
+    {"{=/files/a.txt}", BODY_A},
+    {"{=/files/b.txt}", BODY_B},
+    {"{=/files/c.txt}", BODY_C},
+};
+
+static const struct case_file FILES_ABD[] = {
+    {"{=/files/a.txt}", BODY_A},
+    {"{=/files/b.txt}", BODY_B},
+    {"{=/files/d.txt}", BODY_D},
+};
+
+static const struct case_file FILES_FLAT[] = {
+    {"a.txt", BODY_A},
+    {"b.bin", BODY_B},
+    {"c", BODY_C},
+    {"d.dat", BODY_D},
+};
+
+static const char *const LINES_INVALID[] = {
+    "{/files/a.txt}", "not a url", "{/files/b.txt}", "ftp://127.0.0.1/x",
+    "{/files/c.txt}",
+};
+
+static const char *const LINES_ONE_URL[] = {
+    "# only one URL here", "{/files/c.txt}",
+};
+
+#define A_LEN ((long long)sizeof(BODY_A) - 1)
+#define B_LEN ((long long)sizeof(BODY_B) - 1)
+#define C_LEN ((long long)sizeof(BODY_C) - 1)
+#define D_LEN ((long long)sizeof(BODY_D) - 1)
+
+static const struct batch_case batch_cases[] = {
+    {.name = "http_404", .routes = SITE_A, .nroutes = 1,
+     .args = {"{/files/a.txt}", "{/files/missing.txt}"}, .timeout_s = 60,
+     .code = 1, .files = FILE_A, .nfiles = 1, .nrecords = 2,
+     .records = {
+         {"{/files/a.txt}", "ok", 1, 200, A_LEN, "{=/files/a.txt}", 0},
+         {"{/files/missing.txt}", "http-error", 2, 404, -1, NULL,
+          REC_ERROR},
+     },
+     .check = check_http_404},
+    {.name = "connection_refused",
+     .args = {"--connect-timeout", "5", "{/x.bin}"}, .timeout_s = 120,
+     .code = 1, .no_files = "files written for a refused connection: %s",
+     .nrecords = 1,
+     .records = {{"{/x.bin}", "network-error", 1, 0, -1, NULL, REC_ERROR}},
+     .check = check_connection_refused},
+    {.name = "truncated_body", .routes = SITE_CUT, .nroutes = 1,
+     .args = {"{/files/cut.bin}"}, .timeout_s = 120, .code = 1,
+     .no_files = "files written for a truncated body: %s", .nrecords = 1,
+     .records = {{"{/files/cut.bin}", "network-error", 1, -1, -1, NULL,
+                  REC_ERROR}},
+     .setup = fill_big, .check = check_truncated_body},
+    {.name = "redirect_chain", .routes = SITE_CHAIN, .nroutes = 4,
+     .args = {"{/r1}"}, .timeout_s = 60, .code = 0, .files = FILE_FINAL,
+     .nfiles = 1, .nrecords = 1,
+     .records = {{"{/r1}", "ok", 1, 200, (long long)sizeof(BODY_FINAL) - 1,
+                  "{=/r1}", 0}},
+     .check = check_redirect_chain},
+    {.name = "redirect_to_file", .routes = SITE_EVIL, .nroutes = 1,
+     .args = {"{/evil}"}, .timeout_s = 60, .code = 1,
+     .no_files = "files written for a file:// redirect: %s", .nrecords = 1,
+     .records = {{"{/evil}", "redirect-error", 1, -1, -1, NULL, REC_ERROR}},
+     .check = check_redirect_to_file},
+    {.name = "redirect_loop", .routes = SITE_LOOP, .nroutes = 2,
+     .args = {"--max-redirs", "5", "{/la}"}, .timeout_s = 60, .code = 1,
+     .no_files = "files written for a redirect loop: %s", .nrecords = 1,
+     .records = {{"{/la}", "redirect-error", 1, -1, -1, NULL, REC_ERROR}},
+     .check = check_redirect_loop},
+    {.name = "invalid_lines", .routes = SITE_ABCD, .nroutes = 3,
+     .lines = LINES_INVALID, .nlines = 5, .args = {"-i", "{urls}"},
+     .timeout_s = 60, .code = 1, .files = FILES_ABC, .nfiles = 3,
+     .nrecords = 5,
+     .records = {
+         {"{/files/a.txt}", "ok", 1, 200, A_LEN, "{=/files/a.txt}", 0},
+         {"{/files/b.txt}", "ok", 3, 200, B_LEN, "{=/files/b.txt}", 0},
+         {"{/files/c.txt}", "ok", 5, 200, C_LEN, "{=/files/c.txt}", 0},
+         {"not a url", "invalid-url", 2, -1, -1, NULL, REC_ERROR},
+         {"ftp://127.0.0.1/x", "invalid-url", 4, -1, -1, NULL, REC_ERROR},
+     },
+     .check = check_invalid_lines},
+    /* Line 7 has no final newline. */
+    {.name = "stdin_comments", .routes = SITE_ABCD, .nroutes = 4,
+     .stdin_text = "# a comment\n"
+                   "\n"
+                   "   {/files/a.txt}  \n"
+                   "\t \n"
+                   "{/files/b.txt}\n"
+                   "#{/files/c.txt}\n"
+                   "{/files/d.txt}",
+     .args = {"-q", "-i", "-"}, .timeout_s = 60, .code = 0,
+     .files = FILES_ABD, .nfiles = 3, .nrecords = 3,
+     .records = {
+         {"{/files/a.txt}", "ok", 3, 200, A_LEN, "{=/files/a.txt}", 0},
+         {"{/files/b.txt}", "ok", 5, 200, B_LEN, "{=/files/b.txt}", 0},
+         {"{/files/d.txt}", "ok", 7, 200, D_LEN, "{=/files/d.txt}", 0},
+     },
+     .check = check_stdin_comments},
     /* Command-line URLs: their position; the file's: its line number. */
-    check_record(t, &m, ua, "ok", 1, 200, sizeof(BODY_A) - 1, exp[0].path);
-    check_record(t, &m, ub, "ok", 2, 200, sizeof(BODY_B) - 1, exp[1].path);
-    check_record(t, &m, uc, "ok", 2, 200, sizeof(BODY_C) - 1, exp[2].path);
-    PG_CHECK_INT(t, pg_test_server_total(srv), 3, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
+    {.name = "cli_and_file_lines", .routes = SITE_ABCD, .nroutes = 3,
+     .lines = LINES_ONE_URL, .nlines = 2,
+     .args = {"-i", "{urls}", "{/files/a.txt}", "{/files/b.txt}"},
+     .timeout_s = 60, .code = 0, .files = FILES_ABC, .nfiles = 3,
+     .nrecords = 3,
+     .records = {
+         {"{/files/a.txt}", "ok", 1, 200, A_LEN, "{=/files/a.txt}", 0},
+         {"{/files/b.txt}", "ok", 2, 200, B_LEN, "{=/files/b.txt}", 0},
+         {"{/files/c.txt}", "ok", 2, 200, C_LEN, "{=/files/c.txt}", 0},
+     },
+     .check = check_three_requests},
+    {.name = "flat", .routes = SITE_FLAT, .nroutes = 4,
+     .args = {"--flat", "{/files/a.txt}", "{/deep/er/dir/b.bin}", "{/c}",
+              "{/untyped/d.dat}"},
+     .timeout_s = 60, .code = 0, .files = FILES_FLAT, .nfiles = 4,
+     .nrecords = 4,
+     .records = {
+         {"{/files/a.txt}", "ok", 1, 200, A_LEN, "a.txt", 0},
+         {"{/deep/er/dir/b.bin}", "ok", 2, 200, B_LEN, "b.bin", 0},
+         {"{/c}", "ok", 3, 200, C_LEN, "c", 0},
+         {"{/untyped/d.dat}", "ok", 4, 200, D_LEN, "d.dat", 0},
+     },
+     .check = check_flat},
+    {.name = "timeout", .routes = SITE_SLOW, .nroutes = 1,
+     .args = {"--timeout", "1", "{/slow.txt}"}, .timeout_s = 60, .code = 1,
+     .no_files = "files written for a timed-out transfer: %s",
+     .nrecords = 1,
+     .records = {{"{/slow.txt}", "network-error", 1, 0, -1, NULL,
+                  REC_ERROR}},
+     .check = check_timeout},
+    {.name = "query_and_index_names", .routes = SITE_QUERY, .nroutes = 3,
+     .args = {"{/files/q.txt?x=1}", "{/files/q.txt?x=2}", "{/dir/}", "{}"},
+     .timeout_s = 60, .code = 0, .nrecords = 4,
+     .records = {
+         {"{/files/q.txt?x=1}", "ok", 1, 200, A_LEN, ANY_PATH, 0},
+         {"{/files/q.txt?x=2}", "ok", 2, 200, A_LEN, ANY_PATH, 0},
+         {"{/dir/}", "ok", 3, 200, B_LEN, "{=/dir/index.html}", 0},
+         {"{}", "ok", 4, 200, C_LEN, "{=/index.html}", 0},
+     },
+     .check = check_query_and_index_names},
+    {.name = "traversal_names", .routes = SITE_TRAVERSAL, .nroutes = 2,
+     .args = {"{/a/%2e%2e/%2e%2e/%2e%2e/%2e%2e/escape.txt}",
+              "{/files/x%2Fy.txt}"},
+     .timeout_s = 60, .code = 0, .nrecords = 2,
+     .records = {
+         {"{/a/%2e%2e/%2e%2e/%2e%2e/%2e%2e/escape.txt}", "ok", 1, 200, A_LEN,
+          ANY_PATH, 0},
+         {"{/files/x%2Fy.txt}", "ok", 2, 200, B_LEN, ANY_PATH, 0},
+     },
+     .check = check_traversal_names},
+    {.name = "overlong_url", .routes = SITE_A, .nroutes = 1,
+     .lines = LINES_OVERLONG, .nlines = 2, .args = {"-i", "{urls}"},
+     .timeout_s = 60, .code = 1, .files = FILE_A, .nfiles = 1,
+     .nrecords = 2,
+     .records = {{"{/files/a.txt}", "ok", 2, 200, A_LEN, "{=/files/a.txt}",
+                  0}},
+     .check = check_overlong_url},
+};
+
+/* The case of a test name ("flat" or, per mode, "flat[thread]"). */
+static const struct batch_case *find_case(const char *name)
+{
+    size_t len = strcspn(name, "[");
+
+    for (size_t i = 0; i < sizeof(batch_cases) / sizeof(batch_cases[0]);
+         i++) {
+        if (strlen(batch_cases[i].name) == len &&
+            !strncmp(batch_cases[i].name, name, len))
+            return &batch_cases[i];
+    }
+    abort();
 }
 
 static void test_existing_file(struct pg_test *t)
@@ -865,305 +1227,6 @@ static void test_existing_file(struct pg_test *t)
                     hits(srv, "/files/a.txt") <= 3,
              "a.txt requested %lu times over 3 runs",
              hits(srv, "/files/a.txt"));
-    pg_test_server_stop(srv);
-}
-
-static void test_flat(struct pg_test *t)
-{
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-        TEXT_ROUTE("/deep/er/dir/b.bin", BODY_B),
-        TEXT_ROUTE("/c", BODY_C),
-        {.path = "/untyped/d.dat", .body = BODY_D,
-         .body_len = sizeof(BODY_D) - 1},
-    };
-    struct pg_test_server *srv = start_server(t, routes, 4);
-    char *ua = url_of(srv, "/files/a.txt");
-    char *ub = url_of(srv, "/deep/er/dir/b.bin");
-    char *uc = url_of(srv, "/c");
-    char *ud = url_of(srv, "/untyped/d.dat");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"--flat", ua, ub, uc, ud, NULL};
-    struct pg_expect_file exp[] = {
-        {"a.txt", BODY_A, sizeof(BODY_A) - 1},
-        {"b.bin", BODY_B, sizeof(BODY_B) - 1},
-        {"c", BODY_C, sizeof(BODY_C) - 1},
-        {"d.dat", BODY_D, sizeof(BODY_D) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
-
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 4);
-    load_manifest(t, man, &m, 4);
-    rec = check_record(t, &m, ua, "ok", 1, 200, sizeof(BODY_A) - 1,
-                       "a.txt");
-    PG_CHECK_STR(t, pg_record_str(rec, "content_type"), "text/plain",
-                 "content_type of a.txt");
-    check_record(t, &m, ub, "ok", 2, 200, sizeof(BODY_B) - 1, "b.bin");
-    check_record(t, &m, uc, "ok", 3, 200, sizeof(BODY_C) - 1, "c");
-    rec = check_record(t, &m, ud, "ok", 4, 200, sizeof(BODY_D) - 1,
-                       "d.dat");
-    PG_CHECK(t, pg_record_is_null(rec, "content_type"),
-             "content_type must be null when the server sends none");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
-}
-
-static void test_timeout(struct pg_test *t)
-{
-    static const struct pg_test_route routes[] = {
-        {.path = "/slow.txt", .body = BODY_A, .body_len = sizeof(BODY_A) - 1,
-         .delay_ms = 4000},
-    };
-    struct pg_test_server *srv = start_server(t, routes, 1);
-    char *url = url_of(srv, "/slow.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"--timeout", "1", url, NULL};
-    struct pg_strlist files = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
-    long long attempts;
-
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_list(out, &files);
-    PG_CHECK(t, files.n == 0, "files written for a timed-out transfer: %s",
-             pg_strlist_join(&files, ", "));
-    load_manifest(t, man, &m, 1);
-    rec = check_record(t, &m, url, "network-error", 1, 0, -1, NULL);
-    check_has_error(t, rec);
-    attempts = pg_record_int(rec, "attempts", -1);
-    PG_CHECK(t, attempts >= 1 && attempts <= 10, "attempts: %lld",
-             attempts);
-    PG_CHECK_INT(t, hits(srv, "/slow.txt"), attempts,
-                 "requests (= attempts)");
-    /* network-error (not ok) shows the 4 s answer was never waited for;
-     * bound the total time too. */
-    PG_CHECK(t, r.secs < 3.5 * (double)attempts + 30.0,
-             "took %.1f s for %lld attempts with --timeout 1", r.secs,
-             attempts);
-    PG_CHECK(t, r.secs >= 0.9, "gave up after %.2f s with --timeout 1",
-             r.secs);
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
-}
-
-/* Is s "-" followed by 16 hex digits? */
-static int is_hash_tag(const char *s)
-{
-    if (s[0] != '-')
-        return 0;
-    for (int i = 1; i <= 16; i++) {
-        char c = s[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-              (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return 1;
-}
-
-/* Does name (a saved path) look like dir + stem + "-XXXXXXXXXXXXXXXX" + ext? */
-static int hashed_name(const char *name, const char *dir, const char *stem,
-                       const char *ext)
-{
-    size_t ld = strlen(dir);
-    size_t ls = strlen(stem);
-
-    if (!name || strncmp(name, dir, ld) != 0)
-        return 0;
-    name += ld;
-    if (strncmp(name, stem, ls) != 0 || !is_hash_tag(name + ls))
-        return 0;
-    return !strcmp(name + ls + 17, ext);
-}
-
-static void test_query_and_index_names(struct pg_test *t)
-{
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/q.txt", BODY_A),
-        TEXT_ROUTE("/dir/", BODY_B),
-        TEXT_ROUTE("/", BODY_C),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 3);
-    char *q1 = url_of(srv, "/files/q.txt?x=1");
-    char *q2 = url_of(srv, "/files/q.txt?x=2");
-    char *dir = url_of(srv, "/dir/");
-    char *root = url_of(srv, "");
-    char *host = saved_of(srv, "/");
-    char *qdir = saved_of(srv, "/files/");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {q1, q2, dir, root, NULL};
-    struct pg_run r;
-    struct pg_manifest m;
-    const char *p1;
-    const char *p2;
-    struct pg_expect_file exp[4];
-
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    load_manifest(t, man, &m, 4);
-    p1 = pg_record_str(check_record(t, &m, q1, "ok", 1, 200,
-                                    sizeof(BODY_A) - 1, ANY_PATH), "path");
-    p2 = pg_record_str(check_record(t, &m, q2, "ok", 2, 200,
-                                    sizeof(BODY_A) - 1, ANY_PATH), "path");
-    PG_CHECK(t, hashed_name(p1, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
-             p1 ? p1 : "null");
-    PG_CHECK(t, hashed_name(p2, qdir, "q", ".txt"),
-             "a URL with a query must be saved as q-<16 hex>.txt, got '%s'",
-             p2 ? p2 : "null");
-    PG_CHECK(t, strcmp(p1, p2) != 0, "two queries, one name: '%s'", p1);
-    check_record(t, &m, dir, "ok", 3, 200, sizeof(BODY_B) - 1,
-                 saved_of(srv, "/dir/index.html"));
-    check_record(t, &m, root, "ok", 4, 200, sizeof(BODY_C) - 1,
-                 pg_strdupf("%sindex.html", host));
-    exp[0] = (struct pg_expect_file){p1, BODY_A, sizeof(BODY_A) - 1};
-    exp[1] = (struct pg_expect_file){p2, BODY_A, sizeof(BODY_A) - 1};
-    exp[2] = (struct pg_expect_file){saved_of(srv, "/dir/index.html"),
-                                     BODY_B, sizeof(BODY_B) - 1};
-    exp[3] = (struct pg_expect_file){pg_strdupf("%sindex.html", host),
-                                     BODY_C, sizeof(BODY_C) - 1};
-    pg_tree_check(t, out, exp, 4);
-    PG_CHECK_INT(t, hits(srv, "/files/q.txt"), 2, "requests for q.txt");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
-}
-
-static void test_traversal_names(struct pg_test *t)
-{
-    /* libmicrohttpd decodes the request path, so these routes answer the
-     * percent-encoded URLs below. */
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/a/../../../../escape.txt", BODY_A),
-        TEXT_ROUTE("/files/x/y.txt", BODY_B),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 2);
-    char *up = url_of(srv, "/a/%2e%2e/%2e%2e/%2e%2e/%2e%2e/escape.txt");
-    char *us = url_of(srv, "/files/x%2Fy.txt");
-    char *host = saved_of(srv, "/");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {up, us, NULL};
-    const char *urls[2] = {up, us};
-    const char *bodies[2] = {BODY_A, BODY_B};
-    const char *stems[2] = {"escape", "y"};
-    struct pg_strlist all = {0};
-    struct pg_run r;
-    struct pg_manifest m;
-
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 0, "exit status");
-    check_run_common(t, &r, out);
-    /* Nothing outside OUT: the temp dir holds only OUT, the manifest and
-     * the capture files. */
-    pg_tree_list(t->dir, &all);
-    for (size_t i = 0; i < all.n; i++) {
-        PG_CHECK(t, pg_str_has_prefix(all.v[i], "out/") ||
-                        !strcmp(all.v[i], "manifest.jsonl") ||
-                        pg_str_has_prefix(all.v[i], "run"),
-                 "a file escaped the output directory: '%s/%s'", t->dir,
-                 all.v[i]);
-    }
-    load_manifest(t, man, &m, 2);
-    for (size_t i = 0; i < 2; i++) {
-        const struct pg_record *rec;
-        const char *path;
-        const char *base;
-        char *full;
-        size_t len;
-        char *data;
-
-        rec = check_record(t, &m, urls[i], "ok", (long)i + 1, 200,
-                           (long long)strlen(bodies[i]), ANY_PATH);
-        path = pg_record_str(rec, "path");
-        PG_CHECK(t, path && pg_str_has_prefix(path, host) &&
-                        !strstr(path, "..") && !strstr(path, "//"),
-                 "unsafe saved path '%s'", path ? path : "null");
-        base = path + strlen(host);
-        /* ".." segments may become harmless directories; a decoded '/'
-         * inside a segment must not split it. */
-        PG_CHECK(t, i == 0 || (pg_str_has_prefix(base, "files/") &&
-                               !strchr(base + strlen("files/"), '/')),
-                 "a decoded '/' made a directory: '%s'", path);
-        PG_CHECK(t, strstr(base, stems[i]) &&
-                        is_hash_tag(strstr(base, stems[i]) +
-                                    strlen(stems[i])),
-                 "a sanitised name must carry -XXXXXXXXXXXXXXXX: '%s'", path);
-        full = pg_strdupf("%s/%s", out, path);
-        data = pg_read_file(full, &len);
-        PG_CHECK(t, data && len == strlen(bodies[i]) &&
-                        !memcmp(data, bodies[i], len),
-                 "'%s' is missing or wrong", full);
-        free(data);
-        free(full);
-    }
-    pg_manifest_release(&m);
-    pg_run_release(&r);
-    pg_test_server_stop(srv);
-}
-
-static void test_overlong_url(struct pg_test *t)
-{
-    static const struct pg_test_route routes[] = {
-        TEXT_ROUTE("/files/a.txt", BODY_A),
-    };
-    struct pg_test_server *srv = start_server(t, routes, 1);
-    char *ok = url_of(srv, "/files/a.txt");
-    char *prefix = url_of(srv, "/long/");
-    size_t long_len = 9000;
-    char *longurl = malloc(long_len + 1);
-    char *urls = pg_path(t, "urls.txt");
-    char *out = pg_path(t, "out");
-    char *man = pg_path(t, "manifest.jsonl");
-    const char *extra[] = {"-i", urls, NULL};
-    const char *lines[2];
-    struct pg_expect_file exp[] = {
-        {saved_of(srv, "/files/a.txt"), BODY_A, sizeof(BODY_A) - 1},
-    };
-    struct pg_run r;
-    struct pg_manifest m;
-    const struct pg_record *rec;
-
-    PG_CHECK(t, longurl, "out of memory");
-    memset(longurl, 'a', long_len);
-    memcpy(longurl, prefix, strlen(prefix));
-    longurl[long_len] = '\0';
-    lines[0] = longurl;
-    lines[1] = ok;
-    write_lines(t, urls, lines, 2);
-    run_mode(t, &r, out, man, NULL, 60, extra);
-    PG_CHECK_INT(t, r.code, 1, "exit status");
-    check_run_common(t, &r, out);
-    pg_tree_check(t, out, exp, 1);
-    load_manifest(t, man, &m, 2);
-    check_record(t, &m, ok, "ok", 2, 200, sizeof(BODY_A) - 1, exp[0].path);
-    PG_CHECK(t, m.n == 2, "two records expected");
-    rec = pg_str_eq(pg_record_str(&m.rec[0], "url"), ok) ? &m.rec[1]
-                                                         : &m.rec[0];
-    PG_CHECK_STR(t, pg_record_str(rec, "status"), "invalid-url",
-                 "status of a 9000-byte URL");
-    PG_CHECK_INT(t, pg_record_int(rec, "line", -1), 1,
-                 "line of the 9000-byte URL");
-    PG_CHECK_INT(t, pg_record_int(rec, "attempts", -1), 0,
-                 "attempts of the 9000-byte URL");
-    check_has_error(t, rec);
-    PG_CHECK_INT(t, pg_test_server_total(srv), 1, "requests in total");
-    pg_manifest_release(&m);
-    pg_run_release(&r);
     pg_test_server_stop(srv);
 }
 
@@ -1624,22 +1687,22 @@ static void test_max_pages(struct pg_test *t)
 
 static const struct pg_test_case cases[] = {
     {"batch", test_batch, 0, 900},
-    {"http_404", test_http_404, PG_TEST_PER_MODE, 90},
-    {"connection_refused", test_connection_refused, PG_TEST_PER_MODE, 150},
-    {"truncated_body", test_truncated_body, PG_TEST_PER_MODE, 150},
-    {"redirect_chain", test_redirect_chain, PG_TEST_PER_MODE, 90},
-    {"redirect_to_file", test_redirect_to_file, PG_TEST_PER_MODE, 90},
-    {"redirect_loop", test_redirect_loop, PG_TEST_PER_MODE, 90},
-    {"invalid_lines", test_invalid_lines, PG_TEST_PER_MODE, 90},
-    {"stdin_comments", test_stdin_comments, PG_TEST_PER_MODE, 90},
-    {"cli_and_file_lines", test_cli_and_file_lines, PG_TEST_PER_MODE, 90},
+    {"http_404", run_case, PG_TEST_PER_MODE, 90},
+    {"connection_refused", run_case, PG_TEST_PER_MODE, 150},
+    {"truncated_body", run_case, PG_TEST_PER_MODE, 150},
+    {"redirect_chain", run_case, PG_TEST_PER_MODE, 90},
+    {"redirect_to_file", run_case, PG_TEST_PER_MODE, 90},
+    {"redirect_loop", run_case, PG_TEST_PER_MODE, 90},
+    {"invalid_lines", run_case, PG_TEST_PER_MODE, 90},
+    {"stdin_comments", run_case, PG_TEST_PER_MODE, 90},
+    {"cli_and_file_lines", run_case, PG_TEST_PER_MODE, 90},
     {"existing_file", test_existing_file, PG_TEST_PER_MODE, 150},
-    {"flat", test_flat, PG_TEST_PER_MODE, 90},
-    {"timeout", test_timeout, PG_TEST_PER_MODE, 120},
-    {"query_and_index_names", test_query_and_index_names, PG_TEST_PER_MODE,
+    {"flat", run_case, PG_TEST_PER_MODE, 90},
+    {"timeout", run_case, PG_TEST_PER_MODE, 120},
+    {"query_and_index_names", run_case, PG_TEST_PER_MODE,
      90},
-    {"traversal_names", test_traversal_names, PG_TEST_PER_MODE, 90},
-    {"overlong_url", test_overlong_url, PG_TEST_PER_MODE, 90},
+    {"traversal_names", run_case, PG_TEST_PER_MODE, 90},
+    {"overlong_url", run_case, PG_TEST_PER_MODE, 90},
     {"request_headers", test_request_headers, PG_TEST_PER_MODE, 120},
     {"usage_errors", test_usage_errors, PG_TEST_PER_MODE, 300},
     {"planted_symlink", test_planted_symlink, PG_TEST_PER_MODE, 90},

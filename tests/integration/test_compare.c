@@ -5,8 +5,8 @@
  * 127.0.0.1, runs `pagegrab compare` with a handful of modes and one or
  * two repetitions, and checks the report for correctness, never for
  * speed.  The checks cover the CSV rows (one per mode, in order,
- * numeric, pages equal to the input), the JSON (parsed by the small
- * strict parser below), the SVG (parsed with libxml2), and the exact
+ * numeric, pages equal to the input), the JSON (parsed by the strict
+ * reader of tests/lib/json.h), the SVG (parsed with libxml2), and the exact
  * request count the server saw.  They also check that the temporary
  * directories and the stdin copy are gone, that --keep keeps them, that
  * a killed run is reported while the others go on, that a signal stops
@@ -14,6 +14,7 @@
  * report, so no test is flagged per mode.
  */
 #include "fault.h"
+#include "json.h"
 #include "server.h"
 #include "testlib.h"
 
@@ -281,385 +282,38 @@ static void check_csv(struct pg_test *t, const char *out,
 }
 
 /* ------------------------------------------------------------------ */
-/* A strict JSON parser (RFC 8259), enough to check the report          */
+/* The JSON report, read with tests/lib/json.h                         */
 /* ------------------------------------------------------------------ */
-
-enum jtype {
-    J_NULL,
-    J_FALSE,
-    J_TRUE,
-    J_NUM,
-    J_STR,
-    J_ARR,
-    J_OBJ
-};
-
-struct jval {
-    enum jtype type;
-    double num;
-    char *str;               /* J_STR: decoded UTF-8 */
-    size_t n;                /* J_ARR, J_OBJ: members */
-    struct jval *v;
-    char **k;                /* J_OBJ: keys */
-};
-
-struct jparse {
-    const char *p;
-    const char *end;
-    char err[160];
-    int depth;
-};
-
-static int jfail(struct jparse *j, const char *what)
-{
-    if (!j->err[0])
-        snprintf(j->err, sizeof(j->err), "%s at '%.20s'", what, j->p);
-    return -1;
-}
-
-static void jws(struct jparse *j)
-{
-    while (j->p < j->end && strchr(" \t\r\n", *j->p) && *j->p)
-        j->p++;
-}
-
-static int jhex4(struct jparse *j, unsigned *out)
-{
-    *out = 0;
-    for (int i = 0; i < 4; i++, j->p++) {
-        char c = j->p < j->end ? *j->p : '\0';
-
-        if (c >= '0' && c <= '9')
-            *out = *out * 16 + (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            *out = *out * 16 + (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            *out = *out * 16 + (unsigned)(c - 'A' + 10);
-        else
-            return jfail(j, "bad \\u escape");
-    }
-    return 0;
-}
-
-static size_t utf8_put(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* A string at j->p (the opening quote); *out is heap, decoded. */
-static int jstring(struct jparse *j, char **out)
-{
-    char *o = malloc((size_t)(j->end - j->p) + 1);
-    size_t n = 0;
-
-    if (!o)
-        abort();
-    j->p++;
-    for (;;) {
-        unsigned char c;
-
-        if (j->p >= j->end) {
-            free(o);
-            return jfail(j, "unterminated string");
-        }
-        c = (unsigned char)*j->p++;
-        if (c == '"')
-            break;
-        if (c < 0x20) {
-            free(o);
-            return jfail(j, "control character in a string");
-        }
-        if (c != '\\') {
-            o[n++] = (char)c;
-            continue;
-        }
-        c = j->p < j->end ? (unsigned char)*j->p++ : 0;
-        if (c == 'u') {
-            unsigned cp, lo;
-
-            if (jhex4(j, &cp)) {
-                free(o);
-                return -1;
-            }
-            if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                free(o);
-                return jfail(j, "lone low surrogate");
-            }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') {
-                    free(o);
-                    return jfail(j, "lone high surrogate");
-                }
-                j->p += 2;
-                if (jhex4(j, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
-                    free(o);
-                    return jfail(j, "bad surrogate pair");
-                }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            n += utf8_put(o + n, cp);
-            continue;
-        }
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            o[n++] = (char)c;
-            break;
-        case 'b':
-            o[n++] = '\b';
-            break;
-        case 'f':
-            o[n++] = '\f';
-            break;
-        case 'n':
-            o[n++] = '\n';
-            break;
-        case 'r':
-            o[n++] = '\r';
-            break;
-        case 't':
-            o[n++] = '\t';
-            break;
-        default:
-            free(o);
-            return jfail(j, "bad escape");
-        }
-    }
-    o[n] = '\0';
-    *out = o;
-    return 0;
-}
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int jnumber(struct jparse *j, double *out)
-{
-    const char *s = j->p;
-    char *end;
-
-#define DIGITS(p) (strspn((p), "0123456789"))
-    if (*j->p == '-')
-        j->p++;
-    if (*j->p == '0')
-        j->p++;
-    else if (*j->p >= '1' && *j->p <= '9')
-        j->p += DIGITS(j->p);
-    else
-        return jfail(j, "bad number");
-    if (*j->p == '.') {
-        j->p++;
-        if (!DIGITS(j->p))
-            return jfail(j, "bad fraction");
-        j->p += DIGITS(j->p);
-    }
-    if (*j->p == 'e' || *j->p == 'E') {
-        j->p++;
-        if (*j->p == '+' || *j->p == '-')
-            j->p++;
-        if (!DIGITS(j->p))
-            return jfail(j, "bad exponent");
-        j->p += DIGITS(j->p);
-    }
-#undef DIGITS
-    *out = strtod(s, &end);
-    if (end != j->p)
-        return jfail(j, "bad number");
-    return 0;
-}
-
-static int jvalue(struct jparse *j, struct jval *out);
-
-static int jmembers(struct jparse *j, struct jval *out, int object)
-{
-    char close = object ? '}' : ']';
-    size_t cap = 0;
-
-    j->p++;
-    jws(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return 0;
-    }
-    for (;;) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            out->v = realloc(out->v, cap * sizeof(*out->v));
-            out->k = realloc(out->k, cap * sizeof(*out->k));
-            if (!out->v || !out->k)
-                abort();
-        }
-        jws(j);
-        out->k[out->n] = NULL;
-        if (object) {
-            if (j->p >= j->end || *j->p != '"')
-                return jfail(j, "expected a key");
-            if (jstring(j, &out->k[out->n]))
-                return -1;
-            jws(j);
-            if (j->p >= j->end || *j->p != ':')
-                return jfail(j, "expected ':'");
-            j->p++;
-        }
-        if (jvalue(j, &out->v[out->n]))
-            return -1;
-        out->n++;
-        jws(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return 0;
-        }
-        return jfail(j, object ? "expected ',' or '}'" : "expected ',' or "
-                     "']'");
-    }
-}
-
-static int jvalue(struct jparse *j, struct jval *out)
-{
-    static const struct {
-        const char *word;
-        enum jtype type;
-    } words[] = {{"null", J_NULL}, {"false", J_FALSE}, {"true", J_TRUE}};
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    jws(j);
-    if (j->p >= j->end)
-        return jfail(j, "unexpected end");
-    if (++j->depth > 32)
-        return jfail(j, "nested too deep");
-    switch (*j->p) {
-    case '{':
-        out->type = J_OBJ;
-        rc = jmembers(j, out, 1);
-        break;
-    case '[':
-        out->type = J_ARR;
-        rc = jmembers(j, out, 0);
-        break;
-    case '"':
-        out->type = J_STR;
-        rc = jstring(j, &out->str);
-        break;
-    default:
-        rc = -1;
-        for (size_t i = 0; i < 3; i++) {
-            size_t len = strlen(words[i].word);
-
-            if ((size_t)(j->end - j->p) >= len &&
-                !memcmp(j->p, words[i].word, len)) {
-                out->type = words[i].type;
-                j->p += len;
-                rc = 0;
-            }
-        }
-        if (rc) {
-            out->type = J_NUM;
-            rc = jnumber(j, &out->num);
-        }
-    }
-    j->depth--;
-    return rc;
-}
-
-/* Is the whole text valid UTF-8 (no overlongs, surrogates)? */
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = s[i], cp, len;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4, cp = c & 0x07;
-        else
-            return 0;
-        if (n - i < len)
-            return 0;
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* Parse a whole JSON text or fail the test. */
 static void json_must_parse(struct pg_test *t, const char *text, size_t len,
-                            struct jval *out)
+                            struct pg_json_field *out)
 {
-    struct jparse j = {text, text + len, "", 0};
+    char err[160];
 
-    PG_CHECK(t, valid_utf8((const unsigned char *)text, len),
+    PG_CHECK(t, pg_json_valid_utf8((const unsigned char *)text, len),
              "the JSON is not valid UTF-8");
-    if (jvalue(&j, out) != 0)
-        pg_test_fail(t, "the JSON does not parse: %s", j.err);
-    jws(&j);
-    PG_CHECK(t, j.p == j.end, "text after the JSON value: '%.40s'", j.p);
+    if (pg_json_parse(text, len, out, err, sizeof(err)) != 0)
+        pg_test_fail(t, "the JSON does not parse: %s", err);
 }
 
-static const struct jval *jget(const struct jval *o, const char *key)
+static double jnum(struct pg_test *t, const struct pg_json_field *o,
+                   const char *key)
 {
-    if (!o || o->type != J_OBJ)
-        return NULL;
-    for (size_t i = 0; i < o->n; i++) {
-        if (!strcmp(o->k[i], key))
-            return &o->v[i];
-    }
-    return NULL;
-}
+    const struct pg_json_field *v = pg_json_get(o, key);
 
-static double jnum(struct pg_test *t, const struct jval *o, const char *key)
-{
-    const struct jval *v = jget(o, key);
-
-    PG_CHECK(t, v && v->type == J_NUM, "JSON: '%s' is missing or not a "
-             "number", key);
+    PG_CHECK(t, v && v->type == PG_JSON_NUMBER, "JSON: '%s' is missing or "
+             "not a number", key);
     return v->num;
 }
 
-static const char *jstr(struct pg_test *t, const struct jval *o,
+static const char *jstr(struct pg_test *t, const struct pg_json_field *o,
                         const char *key)
 {
-    const struct jval *v = jget(o, key);
+    const struct pg_json_field *v = pg_json_get(o, key);
 
-    PG_CHECK(t, v && v->type == J_STR, "JSON: '%s' is missing or not a "
-             "string", key);
+    PG_CHECK(t, v && v->type == PG_JSON_STRING, "JSON: '%s' is missing or "
+             "not a string", key);
     return v->str;
 }
 
@@ -675,25 +329,24 @@ static void test_json_parser(struct pg_test *t)
         "\"\\ud800\"", "\"a\nb\"", "nul", "{} {}", "[NaN]", "'a'",
         "{\"a\":1,}", "-", "\"\xff\"",
     };
-    struct jval v;
+    struct pg_json_field v;
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        struct jparse j = {good[i], good[i] + strlen(good[i]), "", 0};
+        char err[160];
 
-        PG_CHECK(t, jvalue(&j, &v) == 0, "good JSON '%s' refused: %s",
-                 good[i], j.err);
-        jws(&j);
-        PG_CHECK(t, j.p == j.end, "good JSON '%s' not consumed", good[i]);
+        PG_CHECK(t, pg_json_parse(good[i], strlen(good[i]), &v, err,
+                                  sizeof(err)) == 0,
+                 "good JSON '%s' refused: %s", good[i], err);
+        pg_json_release(&v);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct jparse j = {bad[i], bad[i] + strlen(bad[i]), "", 0};
-        int ok = valid_utf8((const unsigned char *)bad[i], strlen(bad[i]))
-                 && jvalue(&j, &v) == 0;
+        char err[160];
+        int ok = pg_json_valid_utf8((const unsigned char *)bad[i],
+                                    strlen(bad[i])) &&
+                 pg_json_parse(bad[i], strlen(bad[i]), &v, err,
+                               sizeof(err)) == 0;
 
-        if (ok) {
-            jws(&j);
-            ok = j.p == j.end;
-        }
+        pg_json_release(&v);
         PG_CHECK(t, !ok, "bad JSON '%s' accepted", bad[i]);
     }
 }
@@ -812,8 +465,8 @@ static void test_json_report(struct pg_test *t)
     char *base = new_dir(t, "base");
     char *missing;
     struct pg_run r;
-    struct jval root;
-    const struct jval *modes;
+    struct pg_json_field root;
+    const struct pg_json_field *modes;
 
     site_start(t, &s, 4, 0);
     missing = pg_strdupf("http://127.0.0.1:%u/c/missing.txt",
@@ -827,16 +480,16 @@ static void test_json_report(struct pg_test *t)
     PG_CHECK_INT(t, r.code, 0, "exit status (failed URLs are not failed "
                  "runs)");
     json_must_parse(t, r.out, r.out_len, &root);
-    PG_CHECK(t, root.type == J_OBJ, "the JSON is not one object");
+    PG_CHECK(t, root.type == PG_JSON_OBJECT, "the JSON is not one object");
     PG_CHECK_INT(t, jnum(t, &root, "input_urls"), s.n + 1, "input_urls");
     PG_CHECK_INT(t, jnum(t, &root, "jobs"), 2, "jobs");
     PG_CHECK_INT(t, jnum(t, &root, "repeat"), 2, "repeat");
-    modes = jget(&root, "modes");
-    PG_CHECK(t, modes && modes->type == J_ARR && modes->n == 2,
+    modes = pg_json_get(&root, "modes");
+    PG_CHECK(t, modes && modes->type == PG_JSON_ARRAY && modes->n == 2,
              "'modes' must be an array of 2");
     for (size_t i = 0; i < 2; i++) {
-        const struct jval *m = &modes->v[i];
-        const struct jval *runs = jget(m, "runs");
+        const struct pg_json_field *m = &modes->f[i];
+        const struct pg_json_field *runs = pg_json_get(m, "runs");
 
         PG_CHECK_STR(t, jstr(t, m, "label"), labels[i], "label");
         PG_CHECK_STR(t, jstr(t, m, "mode"), i ? "process" : "thread",
@@ -847,17 +500,18 @@ static void test_json_report(struct pg_test *t)
         PG_CHECK_INT(t, jnum(t, m, "errors"), 1, "errors (the 404)");
         PG_CHECK(t, jnum(t, m, "wall_s") > 0, "median wall_s");
         PG_CHECK(t, jnum(t, m, "peak_rss_mib") > 0, "median peak RSS");
-        PG_CHECK(t, runs && runs->type == J_ARR && runs->n == 2,
+        PG_CHECK(t, runs && runs->type == PG_JSON_ARRAY && runs->n == 2,
                  "%s: 'runs' must be an array of 2", labels[i]);
         for (size_t k = 0; k < runs->n; k++) {
-            const struct jval *run = &runs->v[k];
-            const struct jval *ok = jget(run, "ok");
-            const struct jval *err = jget(run, "error");
+            const struct pg_json_field *run = &runs->f[k];
+            const struct pg_json_field *ok = pg_json_get(run, "ok");
+            const struct pg_json_field *err = pg_json_get(run, "error");
 
             PG_CHECK_INT(t, jnum(t, run, "repeat"), k + 1, "run number");
-            PG_CHECK(t, ok && ok->type == J_TRUE, "%s run %zu: ok must "
+            PG_CHECK(t, ok && ok->type == PG_JSON_BOOL &&
+                        !strcmp(ok->raw, "true"), "%s run %zu: ok must "
                      "be true", labels[i], k + 1);
-            PG_CHECK(t, err && err->type == J_NULL, "%s run %zu: error "
+            PG_CHECK(t, err && err->type == PG_JSON_NULL, "%s run %zu: error "
                      "must be null", labels[i], k + 1);
             PG_CHECK_INT(t, jnum(t, run, "exit_status"), 1, "a run's exit "
                          "status (some URLs failed)");

@@ -89,11 +89,11 @@ static void *xcalloc(size_t n, size_t size)
 }
 
 /* Append a NULL-terminated list of arguments. */
-static struct pg_fault_server *start_server(struct pg_test *t,
-                                            const struct pg_fault_route *r,
+static struct pg_test_server *start_server(struct pg_test *t,
+                                            const struct pg_test_route *r,
                                             size_t n, const char *addr)
 {
-    struct pg_fault_server *srv = pg_fault_start(r, n, addr);
+    struct pg_test_server *srv = pg_test_server_start_on(r, n, addr);
 
     if (!srv)
         pg_test_fail(t, "cannot start the fault server on %s",
@@ -102,7 +102,7 @@ static struct pg_fault_server *start_server(struct pg_test *t,
 }
 
 /* The saved name of a URL in the default layout: "ADDR:PORT/path". */
-static char *saved_of(const struct pg_fault_server *srv, const char *path)
+static char *saved_of(const struct pg_test_server *srv, const char *path)
 {
     char *url = pg_fault_url(srv, path);
     char *s = pg_strdupf("%s", url + strlen("http://"));
@@ -161,8 +161,8 @@ static double tmax(double secs)
            (pg_test_quick() ? 3.0 : 1.0);
 }
 
-static double gap(const struct pg_fault_request *a,
-                  const struct pg_fault_request *b)
+static double gap(const struct pg_test_request *a,
+                  const struct pg_test_request *b)
 {
     return b->start - a->start;
 }
@@ -318,7 +318,7 @@ static void last_records(const struct pg_manifest *m, struct lastrec *out)
 /* ------------------------------------------------------------------ */
 
 struct fileset {
-    const struct pg_fault_route *route;
+    const struct pg_test_route *route;
     size_t n;
     unsigned char *blob;
     size_t *off;
@@ -328,8 +328,8 @@ struct fileset {
     char **saved;            /* "127.0.0.1:PORT/k/000123.bin" */
 };
 
-static void fileset_make(struct fileset *fs, const struct pg_fault_route *r,
-                         const struct pg_fault_server *srv)
+static void fileset_make(struct fileset *fs, const struct pg_test_route *r,
+                         const struct pg_test_server *srv)
 {
     size_t total = 0;
 
@@ -528,7 +528,7 @@ static void send_signal(struct pg_test *t, const struct pg_proc *p, int sig,
 }
 
 /* Wait until the server has seen at least n requests, or fail. */
-static void wait_requests(struct pg_test *t, struct pg_fault_server *srv,
+static void wait_requests(struct pg_test *t, struct pg_test_server *srv,
                           struct pg_proc *p, unsigned long n, double max_s)
 {
     double deadline = pg_fault_now() + max_s;
@@ -545,12 +545,12 @@ static void wait_requests(struct pg_test *t, struct pg_fault_server *srv,
 
 /* Wait until n requests are in flight whose age is within
  * [min_age, max_age] seconds. */
-static void wait_inflight(struct pg_test *t, struct pg_fault_server *srv,
+static void wait_inflight(struct pg_test *t, struct pg_test_server *srv,
                           struct pg_proc *p, size_t n, double min_age,
                           double max_age, double max_s)
 {
     double deadline = pg_fault_now() + max_s;
-    struct pg_fault_request fl[64];
+    struct pg_test_request fl[64];
 
     for (;;) {
         size_t k = pg_fault_inflight(srv, fl, 64);
@@ -681,7 +681,7 @@ static void fetch(const char *url, struct fetch *f, unsigned flags,
 }
 
 /* A raw HTTP/1.1 request on a plain socket; returns the connected fd. */
-static int raw_request(struct pg_test *t, const struct pg_fault_server *srv,
+static int raw_request(struct pg_test *t, const struct pg_test_server *srv,
                        const char *path)
 {
     struct sockaddr_in sa;
@@ -757,42 +757,42 @@ static const char HTML_DOC[] =
 
 static void test_harness_routes(struct pg_test *t)
 {
-    struct pg_fault_route routes[] = {
-        {.path = "/fail2", .kind = PG_FAULT_STATUS, .times = 2,
+    struct pg_test_route routes[] = {
+        {.path = "/fail2", .fault = PG_FAULT_STATUS, .times = 2,
          .body = BODY_OK, .body_len = 3},
-        {.path = "/ra1", .kind = PG_FAULT_STATUS, .times = 1,
+        {.path = "/ra1", .fault = PG_FAULT_STATUS, .times = 1,
          .fault_status = 429, .fault_headers = "Retry-After: 1",
          .body = BODY_OK, .body_len = 3},
-        {.path = "/radate", .kind = PG_FAULT_RETRY_DATE, .times = 1,
+        {.path = "/radate", .fault = PG_FAULT_RETRY_DATE, .times = 1,
          .retry_s = 3, .body = BODY_OK, .body_len = 3},
-        {.path = "/short", .kind = PG_FAULT_SHORT, .gen_len = 65536,
+        {.path = "/short", .fault = PG_FAULT_SHORT, .gen_len = 65536,
          .gen_seed = 7, .cut = 16384},
-        {.path = "/reset", .kind = PG_FAULT_RESET, .gen_len = 65536,
+        {.path = "/reset", .fault = PG_FAULT_RESET, .gen_len = 65536,
          .gen_seed = 7, .cut = 16384},
-        {.path = "/stall", .kind = PG_FAULT_STALL, .gen_len = 65536,
+        {.path = "/stall", .fault = PG_FAULT_STALL, .gen_len = 65536,
          .gen_seed = 7},
-        {.path = "/drip", .kind = PG_FAULT_DRIP, .flags = PG_FAULT_CHUNKED,
+        {.path = "/drip", .fault = PG_FAULT_DRIP, .flags = PG_ROUTE_CHUNKED,
          .interval_ms = 500},
-        {.path = "/claim", .kind = PG_FAULT_DRIP, .claim = 5ull << 30,
+        {.path = "/claim", .fault = PG_FAULT_DRIP, .claim = 5ull << 30,
          .cut = 4096, .gen_seed = 3},
-        {.path = "/bomb", .kind = PG_FAULT_GZIP_BOMB},
-        {.path = "/bighdr", .kind = PG_FAULT_BIG_HEADER,
+        {.path = "/bomb", .fault = PG_FAULT_GZIP_BOMB},
+        {.path = "/bighdr", .fault = PG_FAULT_BIG_HEADER,
          .header_bytes = 200 * 1024, .body = BODY_OK, .body_len = 3},
-        {.path = "/manyhdr", .kind = PG_FAULT_MANY_HEADERS,
+        {.path = "/manyhdr", .fault = PG_FAULT_MANY_HEADERS,
          .header_bytes = 270 * 1024, .body = BODY_OK, .body_len = 3},
-        {.path = "/chunk", .flags = PG_FAULT_CHUNKED, .gen_len = 100000,
+        {.path = "/chunk", .flags = PG_ROUTE_CHUNKED, .gen_len = 100000,
          .gen_seed = 9},
         {.path = "/delay", .delay_ms = 300, .body = BODY_OK, .body_len = 3},
         {.path = "/html.jpg", .body = HTML_DOC,
          .body_len = sizeof(HTML_DOC) - 1, .content_type = "image/jpeg"},
-        {.path = "/f/", .kind = PG_FAULT_FILES, .nfiles = 50,
+        {.path = "/f/", .kind = PG_ROUTE_FILES, .nfiles = 50,
          .size_min = 1024, .size_max = 4096},
-        {.path = "/any/", .flags = PG_FAULT_PREFIX, .body = BODY_OK,
+        {.path = "/any/", .flags = PG_ROUTE_PREFIX, .body = BODY_OK,
          .body_len = 3},
     };
     const size_t nr = sizeof(routes) / sizeof(routes[0]);
-    struct pg_fault_server *srv;
-    struct pg_fault_request rq[16];
+    struct pg_test_server *srv;
+    struct pg_test_request rq[16];
     struct fetch f;
     char *u;
     size_t len;
@@ -973,7 +973,7 @@ static void test_harness_routes(struct pg_test *t)
 
         pg_fault_sleep_ms(300);
         t0 = pg_fault_now();
-        pg_fault_stop(srv);
+        pg_test_server_stop(srv);
         PG_CHECK(t, pg_fault_now() - t0 < 2.0, "stopping the server with "
                  "slow clients took %.2f s", pg_fault_now() - t0);
         close(a);
@@ -1013,10 +1013,10 @@ static void test_harness_proc(struct pg_test *t)
 static void test_harness_namespaces(struct pg_test *t)
 {
     static const char *const extra[] = {"203.0.113.10", NULL};
-    struct pg_fault_route routes[] = {
+    struct pg_test_route routes[] = {
         {.path = "/x", .body = BODY_OK, .body_len = 3},
     };
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct fetch f;
     char err[256];
     char *mnt = pg_path(t, "mnt");
@@ -1044,7 +1044,7 @@ static void test_harness_namespaces(struct pg_test *t)
     fetch(pg_fault_url(srv, "/x"), &f, 0, 5000, 8);
     PG_CHECK(t, f.code == 200 && f.bytes == 3, "public address in the "
              "namespace: curl code %d, status %ld", (int)f.rc, f.code);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
     curl_global_cleanup();
 
     if (pg_fault_tmpfs(mnt, 64 * 1024, err, sizeof(err)) != 0)
@@ -1122,11 +1122,11 @@ struct fcase {
 };
 
 /* The normal body of the route with this path (heap). */
-static unsigned char *route_body(const struct pg_fault_route *routes,
+static unsigned char *route_body(const struct pg_test_route *routes,
                                  size_t n, const char *path, size_t *len)
 {
     for (size_t i = 0; i < n; i++) {
-        const struct pg_fault_route *r = &routes[i];
+        const struct pg_test_route *r = &routes[i];
         unsigned char *p;
 
         if (strcmp(r->path, path) != 0)
@@ -1144,14 +1144,14 @@ static unsigned char *route_body(const struct pg_fault_route *routes,
     abort();
 }
 
-static char *case_url(const struct pg_fault_server *srv,
+static char *case_url(const struct pg_test_server *srv,
                       const struct fcase *c)
 {
     return c->path ? pg_fault_url(srv, c->path) : pg_strdupf("%s", c->url);
 }
 
 static void job_write_urls(struct pg_test *t, const struct job *j,
-                           const struct pg_fault_server *srv,
+                           const struct pg_test_server *srv,
                            const struct fcase *cases, size_t n)
 {
     char **lines = xcalloc(n, sizeof(*lines));
@@ -1168,8 +1168,8 @@ static void job_write_urls(struct pg_test *t, const struct job *j,
  * expected status/attempts/http_code, the request counts, and exactly
  * the expected files. */
 static void check_cases(struct pg_test *t, struct job *j,
-                        struct pg_fault_server *srv,
-                        const struct pg_fault_route *routes, size_t nroutes,
+                        struct pg_test_server *srv,
+                        const struct pg_test_route *routes, size_t nroutes,
                         const struct fcase *cases, size_t n, int code)
 {
     struct pg_manifest m;
@@ -1203,8 +1203,8 @@ static void check_cases(struct pg_test *t, struct job *j,
 }
 
 /* The logged requests of path; fails unless there are exactly n. */
-static void requests_of(struct pg_test *t, struct pg_fault_server *srv,
-                        const char *path, struct pg_fault_request *rq,
+static void requests_of(struct pg_test *t, struct pg_test_server *srv,
+                        const char *path, struct pg_test_request *rq,
                         size_t n)
 {
     size_t k = pg_fault_requests_for(srv, path, rq, n);
@@ -1228,56 +1228,56 @@ static const char HTML_LOWER[] = "<html><body>hi</body></html>\n";
 
 static void test_faults(struct pg_test *t)
 {
-    static const struct pg_fault_route routes[] = {
+    static const struct pg_test_route routes[] = {
         /* Run A: every hostile answer under one set of options. */
         {.path = "/a/ok.bin", GEN(3000, 101)},
-        {.path = "/a/fail2.bin", .kind = PG_FAULT_STATUS, .times = 2,
+        {.path = "/a/fail2.bin", .fault = PG_FAULT_STATUS, .times = 2,
          GEN(3000, 102)},
-        {.path = "/a/fail3.bin", .kind = PG_FAULT_STATUS, .times = 3,
+        {.path = "/a/fail3.bin", .fault = PG_FAULT_STATUS, .times = 3,
          GEN(3000, 103)},
-        {.path = "/a/always503.bin", .kind = PG_FAULT_STATUS},
-        {.path = "/a/always500.bin", .kind = PG_FAULT_STATUS,
+        {.path = "/a/always503.bin", .fault = PG_FAULT_STATUS},
+        {.path = "/a/always500.bin", .fault = PG_FAULT_STATUS,
          .fault_status = 500},
-        {.path = "/a/always502.bin", .kind = PG_FAULT_STATUS,
+        {.path = "/a/always502.bin", .fault = PG_FAULT_STATUS,
          .fault_status = 502},
-        {.path = "/a/always408.bin", .kind = PG_FAULT_STATUS,
+        {.path = "/a/always408.bin", .fault = PG_FAULT_STATUS,
          .fault_status = 408},
-        {.path = "/a/always429.bin", .kind = PG_FAULT_STATUS,
+        {.path = "/a/always429.bin", .fault = PG_FAULT_STATUS,
          .fault_status = 429},
-        {.path = "/a/404.bin", .kind = PG_FAULT_STATUS, .fault_status = 404},
-        {.path = "/a/403.bin", .kind = PG_FAULT_STATUS, .fault_status = 403},
-        {.path = "/a/410.bin", .kind = PG_FAULT_STATUS, .fault_status = 410},
-        {.path = "/a/ra1.bin", .kind = PG_FAULT_STATUS, .times = 1,
+        {.path = "/a/404.bin", .fault = PG_FAULT_STATUS, .fault_status = 404},
+        {.path = "/a/403.bin", .fault = PG_FAULT_STATUS, .fault_status = 403},
+        {.path = "/a/410.bin", .fault = PG_FAULT_STATUS, .fault_status = 410},
+        {.path = "/a/ra1.bin", .fault = PG_FAULT_STATUS, .times = 1,
          .fault_status = 429, .fault_headers = "Retry-After: 1",
          GEN(3000, 105)},
-        {.path = "/a/radate.bin", .kind = PG_FAULT_RETRY_DATE, .times = 1,
+        {.path = "/a/radate.bin", .fault = PG_FAULT_RETRY_DATE, .times = 1,
          .retry_s = 2, GEN(3000, 106)},
-        {.path = "/a/503ra.bin", .kind = PG_FAULT_STATUS, .times = 1,
+        {.path = "/a/503ra.bin", .fault = PG_FAULT_STATUS, .times = 1,
          .fault_headers = "Retry-After: 1", GEN(3000, 107)},
-        {.path = "/a/short.bin", .kind = PG_FAULT_SHORT, .cut = 16384,
+        {.path = "/a/short.bin", .fault = PG_FAULT_SHORT, .cut = 16384,
          GEN(65536, 108)},
-        {.path = "/a/short1.bin", .kind = PG_FAULT_SHORT, .times = 1,
+        {.path = "/a/short1.bin", .fault = PG_FAULT_SHORT, .times = 1,
          .cut = 16384, GEN(65536, 109)},
-        {.path = "/a/reset.bin", .kind = PG_FAULT_RESET, .cut = 16384,
+        {.path = "/a/reset.bin", .fault = PG_FAULT_RESET, .cut = 16384,
          GEN(65536, 110)},
-        {.path = "/a/reset1.bin", .kind = PG_FAULT_RESET, .times = 1,
+        {.path = "/a/reset1.bin", .fault = PG_FAULT_RESET, .times = 1,
          .cut = 16384, GEN(65536, 111)},
-        {.path = "/a/stall.bin", .kind = PG_FAULT_STALL, GEN(65536, 112)},
-        {.path = "/a/drip.bin", .kind = PG_FAULT_DRIP, .interval_ms = 2500,
+        {.path = "/a/stall.bin", .fault = PG_FAULT_STALL, GEN(65536, 112)},
+        {.path = "/a/drip.bin", .fault = PG_FAULT_DRIP, .interval_ms = 2500,
          GEN(MIB, 113)},
-        {.path = "/a/claim5g.bin", .kind = PG_FAULT_DRIP,
+        {.path = "/a/claim5g.bin", .fault = PG_FAULT_DRIP,
          .claim = (uint64_t)5 << 30, .cut = 4096, .gen_seed = 114},
         {.path = "/a/bigcl.bin", GEN(10 * MIB + 1, 115)},
-        {.path = "/a/bigchunk.bin", .flags = PG_FAULT_CHUNKED,
+        {.path = "/a/bigchunk.bin", .flags = PG_ROUTE_CHUNKED,
          GEN(10 * MIB + 1, 116)},
-        {.path = "/a/exact.bin", .flags = PG_FAULT_CHUNKED,
+        {.path = "/a/exact.bin", .flags = PG_ROUTE_CHUNKED,
          GEN(10 * MIB, 117)},
-        {.path = "/a/bomb.bin", .kind = PG_FAULT_GZIP_BOMB},
-        {.path = "/a/bighdr.bin", .kind = PG_FAULT_BIG_HEADER,
+        {.path = "/a/bomb.bin", .fault = PG_FAULT_GZIP_BOMB},
+        {.path = "/a/bighdr.bin", .fault = PG_FAULT_BIG_HEADER,
          .header_bytes = 200 * 1024, GEN(100, 118)},
-        {.path = "/a/manyhdr.bin", .kind = PG_FAULT_MANY_HEADERS,
+        {.path = "/a/manyhdr.bin", .fault = PG_FAULT_MANY_HEADERS,
          .header_bytes = 270 * 1024, GEN(100, 119)},
-        {.path = "/a/okhdr.bin", .kind = PG_FAULT_MANY_HEADERS,
+        {.path = "/a/okhdr.bin", .fault = PG_FAULT_MANY_HEADERS,
          .header_bytes = 200 * 1024, GEN(3000, 120)},
         {.path = "/a/loop1", .status = 302, .headers = "Location: /a/loop2"},
         {.path = "/a/loop2", .status = 302, .headers = "Location: /a/loop1"},
@@ -1286,19 +1286,19 @@ static void test_faults(struct pg_test *t)
         {.path = "/a/toftp", .status = 302,
          .headers = "Location: ftp://127.0.0.1/x.bin"},
         /* Run B: a drip of exactly 1 byte/s is ended by --timeout. */
-        {.path = "/b/drip1s.bin", .kind = PG_FAULT_DRIP,
-         .flags = PG_FAULT_CHUNKED, .interval_ms = 1000, .gen_seed = 201},
+        {.path = "/b/drip1s.bin", .fault = PG_FAULT_DRIP,
+         .flags = PG_ROUTE_CHUNKED, .interval_ms = 1000, .gen_seed = 201},
         {.path = "/b/ok.bin", GEN(2000, 202)},
         /* Run C: the back-off grows; run C2: the cap holds. */
-        {.path = "/c/backoff.bin", .kind = PG_FAULT_STATUS, .times = 2,
+        {.path = "/c/backoff.bin", .fault = PG_FAULT_STATUS, .times = 2,
          GEN(2000, 301)},
-        {.path = "/c2/fail2.bin", .kind = PG_FAULT_STATUS, .times = 2,
+        {.path = "/c2/fail2.bin", .fault = PG_FAULT_STATUS, .times = 2,
          GEN(2000, 302)},
-        {.path = "/c2/ra30.bin", .kind = PG_FAULT_STATUS, .times = 1,
+        {.path = "/c2/ra30.bin", .fault = PG_FAULT_STATUS, .times = 1,
          .fault_status = 429, .fault_headers = "Retry-After: 30",
          GEN(2000, 303)},
         /* Run D: a waiting retry holds no worker (-j 1). */
-        {.path = "/d/ra2.bin", .kind = PG_FAULT_STATUS, .times = 1,
+        {.path = "/d/ra2.bin", .fault = PG_FAULT_STATUS, .times = 1,
          .fault_headers = "Retry-After: 2", GEN(2000, 401)},
         {.path = "/d/q0.bin", GEN(1000, 402)},
         {.path = "/d/q1.bin", GEN(1000, 403)},
@@ -1316,11 +1316,11 @@ static void test_faults(struct pg_test *t)
          .body_len = sizeof(HTML_DOC) - 1, .content_type = "image/png"},
         {.path = "/e/sniff2.jpg", .body = HTML_LOWER,
          .body_len = sizeof(HTML_LOWER) - 1},
-        {.path = "/e/missing.png", .kind = PG_FAULT_STATUS,
+        {.path = "/e/missing.png", .fault = PG_FAULT_STATUS,
          .fault_status = 404},
     };
     const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
-    struct pg_fault_server *srv = start_server(t, routes, nroutes, NULL);
+    struct pg_test_server *srv = start_server(t, routes, nroutes, NULL);
     char *refused = pg_strdupf("http://127.0.0.1:%u/refused.bin",
                                pg_unused_port(t));
     /* Run A: --retries 2, so a retried failure takes 3 attempts. */
@@ -1392,7 +1392,7 @@ static void test_faults(struct pg_test *t)
     struct job jd;
     struct job je;
     struct job *all[6] = {&ja, &jb, &jc, &jc2, &jd, &je};
-    struct pg_fault_request rq[8];
+    struct pg_test_request rq[8];
     unsigned long loops;
 
     job_init(t, &ja, "A");
@@ -1530,7 +1530,7 @@ static void test_faults(struct pg_test *t)
              "%.2f s", gap(&rq[0], &rq[1]));
     for (int i = 0; i < 5; i++) {
         char path[32];
-        struct pg_fault_request q;
+        struct pg_test_request q;
 
         snprintf(path, sizeof(path), "/d/q%d.bin", i);
         requests_of(t, srv, path, &q, 1);
@@ -1579,7 +1579,7 @@ static void test_faults(struct pg_test *t)
         pg_tree_check(t, je.out, exp, 2);
         pg_manifest_release(&m);
     }
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1594,7 +1594,7 @@ static void require_process_mode(struct pg_test *t)
 
 /* Every URL of the set ok, once, attempts >= requests; the tree exact. */
 static void check_batch_ok(struct pg_test *t, const struct fileset *fs,
-                           struct pg_fault_server *srv, const char *out,
+                           struct pg_test_server *srv, const char *out,
                            const char *man, const char *what)
 {
     struct pg_manifest m;
@@ -1627,14 +1627,14 @@ static void test_kill_worker(struct pg_test *t)
     unsigned delay = (unsigned)(15000 / n);
     /* /k/: a few slow files (1.5 s) to kill mid-transfer for sure;
      * /p/: uniform files for the periodic kills. */
-    struct pg_fault_route routes[] = {
-        {.path = "/k/", .kind = PG_FAULT_FILES, .nfiles = n,
+    struct pg_test_route routes[] = {
+        {.path = "/k/", .kind = PG_ROUTE_FILES, .nfiles = n,
          .size_min = 1024, .size_max = 4096, .delay_ms = delay,
          .slow_every = n / 5, .slow_ms = 1500},
-        {.path = "/p/", .kind = PG_FAULT_FILES, .nfiles = n,
+        {.path = "/p/", .kind = PG_ROUTE_FILES, .nfiles = n,
          .size_min = 1024, .size_max = 4096, .delay_ms = delay},
     };
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct fileset fk;
     struct fileset fp;
     struct job j1;
@@ -1668,7 +1668,7 @@ static void test_kill_worker(struct pg_test *t)
     while (!pg_proc_done(&j1.p)) {
         zwatch_sample(t, &z, j1.p.pid, 1.0, kids, &nk, 64);
         if (!killed && pg_fault_total(srv) >= n / 10) {
-            struct pg_fault_request fl[64];
+            struct pg_test_request fl[64];
             size_t k = pg_fault_inflight(srv, fl, 64);
             double now = pg_fault_now();
 
@@ -1771,20 +1771,20 @@ static void test_kill_worker(struct pg_test *t)
     fprintf(stderr, "  kill_worker: %zu URLs, one kill in %.2f s; %u kills "
             "in %.2f s; zombies lived at most %.3f s\n", n, j1.r.secs,
             kills, j2.r.secs, z.worst);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* A URL whose transfer kills its worker three times ends "worker-crash"
  * and is not tried a fourth time; the other URLs are not affected. */
 static void test_worker_crash(struct pg_test *t)
 {
-    struct pg_fault_route routes[] = {
-        {.path = "/w/", .kind = PG_FAULT_FILES, .nfiles = 40,
+    struct pg_test_route routes[] = {
+        {.path = "/w/", .kind = PG_ROUTE_FILES, .nfiles = 40,
          .size_min = 1024, .size_max = 4096, .delay_ms = 20},
         {.path = "/w/crash.bin", .delay_ms = 30000, .body = BODY_OK,
          .body_len = 3},
     };
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct fileset fs;
     struct job j;
     struct zwatch z;
@@ -1819,7 +1819,7 @@ static void test_worker_crash(struct pg_test *t)
     memset(&z, 0, sizeof(z));
     pg_proc_start(t, &j.p, NULL, 0, j.a.v);
     while (!pg_proc_done(&j.p)) {
-        struct pg_fault_request fl[64];
+        struct pg_test_request fl[64];
         size_t k;
 
         zwatch_sample(t, &z, j.p.pid, 1.0, kids, &nk, 64);
@@ -1875,7 +1875,7 @@ static void test_worker_crash(struct pg_test *t)
         expect_rec(t, &m, "worker-crash", fs.url[i], "ok", -1, 200);
     fileset_check_tree(t, &fs, j.out, NULL);
     pg_manifest_release(&m);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1885,11 +1885,11 @@ static void test_worker_crash(struct pg_test *t)
 static void test_resume(struct pg_test *t)
 {
     size_t n = pg_test_quick() ? 1000 : 5000;
-    struct pg_fault_route route = {
-        .path = "/r/", .kind = PG_FAULT_FILES, .nfiles = n,
+    struct pg_test_route route = {
+        .path = "/r/", .kind = PG_ROUTE_FILES, .nfiles = n,
         .size_min = 1024, .size_max = 4096, .delay_ms = 3,
     };
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct fileset fs;
     struct job j;
     struct pg_run r2;
@@ -2056,7 +2056,7 @@ static void test_resume(struct pg_test *t)
     pg_manifest_release(&ma);
     pg_manifest_release(&mb);
     pg_run_release(&r2);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2087,16 +2087,16 @@ static void check_group_gone(struct pg_test *t, pid_t pgid)
  */
 static void signal_grace_run(struct pg_test *t, int group)
 {
-    struct pg_fault_route route = {
-        .path = "/s/", .kind = PG_FAULT_FILES, .nfiles = 400,
+    struct pg_test_route route = {
+        .path = "/s/", .kind = PG_ROUTE_FILES, .nfiles = 400,
         .size_min = 1024, .size_max = 4096, .delay_ms = 600,
     };
-    struct pg_fault_server *srv = start_server(t, &route, 1, NULL);
+    struct pg_test_server *srv = start_server(t, &route, 1, NULL);
     struct fileset fs;
     struct job j;
     struct pg_manifest m;
     unsigned char *started = xcalloc(route.nfiles, 1);
-    struct pg_fault_request *log;
+    struct pg_test_request *log;
     size_t nlog;
     size_t nstarted = 0;
     double t_sig;
@@ -2156,7 +2156,7 @@ static void signal_grace_run(struct pg_test *t, int group)
     }
     fileset_check_tree(t, &fs, j.out, started);
     pg_manifest_release(&m);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 static void test_signal_grace(struct pg_test *t)
@@ -2170,13 +2170,13 @@ static void test_signal_group(struct pg_test *t)
 }
 
 /* Drip routes keep transfers in flight (2 KiB, then 2 bytes/s). */
-static const struct pg_fault_route DRIP_ROUTE = {
-    .path = "/t/", .kind = PG_FAULT_DRIP, .flags = PG_FAULT_PREFIX,
+static const struct pg_test_route DRIP_ROUTE = {
+    .path = "/t/", .fault = PG_FAULT_DRIP, .flags = PG_ROUTE_PREFIX,
     .cut = 2048, .interval_ms = 500, .gen_len = 1 << 20, .gen_seed = 77,
 };
 #define DRIP_URLS 20
 
-static void drip_urls(struct pg_test *t, struct pg_fault_server *srv,
+static void drip_urls(struct pg_test *t, struct pg_test_server *srv,
                       const char *file, char **urls)
 {
     for (size_t i = 0; i < DRIP_URLS; i++) {
@@ -2195,7 +2195,7 @@ static void drip_urls(struct pg_test *t, struct pg_fault_server *srv,
  * some of which may not have reached the server yet (still connecting)
  * and are interrupted all the same.
  */
-static void check_interrupted(struct pg_test *t, struct pg_fault_server *srv,
+static void check_interrupted(struct pg_test *t, struct pg_test_server *srv,
                               const struct job *j, char **urls,
                               const char *what)
 {
@@ -2243,7 +2243,7 @@ static void check_interrupted(struct pg_test *t, struct pg_fault_server *srv,
 /* A second SIGINT ends the grace at once. */
 static void test_signal_twice(struct pg_test *t)
 {
-    struct pg_fault_server *srv = start_server(t, &DRIP_ROUTE, 1, NULL);
+    struct pg_test_server *srv = start_server(t, &DRIP_ROUTE, 1, NULL);
     char *urls[DRIP_URLS];
     struct job j;
     double t2;
@@ -2266,7 +2266,7 @@ static void test_signal_twice(struct pg_test *t)
     PG_CHECK(t, j.r.code == EXIT_INTERRUPTED, "second SIGINT: exit status "
              "%d, expected 4", j.r.code);
     check_interrupted(t, srv, &j, urls, "second SIGINT");
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* SIGTERM and SIGHUP: the grace (1 s) runs out, transfers are aborted. */
@@ -2276,7 +2276,7 @@ static void test_signal_expiry(struct pg_test *t)
     static const char *const names[2] = {"SIGTERM", "SIGHUP"};
 
     for (int k = 0; k < 2; k++) {
-        struct pg_fault_server *srv = start_server(t, &DRIP_ROUTE, 1, NULL);
+        struct pg_test_server *srv = start_server(t, &DRIP_ROUTE, 1, NULL);
         char *urls[DRIP_URLS];
         struct job j;
         double t_sig;
@@ -2297,7 +2297,7 @@ static void test_signal_expiry(struct pg_test *t)
         PG_CHECK(t, j.r.code == EXIT_INTERRUPTED, "%s: exit status %d, "
                  "expected 4", names[k], j.r.code);
         check_interrupted(t, srv, &j, urls, names[k]);
-        pg_fault_stop(srv);
+        pg_test_server_stop(srv);
     }
 }
 
@@ -2370,8 +2370,8 @@ static void test_path_safety(struct pg_test *t)
     char *deep = xcalloc(30 * 241 + 16, 1);
     char *page_p;
     char *page_n;
-    struct pg_fault_route routes[6];
-    struct pg_fault_server *srv;
+    struct pg_test_route routes[6];
+    struct pg_test_server *srv;
     char *host;
     struct job j;
     char *name_abs;
@@ -2436,7 +2436,7 @@ static void test_path_safety(struct pg_test *t)
     routes[3].status = 302;
     routes[3].headers = "Location: ../../../../../../../outside/r2.png";
     routes[4].path = "/";
-    routes[4].flags = PG_FAULT_PREFIX;
+    routes[4].flags = PG_ROUTE_PREFIX;
     routes[4].body = IMG_BODY;
     routes[4].body_len = sizeof(IMG_BODY) - 1;
     routes[4].content_type = "image/png";
@@ -2534,7 +2534,7 @@ static void test_path_safety(struct pg_test *t)
              "exit status %d with%s failed records", j.r.code,
              failed ? "" : " no");
     pg_manifest_release(&m);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2550,13 +2550,13 @@ static void test_hostile_records(struct pg_test *t)
         "<img src=\"/h/ok.png\">\n"
         "<img src=\"/h/tab&#9;&#13;x.png\">\n"
         "</body></html>\n";
-    struct pg_fault_route routes[] = {
+    struct pg_test_route routes[] = {
         {.path = "/h/page.html", .body = page, .body_len = sizeof(page) - 1,
          .content_type = "text/html"},
-        {.path = "/h/", .flags = PG_FAULT_PREFIX, .body = IMG_BODY,
+        {.path = "/h/", .flags = PG_ROUTE_PREFIX, .body = IMG_BODY,
          .body_len = sizeof(IMG_BODY) - 1, .content_type = "image/png"},
     };
-    struct pg_fault_server *srv = start_server(t, routes, 2, NULL);
+    struct pg_test_server *srv = start_server(t, routes, 2, NULL);
     char *base = pg_fault_url(srv, "");
     char *lines[7];
     struct job j;
@@ -2626,7 +2626,7 @@ static void test_hostile_records(struct pg_test *t)
     expect_rec(t, &m, "hostile", lines[6], "ok", 1, 200);
     free(data);
     pg_manifest_release(&m);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2644,9 +2644,9 @@ static void test_hostile_records(struct pg_test *t)
 #define PUBLIC_ADDR "203.0.113.10"
 
 struct private_site {
-    struct pg_fault_server *p;       /* 127.0.0.1: images */
-    struct pg_fault_server *q;       /* 127.0.0.2: a page, images */
-    struct pg_fault_server *r;       /* 203.0.113.10: pages, images */
+    struct pg_test_server *p;       /* 127.0.0.1: images */
+    struct pg_test_server *q;       /* 127.0.0.2: a page, images */
+    struct pg_test_server *r;       /* 203.0.113.10: pages, images */
     char *page_q;
     char *page_r;
     char *page_r2;
@@ -2655,9 +2655,9 @@ struct private_site {
 static void private_setup(struct pg_test *t, struct private_site *s)
 {
     static const char *const extra[] = {PUBLIC_ADDR, NULL};
-    static struct pg_fault_route rp[1];
-    static struct pg_fault_route rq[2];
-    static struct pg_fault_route rr[4];
+    static struct pg_test_route rp[1];
+    static struct pg_test_route rq[2];
+    static struct pg_test_route rr[4];
     char err[256];
     struct sockaddr_in sa;
     int fd;
@@ -2683,7 +2683,7 @@ static void private_setup(struct pg_test *t, struct private_site *s)
     /* Every page is complete before its server starts (bodies are
      * borrowed and read by the server's threads). */
     rp[0].path = "/p/";
-    rp[0].flags = PG_FAULT_PREFIX;
+    rp[0].flags = PG_ROUTE_PREFIX;
     rp[0].body = IMG_BODY;
     rp[0].body_len = sizeof(IMG_BODY) - 1;
     rp[0].content_type = "image/png";
@@ -2819,9 +2819,9 @@ static void test_private_links(struct pg_test *t)
     expect_rec(t, &m, "allowed", "http://169.254.169.254/latest.png",
                "network-error", 1, 0);
     pg_manifest_release(&m);
-    pg_fault_stop(s.r);
-    pg_fault_stop(s.q);
-    pg_fault_stop(s.p);
+    pg_test_server_stop(s.r);
+    pg_test_server_stop(s.q);
+    pg_test_server_stop(s.p);
 }
 
 /* Reading: "checked on the resolved address" covers redirects: an image
@@ -2842,9 +2842,9 @@ static void test_private_redirect(struct pg_test *t)
     PG_CHECK(t, j.r.code == EXIT_OK || j.r.code == EXIT_FAILED,
              "exit status %d", j.r.code);
     pg_manifest_release(&m);
-    pg_fault_stop(s.r);
-    pg_fault_stop(s.q);
-    pg_fault_stop(s.p);
+    pg_test_server_stop(s.r);
+    pg_test_server_stop(s.q);
+    pg_test_server_stop(s.p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2855,15 +2855,15 @@ static void test_private_redirect(struct pg_test *t)
 static void test_outdir_removed(struct pg_test *t)
 {
     size_t n = pg_test_quick() ? 150 : 300;
-    struct pg_fault_route route = {
-        .path = "/o/", .kind = PG_FAULT_FILES, .nfiles = n,
+    struct pg_test_route route = {
+        .path = "/o/", .kind = PG_ROUTE_FILES, .nfiles = n,
         .size_min = 1024, .size_max = 4096, .delay_ms = 20,
     };
-    struct pg_fault_server *srv = start_server(t, &route, 1, NULL);
+    struct pg_test_server *srv = start_server(t, &route, 1, NULL);
     struct fileset fs;
     struct job j;
     struct pg_manifest m;
-    struct pg_fault_request *log;
+    struct pg_test_request *log;
     size_t nlog;
     double t_gone = 0;
     size_t save_errors = 0;
@@ -2934,18 +2934,18 @@ static void test_outdir_removed(struct pg_test *t)
             "save-errors, %zu ok-after-removal checked\n", t->mode,
             j.r.code, m.n, save_errors, checked);
     pg_manifest_release(&m);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* The output directory is a 1 MiB tmpfs: it fills up mid-run; then a
  * run on a full one. */
 static void test_disk_full(struct pg_test *t)
 {
-    struct pg_fault_route route = {
-        .path = "/f/", .kind = PG_FAULT_FILES, .nfiles = 40,
+    struct pg_test_route route = {
+        .path = "/f/", .kind = PG_ROUTE_FILES, .nfiles = 40,
         .size_min = 65536, .size_max = 65536, .delay_ms = 5,
     };
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct fileset fs;
     struct job j;
     struct job j2;
@@ -3048,7 +3048,7 @@ static void test_disk_full(struct pg_test *t)
                      pg_record_str(&m.rec[i], "url"));
         pg_manifest_release(&m);
     }
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 /* ------------------------------------------------------------------ */

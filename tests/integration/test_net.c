@@ -226,13 +226,13 @@ static void test_header_redirect_rules(struct pg_test *t)
 /* A 4 B/s trickle stops as a stall with --stall 2 --min-rate 100. */
 static void test_min_rate(struct pg_test *t)
 {
-    const struct pg_fault_route routes[] = {
-        {.path = "/drip.bin", .kind = PG_FAULT_DRIP,
-         .flags = PG_FAULT_CHUNKED, .gen_len = 65536, .gen_seed = 7,
+    const struct pg_test_route routes[] = {
+        {.path = "/drip.bin", .fault = PG_FAULT_DRIP,
+         .flags = PG_ROUTE_CHUNKED, .gen_len = 65536, .gen_seed = 7,
          .cut = 16, .interval_ms = 250,
          .content_type = "application/octet-stream"},
     };
-    struct pg_fault_server *srv = pg_fault_start(routes, 1, NULL);
+    struct pg_test_server *srv = pg_test_server_start_on(routes, 1, NULL);
     char *url;
     char *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl");
@@ -256,7 +256,7 @@ static void test_min_rate(struct pg_test *t)
                  "status of the trickle");
     pg_manifest_release(&m);
     pg_run_release(&r);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
     free(url);
 }
 
@@ -364,7 +364,7 @@ static void test_redirect_private(struct pg_test *t)
 {
     static const char PAGE[] =
         "<html><body><img src=\"/y.jpg\"></body></html>\n";
-    const struct pg_fault_route q_routes[] = {
+    const struct pg_test_route q_routes[] = {
         {.path = "/page.html", .body = PAGE, .body_len = sizeof(PAGE) - 1,
          .content_type = "text/html"},
         {.path = "/x.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
@@ -373,13 +373,13 @@ static void test_redirect_private(struct pg_test *t)
          .content_type = "image/jpeg"},
     };
     char addr[INET_ADDRSTRLEN];
-    struct pg_fault_server *q, *p;
+    struct pg_test_server *q, *p;
     char *to_page, *to_img, *u_page, *u_img;
     int allow;
 
     if (!public_local_addr(addr, sizeof(addr)))
         pg_test_skip(t, "no local address that counts as public");
-    q = pg_fault_start(q_routes, 3, "127.0.0.1");
+    q = pg_test_server_start_on(q_routes, 3, "127.0.0.1");
     if (!q)
         pg_test_fail(t, "cannot start the private server");
     to_page = pg_strdupf("Location: http://127.0.0.1:%u/page.html",
@@ -387,12 +387,12 @@ static void test_redirect_private(struct pg_test *t)
     to_img = pg_strdupf("Location: http://127.0.0.1:%u/x.jpg",
                         pg_fault_port(q));
     {
-        const struct pg_fault_route p_routes[] = {
+        const struct pg_test_route p_routes[] = {
             {.path = "/start.html", .status = 302, .headers = to_page},
             {.path = "/img.jpg", .status = 302, .headers = to_img},
         };
 
-        p = pg_fault_start(p_routes, 2, addr);
+        p = pg_test_server_start_on(p_routes, 2, addr);
     }
     if (!p)
         pg_test_skip(t, "cannot listen on %s", addr);
@@ -435,8 +435,8 @@ static void test_redirect_private(struct pg_test *t)
                      "hits of the private page's image");
         pg_run_release(&r);
     }
-    pg_fault_stop(p);
-    pg_fault_stop(q);
+    pg_test_server_stop(p);
+    pg_test_server_stop(q);
     free(to_page);
     free(to_img);
     free(u_page);

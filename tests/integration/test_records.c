@@ -15,12 +15,12 @@
 #include <string.h>
 
 static const struct pg_test_route routes[] = {
-    {"/a", 0, NULL, "A", 1, "text/plain", PG_ROUTE_STATIC, NULL, 0, 0},
-    {"/b", 0, NULL, "B", 1, "text/plain", PG_ROUTE_STATIC, NULL, 0, 0},
-    {"/c", 0, NULL, "C", 1, "text/plain", PG_ROUTE_STATIC, NULL, 0, 0},
+    {.path = "/a", .body = "A", .body_len = 1, .content_type = "text/plain"},
+    {.path = "/b", .body = "B", .body_len = 1, .content_type = "text/plain"},
+    {.path = "/c", .body = "C", .body_len = 1, .content_type = "text/plain"},
     /* U+00FF as the server sees it (percent-decoded). */
-    {"/x\xc3\xbf", 0, NULL, "Y", 1, "text/plain", PG_ROUTE_STATIC, NULL, 0,
-     0},
+    {.path = "/x\xc3\xbf", .body = "Y", .body_len = 1,
+     .content_type = "text/plain"},
 };
 
 static struct pg_test_server *start(struct pg_test *t)

@@ -200,7 +200,7 @@ static void test_big_and_truncated(struct pg_test *t)
     routes[1].path = "/cut";
     routes[1].body = big;
     routes[1].body_len = 1024 * 1024;
-    routes[1].flags = PG_ROUTE_TRUNCATE;
+    routes[1].fault = PG_FAULT_SHORT;
     srv = pg_test_server_start(routes, 2);
     PG_CHECK(t, srv, "server did not start");
 

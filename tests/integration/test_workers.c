@@ -37,7 +37,7 @@
 
 /* Write the n URLs srv/<prefix><i> to file, one a line. */
 static void write_urls(struct pg_test *t, const char *file,
-                       const struct pg_fault_server *srv,
+                       const struct pg_test_server *srv,
                        const char *const *paths, size_t n)
 {
     size_t cap = 1, len = 0;
@@ -99,17 +99,17 @@ static size_t count_parts(const char *dir)
 static void test_orphan_workers(struct pg_test *t)
 {
     /* Half the transfers get a byte every 20 ms, half get nothing. */
-    struct pg_fault_route routes[] = {
-        { .path = "/drip/", .kind = PG_FAULT_DRIP, .flags = PG_FAULT_PREFIX,
+    struct pg_test_route routes[] = {
+        { .path = "/drip/", .fault = PG_FAULT_DRIP, .flags = PG_ROUTE_PREFIX,
           .gen_len = 64u << 20, .cut = 4096, .interval_ms = 20 },
-        { .path = "/stall/", .kind = PG_FAULT_STALL,
-          .flags = PG_FAULT_PREFIX, .gen_len = 64u << 20, .cut = 4096 },
+        { .path = "/stall/", .fault = PG_FAULT_STALL,
+          .flags = PG_ROUTE_PREFIX, .gen_len = 64u << 20, .cut = 4096 },
     };
     unsigned k = pg_test_per_worker();
     size_t n = 4 * (size_t)k, want = 2 * (size_t)k;
     const char *paths[4 * 16];
     struct pg_child kids[MAX_WORKERS];
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct pg_args a = {0};
     struct pg_proc p;
     struct pg_run r;
@@ -123,7 +123,7 @@ static void test_orphan_workers(struct pg_test *t)
         pg_test_skip(t, "PG_TEST_PER_WORKER above 16");
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         pg_test_fail(t, "cannot become a child subreaper");
-    srv = pg_fault_start(routes, 2, NULL);
+    srv = pg_test_server_start_on(routes, 2, NULL);
     PG_CHECK(t, srv != NULL, "cannot start the fault server");
     for (size_t i = 0; i < n; i++)
         paths[i] = pg_strdupf("/%s/%zu.bin", i % 2 ? "stall" : "drip", i);
@@ -188,7 +188,7 @@ static void test_orphan_workers(struct pg_test *t)
     PG_CHECK(t, parts == 0, "%zu spool file(s) left by the workers of a "
              "killed pagegrab", parts);
     pg_run_release(&r);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
     reap_orphans();
 }
 
@@ -196,15 +196,15 @@ static void test_orphan_workers(struct pg_test *t)
 
 static void test_fatal_stops(struct pg_test *t)
 {
-    struct pg_fault_route routes[] = {
-        { .path = "/drip/", .kind = PG_FAULT_STALL,
-          .flags = PG_FAULT_PREFIX, .gen_len = 64u << 20, .cut = 1024 },
-        { .path = "/late.bin", .kind = PG_FAULT_NONE, .gen_len = 2048,
+    struct pg_test_route routes[] = {
+        { .path = "/drip/", .fault = PG_FAULT_STALL,
+          .flags = PG_ROUTE_PREFIX, .gen_len = 64u << 20, .cut = 1024 },
+        { .path = "/late.bin", .fault = PG_FAULT_NONE, .gen_len = 2048,
           .gen_seed = 7, .delay_ms = 1500 },
     };
     const char *paths[] = { "/drip/0.bin", "/drip/1.bin", "/late.bin" };
     size_t n = sizeof(paths) / sizeof(paths[0]);
-    struct pg_fault_server *srv;
+    struct pg_test_server *srv;
     struct pg_manifest m;
     struct pg_args a = {0};
     struct pg_proc p;
@@ -213,7 +213,7 @@ static void test_fatal_stops(struct pg_test *t)
     char *out, *man, *urls;
     double deadline, t_gone = 0, took;
 
-    srv = pg_fault_start(routes, 2, NULL);
+    srv = pg_test_server_start_on(routes, 2, NULL);
     PG_CHECK(t, srv != NULL, "cannot start the fault server");
     out = pg_path(t, "out");
     man = pg_path(t, "manifest.jsonl");
@@ -269,7 +269,7 @@ static void test_fatal_stops(struct pg_test *t)
     }
     pg_manifest_release(&m);
     pg_run_release(&r);
-    pg_fault_stop(srv);
+    pg_test_server_stop(srv);
 }
 
 static const struct pg_test_case cases[] = {

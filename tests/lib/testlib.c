@@ -909,349 +909,39 @@ void pg_check_no_temp_files(struct pg_test *t, const char *root)
 /* Manifests                                                           */
 /* ------------------------------------------------------------------ */
 
-struct jparser {
-    const char *s;           /* the line */
-    size_t n;
-    size_t i;
-    size_t lineno;
-    char *err;
-    size_t errlen;
-};
-
-struct sbuf {
-    char *p;
-    size_t len;
-    size_t cap;
-};
-
-static void sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static int jfail(struct jparser *jp, const char *what)
-{
-    snprintf(jp->err, jp->errlen, "line %zu, column %zu: %s", jp->lineno,
-             jp->i + 1, what);
-    return -1;
-}
-
-static void jskip_ws(struct jparser *jp)
-{
-    while (jp->i < jp->n &&
-           (jp->s[jp->i] == ' ' || jp->s[jp->i] == '\t' ||
-            jp->s[jp->i] == '\r'))
-        jp->i++;
-}
-
-static int hex4(struct jparser *jp, unsigned *out)
-{
-    unsigned v = 0;
-
-    if (jp->n - jp->i < 4)
-        return jfail(jp, "short \\u escape");
-    for (int k = 0; k < 4; k++) {
-        char c = jp->s[jp->i++];
-
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return jfail(jp, "bad hex digit in \\u escape");
-    }
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(struct sbuf *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sbuf_add(b, u, n);
-}
-
-/* Parse a string at jp->i (which is at the opening quote). */
-static int jstring(struct jparser *jp, char **out, size_t *outlen)
-{
-    struct sbuf b = {0};
-
-    sbuf_add(&b, "", 0);
-    jp->i++;
-    for (;;) {
-        unsigned char c;
-
-        if (jp->i >= jp->n) {
-            free(b.p);
-            return jfail(jp, "unterminated string");
-        }
-        c = (unsigned char)jp->s[jp->i++];
-        if (c == '"')
-            break;
-        if (c < 0x20) {
-            free(b.p);
-            return jfail(jp, "unescaped control character in string");
-        }
-        if (c != '\\') {
-            sbuf_add(&b, (const char *)&c, 1);
-            continue;
-        }
-        if (jp->i >= jp->n) {
-            free(b.p);
-            return jfail(jp, "unterminated escape");
-        }
-        c = (unsigned char)jp->s[jp->i++];
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            sbuf_add(&b, (const char *)&c, 1);
-            break;
-        case 'b':
-            sbuf_add(&b, "\b", 1);
-            break;
-        case 'f':
-            sbuf_add(&b, "\f", 1);
-            break;
-        case 'n':
-            sbuf_add(&b, "\n", 1);
-            break;
-        case 'r':
-            sbuf_add(&b, "\r", 1);
-            break;
-        case 't':
-            sbuf_add(&b, "\t", 1);
-            break;
-        case 'u': {
-            unsigned cp;
-
-            if (hex4(jp, &cp) != 0) {
-                free(b.p);
-                return -1;
-            }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
-
-                if (jp->n - jp->i < 6 || jp->s[jp->i] != '\\' ||
-                    jp->s[jp->i + 1] != 'u') {
-                    free(b.p);
-                    return jfail(jp, "lone high surrogate");
-                }
-                jp->i += 2;
-                if (hex4(jp, &lo) != 0) {
-                    free(b.p);
-                    return -1;
-                }
-                if (lo < 0xDC00 || lo > 0xDFFF) {
-                    free(b.p);
-                    return jfail(jp, "bad low surrogate");
-                }
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                free(b.p);
-                return jfail(jp, "lone low surrogate");
-            }
-            put_utf8(&b, cp);
-            break;
-        }
-        default:
-            free(b.p);
-            return jfail(jp, "bad escape");
-        }
-    }
-    *out = b.p;
-    *outlen = b.len;
-    return 0;
-}
-
-static int jnumber(struct jparser *jp, struct pg_json_field *f)
-{
-    size_t start = jp->i;
-    int frac = 0;
-    char *end;
-
-    if (jp->s[jp->i] == '-')
-        jp->i++;
-    if (jp->i < jp->n && jp->s[jp->i] == '0') {
-        jp->i++;
-    } else if (jp->i < jp->n && jp->s[jp->i] >= '1' && jp->s[jp->i] <= '9') {
-        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
-            jp->i++;
-    } else {
-        return jfail(jp, "bad number");
-    }
-    if (jp->i < jp->n && jp->s[jp->i] == '.') {
-        frac = 1;
-        jp->i++;
-        if (jp->i >= jp->n || jp->s[jp->i] < '0' || jp->s[jp->i] > '9')
-            return jfail(jp, "bad number fraction");
-        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
-            jp->i++;
-    }
-    if (jp->i < jp->n && (jp->s[jp->i] == 'e' || jp->s[jp->i] == 'E')) {
-        frac = 1;
-        jp->i++;
-        if (jp->i < jp->n && (jp->s[jp->i] == '+' || jp->s[jp->i] == '-'))
-            jp->i++;
-        if (jp->i >= jp->n || jp->s[jp->i] < '0' || jp->s[jp->i] > '9')
-            return jfail(jp, "bad number exponent");
-        while (jp->i < jp->n && jp->s[jp->i] >= '0' && jp->s[jp->i] <= '9')
-            jp->i++;
-    }
-    f->type = PG_JSON_NUMBER;
-    f->raw = pg_strdupf("%.*s", (int)(jp->i - start), jp->s + start);
-    f->num = strtod(f->raw, NULL);
-    if (!frac) {
-        errno = 0;
-        f->ival = strtoll(f->raw, &end, 10);
-        f->is_int = !errno && !*end;
-    }
-    return 0;
-}
-
-static int jliteral(struct jparser *jp, const char *word)
-{
-    size_t len = strlen(word);
-
-    if (jp->n - jp->i < len || memcmp(jp->s + jp->i, word, len) != 0)
-        return jfail(jp, "bad literal");
-    jp->i += len;
-    return 0;
-}
-
-static void field_release(struct pg_json_field *f)
-{
-    free(f->key);
-    free(f->str);
-    free(f->raw);
-}
-
 static void record_release(struct pg_record *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        field_release(&r->f[i]);
+        pg_json_release(&r->f[i]);
     free(r->f);
     r->f = NULL;
     r->n = 0;
 }
 
-static int jvalue(struct jparser *jp, struct pg_json_field *f)
+/* Parse one manifest line (without its newline) into r: one object of
+ * flat values. */
+static int record_parse(const char *s, size_t n, struct pg_record *r,
+                        char *err, size_t errlen)
 {
-    char c;
+    struct pg_json_field v;
+    size_t lead = strspn(s, " \t\r");
 
-    if (jp->i >= jp->n)
-        return jfail(jp, "value expected");
-    c = jp->s[jp->i];
-    if (c == '"') {
-        f->type = PG_JSON_STRING;
-        return jstring(jp, &f->str, &f->str_len);
+    if (lead >= n || s[lead] != '{') {
+        snprintf(err, errlen, "column %zu: '{' expected", lead + 1);
+        return -1;
     }
-    if (c == 'n') {
-        f->type = PG_JSON_NULL;
-        return jliteral(jp, "null");
-    }
-    if (c == 't' || c == 'f') {
-        const char *w = c == 't' ? "true" : "false";
-
-        f->type = PG_JSON_BOOL;
-        f->raw = xstrdup(w);
-        return jliteral(jp, w);
-    }
-    if (c == '-' || (c >= '0' && c <= '9'))
-        return jnumber(jp, f);
-    if (c == '{' || c == '[')
-        return jfail(jp, "nested values are not expected in a manifest");
-    return jfail(jp, "value expected");
-}
-
-static int jobject(struct jparser *jp, struct pg_record *r)
-{
-    size_t cap = 0;
-
-    jskip_ws(jp);
-    if (jp->i >= jp->n || jp->s[jp->i] != '{')
-        return jfail(jp, "'{' expected");
-    jp->i++;
-    jskip_ws(jp);
-    if (jp->i < jp->n && jp->s[jp->i] == '}') {
-        jp->i++;
-    } else {
-        for (;;) {
-            struct pg_json_field f;
-
-            memset(&f, 0, sizeof(f));
-            jskip_ws(jp);
-            if (jp->i >= jp->n || jp->s[jp->i] != '"')
-                return jfail(jp, "key expected");
-            if (jstring(jp, &f.key, &f.str_len) != 0)
-                return -1;
-            f.str_len = 0;
-            for (size_t k = 0; k < r->n; k++) {
-                if (!strcmp(r->f[k].key, f.key)) {
-                    free(f.key);
-                    return jfail(jp, "duplicate key");
-                }
-            }
-            jskip_ws(jp);
-            if (jp->i >= jp->n || jp->s[jp->i] != ':') {
-                free(f.key);
-                return jfail(jp, "':' expected");
-            }
-            jp->i++;
-            jskip_ws(jp);
-            if (jvalue(jp, &f) != 0) {
-                field_release(&f);
-                return -1;
-            }
-            if (r->n == cap) {
-                cap = cap ? cap * 2 : 16;
-                r->f = xrealloc(r->f, cap * sizeof(*r->f));
-            }
-            r->f[r->n++] = f;
-            jskip_ws(jp);
-            if (jp->i < jp->n && jp->s[jp->i] == ',') {
-                jp->i++;
-                continue;
-            }
-            if (jp->i < jp->n && jp->s[jp->i] == '}') {
-                jp->i++;
-                break;
-            }
-            return jfail(jp, "',' or '}' expected");
+    if (pg_json_parse(s, n, &v, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.f[i].type == PG_JSON_ARRAY || v.f[i].type == PG_JSON_OBJECT) {
+            snprintf(err, errlen, "'%s': nested values are not expected in "
+                     "a manifest", v.f[i].key);
+            pg_json_release(&v);
+            return -1;
         }
     }
-    jskip_ws(jp);
-    if (jp->i != jp->n)
-        return jfail(jp, "garbage after the object");
+    r->f = v.f;
+    r->n = v.n;
     return 0;
 }
 
@@ -1282,24 +972,18 @@ int pg_manifest_load(const char *path, struct pg_manifest *m, char *err,
     }
     while (pos < len) {
         char *eol = memchr(data + pos, '\n', len - pos);
-        struct jparser jp;
         struct pg_record r;
 
         lineno++;
         memset(&r, 0, sizeof(r));
         r.lineno = lineno;
-        jp.s = data + pos;
-        jp.n = (size_t)(eol - (data + pos));
-        jp.i = 0;
-        jp.lineno = lineno;
-        jp.err = err;
-        jp.errlen = errlen;
-        if (jobject(&jp, &r) != 0) {
+        if (record_parse(data + pos, (size_t)(eol - (data + pos)), &r, err,
+                         errlen) != 0) {
             char tmp[512];
 
             snprintf(tmp, sizeof(tmp), "%s", err);
-            snprintf(err, errlen, "manifest '%s': %s", path, tmp);
-            record_release(&r);
+            snprintf(err, errlen, "manifest '%s': line %zu, %s", path, lineno,
+                     tmp);
             goto fail;
         }
         if (m->n == cap) {
@@ -1366,58 +1050,12 @@ int pg_record_is_null(const struct pg_record *r, const char *key)
     return f && f->type == PG_JSON_NULL;
 }
 
-static void text_string(struct sbuf *b, const char *s, size_t n)
-{
-    sbuf_add(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-
-            sbuf_add(b, e, 2);
-        } else if (c < 0x20) {
-            char e[8];
-
-            snprintf(e, sizeof(e), "\\u%04x", c);
-            sbuf_add(b, e, 6);
-        } else {
-            sbuf_add(b, (const char *)&c, 1);
-        }
-    }
-    sbuf_add(b, "\"", 1);
-}
-
-static void text_value(struct sbuf *b, const struct pg_json_field *f)
-{
-    switch (f->type) {
-    case PG_JSON_NULL:
-        sbuf_add(b, "null", 4);
-        break;
-    case PG_JSON_STRING:
-        text_string(b, f->str, f->str_len);
-        break;
-    case PG_JSON_NUMBER:
-    case PG_JSON_BOOL:
-        sbuf_add(b, f->raw, strlen(f->raw));
-        break;
-    }
-}
 
 char *pg_record_text(const struct pg_record *r)
 {
-    struct sbuf b = {0};
+    struct pg_json_field obj = {.type = PG_JSON_OBJECT, .f = r->f, .n = r->n};
 
-    sbuf_add(&b, "{", 1);
-    for (size_t i = 0; i < r->n; i++) {
-        if (i)
-            sbuf_add(&b, ",", 1);
-        text_string(&b, r->f[i].key, strlen(r->f[i].key));
-        sbuf_add(&b, ":", 1);
-        text_value(&b, &r->f[i]);
-    }
-    sbuf_add(&b, "}", 1);
-    return b.p;
+    return pg_json_text(&obj);
 }
 
 static int cmp_record(const void *a, const void *b)
@@ -1597,6 +1235,9 @@ static int field_equal(const struct pg_json_field *a,
     case PG_JSON_NUMBER:
     case PG_JSON_BOOL:
         return !strcmp(a->raw, b->raw);
+    case PG_JSON_ARRAY:
+    case PG_JSON_OBJECT:
+        break;               /* never in a manifest record */
     }
     return 0;
 }

@@ -34,6 +34,8 @@
 #ifndef PG_TESTLIB_H
 #define PG_TESTLIB_H
 
+#include "json.h"
+
 #include <limits.h>
 #include <spawn.h>
 #include <stddef.h>
@@ -270,24 +272,6 @@ int pg_tree_equal(const char *a, const char *b, char *why, size_t whylen);
 void pg_check_no_temp_files(struct pg_test *t, const char *root);
 
 /* ---- Manifests (JSON Lines of flat objects) ---- */
-
-enum pg_json_type {
-    PG_JSON_NULL,
-    PG_JSON_STRING,
-    PG_JSON_NUMBER,
-    PG_JSON_BOOL
-};
-
-struct pg_json_field {
-    char *key;
-    enum pg_json_type type;
-    char *str;               /* decoded string (NUL-terminated) */
-    size_t str_len;          /* may contain NULs from \u0000 */
-    char *raw;               /* number/bool literal as written */
-    int is_int;              /* a number without fraction or exponent */
-    long long ival;          /* its value when is_int */
-    double num;              /* the value of any number */
-};
 
 struct pg_record {
     struct pg_json_field *f;
