@@ -8,6 +8,7 @@
 
 #include "frontier.h"
 #include "mem.h"
+#include "spool.h"
 #include "url.h"
 
 /* Spilled items read back at once for one origin, at most. */

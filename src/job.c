@@ -17,6 +17,7 @@
 #include "job.h"
 #include "mem.h"
 #include "name.h"
+#include "spool.h"
 #include "url.h"
 
 /* How often the progress callback fires while nothing finishes. */
@@ -84,7 +85,8 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     if (!job)
         return NULL;
     job->o = o;
-    job->outdir_fd = -1;
+    pg__saver_init(&job->save);
+    job->save.dedup_on = o->dedup;
     job->wake[0] = job->wake[1] = -1;
     atomic_init(&job->stop_req, 0);
     atomic_init(&job->abort_now, 0);
@@ -92,10 +94,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     job->log.cb = o->log_cb;
     job->log.userdata = o->log_userdata;
     job->log.level = o->log_level;
-    pg__nameset_init(&job->names);
-    pg__urlstore_init(&job->names_urls);
     pg__nameset_init(&job->start_hosts);
-    pg__dedup_init(&job->dedup);
     pg__dedup_init(&job->origins);
     pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
@@ -116,21 +115,17 @@ void pg_job_free(struct pg_job *job)
         pg__log(&job->log, PG_LOG_ERROR, "cannot write manifest '%s'",
                 job->o->manifest_path);
     pg_buf_release(&job->man.line);
-    pg__nameset_release(&job->names);
-    pg__urlstore_release(&job->names_urls);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
         close(job->wake[0]);
     if (job->wake[1] >= 0)
         close(job->wake[1]);
-    pg__dedup_release(&job->dedup);
     pg__dedup_release(&job->origins);
     pg__frontier_release(&job->fr);
     pg__regex_list_free(job->accept);
     pg__regex_list_free(job->reject);
-    if (job->outdir_fd >= 0)
-        close(job->outdir_fd);
+    pg__saver_release(&job->save);
     curl_slist_free_all(job->headers);
     pg_free(job->user_agent);
     pg_free(job);
@@ -190,14 +185,14 @@ static enum pg_code open_outdir(struct pg_job *job)
                 pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
     }
-    job->outdir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (job->outdir_fd < 0) {
+    job->save.outdir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (job->save.outdir_fd < 0) {
         set_err(job, "cannot open output directory '%s': %s", dir,
                 pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
     }
     /* Prove it is writable before fetching anything. */
-    rc = pg__spool_create(job->outdir_fd, 0, &seq, &fd, &tmp);
+    rc = pg__spool_create(job->save.outdir_fd, 0, &seq, &fd, &tmp);
     if (rc == PG_E_NOMEM)
         return PG_E_NOMEM;
     if (rc) {
@@ -206,7 +201,7 @@ static enum pg_code open_outdir(struct pg_job *job)
         return PG_E_FATAL;
     }
     close(fd);
-    unlinkat(job->outdir_fd, tmp, 0);
+    unlinkat(job->save.outdir_fd, tmp, 0);
     pg_free(tmp);
     return PG_OK;
 }
@@ -242,7 +237,7 @@ static enum pg_code setup_fetch(struct pg_job *job)
     f->max_redirs = o->max_redirs;
     f->user_agent = job->user_agent;
     f->headers = job->headers;
-    f->outdir_fd = job->outdir_fd;
+    f->outdir_fd = job->save.outdir_fd;
     f->log = &job->log;
     f->max_size = o->max_size;
     f->abort_flag = &job->abort_now;
@@ -296,7 +291,7 @@ static void robots_done(struct pg_job *job, struct pg__item *it)
     int fd;
 
     if (it->status == PG_ST_OK && it->tmp_name) {
-        fd = openat(job->outdir_fd, it->tmp_name, O_RDONLY | O_NOFOLLOW |
+        fd = openat(job->save.outdir_fd, it->tmp_name, O_RDONLY | O_NOFOLLOW |
                     O_CLOEXEC);
         /* One byte past the cap, so the parser sees a cut last line. */
         body = fd >= 0 ? pg_malloc(PG_ROBOTS_MAX_BYTES + 1) : NULL;
@@ -322,7 +317,7 @@ static void robots_done(struct pg_job *job, struct pg__item *it)
         fail_job(job, PG_E_NOMEM);
     pg__frontier_set_robots(&job->fr, it, rules);
     if (it->tmp_name)
-        unlinkat(job->outdir_fd, it->tmp_name, 0);
+        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
 }
 
 /* Whether a page that was parsed is also kept. */
@@ -383,7 +378,7 @@ static int retry(struct pg_job *job, struct pg__item *it)
             it->input_url, it->error[0] ? it->error : "failed",
             it->attempts, delay_ms / 1000.0);
     if (it->tmp_name) {
-        unlinkat(job->outdir_fd, it->tmp_name, 0);
+        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
         PG_FREE(it->tmp_name);
     }
     pg__item_reset_result(it);
@@ -407,7 +402,7 @@ static void probe_outdir(struct pg_job *job)
 
     if (job->stop)
         return;
-    if (pg__spool_create(job->outdir_fd, 9999, &seq, &fd, &tmp)) {
+    if (pg__spool_create(job->save.outdir_fd, 9999, &seq, &fd, &tmp)) {
         err = errno;
     } else {
         char block[4096];
@@ -417,7 +412,7 @@ static void probe_outdir(struct pg_job *job)
             err = errno ? errno : ENOSPC;
         if (close(fd) < 0 && !err)
             err = errno;
-        unlinkat(job->outdir_fd, tmp, 0);
+        unlinkat(job->save.outdir_fd, tmp, 0);
         pg_free(tmp);
     }
     /* Out of descriptors or memory says nothing about the directory. */
@@ -487,9 +482,9 @@ static void finish(struct pg__item *it, void *ud)
     r.job = job;
 
     if (job->o->result_cb) {
-        job->cur = it;
+        job->save.cur = it;
         rc = job->o->result_cb(&r, job->o->result_userdata);
-        job->cur = NULL;
+        job->save.cur = NULL;
         if (rc != PG_OK && !job->stop) {
             set_err(job, "result callback failed for '%s': %s",
                     it->input_url, r.error ? r.error : pg_strerror(rc));
@@ -498,7 +493,7 @@ static void finish(struct pg__item *it, void *ud)
     }
     /* Whatever the callback did not keep is deleted. */
     if (it->tmp_name) {
-        unlinkat(job->outdir_fd, it->tmp_name, 0);
+        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
         PG_FREE(it->tmp_name);
     }
     r.tmp_name = NULL;
@@ -997,8 +992,8 @@ static enum pg_code resume_record(const char *url, const char *status,
     enum pg_code rc;
 
     if (path && !pg__spool_check_name(path)) {
-        rc = pg__names_claim(&job->names, &job->names_urls,
-                             job->outdir_fd, path, url);
+        rc = pg__names_claim(&job->save.names, &job->save.names_urls,
+                             job->save.outdir_fd, path, url);
         if (rc)
             return rc;
     }
@@ -1123,9 +1118,9 @@ enum pg_code pg_job_run(struct pg_job *job)
     rc = open_outdir(job);
     if (rc)
         return rc;
-    pg__frontier_set_spill(&job->fr, job->outdir_fd, o->queue_memory);
+    pg__frontier_set_spill(&job->fr, job->save.outdir_fd, o->queue_memory);
     {
-        unsigned n = pg__spool_cleanup(job->outdir_fd);
+        unsigned n = pg__spool_cleanup(job->save.outdir_fd);
 
         if (n)
             pg__log(&job->log, PG_LOG_INFO, "removed %u temporary file(s) "
@@ -1169,8 +1164,8 @@ enum pg_code pg_job_run(struct pg_job *job)
         parent_fds[nfds++] = job->in->fd;
     if (job->man.fd >= 0)
         parent_fds[nfds++] = job->man.fd;
-    if (job->names_urls.fd >= 0)
-        parent_fds[nfds++] = job->names_urls.fd;
+    if (job->save.names_urls.fd >= 0)
+        parent_fds[nfds++] = job->save.names_urls.fd;
     memset(&pc, 0, sizeof(pc));
     pc.mode = o->mode;
     pc.workers = o->jobs;

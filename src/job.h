@@ -2,7 +2,7 @@
  * job.h - struct pg_job, the main-side state of one run.
  *
  * The main thread (or parent process) owns everything here: the input
- * reader, the pool, the name set, the manifest and the statistics.
+ * reader, the pool, the saver, the manifest and the statistics.
  * Workers see only the read-only fetch configuration.
  */
 #ifndef PG_JOB_H
@@ -22,16 +22,17 @@
 #include "log.h"
 #include "manifest.h"
 #include "pool.h"
-#include "spool.h"
+#include "save.h"
 
 struct pg_job {
+    /* First: pg_result_save() reaches it through res->job (save.h). */
+    struct pg__saver save;     /* output dir fd, saved names, --dedup */
     const struct pg_options *o;
     struct pg__logger log;
     struct pg__fetch_config fetch;
     struct curl_slist *headers;
     char *user_agent;
 
-    int outdir_fd;
     struct pg__input *in;      /* NULL without input_path */
     size_t next_arg;           /* next of o->urls to queue */
     int input_done;
@@ -39,9 +40,6 @@ struct pg_job {
 
     struct pg__pool *pool;
     struct pg__frontier fr;
-    struct pg__nameset names;  /* saved name -> URL in names_urls */
-    struct pg__urlstore names_urls;
-    struct pg__dedup dedup;
     struct pg__manifest man;
 
     /* Extraction and crawling. */
@@ -53,7 +51,6 @@ struct pg_job {
                                   keys; values unused) */
     uint64_t discovered;       /* links queued or recorded */
 
-    struct pg__item *cur;      /* item whose result callback is running */
     int stop;                  /* fatal: queue nothing more */
     enum pg_code fatal;
     int ran;
