@@ -74,6 +74,39 @@ struct pg_job {
     char errmsg[PG_ERRBUF_SIZE];
 };
 
+/* For the job's own files (job.c, feed.c, crawl.c). */
+void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
+    PG_PRINTF(2, 3);
+/* Stop the job: nothing new starts; `code` is what pg_job_run returns. */
+void pg__job_fail(struct pg_job *job, enum pg_code code);
+/* An item in its final state (or to retry): the pool's done callback. */
+void pg__job_finish(struct pg__item *it, void *job);
+
+/* The options (options.c). */
+/* The worker and transfer counts; PG_E_INVALID with a message. */
+enum pg_code pg__options_check(struct pg_job *job) PG_WARN_UNUSED;
+/* Fill job->fetch (and the headers and user agent it points at). */
+enum pg_code pg__options_fetch(struct pg_job *job) PG_WARN_UNUSED;
+
+/* The input (feed.c). */
+/* Open o->input_path (if any) and count the URLs to come. */
+enum pg_code pg__feed_open(struct pg_job *job) PG_WARN_UNUSED;
+/* Read one more input URL into the frontier; 0 when the input is done. */
+int pg__feed_read(struct pg_job *job);
+
+/* Discovered links and --resume (crawl.c). */
+/* Check and compile what extraction and crawling need. */
+enum pg_code pg__crawl_setup(struct pg_job *job) PG_WARN_UNUSED;
+/* --resume: read the old manifest (o->manifest_path). */
+enum pg_code pg__crawl_resume(struct pg_job *job) PG_WARN_UNUSED;
+/* A link found on page: queue it, record it filtered, or drop it. */
+void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
+                        const struct pg__link *link);
+/* A robots.txt fetch came back: turn it into rules for its origin. */
+void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it);
+/* --resume: 1 (counted as done) when url needs no redoing. */
+int pg__crawl_already_done(struct pg_job *job, const char *url);
+
 /* Seconds on the monotonic clock. */
 double pg__now(void);
 

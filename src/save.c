@@ -44,6 +44,86 @@ void pg__saver_release(struct pg__saver *sv)
     sv->outdir_fd = -1;
 }
 
+/* mkdir -p for the output directory (the user's own path). */
+static int mkdirs(const char *path)
+{
+    char tmp[4096];
+    size_t i, n = strlen(path);
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -1;
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+enum pg_code pg__saver_open(struct pg__saver *sv, const char *dir, char *err,
+                            size_t errlen)
+{
+    char errtxt[128], *tmp = NULL;
+    uint64_t seq = 0;
+    enum pg_code rc;
+    int fd;
+
+    if (mkdirs(dir) < 0) {
+        snprintf(err, errlen, "cannot create output directory '%s': %s", dir,
+                 pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    sv->outdir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sv->outdir_fd < 0) {
+        snprintf(err, errlen, "cannot open output directory '%s': %s", dir,
+                 pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    /* Prove it is writable before fetching anything. */
+    rc = pg__spool_create(sv->outdir_fd, 0, &seq, &fd, &tmp);
+    if (rc == PG_E_NOMEM)
+        return PG_E_NOMEM;
+    if (rc) {
+        snprintf(err, errlen, "cannot write in output directory '%s': %s", dir,
+                 pg__errstr(errno, errtxt, sizeof(errtxt)));
+        return PG_E_FATAL;
+    }
+    close(fd);
+    unlinkat(sv->outdir_fd, tmp, 0);
+    pg_free(tmp);
+    return PG_OK;
+}
+
+int pg__saver_probe(const struct pg__saver *sv)
+{
+    char *tmp = NULL;
+    uint64_t seq = 1u << 30;
+    int fd, err = 0;
+
+    if (pg__spool_create(sv->outdir_fd, 9999, &seq, &fd, &tmp)) {
+        err = errno;
+    } else {
+        char block[4096];
+
+        memset(block, 0, sizeof(block));
+        if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+            err = errno ? errno : ENOSPC;
+        if (close(fd) < 0 && !err)
+            err = errno;
+        unlinkat(sv->outdir_fd, tmp, 0);
+        pg_free(tmp);
+    }
+    return err;
+}
+
 void pg__urlstore_init(struct pg__urlstore *u)
 {
     u->fd = -1;

@@ -68,5 +68,17 @@ struct pg__saver {
 
 void pg__saver_init(struct pg__saver *sv);
 void pg__saver_release(struct pg__saver *sv);
+/*
+ * Create (mkdir -p) and open the output directory dir, and prove that a
+ * file can be written there.  PG_E_FATAL with a message in err, or
+ * PG_E_NOMEM.
+ */
+enum pg_code pg__saver_open(struct pg__saver *sv, const char *dir, char *err,
+                            size_t errlen) PG_WARN_UNUSED;
+/*
+ * After a save error: is the output directory itself still usable?  A
+ * file is created, written and removed.  0 if so, else the errno.
+ */
+int pg__saver_probe(const struct pg__saver *sv);
 
 #endif

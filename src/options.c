@@ -1,0 +1,97 @@
+/*
+ * options.c - struct pg_options in the library: its defaults
+ * (pg_options_init), the checks pg_job_run makes before anything starts,
+ * and the fetch configuration a job derives from it.  Not the parsing of
+ * a command line or a config file (cmd/args.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "job.h"
+#include "mem.h"
+
+void pg_options_init(struct pg_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mode = PG_MODE_THREAD;
+    o->jobs = 8;
+    o->per_worker = 1;
+    o->output_dir = ".";
+    o->connect_timeout_ms = 10000;
+    o->timeout_ms = 0;
+    o->stall_s = 30;
+    o->min_rate = 1;
+    o->max_redirs = 10;
+    o->log_level = PG_LOG_INFO;
+    o->retries = 3;
+    o->retry_delay_ms = 1000;
+    o->max_retry_wait_ms = 60000;
+    o->grace_ms = 10000;
+    o->queue_memory = 64ULL << 20;
+}
+
+/* The worker and transfer counts. */
+enum pg_code pg__options_check(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+
+    if (o->jobs < 1 || o->jobs > 1024) {
+        pg__job_set_err(job, "number of workers must be 1..1024, not %u",
+                        o->jobs);
+        return PG_E_INVALID;
+    }
+    if (o->per_worker < 1 || o->per_worker > 1024) {
+        pg__job_set_err(job, "transfers per worker must be 1..1024, not %u",
+                        o->per_worker);
+        return PG_E_INVALID;
+    }
+    if ((unsigned long)o->jobs * o->per_worker > PG_MAX_TRANSFERS) {
+        pg__job_set_err(job, "%u workers x %u transfers each is more than "
+                        "%u transfers at once", o->jobs, o->per_worker,
+                        PG_MAX_TRANSFERS);
+        return PG_E_INVALID;
+    }
+    return PG_OK;
+}
+
+enum pg_code pg__options_fetch(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__fetch_config *f = &job->fetch;
+    size_t i;
+
+    for (i = 0; i < o->n_headers; i++) {
+        struct curl_slist *l = curl_slist_append(job->headers,
+                                                 o->headers[i]);
+
+        if (!l)
+            return PG_E_NOMEM;
+        job->headers = l;
+    }
+    if (o->user_agent) {
+        job->user_agent = pg_strdup(o->user_agent);
+    } else {
+        char ua[64];
+
+        snprintf(ua, sizeof(ua), "pagegrab/%s", PG_VERSION);
+        job->user_agent = pg_strdup(ua);
+    }
+    if (!job->user_agent)
+        return PG_E_NOMEM;
+    f->connect_timeout_ms = o->connect_timeout_ms;
+    f->timeout_ms = o->timeout_ms;
+    f->stall_s = o->stall_s;
+    f->min_rate = o->min_rate;
+    f->max_redirs = o->max_redirs;
+    f->user_agent = job->user_agent;
+    f->headers = job->headers;
+    f->outdir_fd = job->save.outdir_fd;
+    f->log = &job->log;
+    f->max_size = o->max_size;
+    f->abort_flag = &job->abort_now;
+    /* SHA-256 costs as much CPU as the rest of a large transfer: only
+     * when a record, --dedup or a {hash} name uses it. */
+    f->hash = o->manifest_path || o->dedup || o->hash_bodies;
+    f->sync = o->sync;
+    return PG_OK;
+}
