@@ -64,8 +64,12 @@ struct pg_job *pg_job_new(const struct pg_options *o)
 
     if (!job)
         return NULL;
-    job->o = o;
     pg__saver_init(&job->save);
+    if (pg__options_copy(&job->opt, o)) {
+        pg_free(job);
+        return NULL;
+    }
+    o = job->o = &job->opt;
     job->save.dedup_on = o->dedup;
     job->wake[0] = job->wake[1] = -1;
     atomic_init(&job->stop_req, 0);
@@ -108,6 +112,7 @@ void pg_job_free(struct pg_job *job)
     pg__saver_release(&job->save);
     curl_slist_free_all(job->headers);
     pg_free(job->user_agent);
+    pg__options_release(&job->opt);
     pg_free(job);
 }
 

@@ -27,7 +27,8 @@
 struct pg_job {
     /* First: pg_result_save() reaches it through res->job (save.h). */
     struct pg__saver save;     /* output dir fd, saved names, --dedup */
-    const struct pg_options *o;
+    const struct pg_options *o;  /* &opt */
+    struct pg_options opt;     /* the job's copy (pg__options_copy) */
     struct pg__logger log;
     struct pg__fetch_config fetch;
     struct curl_slist *headers;
@@ -83,6 +84,13 @@ void pg__job_fail(struct pg_job *job, enum pg_code code);
 void pg__job_finish(struct pg__item *it, void *job);
 
 /* The options (options.c). */
+/*
+ * *dst becomes a copy of src that owns its strings and lists, with the
+ * library's defaults resolved (depth).  PG_E_NOMEM (nothing to release).
+ */
+enum pg_code pg__options_copy(struct pg_options *dst,
+                              const struct pg_options *src) PG_WARN_UNUSED;
+void pg__options_release(struct pg_options *o);
 /* The worker and transfer counts; PG_E_INVALID with a message. */
 enum pg_code pg__options_check(struct pg_job *job) PG_WARN_UNUSED;
 /* Fill job->fetch (and the headers and user agent it points at). */

@@ -28,6 +28,116 @@ void pg_options_init(struct pg_options *o)
     o->max_retry_wait_ms = 60000;
     o->grace_ms = 10000;
     o->queue_memory = 64ULL << 20;
+    o->depth = PG_DEPTH_DEFAULT;
+}
+
+/* *s becomes a copy of itself (NULL stays NULL). */
+static int copy_str(const char **s)
+{
+    if (*s && !(*s = pg_strdup(*s)))
+        return -1;
+    return 0;
+}
+
+/* *v (n strings) becomes a copy of itself, strings included. */
+static int copy_list(const char *const **v, size_t n)
+{
+    const char **c;
+    size_t i;
+
+    if (!*v)
+        return 0;
+    c = pg_calloc(n ? n : 1, sizeof(*c));
+    if (!c) {
+        *v = NULL;
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if ((*v)[i] && !(c[i] = pg_strdup((*v)[i]))) {
+            *v = c;
+            return -1;
+        }
+    }
+    *v = c;
+    return 0;
+}
+
+/*
+ * The fields that point at the caller's memory, in one list so that
+ * copying and freeing cannot disagree.
+ */
+#define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
+                   &(o)->manifest_path, &(o)->user_agent
+#define LISTS(o) { &(o)->urls, (o)->n_urls }, \
+                 { &(o)->headers, (o)->n_headers }, \
+                 { &(o)->xpaths, (o)->n_xpaths }, \
+                 { &(o)->follow, (o)->n_follow }, \
+                 { &(o)->domains, (o)->n_domains }, \
+                 { &(o)->accept, (o)->n_accept }, \
+                 { &(o)->reject, (o)->n_reject }
+
+struct list_ref {
+    const char *const **v;
+    size_t n;
+};
+
+/* Copy what dst points at; the counts are dst's own (set first). */
+static int copy_fields(struct pg_options *dst)
+{
+    const char **strs[] = { STRINGS(dst) };
+    struct list_ref lists[] = { LISTS(dst) };
+    size_t i;
+    int bad = 0;
+
+    /* After a failure the rest still points at the caller's memory:
+     * cleared, so that the release frees only copies. */
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (bad)
+            *strs[i] = NULL;
+        else
+            bad = copy_str(strs[i]);
+    }
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        if (bad)
+            *lists[i].v = NULL;
+        else
+            bad = copy_list(lists[i].v, lists[i].n);
+    }
+    return bad;
+}
+
+enum pg_code pg__options_copy(struct pg_options *dst,
+                              const struct pg_options *src)
+{
+    *dst = *src;
+    /* Library defaults: --follow alone follows one level. */
+    if (dst->depth == PG_DEPTH_DEFAULT)
+        dst->depth = dst->n_follow ? 1 : 0;
+    if (copy_fields(dst)) {
+        pg__options_release(dst);
+        return PG_E_NOMEM;
+    }
+    return PG_OK;
+}
+
+void pg__options_release(struct pg_options *o)
+{
+    const char **strs[] = { STRINGS(o) };
+    struct list_ref lists[] = { LISTS(o) };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        pg_free((void *)*strs[i]);
+        *strs[i] = NULL;
+    }
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        const char **v = (const char **)*lists[i].v;
+
+        for (j = 0; v && j < lists[i].n; j++)
+            pg_free((void *)v[j]);
+        pg_free((void *)v);
+        *lists[i].v = NULL;
+    }
 }
 
 /* The worker and transfer counts. */
