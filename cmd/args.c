@@ -463,7 +463,6 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         if (parse_long(name, val, 0, 1000, &v))
             return -1;
         cli->o.depth = (unsigned)v;
-        cli->depth_set = 1;
         return 0;
     case OPT_SPAN_HOSTS:
         cli->o.span_hosts = 1;
@@ -742,8 +741,6 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     if (cli->quiet)
         cli->progress = 0;
 
-    if (cli->follow.n && !cli->depth_set)
-        cli->o.depth = 1;
     if (finish_lists(cli))
         return -1;
     cli->o.urls = (const char *const *)cli->urls.v;

@@ -40,7 +40,6 @@ struct pg_cli {
     int flat;
     int overwrite;
     int progress;            /* draw the progress bar */
-    int depth_set;           /* --depth given */
     struct pg_strlist urls;
     struct pg_strlist headers;
     struct pg_strlist xpaths;

@@ -30,9 +30,9 @@
 
 #include <stdint.h>
 
+#include "hashmap.h"
 #include "item.h"
 #include "robots.h"
-#include "spool.h"
 
 struct pg__host;
 

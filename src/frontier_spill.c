@@ -11,6 +11,7 @@
 #include "frontier.h"
 #include "frontier_host.h"
 #include "mem.h"
+#include "spool.h"
 #include "util.h"
 
 /* Spilled items read back at once for one origin, at most. */

@@ -2,7 +2,7 @@
  * job.h - struct pg_job, the main-side state of one run.
  *
  * The main thread (or parent process) owns everything here: the input
- * reader, the pool, the name set, the manifest and the statistics.
+ * reader, the pool, the saver, the manifest and the statistics.
  * Workers see only the read-only fetch configuration.
  */
 #ifndef PG_JOB_H
@@ -22,16 +22,18 @@
 #include "log.h"
 #include "manifest.h"
 #include "pool.h"
-#include "spool.h"
+#include "save.h"
 
 struct pg_job {
-    const struct pg_options *o;
+    /* First: pg_result_save() reaches it through res->job (save.h). */
+    struct pg__saver save;     /* output dir fd, saved names, --dedup */
+    const struct pg_options *o;  /* &opt */
+    struct pg_options opt;     /* the job's copy (pg__options_copy) */
     struct pg__logger log;
     struct pg__fetch_config fetch;
     struct curl_slist *headers;
     char *user_agent;
 
-    int outdir_fd;
     struct pg__input *in;      /* NULL without input_path */
     size_t next_arg;           /* next of o->urls to queue */
     int input_done;
@@ -39,9 +41,6 @@ struct pg_job {
 
     struct pg__pool *pool;
     struct pg__frontier fr;
-    struct pg__nameset names;  /* saved name -> URL in names_urls */
-    struct pg__urlstore names_urls;
-    struct pg__dedup dedup;
     struct pg__manifest man;
 
     /* Extraction and crawling. */
@@ -53,7 +52,6 @@ struct pg_job {
                                   keys; values unused) */
     uint64_t discovered;       /* links queued or recorded */
 
-    struct pg__item *cur;      /* item whose result callback is running */
     int stop;                  /* fatal: queue nothing more */
     enum pg_code fatal;
     int ran;
@@ -76,5 +74,45 @@ struct pg_job {
     double t0;
     char errmsg[PG_ERRBUF_SIZE];
 };
+
+/* For the job's own files (job.c, feed.c, crawl.c). */
+void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
+    PG_PRINTF(2, 3);
+/* Stop the job: nothing new starts; `code` is what pg_job_run returns. */
+void pg__job_fail(struct pg_job *job, enum pg_code code);
+/* An item in its final state (or to retry): the pool's done callback. */
+void pg__job_finish(struct pg__item *it, void *job);
+
+/* The options (options.c). */
+/*
+ * *dst becomes a copy of src that owns its strings and lists, with the
+ * library's defaults resolved (depth).  PG_E_NOMEM (nothing to release).
+ */
+enum pg_code pg__options_copy(struct pg_options *dst,
+                              const struct pg_options *src) PG_WARN_UNUSED;
+void pg__options_release(struct pg_options *o);
+/* The worker and transfer counts; PG_E_INVALID with a message. */
+enum pg_code pg__options_check(struct pg_job *job) PG_WARN_UNUSED;
+/* Fill job->fetch (and the headers and user agent it points at). */
+enum pg_code pg__options_fetch(struct pg_job *job) PG_WARN_UNUSED;
+
+/* The input (feed.c). */
+/* Open o->input_path (if any) and count the URLs to come. */
+enum pg_code pg__feed_open(struct pg_job *job) PG_WARN_UNUSED;
+/* Read one more input URL into the frontier; 0 when the input is done. */
+int pg__feed_read(struct pg_job *job);
+
+/* Discovered links and --resume (crawl.c). */
+/* Check and compile what extraction and crawling need. */
+enum pg_code pg__crawl_setup(struct pg_job *job) PG_WARN_UNUSED;
+/* --resume: read the old manifest (o->manifest_path). */
+enum pg_code pg__crawl_resume(struct pg_job *job) PG_WARN_UNUSED;
+/* A link found on page: queue it, record it filtered, or drop it. */
+void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
+                        const struct pg__link *link);
+/* A robots.txt fetch came back: turn it into rules for its origin. */
+void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it);
+/* --resume: 1 (counted as done) when url needs no redoing. */
+int pg__crawl_already_done(struct pg_job *job, const char *url);
 
 #endif

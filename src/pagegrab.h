@@ -245,6 +245,9 @@ typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 /* The most transfers a job runs at once (jobs x per_worker). */
 #define PG_MAX_TRANSFERS 16384u
 
+/* pg_options.depth: 1 level with follow expressions, else none. */
+#define PG_DEPTH_DEFAULT (~0u)
+
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
     unsigned jobs;              /* workers, default 8 */
@@ -279,7 +282,9 @@ struct pg_options {
     int srcset_all;             /* every srcset candidate, not the largest */
     const char *const *follow;  /* page-link expressions (XPath) */
     size_t n_follow;
-    unsigned depth;             /* levels of follow links; 0 = inputs only */
+    unsigned depth;             /* levels of follow links; 0 = inputs only;
+                                   PG_DEPTH_DEFAULT (the default): 1 with
+                                   follow expressions, else 0 */
     int span_hosts;             /* follow pages on any host */
     const char *const *domains; /* also follow pages on these domains */
     size_t n_domains;
@@ -346,7 +351,13 @@ PG_API void pg_global_cleanup(void);
 /* Fill *o with the defaults. */
 PG_API void pg_options_init(struct pg_options *o);
 
-/* A new job for *o (borrowed until pg_job_free); NULL on out of memory. */
+/*
+ * A new job for *o; NULL on out of memory.  The job copies *o with its
+ * strings and lists (urls, headers, xpaths, ...): the caller may free or
+ * change them at once.  What stays borrowed until pg_job_free() is only
+ * what the callbacks' userdata pointers point at.  The values are
+ * checked by pg_job_run(), which fails with PG_E_INVALID and a message.
+ */
 PG_API struct pg_job *pg_job_new(const struct pg_options *o);
 
 /*

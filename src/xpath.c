@@ -291,3 +291,9 @@ enum pg_code pg__xpath_check(const char *expr, char *err, size_t errlen)
     xmlXPathFreeContext(xp);
     return rc;
 }
+
+/* The public check (pagegrab.h): the one the job itself applies. */
+enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
+{
+    return pg__xpath_check(expr, err, errlen);
+}

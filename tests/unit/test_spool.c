@@ -20,6 +20,8 @@
 
 #include "mem.h"
 #include "name.h"
+#include "hashmap.h"
+#include "save.h"
 #include "spool.h"
 #include "url.h"
 #include "unit.h"

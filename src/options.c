@@ -1,0 +1,207 @@
+/*
+ * options.c - struct pg_options in the library: its defaults
+ * (pg_options_init), the checks pg_job_run makes before anything starts,
+ * and the fetch configuration a job derives from it.  Not the parsing of
+ * a command line or a config file (cmd/args.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "job.h"
+#include "mem.h"
+
+void pg_options_init(struct pg_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mode = PG_MODE_THREAD;
+    o->jobs = 8;
+    o->per_worker = 1;
+    o->output_dir = ".";
+    o->connect_timeout_ms = 10000;
+    o->timeout_ms = 0;
+    o->stall_s = 30;
+    o->min_rate = 1;
+    o->max_redirs = 10;
+    o->log_level = PG_LOG_INFO;
+    o->retries = 3;
+    o->retry_delay_ms = 1000;
+    o->max_retry_wait_ms = 60000;
+    o->grace_ms = 10000;
+    o->queue_memory = 64ULL << 20;
+    o->depth = PG_DEPTH_DEFAULT;
+}
+
+/* *s becomes a copy of itself (NULL stays NULL). */
+static int copy_str(const char **s)
+{
+    if (*s && !(*s = pg_strdup(*s)))
+        return -1;
+    return 0;
+}
+
+/* *v (n strings) becomes a copy of itself, strings included. */
+static int copy_list(const char *const **v, size_t n)
+{
+    const char **c;
+    size_t i;
+
+    if (!*v)
+        return 0;
+    c = pg_calloc(n ? n : 1, sizeof(*c));
+    if (!c) {
+        *v = NULL;
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if ((*v)[i] && !(c[i] = pg_strdup((*v)[i]))) {
+            *v = c;
+            return -1;
+        }
+    }
+    *v = c;
+    return 0;
+}
+
+/*
+ * The fields that point at the caller's memory, in one list so that
+ * copying and freeing cannot disagree.
+ */
+#define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
+                   &(o)->manifest_path, &(o)->user_agent
+#define LISTS(o) { &(o)->urls, (o)->n_urls }, \
+                 { &(o)->headers, (o)->n_headers }, \
+                 { &(o)->xpaths, (o)->n_xpaths }, \
+                 { &(o)->follow, (o)->n_follow }, \
+                 { &(o)->domains, (o)->n_domains }, \
+                 { &(o)->accept, (o)->n_accept }, \
+                 { &(o)->reject, (o)->n_reject }
+
+struct list_ref {
+    const char *const **v;
+    size_t n;
+};
+
+/* Copy what dst points at; the counts are dst's own (set first). */
+static int copy_fields(struct pg_options *dst)
+{
+    const char **strs[] = { STRINGS(dst) };
+    struct list_ref lists[] = { LISTS(dst) };
+    size_t i;
+    int bad = 0;
+
+    /* After a failure the rest still points at the caller's memory:
+     * cleared, so that the release frees only copies. */
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (bad)
+            *strs[i] = NULL;
+        else
+            bad = copy_str(strs[i]);
+    }
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        if (bad)
+            *lists[i].v = NULL;
+        else
+            bad = copy_list(lists[i].v, lists[i].n);
+    }
+    return bad;
+}
+
+enum pg_code pg__options_copy(struct pg_options *dst,
+                              const struct pg_options *src)
+{
+    *dst = *src;
+    /* Library defaults: --follow alone follows one level. */
+    if (dst->depth == PG_DEPTH_DEFAULT)
+        dst->depth = dst->n_follow ? 1 : 0;
+    if (copy_fields(dst)) {
+        pg__options_release(dst);
+        return PG_E_NOMEM;
+    }
+    return PG_OK;
+}
+
+void pg__options_release(struct pg_options *o)
+{
+    const char **strs[] = { STRINGS(o) };
+    struct list_ref lists[] = { LISTS(o) };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        pg_free((void *)*strs[i]);
+        *strs[i] = NULL;
+    }
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        const char **v = (const char **)*lists[i].v;
+
+        for (j = 0; v && j < lists[i].n; j++)
+            pg_free((void *)v[j]);
+        pg_free((void *)v);
+        *lists[i].v = NULL;
+    }
+}
+
+/* The worker and transfer counts. */
+enum pg_code pg__options_check(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+
+    if (o->jobs < 1 || o->jobs > 1024) {
+        pg__job_set_err(job, "number of workers must be 1..1024, not %u",
+                        o->jobs);
+        return PG_E_INVALID;
+    }
+    if (o->per_worker < 1 || o->per_worker > 1024) {
+        pg__job_set_err(job, "transfers per worker must be 1..1024, not %u",
+                        o->per_worker);
+        return PG_E_INVALID;
+    }
+    if ((unsigned long)o->jobs * o->per_worker > PG_MAX_TRANSFERS) {
+        pg__job_set_err(job, "%u workers x %u transfers each is more than "
+                        "%u transfers at once", o->jobs, o->per_worker,
+                        PG_MAX_TRANSFERS);
+        return PG_E_INVALID;
+    }
+    return PG_OK;
+}
+
+enum pg_code pg__options_fetch(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__fetch_config *f = &job->fetch;
+    size_t i;
+
+    for (i = 0; i < o->n_headers; i++) {
+        struct curl_slist *l = curl_slist_append(job->headers,
+                                                 o->headers[i]);
+
+        if (!l)
+            return PG_E_NOMEM;
+        job->headers = l;
+    }
+    if (o->user_agent) {
+        job->user_agent = pg_strdup(o->user_agent);
+    } else {
+        char ua[64];
+
+        snprintf(ua, sizeof(ua), "pagegrab/%s", PG_VERSION);
+        job->user_agent = pg_strdup(ua);
+    }
+    if (!job->user_agent)
+        return PG_E_NOMEM;
+    f->connect_timeout_ms = o->connect_timeout_ms;
+    f->timeout_ms = o->timeout_ms;
+    f->stall_s = o->stall_s;
+    f->min_rate = o->min_rate;
+    f->max_redirs = o->max_redirs;
+    f->user_agent = job->user_agent;
+    f->headers = job->headers;
+    f->outdir_fd = job->save.outdir_fd;
+    f->log = &job->log;
+    f->max_size = o->max_size;
+    f->abort_flag = &job->abort_now;
+    /* SHA-256 costs as much CPU as the rest of a large transfer: only
+     * when a record, --dedup or a {hash} name uses it. */
+    f->hash = o->manifest_path || o->dedup || o->hash_bodies;
+    f->sync = o->sync;
+    return PG_OK;
+}
