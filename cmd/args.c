@@ -388,7 +388,7 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_JOBS:
         if (parse_long(name, val, 1, 1024, &v))
             return -1;
-        cli->o.jobs = (unsigned)v;
+        cli->o.workers = (unsigned)v;
         return 0;
     case OPT_PER_WORKER:
         if (parse_long(name, val, 1, 1024, &v))

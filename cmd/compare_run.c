@@ -113,7 +113,7 @@ static void child_main(struct compare *c, const struct mode *m,
         manifest = concat3(dir, "/", "manifest.jsonl");
         o.manifest_path = manifest;
     }
-    pg_cli_raise_fd_limit(o.jobs * o.per_worker);
+    pg_cli_raise_fd_limit(o.workers * o.per_worker);
     job = c->cli.o.manifest_path && !manifest ? NULL : pg_job_new(&o);
     if (!job) {
         rep.rc = PG_E_NOMEM;

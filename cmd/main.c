@@ -119,7 +119,7 @@ int main(int argc, char **argv)
                r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
-    pg_cli_raise_fd_limit(cli.o.jobs * cli.o.per_worker);
+    pg_cli_raise_fd_limit(cli.o.workers * cli.o.per_worker);
     job = pg_job_new(&cli.o);
     if (!job) {
         pg_cli_error("out of memory");

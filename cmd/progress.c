@@ -152,5 +152,5 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
             (unsigned long long)st->failed, bytes, st->elapsed_s,
             (double)st->done / el, rate,
             cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
-            cli->o.jobs, per);
+            cli->o.workers, per);
 }

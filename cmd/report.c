@@ -201,7 +201,7 @@ static void print_table(const struct compare *c, const struct summary *sums,
 
     fprintf(out, "pagegrab compare: %llu input URLs, -j %u, medians of %u "
             "run%s per mode\n", (unsigned long long)c->n_input,
-            c->cli.o.jobs, c->repeat, c->repeat == 1 ? "" : "s");
+            c->cli.o.workers, c->repeat, c->repeat == 1 ? "" : "s");
     for (r = 0; r < rows; r++) {
         fprintf(out, "%-*s", (int)width[0], cells[r][0]);
         if (r > 0 && sums[r - 1].n_ok == 0) {
@@ -264,13 +264,13 @@ static void print_csv(const struct compare *c, const struct summary *sums,
  */
 static void json_str(FILE *out, const char *s)
 {
-    struct pg_buf b = PG_BUF_INIT((size_t)-1 / 2);
+    struct pg__buf b = PG_BUF_INIT((size_t)-1 / 2);
 
     if (pg__json_str(&b, s) == PG_OK)
         fwrite(b.ptr, 1, b.len, out);
     else
         fputs("null", out);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* A JSON number, or null when it is not finite. */
@@ -318,7 +318,7 @@ static void print_json(const struct compare *c, const struct summary *sums,
 
     fprintf(out, "{\n  \"input_urls\": %llu,\n  \"jobs\": %u,\n"
             "  \"repeat\": %u,\n  \"modes\": [\n",
-            (unsigned long long)c->n_input, c->cli.o.jobs, c->repeat);
+            (unsigned long long)c->n_input, c->cli.o.workers, c->repeat);
     for (i = 0; i < c->n_modes; i++) {
         const struct mode *m = &c->modes[i];
         const struct summary *s = &sums[i];
@@ -437,7 +437,7 @@ static void svg_write(FILE *out, const struct compare *c,
 
     snprintf(title, sizeof(title), "pagegrab compare: %llu input URLs, "
              "-j %u, medians of %u run%s per mode",
-             (unsigned long long)c->n_input, c->cli.o.jobs, c->repeat,
+             (unsigned long long)c->n_input, c->cli.o.workers, c->repeat,
              c->repeat == 1 ? "" : "s");
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "

@@ -1,5 +1,5 @@
 /*
- * buf.c - struct pg_buf (see buf.h).
+ * buf.c - struct pg__buf (see buf.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "buf.h"
 #include "mem.h"
 
-void pg_buf_init(struct pg_buf *b, size_t max)
+void pg__buf_init(struct pg__buf *b, size_t max)
 {
     b->ptr = NULL;
     b->len = 0;
@@ -15,14 +15,14 @@ void pg_buf_init(struct pg_buf *b, size_t max)
     b->max = max;
 }
 
-void pg_buf_release(struct pg_buf *b)
+void pg__buf_release(struct pg__buf *b)
 {
     PG_FREE(b->ptr);
     b->len = 0;
     b->cap = 0;
 }
 
-void pg_buf_reset(struct pg_buf *b)
+void pg__buf_reset(struct pg__buf *b)
 {
     b->len = 0;
     if (b->ptr)
@@ -30,13 +30,13 @@ void pg_buf_reset(struct pg_buf *b)
 }
 
 /* Make room for n more bytes plus the NUL. */
-static enum pg_code grow(struct pg_buf *b, size_t n)
+static enum pg_code grow(struct pg__buf *b, size_t n)
 {
     size_t need, cap;
     char *p;
 
     if (n > b->max - b->len) {
-        pg_buf_release(b);
+        pg__buf_release(b);
         return PG_E_LIMIT;
     }
     need = b->len + n + 1;
@@ -47,9 +47,9 @@ static enum pg_code grow(struct pg_buf *b, size_t n)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    p = pg_realloc(b->ptr, cap);
+    p = pg__realloc(b->ptr, cap);
     if (!p) {
-        pg_buf_release(b);
+        pg__buf_release(b);
         return PG_E_NOMEM;
     }
     b->ptr = p;
@@ -57,7 +57,7 @@ static enum pg_code grow(struct pg_buf *b, size_t n)
     return PG_OK;
 }
 
-enum pg_code pg_buf_add(struct pg_buf *b, const void *p, size_t n)
+enum pg_code pg__buf_add(struct pg__buf *b, const void *p, size_t n)
 {
     enum pg_code rc = grow(b, n);
 
@@ -70,17 +70,17 @@ enum pg_code pg_buf_add(struct pg_buf *b, const void *p, size_t n)
     return PG_OK;
 }
 
-enum pg_code pg_buf_addstr(struct pg_buf *b, const char *s)
+enum pg_code pg__buf_addstr(struct pg__buf *b, const char *s)
 {
-    return pg_buf_add(b, s, strlen(s));
+    return pg__buf_add(b, s, strlen(s));
 }
 
-enum pg_code pg_buf_addc(struct pg_buf *b, char c)
+enum pg_code pg__buf_addc(struct pg__buf *b, char c)
 {
-    return pg_buf_add(b, &c, 1);
+    return pg__buf_add(b, &c, 1);
 }
 
-enum pg_code pg_buf_vaddf(struct pg_buf *b, const char *fmt, va_list ap)
+enum pg_code pg__buf_vaddf(struct pg__buf *b, const char *fmt, va_list ap)
 {
     char small[256];
     va_list ap2;
@@ -91,11 +91,11 @@ enum pg_code pg_buf_vaddf(struct pg_buf *b, const char *fmt, va_list ap)
     n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0) {
-        pg_buf_release(b);
+        pg__buf_release(b);
         return PG_E_INVALID;
     }
     if ((size_t)n < sizeof(small))
-        return pg_buf_add(b, small, (size_t)n);
+        return pg__buf_add(b, small, (size_t)n);
     rc = grow(b, (size_t)n);
     if (rc)
         return rc;
@@ -104,21 +104,21 @@ enum pg_code pg_buf_vaddf(struct pg_buf *b, const char *fmt, va_list ap)
     return PG_OK;
 }
 
-enum pg_code pg_buf_addf(struct pg_buf *b, const char *fmt, ...)
+enum pg_code pg__buf_addf(struct pg__buf *b, const char *fmt, ...)
 {
     va_list ap;
     enum pg_code rc;
 
     va_start(ap, fmt);
-    rc = pg_buf_vaddf(b, fmt, ap);
+    rc = pg__buf_vaddf(b, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-void pg_buf_consume(struct pg_buf *b, size_t n)
+void pg__buf_consume(struct pg__buf *b, size_t n)
 {
     if (n >= b->len) {
-        pg_buf_reset(b);
+        pg__buf_reset(b);
         return;
     }
     memmove(b->ptr, b->ptr + n, b->len - n);
@@ -126,7 +126,7 @@ void pg_buf_consume(struct pg_buf *b, size_t n)
     b->ptr[b->len] = '\0';
 }
 
-void pg_buf_truncate(struct pg_buf *b, size_t n)
+void pg__buf_truncate(struct pg__buf *b, size_t n)
 {
     if (n < b->len) {
         b->len = n;
@@ -134,7 +134,7 @@ void pg_buf_truncate(struct pg_buf *b, size_t n)
     }
 }
 
-char *pg_buf_take(struct pg_buf *b)
+char *pg__buf_take(struct pg__buf *b)
 {
     char *p = b->ptr;
 

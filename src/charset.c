@@ -94,7 +94,7 @@ static int charset_from_content(const char *v, size_t n, char *out,
     }
 }
 
-PG_UNITTEST_STATIC int extract_header_charset(const char *content_type,
+PG_UNITTEST_STATIC int pg__extract_header_charset(const char *content_type,
                                               char *out, size_t outlen)
 {
     const char *semi;
@@ -226,7 +226,7 @@ static int scan_meta(const unsigned char *s, size_t n, size_t *pi,
  * The HTML standard's "prescan a byte stream to determine its encoding"
  * over the first PRESCAN_MAX bytes; 1 with the label in out if found.
  */
-PG_UNITTEST_STATIC int extract_prescan_charset(const char *body,
+PG_UNITTEST_STATIC int pg__extract_prescan_charset(const char *body,
                                                size_t len, char *out,
                                                size_t outlen)
 {
@@ -367,14 +367,14 @@ static size_t utf8_valid_prefix(const char *s, size_t n, int strict)
  * Append s[0..n) to b with every invalid byte (see utf8_len) made
  * U+FFFD, and form feeds made spaces.
  */
-static enum pg_code add_utf8(struct pg_buf *b, const char *s, size_t n)
+static enum pg_code add_utf8(struct pg__buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
 
     while (i < n) {
         size_t ok = utf8_valid_prefix(s + i, n - i, 1);
-        enum pg_code rc = pg_buf_add(b, s + i, ok);
+        enum pg_code rc = pg__buf_add(b, s + i, ok);
 
         if (rc)
             return rc;
@@ -386,9 +386,9 @@ static enum pg_code add_utf8(struct pg_buf *b, const char *s, size_t n)
                                                          : 0;
 
             if (u[i] == '\f')
-                rc = pg_buf_addc(b, ' ');
+                rc = pg__buf_addc(b, ' ');
             else
-                rc = pg_buf_add(b, "\xef\xbf\xbd", 3);
+                rc = pg__buf_add(b, "\xef\xbf\xbd", 3);
             if (rc)
                 return rc;
             i++;
@@ -401,7 +401,7 @@ static enum pg_code add_utf8(struct pg_buf *b, const char *s, size_t n)
 }
 
 /* Convert s[0..n) from the open cd into UTF-8, appended to b. */
-static enum pg_code add_iconv(struct pg_buf *b, iconv_t cd, size_t unit,
+static enum pg_code add_iconv(struct pg__buf *b, iconv_t cd, size_t unit,
                               const char *s, size_t n)
 {
     char tmp[8192];
@@ -425,7 +425,7 @@ static enum pg_code add_iconv(struct pg_buf *b, iconv_t cd, size_t unit,
         if (e != EILSEQ && e != EINVAL)
             break;
         /* A byte (or code unit) that does not decode: U+FFFD. */
-        rc = pg_buf_add(b, "\xef\xbf\xbd", 3);
+        rc = pg__buf_add(b, "\xef\xbf\xbd", 3);
         if (rc)
             return rc;
         if (inleft < unit)
@@ -440,7 +440,7 @@ static enum pg_code add_iconv(struct pg_buf *b, iconv_t cd, size_t unit,
 static enum pg_code decode_as(const char *name, const char *body,
                               size_t len, struct pg__text *t, int *unknown)
 {
-    struct pg_buf b = PG_BUF_INIT(INT_MAX - 1);
+    struct pg__buf b = PG_BUF_INIT(INT_MAX - 1);
     enum pg_code rc;
     iconv_t cd;
 
@@ -465,7 +465,7 @@ static enum pg_code decode_as(const char *name, const char *body,
     if (rc)
         return rc;
     t->n = b.len;
-    t->owned = pg_buf_take(&b);
+    t->owned = pg__buf_take(&b);
     if (!t->owned) {
         /* An empty result: keep a valid pointer. */
         t->p = "";
@@ -510,13 +510,13 @@ enum pg_code pg__charset_decode(const char *body, size_t len,
         if (rc || !unknown)
             goto out;
     }
-    if (extract_header_charset(content_type, label, sizeof(label))) {
+    if (pg__extract_header_charset(content_type, label, sizeof(label))) {
         name = iconv_name(label);
         rc = decode_as(name, body, len, t, &unknown);
         if (rc || !unknown)
             goto out;
     }
-    if (extract_prescan_charset(body, len, label, sizeof(label))) {
+    if (pg__extract_prescan_charset(body, len, label, sizeof(label))) {
         name = iconv_name(label);
         rc = decode_as(name, body, len, t, &unknown);
         if (rc || !unknown)
@@ -539,7 +539,7 @@ out:
 
 #ifdef PG_UNITTEST
 /* pg__charset_decode() into a new string, for the tests. */
-enum pg_code extract_to_utf8(const char *body, size_t len,
+enum pg_code pg__extract_to_utf8(const char *body, size_t len,
                              const char *content_type, char **out,
                              size_t *outlen, char *enc, size_t enclen)
 {
@@ -551,7 +551,7 @@ enum pg_code extract_to_utf8(const char *body, size_t len,
     *outlen = 0;
     if (rc)
         return rc;
-    *out = t.owned ? t.owned : pg_strndup(t.p, t.n);
+    *out = t.owned ? t.owned : pg__strndup(t.p, t.n);
     if (!*out)
         return PG_E_NOMEM;
     *outlen = t.n;

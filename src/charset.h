@@ -38,11 +38,11 @@ enum pg_code pg__charset_decode(const char *body, size_t len,
                                 char *enc, size_t enclen) PG_WARN_UNUSED;
 
 #ifdef PG_UNITTEST
-int extract_prescan_charset(const char *body, size_t len, char *out,
+int pg__extract_prescan_charset(const char *body, size_t len, char *out,
                             size_t outlen);
-int extract_header_charset(const char *content_type, char *out,
+int pg__extract_header_charset(const char *content_type, char *out,
                            size_t outlen);
-enum pg_code extract_to_utf8(const char *body, size_t len,
+enum pg_code pg__extract_to_utf8(const char *body, size_t len,
                              const char *content_type, char **out,
                              size_t *outlen, char *enc, size_t enclen);
 #endif

@@ -18,12 +18,12 @@ static char *wire_strdup(struct pg__wire_reader *r)
 {
     const char *s = pg__wire_get_str(r);
 
-    return s ? pg_strdup(s) : NULL;
+    return s ? pg__strdup(s) : NULL;
 }
 
 /* ---- JOB: parent -> worker ------------------------------------------- */
 
-enum pg_code pg__codec_put_job(struct pg_buf *b, const struct pg__item *it)
+enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it)
 {
     enum pg_code rc;
 
@@ -55,7 +55,7 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
     it->attempts = pg__wire_get_u32(&r);
     it->flags = pg__wire_get_u32(&r);
     url = pg__wire_get_str(&r);
-    if (r.bad || !url || !(it->url = pg_strdup(url))) {
+    if (r.bad || !url || !(it->url = pg__strdup(url))) {
         pg__item_free(it);
         return NULL;
     }
@@ -69,7 +69,7 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
  * many as fit in the frame (at least one), *from is advanced past them.
  * A page's links take as many LINKS frames as they need.
  */
-static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
+static enum pg_code put_links(struct pg__buf *b, const struct pg__links *l,
                               size_t *from)
 {
     size_t budget = PG_WIRE_MAX - 4096, n = 0, i, bytes = b->len;
@@ -92,7 +92,7 @@ static enum pg_code put_links(struct pg_buf *b, const struct pg__links *l,
 }
 
 /* One LINKS frame of it's links, from *from on. */
-enum pg_code pg__codec_put_links(struct pg_buf *b,
+enum pg_code pg__codec_put_links(struct pg__buf *b,
                                  const struct pg__item *it, size_t *from)
 {
     enum pg_code rc;
@@ -128,7 +128,7 @@ enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
 
 /* ---- RESULT: worker -> parent ----------------------------------------- */
 
-enum pg_code pg__codec_put_result(struct pg_buf *b,
+enum pg_code pg__codec_put_result(struct pg__buf *b,
                                   const struct pg__item *it)
 {
     enum pg_code rc;
@@ -200,7 +200,7 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
 
 /* ---- LOG: worker -> parent -------------------------------------------- */
 
-enum pg_code pg__codec_put_log(struct pg_buf *b, enum pg_log_level level,
+enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,
                                const char *msg)
 {
     enum pg_code rc = pg__wire_begin(b, PG_WIRE_LOG);

@@ -26,14 +26,14 @@
 #include "log.h"
 #include "wire.h"
 
-enum pg_code pg__codec_put_job(struct pg_buf *b, const struct pg__item *it);
+enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it);
 
 /* Decode one JOB frame into a new item; NULL if malformed. */
 struct pg__item *pg__codec_get_job(const void *payload, size_t len);
 
 /* One LINKS frame of it's links, from *from on; *from is advanced past
  * those that fit (at least one). */
-enum pg_code pg__codec_put_links(struct pg_buf *b,
+enum pg_code pg__codec_put_links(struct pg__buf *b,
                                  const struct pg__item *it, size_t *from);
 
 /* Add the count and (kind, url) pairs at r (after a LINKS frame's id, or
@@ -43,7 +43,7 @@ enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
 
 /* The RESULT frame of a finished item (its links go ahead, in LINKS
  * frames). */
-enum pg_code pg__codec_put_result(struct pg_buf *b,
+enum pg_code pg__codec_put_result(struct pg__buf *b,
                                   const struct pg__item *it);
 
 /* The fields of a RESULT frame after its id, into it (whose result was
@@ -52,7 +52,7 @@ enum pg_code pg__codec_put_result(struct pg_buf *b,
 enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
                                   struct pg__item *it);
 
-enum pg_code pg__codec_put_log(struct pg_buf *b, enum pg_log_level level,
+enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,
                                const char *msg);
 
 /* The line of a LOG frame (inside the frame), its level in *level;

@@ -107,9 +107,9 @@ static struct pg__item *link_item(struct pg_job *job,
 
     if (!it)
         return NULL;
-    it->input_url = pg_strdup(url);
-    it->url = pg_strdup(url);
-    it->referrer = pg_strdup(page->url);
+    it->input_url = pg__strdup(url);
+    it->url = pg__strdup(url);
+    it->referrer = pg__strdup(page->url);
     if (!it->input_url || !it->url || !it->referrer) {
         pg__item_free(it);
         return NULL;

@@ -205,11 +205,11 @@ enum pg_code pg__extractor_new(const struct pg__extract_config *cfg,
     err[0] = '\0';
     pg__extract_silence();
     n = 2 + cfg->n_image_xpaths + cfg->n_follow_xpaths;
-    x = pg_calloc(1, sizeof(*x));
+    x = pg__calloc(1, sizeof(*x));
     if (!x)
         goto out;
     x->cfg = cfg;
-    x->e = pg_calloc(n, sizeof(*x->e));
+    x->e = pg__calloc(n, sizeof(*x->e));
     x->xp = pg__xpath_context_new(&x->xerr);
     if (!x->e || !x->xp)
         goto out;

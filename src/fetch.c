@@ -36,7 +36,7 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     f->worker = worker;
     f->pid = getpid();   /* the process that runs the transfers */
     f->k = k < 1 ? 1 : k;
-    f->slots = pg_calloc(f->k, sizeof(*f->slots));
+    f->slots = pg__calloc(f->k, sizeof(*f->slots));
     if (!f->slots)
         return PG_E_NOMEM;
     if (f->k > 1) {
@@ -173,7 +173,7 @@ static char *dup_info(CURL *e, CURLINFO info, size_t max)
 
     if (curl_easy_getinfo(e, info, &v) != CURLE_OK || !v)
         return NULL;
-    return pg_strndup(v, strnlen(v, max));
+    return pg__strndup(v, strnlen(v, max));
 }
 
 static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
@@ -299,7 +299,7 @@ static int xfer_next_hop(struct pg__xfer *x, CURLcode *cc)
         *cc = CURLE_TOO_MANY_REDIRECTS;
         return 0;
     }
-    next = pg_strdup(loc);
+    next = pg__strdup(loc);
     if (!next)
         return 0;   /* (recorded as the 3xx it is) */
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);

@@ -280,7 +280,7 @@ static void share_unlock(CURL *e, curl_lock_data data, void *ud)
 
 struct pg__share *pg__share_new(int locked)
 {
-    struct pg__share *s = pg_calloc(1, sizeof(*s));
+    struct pg__share *s = pg__calloc(1, sizeof(*s));
     unsigned i;
 
     if (!s)

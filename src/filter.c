@@ -76,12 +76,12 @@ struct pg__regex_list *pg__regex_list_new(const char *const *patterns,
                                           size_t n, char *err,
                                           size_t errlen)
 {
-    struct pg__regex_list *l = pg_calloc(1, sizeof(*l));
+    struct pg__regex_list *l = pg__calloc(1, sizeof(*l));
     size_t i;
 
     if (!l)
         goto nomem;
-    l->code = pg_calloc(n ? n : 1, sizeof(*l->code));
+    l->code = pg__calloc(n ? n : 1, sizeof(*l->code));
     if (!l->code)
         goto nomem;
     for (i = 0; i < n; i++) {
@@ -163,14 +163,14 @@ void pg_namer_free(struct pg_namer *nm)
 struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
                               unsigned flags, char *err, size_t errlen)
 {
-    struct pg_namer *nm = pg_calloc(1, sizeof(*nm));
+    struct pg_namer *nm = pg__calloc(1, sizeof(*nm));
     size_t i;
 
     err[0] = '\0';
     if (!nm)
         goto nomem;
     nm->flags = flags;
-    nm->rules = pg_calloc(n ? n : 1, sizeof(*nm->rules));
+    nm->rules = pg__calloc(n ? n : 1, sizeof(*nm->rules));
     if (!nm->rules)
         goto nomem;
     for (i = 0; i < n; i++) {
@@ -183,8 +183,8 @@ struct pg_namer *pg_namer_new(const char *const *rules, size_t n,
             pg_namer_free(nm);
             return NULL;
         }
-        re = pg_strndup(rules[i], (size_t)(eq - rules[i]));
-        nm->rules[i].tmpl = pg_strdup(eq + 1);
+        re = pg__strndup(rules[i], (size_t)(eq - rules[i]));
+        nm->rules[i].tmpl = pg__strdup(eq + 1);
         if (!re || !nm->rules[i].tmpl) {
             pg_free(re);
             nm->n = i + 1;
@@ -224,7 +224,7 @@ static void split_leaf(const struct pg__url *u, const char **leaf,
 }
 
 /* Expand tmpl for the match in md; the raw result goes into b. */
-static enum pg_code expand(struct pg_buf *b, const char *tmpl,
+static enum pg_code expand(struct pg__buf *b, const char *tmpl,
                            pcre2_code *code, pcre2_match_data *md,
                            const char *subject, const struct pg__url *u,
                            const char *hash)
@@ -262,19 +262,19 @@ static enum pg_code expand(struct pg_buf *b, const char *tmpl,
             }
             p = end + 1;
         } else if (!strncmp(p, "{host}", 6)) {
-            rc = pg_buf_addstr(b, u->host);
+            rc = pg__buf_addstr(b, u->host);
             p += 6;
             continue;
         } else if (!strncmp(p, "{path}", 6)) {
-            rc = pg_buf_addstr(b, u->path + (u->path[0] == '/'));
+            rc = pg__buf_addstr(b, u->path + (u->path[0] == '/'));
             p += 6;
             continue;
         } else if (!strncmp(p, "{basename}", 10)) {
-            rc = pg_buf_add(b, leaf, stem_len);
+            rc = pg__buf_add(b, leaf, stem_len);
             p += 10;
             continue;
         } else if (!strncmp(p, "{ext}", 5)) {
-            rc = pg_buf_addstr(b, ext);
+            rc = pg__buf_addstr(b, ext);
             p += 5;
             continue;
         } else if (!strncmp(p, "{hash}", 6)) {
@@ -285,24 +285,24 @@ static enum pg_code expand(struct pg_buf *b, const char *tmpl,
             else
                 snprintf(h, sizeof(h), "%016llx", (unsigned long long)
                          pg__hash64(u->url, strlen(u->url)));
-            rc = pg_buf_addstr(b, h);
+            rc = pg__buf_addstr(b, h);
             p += 6;
             continue;
         } else {
-            rc = pg_buf_addc(b, *p++);
+            rc = pg__buf_addc(b, *p++);
             continue;
         }
         /* A group that did not take part expands to nothing. */
         if (group >= 0 && (uint32_t)group < groups &&
             ov[2 * group] != PCRE2_UNSET)
-            rc = pg_buf_add(b, subject + ov[2 * group],
+            rc = pg__buf_add(b, subject + ov[2 * group],
                             ov[2 * group + 1] - ov[2 * group]);
     }
     return rc;
 }
 
 /* Sanitise a '/'-separated raw name component by component. */
-static enum pg_code sanitise(const char *raw, struct pg_buf *out)
+static enum pg_code sanitise(const char *raw, struct pg__buf *out)
 {
     const char *p = raw, *end;
     int altered = 0;
@@ -314,7 +314,7 @@ static enum pg_code sanitise(const char *raw, struct pg_buf *out)
             end = p + strlen(p);
         if (end > p) {
             if (out->len)
-                rc = pg_buf_addc(out, '/');
+                rc = pg__buf_addc(out, '/');
             if (!rc)
                 rc = pg__name_add_component(out, p, (size_t)(end - p),
                                             &altered);
@@ -329,8 +329,8 @@ static enum pg_code sanitise(const char *raw, struct pg_buf *out)
 enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
                            const char *hash, char **out)
 {
-    struct pg_buf raw = PG_BUF_INIT(PG_NAME_MAX);
-    struct pg_buf clean = PG_BUF_INIT(PG_NAME_MAX + 256);
+    struct pg__buf raw = PG_BUF_INIT(PG_NAME_MAX);
+    struct pg__buf clean = PG_BUF_INIT(PG_NAME_MAX + 256);
     pcre2_match_data *md = NULL;
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
@@ -362,15 +362,15 @@ enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
     rc = expand(&raw, nm->rules[i].tmpl, nm->rules[i].code, md, u.url, &u,
                 hash);
     if (!rc)
-        rc = sanitise(pg_buf_str(&raw), &clean);
+        rc = sanitise(pg__buf_str(&raw), &clean);
     if (!rc && pg__spool_check_name(clean.ptr))
         rc = PG_E_INVALID;
     if (!rc)
-        *out = pg_buf_take(&clean);
+        *out = pg__buf_take(&clean);
 out:
     pcre2_match_data_free(md);
-    pg_buf_release(&raw);
-    pg_buf_release(&clean);
+    pg__buf_release(&raw);
+    pg__buf_release(&clean);
     pg__url_release(&u);
     return rc;
 }

@@ -137,7 +137,7 @@ int pg__frontier_see(struct pg__frontier *f, const char *url)
 static enum pg_code grow(struct pg__frontier *f)
 {
     size_t cap = f->tab_cap ? f->tab_cap * 2 : 64, i;
-    struct pg__host **tab = pg_calloc(cap, sizeof(*tab));
+    struct pg__host **tab = pg__calloc(cap, sizeof(*tab));
 
     if (!tab)
         return PG_E_NOMEM;
@@ -171,10 +171,10 @@ static struct pg__host *host_for(struct pg__frontier *f, const char *url)
     }
     if (f->n_hosts + 1 > f->tab_cap && grow(f))
         return NULL;
-    h = pg_calloc(1, sizeof(*h));
+    h = pg__calloc(1, sizeof(*h));
     if (!h)
         return NULL;
-    h->origin = pg_strndup(url, n);
+    h->origin = pg__strndup(url, n);
     if (!h->origin) {
         pg_free(h);
         return NULL;
@@ -246,7 +246,7 @@ enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
 
     if (f->n_heap == f->cap_heap) {
         size_t cap = f->cap_heap ? f->cap_heap * 2 : 64;
-        struct pg__item **h = pg_realloc(f->heap, cap * sizeof(*h));
+        struct pg__item **h = pg__realloc(f->heap, cap * sizeof(*h));
 
         if (!h)
             return PG_E_NOMEM;
@@ -391,7 +391,7 @@ static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
     if (!it)
         goto nomem;
     it->url = pg_malloc(n + sizeof("/robots.txt"));
-    it->input_url = it->url ? pg_strdup(h->origin) : NULL;
+    it->input_url = it->url ? pg__strdup(h->origin) : NULL;
     if (!it->url || !it->input_url)
         goto nomem;
     memcpy(it->url, h->origin, n);

@@ -91,7 +91,7 @@ static char *serialise(const struct pg__host *h, struct pg__item *it,
 
             while (nc < n + need)
                 nc *= 2;
-            nb = pg_realloc(buf, nc);
+            nb = pg__realloc(buf, nc);
             if (!nb) {
                 pg_free(buf);
                 return NULL;
@@ -139,7 +139,7 @@ static enum pg_code spill_list(struct pg__frontier *f, struct pg__host *h,
     enum pg_code rc;
     char *buf;
 
-    *seg = pg_calloc(1, sizeof(**seg));
+    *seg = pg__calloc(1, sizeof(**seg));
     buf = *seg ? serialise(h, first, &len, &count) : NULL;
     if (!buf) {
         PG_FREE(*seg);
@@ -259,11 +259,11 @@ static struct pg__item *unserialise(struct pg__frontier *f,
     if (!it)
         return NULL;
     p += sizeof(r);
-    it->url = pg_strndup(p, r.url_len);
+    it->url = pg__strndup(p, r.url_len);
     if (r.in_len != NO_STR)
-        it->input_url = pg_strndup(p + r.url_len, r.in_len);
+        it->input_url = pg__strndup(p + r.url_len, r.in_len);
     if (r.ref_len != NO_STR)
-        it->referrer = pg_strndup(p + r.url_len + li, r.ref_len);
+        it->referrer = pg__strndup(p + r.url_len + li, r.ref_len);
     if (!it->url || (r.in_len != NO_STR && !it->input_url) ||
         (r.ref_len != NO_STR && !it->referrer)) {
         pg__item_free(it);

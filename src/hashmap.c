@@ -51,8 +51,8 @@ static enum pg_code nameset_grow(struct pg__nameset *s)
 
     n.cap = s->cap ? s->cap * 2 : 1024;
     n.used = s->used;
-    n.keys = pg_calloc(n.cap, sizeof(*n.keys));
-    n.vals = pg_calloc(n.cap, sizeof(*n.vals));
+    n.keys = pg__calloc(n.cap, sizeof(*n.keys));
+    n.vals = pg__calloc(n.cap, sizeof(*n.vals));
     if (!n.keys || !n.vals) {
         pg_free(n.keys);
         pg_free(n.vals);
@@ -128,19 +128,19 @@ enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
         return PG_OK;
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 64;
-        char **h = pg_realloc(d->hex, cap * sizeof(*h));
+        char **h = pg__realloc(d->hex, cap * sizeof(*h));
 
         if (!h)
             return PG_E_NOMEM;
         d->hex = h;
-        h = pg_realloc(d->path, cap * sizeof(*h));
+        h = pg__realloc(d->path, cap * sizeof(*h));
         if (!h)
             return PG_E_NOMEM;
         d->path = h;
         d->cap = cap;
     }
-    d->hex[d->n] = pg_strdup(hex);
-    d->path[d->n] = pg_strdup(path);
+    d->hex[d->n] = pg__strdup(hex);
+    d->path[d->n] = pg__strdup(path);
     if (!d->hex[d->n] || !d->path[d->n]) {
         PG_FREE(d->hex[d->n]);
         PG_FREE(d->path[d->n]);

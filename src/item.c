@@ -9,7 +9,7 @@
 
 struct pg__item *pg__item_new(void)
 {
-    struct pg__item *it = pg_calloc(1, sizeof(struct pg__item));
+    struct pg__item *it = pg__calloc(1, sizeof(struct pg__item));
 
     if (it)
         pg__links_init(&it->links);

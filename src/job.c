@@ -53,7 +53,7 @@ void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
 
 struct pg_job *pg_job_new(const struct pg_options *o)
 {
-    struct pg_job *job = pg_calloc(1, sizeof(*job));
+    struct pg_job *job = pg__calloc(1, sizeof(*job));
 
     if (!job)
         return NULL;
@@ -91,7 +91,7 @@ void pg_job_free(struct pg_job *job)
     if (job->man.fd >= 0 && pg__manifest_close(&job->man) != PG_OK)
         pg__log(&job->log, PG_LOG_ERROR, "cannot write manifest '%s'",
                 job->o->manifest_path);
-    pg_buf_release(&job->man.line);
+    pg__buf_release(&job->man.line);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
@@ -470,7 +470,7 @@ static int set_net_flags(struct pg_job *job, struct pg__item *it)
  */
 static double fill_pool(struct pg_job *job)
 {
-    size_t readahead = (size_t)job->o->jobs * job->o->per_worker * 4 + 16;
+    size_t readahead = (size_t)job->o->workers * job->o->per_worker * 4 + 16;
     double wake = 0;
 
     while (!job->stop && pg__pool_room(job->pool)) {
@@ -647,7 +647,7 @@ static enum pg_code start_pool(struct pg_job *job)
         parent_fds[nfds++] = job->save.names_urls.fd;
     memset(&pc, 0, sizeof(pc));
     pc.mode = o->mode;
-    pc.workers = o->jobs;
+    pc.workers = o->workers;
     /* Enough queued per worker that a finished transfer is replaced
      * without waiting for the main thread. */
     pc.per_worker = o->per_worker;

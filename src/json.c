@@ -6,7 +6,7 @@
 #include "json.h"
 #include "util.h"
 
-enum pg_code pg__json_str_max(struct pg_buf *b, const char *str,
+enum pg_code pg__json_str_max(struct pg__buf *b, const char *str,
                               enum pg__json_as as, size_t max, int *cut)
 {
     static const char hex[] = "0123456789abcdef";
@@ -17,9 +17,9 @@ enum pg_code pg__json_str_max(struct pg_buf *b, const char *str,
 
     *cut = 0;
     if (!s)
-        return pg_buf_addstr(b, "null");
+        return pg__buf_addstr(b, "null");
     n = strlen(str);
-    rc = pg_buf_addc(b, '"');
+    rc = pg__buf_addc(b, '"');
     while (!rc && n > 0) {
         unsigned char c = *s;
         char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
@@ -57,17 +57,17 @@ enum pg_code pg__json_str_max(struct pg_buf *b, const char *str,
             *cut = 1;
             break;
         }
-        rc = pg_buf_add(b, out, outlen);
+        rc = pg__buf_add(b, out, outlen);
         used += outlen;
         s += k;
         n -= k;
     }
     if (!rc)
-        rc = pg_buf_addc(b, '"');
+        rc = pg__buf_addc(b, '"');
     return rc;
 }
 
-enum pg_code pg__json_str(struct pg_buf *b, const char *str)
+enum pg_code pg__json_str(struct pg__buf *b, const char *str)
 {
     int cut;
 

@@ -28,11 +28,11 @@ enum pg__json_as { PG_JSON_TEXT, PG_JSON_URL, PG_JSON_BYTES };
  * max bytes (quotes not counted); *cut is set when something was left
  * out.  NULL is written as null.
  */
-enum pg_code pg__json_str_max(struct pg_buf *b, const char *s,
+enum pg_code pg__json_str_max(struct pg__buf *b, const char *s,
                               enum pg__json_as as, size_t max, int *cut)
     PG_WARN_UNUSED;
 
 /* Append s as a JSON string (with quotes), or null for NULL. */
-enum pg_code pg__json_str(struct pg_buf *b, const char *s) PG_WARN_UNUSED;
+enum pg_code pg__json_str(struct pg__buf *b, const char *s) PG_WARN_UNUSED;
 
 #endif

@@ -82,7 +82,7 @@ static enum pg_code grow_index(struct pg__links *l)
             return PG_E_NOMEM;
         n *= 2;
     }
-    slot = pg_calloc(n, sizeof(*slot));
+    slot = pg__calloc(n, sizeof(*slot));
     if (!slot)
         return PG_E_NOMEM;
     pg_free(l->slot);
@@ -107,7 +107,7 @@ static enum pg_code links_room(struct pg__links *l)
     if (l->n < l->cap)
         return PG_OK;
     if (cap <= SIZE_MAX / sizeof(*v))
-        v = pg_realloc(l->v, cap * sizeof(*v));
+        v = pg__realloc(l->v, cap * sizeof(*v));
     if (!v)
         return PG_E_NOMEM;
     l->v = v;
@@ -158,7 +158,7 @@ enum pg_code pg__links_add(struct pg__links *l, enum pg__link_kind k,
 
     if (pg__links_has(l, k, url))
         return PG_OK;
-    copy = pg_strdup(url);
+    copy = pg__strdup(url);
     if (!copy)
         return PG_E_NOMEM;
     return pg__links_take(l, k, copy, &added);
@@ -173,7 +173,7 @@ enum pg_code pg__links_append(struct pg__links *l, enum pg__link_kind k,
         return pg__links_add(l, k, url);
     if (links_room(l))
         return PG_E_NOMEM;
-    copy = pg_strdup(url);
+    copy = pg__strdup(url);
     if (!copy)
         return PG_E_NOMEM;
     l->v[l->n].kind = k;
@@ -231,7 +231,7 @@ enum pg_code pg__link_base(const char *abs, size_t n, CURLU **out)
 enum pg_code pg__link_resolve_with(CURLU *base, const char *ref,
                                    size_t len, char **out)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_URL_MAX);
+    struct pg__buf b = PG_BUF_INIT(PG_URL_MAX);
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
     char *full = NULL;
@@ -268,13 +268,13 @@ enum pg_code pg__link_resolve_with(CURLU *base, const char *ref,
         /* As pg__url_parse() does: libcurl would make '+' of a space in
          * the query, which is a different URL. */
         if (c == ' ')
-            rc = pg_buf_add(&b, "%20", 3);
+            rc = pg__buf_add(&b, "%20", 3);
         else
-            rc = pg_buf_addc(&b, (char)c);
+            rc = pg__buf_addc(&b, (char)c);
         if (rc)
             goto out;
     }
-    rc = check_scheme(pg_buf_str(&b));
+    rc = check_scheme(pg__buf_str(&b));
     if (rc)
         goto out;
     h = curl_url_dup(base);
@@ -284,7 +284,7 @@ enum pg_code pg__link_resolve_with(CURLU *base, const char *ref,
     }
     /* An empty reference (after "#...") is the base itself. */
     if (b.len > 0) {
-        uc = curl_url_set(h, CURLUPART_URL, pg_buf_str(&b), URL_FLAGS);
+        uc = curl_url_set(h, CURLUPART_URL, pg__buf_str(&b), URL_FLAGS);
         if (uc) {
             rc = uc == CURLUE_OUT_OF_MEMORY ? PG_E_NOMEM : PG_E_URL;
             goto out;
@@ -306,7 +306,7 @@ out:
         rc = PG_E_URL;
     curl_free(full);
     curl_url_cleanup(h);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 void pg__manifest_init(struct pg__manifest *m)
 {
     m->fd = -1;
-    pg_buf_init(&m->line, RECORD_MAX);
+    pg__buf_init(&m->line, RECORD_MAX);
 }
 
 /*
@@ -77,9 +77,9 @@ enum pg_code pg__manifest_sync(struct pg__manifest *m)
  * quote) into b; returns the position after the closing quote, or NULL.
  * Only what pg__json_str() writes needs to be understood.
  */
-static const char *json_unquote(const char *p, struct pg_buf *b)
+static const char *json_unquote(const char *p, struct pg__buf *b)
 {
-    pg_buf_reset(b);
+    pg__buf_reset(b);
     while (*p && *p != '"') {
         char c = *p++;
 
@@ -101,14 +101,14 @@ static const char *json_unquote(const char *p, struct pg_buf *b)
             default: return NULL;
             }
         }
-        if (pg_buf_addc(b, c))
+        if (pg__buf_addc(b, c))
             return NULL;
     }
     return *p == '"' ? p + 1 : NULL;
 }
 
 /* The string value of "key" in a record line, decoded into b. */
-static int field(const char *line, const char *key, struct pg_buf *b)
+static int field(const char *line, const char *key, struct pg__buf *b)
 {
     char pat[32];
     const char *p;
@@ -175,9 +175,9 @@ PG_UNITTEST_STATIC int record_complete(const char *line)
 enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
                                void *ud)
 {
-    struct pg_buf url = PG_BUF_INIT(RECORD_MAX);
-    struct pg_buf st = PG_BUF_INIT(64), kind = PG_BUF_INIT(64);
-    struct pg_buf saved = PG_BUF_INIT(RECORD_MAX);
+    struct pg__buf url = PG_BUF_INIT(RECORD_MAX);
+    struct pg__buf st = PG_BUF_INIT(64), kind = PG_BUF_INIT(64);
+    struct pg__buf saved = PG_BUF_INIT(RECORD_MAX);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -203,18 +203,18 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
             field(after, "kind", &kind))
             continue;
         if (field(after, "path", &saved))
-            pg_buf_reset(&saved);
-        rc = cb(url.ptr, pg_buf_str(&st), pg_buf_str(&kind),
+            pg__buf_reset(&saved);
+        rc = cb(url.ptr, pg__buf_str(&st), pg__buf_str(&kind),
                 saved.len ? saved.ptr : NULL, ud);
     }
     if (!rc && ferror(f))
         rc = PG_E_IO;
     free(line);
     fclose(f);
-    pg_buf_release(&url);
-    pg_buf_release(&st);
-    pg_buf_release(&kind);
-    pg_buf_release(&saved);
+    pg__buf_release(&url);
+    pg__buf_release(&st);
+    pg__buf_release(&kind);
+    pg__buf_release(&saved);
     return rc;
 }
 
@@ -237,19 +237,19 @@ static const char *const field_names[F_COUNT] = {
 
 /* Format r into b, each string field at most max bytes; cut[] says which
  * were shortened. */
-static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
+static enum pg_code format(struct pg__buf *b, const struct pg_result *r,
                            size_t max, int cut[F_COUNT])
 {
     enum pg_code rc;
     int i;
 
-    pg_buf_reset(b);
-    rc = pg_buf_addstr(b, "{\"url\":");
+    pg__buf_reset(b);
+    rc = pg__buf_addstr(b, "{\"url\":");
     if (!rc)
         rc = pg__json_str_max(b, r->url, PG_JSON_URL, max,
                               &cut[F_URL]);
     if (!rc)
-        rc = pg_buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
+        rc = pg__buf_addf(b, ",\"line\":%llu,\"status\":\"%s\","
                          "\"http_code\":%ld,\"bytes\":%llu,"
                          "\"content_type\":",
                          (unsigned long long)r->line,
@@ -259,49 +259,49 @@ static enum pg_code format(struct pg_buf *b, const struct pg_result *r,
         rc = pg__json_str_max(b, r->content_type, PG_JSON_TEXT, max,
                               &cut[F_CTYPE]);
     if (!rc)
-        rc = pg_buf_addstr(b, ",\"path\":");
+        rc = pg__buf_addstr(b, ",\"path\":");
     if (!rc)
         rc = pg__json_str_max(b, r->path, PG_JSON_BYTES, max,
                               &cut[F_PATH]);
     if (!rc)
-        rc = pg_buf_addstr(b, ",\"final_url\":");
+        rc = pg__buf_addstr(b, ",\"final_url\":");
     if (!rc)
         rc = pg__json_str_max(b, r->final_url, PG_JSON_URL, max,
                               &cut[F_FINAL]);
     if (!rc)
-        rc = pg_buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
+        rc = pg__buf_addf(b, ",\"attempts\":%u,\"time_ms\":%.3f,"
                          "\"error\":", r->attempts, r->time_ms);
     if (!rc)
         rc = pg__json_str_max(b, r->error, PG_JSON_TEXT, max,
                               &cut[F_ERROR]);
     if (!rc)
-        rc = pg_buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
+        rc = pg__buf_addf(b, ",\"kind\":\"%s\",\"depth\":%u,"
                          "\"referrer\":", pg_kind_name(r->kind), r->depth);
     if (!rc)
         rc = pg__json_str_max(b, r->referrer, PG_JSON_URL, max,
                               &cut[F_REF]);
     if (!rc)
-        rc = pg_buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
+        rc = pg__buf_addf(b, ",\"links\":%u,\"hash\":", r->links);
     if (!rc)
         rc = pg__json_str_max(b, r->hash, PG_JSON_TEXT, max,
                               &cut[F_HASH]);
     if (!rc)
-        rc = pg_buf_addstr(b, ",\"duplicate_of\":");
+        rc = pg__buf_addstr(b, ",\"duplicate_of\":");
     if (!rc)
         rc = pg__json_str_max(b, r->duplicate_of, PG_JSON_BYTES, max,
                               &cut[F_DUP]);
     for (i = 0; !rc && i < F_COUNT; i++) {
         if (cut[i])
-            rc = pg_buf_addf(b, ",\"%s_truncated\":true", field_names[i]);
+            rc = pg__buf_addf(b, ",\"%s_truncated\":true", field_names[i]);
     }
     if (!rc && r->links_truncated)
-        rc = pg_buf_addstr(b, ",\"links_truncated\":true");
+        rc = pg__buf_addstr(b, ",\"links_truncated\":true");
     if (!rc)
-        rc = pg_buf_addstr(b, "}\n");
+        rc = pg__buf_addstr(b, "}\n");
     return rc;
 }
 
-enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
+enum pg_code pg__manifest_format(struct pg__buf *b, const struct pg_result *r)
 {
     int cut[F_COUNT];
     enum pg_code rc = format(b, r, (size_t)-1, cut);
@@ -329,7 +329,7 @@ enum pg_code pg__manifest_close(struct pg__manifest *m)
 {
     enum pg_code rc = PG_OK;
 
-    pg_buf_release(&m->line);
+    pg__buf_release(&m->line);
     if (m->fd < 0)
         return PG_OK;
     if (fsync(m->fd) < 0 && errno != EINVAL)

@@ -22,7 +22,7 @@
 
 struct pg__manifest {
     int fd;              /* -1 when no manifest is kept */
-    struct pg_buf line;
+    struct pg__buf line;
 };
 
 void pg__manifest_init(struct pg__manifest *m);
@@ -62,7 +62,7 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
 enum pg_code pg__manifest_close(struct pg__manifest *m) PG_WARN_UNUSED;
 
 /* Format one record (with its newline) into b. */
-enum pg_code pg__manifest_format(struct pg_buf *b, const struct pg_result *r)
+enum pg_code pg__manifest_format(struct pg__buf *b, const struct pg_result *r)
     PG_WARN_UNUSED;
 
 #endif

@@ -68,14 +68,14 @@ void *pg_malloc(size_t n)
     return malloc(n ? n : 1);
 }
 
-void *pg_calloc(size_t n, size_t size)
+void *pg__calloc(size_t n, size_t size)
 {
     if (should_fail())
         return NULL;
     return calloc(n ? n : 1, size ? size : 1);
 }
 
-void *pg_realloc(void *p, size_t n)
+void *pg__realloc(void *p, size_t n)
 {
     if (should_fail())
         return NULL;
@@ -87,7 +87,7 @@ void pg_free(void *p)
     free(p);
 }
 
-char *pg_strndup(const char *s, size_t n)
+char *pg__strndup(const char *s, size_t n)
 {
     char *p = pg_malloc(n + 1);
 
@@ -98,7 +98,7 @@ char *pg_strndup(const char *s, size_t n)
     return p;
 }
 
-char *pg_strdup(const char *s)
+char *pg__strdup(const char *s)
 {
-    return pg_strndup(s, strlen(s));
+    return pg__strndup(s, strlen(s));
 }

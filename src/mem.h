@@ -10,10 +10,10 @@
 
 #include "pagegrab.h"
 
-void *pg_calloc(size_t n, size_t size);
-void *pg_realloc(void *p, size_t n);
-char *pg_strdup(const char *s);
-char *pg_strndup(const char *s, size_t n);
+void *pg__calloc(size_t n, size_t size);
+void *pg__realloc(void *p, size_t n);
+char *pg__strdup(const char *s);
+char *pg__strndup(const char *s, size_t n);
 
 /* Free *pp and set it to NULL. */
 #define PG_FREE(p) do { pg_free(p); (p) = NULL; } while (0)

@@ -35,7 +35,7 @@ PG_UNITTEST_STATIC size_t ext_offset(const char *s, size_t len)
  * Append one percent-decoded, sanitised component of n bytes at s to b.
  * Sets *altered when the result differs from the plain decoding.
  */
-PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
+PG_UNITTEST_STATIC enum pg_code add_component(struct pg__buf *b,
                                               const char *s, size_t n,
                                               int *altered)
 {
@@ -82,10 +82,10 @@ PG_UNITTEST_STATIC enum pg_code add_component(struct pg_buf *b,
         comp[0] = '_';
         *altered = 1;
     }
-    return pg_buf_add(b, comp, len);
+    return pg__buf_add(b, comp, len);
 }
 
-enum pg_code pg__name_add_component(struct pg_buf *b, const char *s,
+enum pg_code pg__name_add_component(struct pg__buf *b, const char *s,
                                     size_t n, int *altered)
 {
     return add_component(b, s, n, altered);
@@ -96,7 +96,7 @@ enum pg_code pg__name_add_component(struct pg_buf *b, const char *s,
  * of the last component.  A leaf that now begins with the temp-file
  * prefix (".pagegrab" + tag) gets '_' for its first byte.
  */
-static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
+static enum pg_code add_hash(struct pg__buf *b, size_t leaf_start,
                              uint64_t h)
 {
     char tag[24];
@@ -108,10 +108,10 @@ static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
 
     snprintf(tag, sizeof(tag), "-%016llx", (unsigned long long)h);
     memcpy(extbuf, b->ptr + ext, extlen);
-    pg_buf_truncate(b, ext);
-    rc = pg_buf_addstr(b, tag);
+    pg__buf_truncate(b, ext);
+    rc = pg__buf_addstr(b, tag);
     if (!rc)
-        rc = pg_buf_add(b, extbuf, extlen);
+        rc = pg__buf_add(b, extbuf, extlen);
     if (!rc && b->len - leaf_start >= PG_NAME_TMP_PREFIX_LEN &&
         !memcmp(b->ptr + leaf_start, PG_NAME_TMP_PREFIX,
                 PG_NAME_TMP_PREFIX_LEN))
@@ -124,7 +124,7 @@ static enum pg_code add_hash(struct pg_buf *b, size_t leaf_start,
  * directories come first (unless PG_NAME_FLAT).  *altered is set when a
  * component had to be changed.
  */
-static enum pg_code build(struct pg_buf *b, const struct pg__url *u,
+static enum pg_code build(struct pg__buf *b, const struct pg__url *u,
                           unsigned flags, int dirs, int *altered)
 {
     const char *p = strrchr(u->path, '/');
@@ -136,15 +136,15 @@ static enum pg_code build(struct pg_buf *b, const struct pg__url *u,
     if (!(flags & PG_NAME_FLAT)) {
         rc = add_component(b, u->host, strlen(u->host), altered);
         if (!rc && u->port)
-            rc = pg_buf_addf(b, ":%s", u->port);
+            rc = pg__buf_addf(b, ":%s", u->port);
         if (!rc)
-            rc = pg_buf_addc(b, '/');
+            rc = pg__buf_addc(b, '/');
         for (seg = u->path; dirs && !rc && p && seg < p; seg = end + 1) {
             end = strchr(seg, '/');
             if (end > seg) {
                 rc = add_component(b, seg, (size_t)(end - seg), altered);
                 if (!rc)
-                    rc = pg_buf_addc(b, '/');
+                    rc = pg__buf_addc(b, '/');
             }
         }
     }
@@ -153,7 +153,7 @@ static enum pg_code build(struct pg_buf *b, const struct pg__url *u,
         if (leaf)
             rc = add_component(b, leaf, strlen(leaf), altered);
         else
-            rc = pg_buf_addstr(b, PG_NAME_INDEX);
+            rc = pg__buf_addstr(b, PG_NAME_INDEX);
     }
     if (!rc && *altered)
         rc = add_hash(b, leaf_start, pg__hash64(u->url, strlen(u->url)));
@@ -162,7 +162,7 @@ static enum pg_code build(struct pg_buf *b, const struct pg__url *u,
 
 enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_NAME_MAX);
+    struct pg__buf b = PG_BUF_INIT(PG_NAME_MAX);
     struct pg__url u;
     char err[PG_ERRBUF_SIZE];
     int altered;
@@ -177,14 +177,14 @@ enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
     if (rc == PG_E_LIMIT) {
         /* Too deep or too long: keep the host and the leaf only. */
         altered = 1;
-        pg_buf_init(&b, PG_NAME_MAX);
+        pg__buf_init(&b, PG_NAME_MAX);
         rc = build(&b, &u, flags, 0, &altered);
     }
     pg__url_release(&u);
     if (rc) {
-        pg_buf_release(&b);
+        pg__buf_release(&b);
         return rc;
     }
-    *out = pg_buf_take(&b);
+    *out = pg__buf_take(&b);
     return PG_OK;
 }

@@ -25,12 +25,12 @@
  * and sanitised as described in pg_name_from_url(); sets *altered when
  * the result differs from the plain decoding.
  */
-enum pg_code pg__name_add_component(struct pg_buf *b, const char *s,
+enum pg_code pg__name_add_component(struct pg__buf *b, const char *s,
                                     size_t n, int *altered) PG_WARN_UNUSED;
 
 #ifdef PG_UNITTEST
 size_t ext_offset(const char *s, size_t len);
-enum pg_code add_component(struct pg_buf *b, const char *s, size_t n,
+enum pg_code add_component(struct pg__buf *b, const char *s, size_t n,
                            int *altered);
 #endif
 

@@ -14,7 +14,7 @@ void pg_options_init(struct pg_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->mode = PG_MODE_THREAD;
-    o->jobs = 8;
+    o->workers = 8;
     o->per_worker = 1;
     o->output_dir = ".";
     o->connect_timeout_ms = 10000;
@@ -34,7 +34,7 @@ void pg_options_init(struct pg_options *o)
 /* *s becomes a copy of itself (NULL stays NULL). */
 static int copy_str(const char **s)
 {
-    if (*s && !(*s = pg_strdup(*s)))
+    if (*s && !(*s = pg__strdup(*s)))
         return -1;
     return 0;
 }
@@ -47,13 +47,13 @@ static int copy_list(const char *const **v, size_t n)
 
     if (!*v)
         return 0;
-    c = pg_calloc(n ? n : 1, sizeof(*c));
+    c = pg__calloc(n ? n : 1, sizeof(*c));
     if (!c) {
         *v = NULL;
         return -1;
     }
     for (i = 0; i < n; i++) {
-        if ((*v)[i] && !(c[i] = pg_strdup((*v)[i]))) {
+        if ((*v)[i] && !(c[i] = pg__strdup((*v)[i]))) {
             *v = c;
             return -1;
         }
@@ -145,9 +145,9 @@ enum pg_code pg__options_check(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
 
-    if (o->jobs < 1 || o->jobs > 1024) {
+    if (o->workers < 1 || o->workers > 1024) {
         pg__job_set_err(job, "number of workers must be 1..1024, not %u",
-                        o->jobs);
+                        o->workers);
         return PG_E_INVALID;
     }
     if (o->per_worker < 1 || o->per_worker > 1024) {
@@ -155,9 +155,9 @@ enum pg_code pg__options_check(struct pg_job *job)
                         o->per_worker);
         return PG_E_INVALID;
     }
-    if ((unsigned long)o->jobs * o->per_worker > PG_MAX_TRANSFERS) {
+    if ((unsigned long)o->workers * o->per_worker > PG_MAX_TRANSFERS) {
         pg__job_set_err(job, "%u workers x %u transfers each is more than "
-                        "%u transfers at once", o->jobs, o->per_worker,
+                        "%u transfers at once", o->workers, o->per_worker,
                         PG_MAX_TRANSFERS);
         return PG_E_INVALID;
     }
@@ -179,12 +179,12 @@ enum pg_code pg__options_fetch(struct pg_job *job)
         job->headers = l;
     }
     if (o->user_agent) {
-        job->user_agent = pg_strdup(o->user_agent);
+        job->user_agent = pg__strdup(o->user_agent);
     } else {
         char ua[64];
 
         snprintf(ua, sizeof(ua), "pagegrab/%s", PG_VERSION);
-        job->user_agent = pg_strdup(ua);
+        job->user_agent = pg__strdup(ua);
     }
     if (!job->user_agent)
         return PG_E_NOMEM;

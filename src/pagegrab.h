@@ -28,7 +28,7 @@
  *    be thread-safe.
  *
  * Process mode forks the caller (mode = PG_MODE_PROCESS):
- *  - pg_job_run() fork()s `jobs` worker processes from the calling
+ *  - pg_job_run() fork()s `workers` worker processes from the calling
  *    process, at its start and again to replace a worker that died;
  *    they are gone when it returns.  Nothing else in the library forks;
  *    thread mode starts pthreads instead.
@@ -242,7 +242,7 @@ struct pg_stats {
 /* Called in the main thread after every finished URL. */
 typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 
-/* The most transfers a job runs at once (jobs x per_worker). */
+/* The most transfers a job runs at once (workers x per_worker). */
 #define PG_MAX_TRANSFERS 16384u
 
 /* pg_options.depth: 1 level with follow expressions, else none. */
@@ -250,11 +250,12 @@ typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
-    unsigned jobs;              /* workers, default 8 */
+    unsigned workers;           /* worker threads or processes, 1..1024;
+                                   default 8 */
     unsigned per_worker;        /* transfers each worker runs at once with
                                    the libcurl multi interface, 1..1024;
                                    1 (the default) is a blocking worker;
-                                   jobs x per_worker <= PG_MAX_TRANSFERS */
+                                   workers x per_worker <= PG_MAX_TRANSFERS */
 
     const char *const *urls;    /* URLs given directly, fetched first */
     size_t n_urls;

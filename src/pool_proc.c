@@ -52,7 +52,7 @@ struct proc_worker {
     struct pg__wire_rx rx;
     struct pg__item *held;   /* items sent and not yet answered */
     unsigned n_held;
-    struct pg_buf outq;      /* JOB frames not yet written */
+    struct pg__buf outq;      /* JOB frames not yet written */
     struct pg__links pend;   /* links of item pend_id, from LINKS frames
                                 ahead of its RESULT */
     uint64_t pend_id;
@@ -64,7 +64,7 @@ struct proc_pool {
     struct pg__pool base;
     struct proc_worker *w;
     struct pollfd *pfd;
-    struct pg_buf out;       /* frame being sent */
+    struct pg__buf out;       /* frame being sent */
     struct pg__item *wait_head, *wait_tail; /* not sent yet (no worker
                                                could take them) */
     int stopping;
@@ -145,7 +145,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     /* The parent never blocks on one worker: JOB frames wait in outq. */
     fcntl(w->fd, F_SETFL, O_NONBLOCK);
     pg__wire_rx_init(&w->rx);
-    pg_buf_init(&w->outq, (size_t)PG_WIRE_MAX * (pp->base.cfg.depth + 1));
+    pg__buf_init(&w->outq, (size_t)PG_WIRE_MAX * (pp->base.cfg.depth + 1));
     return PG_OK;
 }
 
@@ -154,8 +154,8 @@ static enum pg_code pp_start(struct pg__pool *p)
     struct proc_pool *pp = (struct proc_pool *)p;
     unsigned i, ok = 0;
 
-    pp->w = pg_calloc(p->cfg.workers, sizeof(*pp->w));
-    pp->pfd = pg_calloc(p->cfg.workers + 1, sizeof(*pp->pfd));
+    pp->w = pg__calloc(p->cfg.workers, sizeof(*pp->w));
+    pp->pfd = pg__calloc(p->cfg.workers + 1, sizeof(*pp->pfd));
     if (!pp->w || !pp->pfd)
         return PG_E_NOMEM;
     for (i = 0; i < p->cfg.workers; i++) {
@@ -272,7 +272,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
     close(w->fd);
     w->fd = -1;
     pg__wire_rx_release(&w->rx);
-    pg_buf_release(&w->outq);
+    pg__buf_release(&w->outq);
     pg__links_release(&w->pend);
     reap(pp, pid, &status);
     w->pid = 0;
@@ -334,7 +334,7 @@ static void send_to(struct proc_pool *pp, struct proc_worker *w,
         w->alone = 1;
     rc = pg__codec_put_job(&pp->out, it);
     if (!rc)
-        rc = pg_buf_add(&w->outq, pp->out.ptr, pp->out.len);
+        rc = pg__buf_add(&w->outq, pp->out.ptr, pp->out.len);
     if (rc) {
         /* The next wait reaps the worker, and the item comes back with
          * the error. */
@@ -447,10 +447,10 @@ static void flush_jobs(struct proc_worker *w)
             return;       /* the rest when poll says POLLOUT */
         if (n <= 0) {
             shutdown(w->fd, SHUT_RDWR);  /* reaped by the next wait */
-            pg_buf_reset(&w->outq);
+            pg__buf_reset(&w->outq);
             return;
         }
-        pg_buf_consume(&w->outq, (size_t)n);
+        pg__buf_consume(&w->outq, (size_t)n);
     }
 }
 
@@ -715,7 +715,7 @@ static void pp_stop(struct pg__pool *p, pg__pool_done_cb cb, void *ud)
             w->fd = -1;
         }
         pg__wire_rx_release(&w->rx);
-        pg_buf_release(&w->outq);
+        pg__buf_release(&w->outq);
         pg__links_release(&w->pend);
     }
     reap_all(pp);
@@ -725,7 +725,7 @@ static void pp_free(struct pg__pool *p)
 {
     struct proc_pool *pp = (struct proc_pool *)p;
 
-    pg_buf_release(&pp->out);
+    pg__buf_release(&pp->out);
     pg_free(pp->w);
     pg_free(pp->pfd);
     pg_free(pp);
@@ -737,11 +737,11 @@ static const struct pg__pool_backend proc_backend = {
 
 struct pg__pool *pg__pool_proc_new(void)
 {
-    struct proc_pool *pp = pg_calloc(1, sizeof(*pp));
+    struct proc_pool *pp = pg__calloc(1, sizeof(*pp));
 
     if (!pp)
         return NULL;
     pp->base.be = &proc_backend;
-    pg_buf_init(&pp->out, PG_WIRE_MAX + PG_WIRE_HEADER);
+    pg__buf_init(&pp->out, PG_WIRE_MAX + PG_WIRE_HEADER);
     return &pp->base;
 }

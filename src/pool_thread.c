@@ -221,7 +221,7 @@ static enum pg_code tp_start(struct pg__pool *p)
     fcntl(tp->notify[0], F_SETFL, O_NONBLOCK);
     fcntl(tp->notify[1], F_SETFL, O_NONBLOCK);
 
-    tp->w = pg_calloc(p->cfg.workers, sizeof(*tp->w));
+    tp->w = pg__calloc(p->cfg.workers, sizeof(*tp->w));
     if (!tp->w)
         return PG_E_NOMEM;
     tp->n_w = p->cfg.workers;
@@ -390,7 +390,7 @@ static const struct pg__pool_backend thread_backend = {
 
 struct pg__pool *pg__pool_thread_new(void)
 {
-    struct thread_pool *tp = pg_calloc(1, sizeof(*tp));
+    struct thread_pool *tp = pg__calloc(1, sizeof(*tp));
 
     if (!tp)
         return NULL;

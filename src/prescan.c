@@ -293,7 +293,7 @@ enum pg_code pg__prescan_defuse(struct pg__text *t)
 }
 
 #ifdef PG_UNITTEST
-size_t extract_cap_attributes(char *s, size_t n)
+size_t pg__extract_cap_attributes(char *s, size_t n)
 {
     return cap_attributes(s, n, s);
 }

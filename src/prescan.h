@@ -21,7 +21,7 @@
 enum pg_code pg__prescan_defuse(struct pg__text *t) PG_WARN_UNUSED;
 
 #ifdef PG_UNITTEST
-size_t extract_cap_attributes(char *s, size_t n);
+size_t pg__extract_cap_attributes(char *s, size_t n);
 #endif
 
 #endif

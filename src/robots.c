@@ -5,7 +5,7 @@
  * that name the agent's product token ("spec") and those of the "*"
  * groups ("glob").  At the end the spec set is kept if any user-agent
  * line named the token, else the glob set.  A set keeps its normalised
- * patterns back to back in a text arena (a capped struct pg_buf) and
+ * patterns back to back in a text arena (a capped struct pg__buf) and
  * addresses them by offset; the parsed object adds a KMP failure table
  * parallel to that text.  Rules are sorted by priority (pattern length,
  * then Allow before Disallow), so the first rule that matches decides.
@@ -54,7 +54,7 @@ struct set {
     struct rule *rules;
     size_t n;
     size_t cap;
-    struct pg_buf text;
+    struct pg__buf text;
     long delay_ms;
     int seen;           /* some user-agent line selected this set */
 };
@@ -64,7 +64,7 @@ struct parser {
     size_t token_len;
     struct set spec;
     struct set glob;
-    struct pg_buf pat;  /* scratch: the pattern being normalised */
+    struct pg__buf pat;  /* scratch: the pattern being normalised */
     int any_agent;      /* a user-agent line was seen */
     int in_body;        /* a record followed the user-agent lines */
     int cur_spec;       /* the current group names the token */
@@ -100,10 +100,10 @@ static const struct {
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
-static enum pg_code canon_pattern(struct pg_buf *b, const char *v,
+static enum pg_code canon_pattern(struct pg__buf *b, const char *v,
                                   size_t n, size_t *prio, int *anchored)
     PG_WARN_UNUSED;
-static enum pg_code set_add(struct set *s, const struct pg_buf *pat,
+static enum pg_code set_add(struct set *s, const struct pg__buf *pat,
                             size_t prio, int anchored, int allow)
     PG_WARN_UNUSED;
 static enum pg_code on_rule(struct parser *p, const char *v, size_t vn,
@@ -420,7 +420,7 @@ static int split_line(const char *s, size_t n, const char **k,
  * Returns PG_OK, PG_E_LIMIT (over PG_ROBOTS_RULE_MAX; b is released) or
  * PG_E_NOMEM.
  */
-static enum pg_code canon_pattern(struct pg_buf *b, const char *v,
+static enum pg_code canon_pattern(struct pg__buf *b, const char *v,
                                   size_t n, size_t *prio, int *anchored)
 {
     const unsigned char *s = (const unsigned char *)v;
@@ -428,7 +428,7 @@ static enum pg_code canon_pattern(struct pg_buf *b, const char *v,
     size_t i = 0, k;
     enum pg_code rc;
 
-    pg_buf_reset(b);
+    pg__buf_reset(b);
     *anchored = n > 0 && s[n - 1] == '$';
     if (*anchored)
         n--;
@@ -439,11 +439,11 @@ static enum pg_code canon_pattern(struct pg_buf *b, const char *v,
             (*prio)++;
             if (b->len > 0 && b->ptr[b->len - 1] == '*')
                 continue;
-            rc = pg_buf_addc(b, '*');
+            rc = pg__buf_addc(b, '*');
         } else {
             k = canon_unit(s, n, &i, out);
             *prio += k;
-            rc = pg_buf_add(b, out, k);
+            rc = pg__buf_add(b, out, k);
         }
         if (rc)
             return rc;
@@ -452,7 +452,7 @@ static enum pg_code canon_pattern(struct pg_buf *b, const char *v,
 }
 
 /* Append the pattern in pat to s, unless s is full. */
-static enum pg_code set_add(struct set *s, const struct pg_buf *pat,
+static enum pg_code set_add(struct set *s, const struct pg__buf *pat,
                             size_t prio, int anchored, int allow)
 {
     struct rule *ru;
@@ -464,7 +464,7 @@ static enum pg_code set_add(struct set *s, const struct pg_buf *pat,
 
         if (cap > PG_ROBOTS_MAX_RULES)
             cap = PG_ROBOTS_MAX_RULES;
-        ru = pg_realloc(s->rules, cap * sizeof(*ru));
+        ru = pg__realloc(s->rules, cap * sizeof(*ru));
         if (!ru)
             return PG_E_NOMEM;
         s->rules = ru;
@@ -477,7 +477,7 @@ static enum pg_code set_add(struct set *s, const struct pg_buf *pat,
     ru->allow = (unsigned char)allow;
     ru->anchored = (unsigned char)anchored;
     /* TEXT_MAX cannot be reached, so a failure is out of memory. */
-    if (pg_buf_add(&s->text, pg_buf_str(pat), pat->len) != PG_OK)
+    if (pg__buf_add(&s->text, pg__buf_str(pat), pat->len) != PG_OK)
         return PG_E_NOMEM;
     s->n++;
     return PG_OK;
@@ -613,13 +613,13 @@ static enum pg_code parse_line(struct parser *p, const char *s, size_t n)
 static void set_init(struct set *s)
 {
     memset(s, 0, sizeof(*s));
-    pg_buf_init(&s->text, TEXT_MAX);
+    pg__buf_init(&s->text, TEXT_MAX);
 }
 
 static void set_release(struct set *s)
 {
     PG_FREE(s->rules);
-    pg_buf_release(&s->text);
+    pg__buf_release(&s->text);
 }
 
 static void parser_init(struct parser *p, const char *agent)
@@ -629,7 +629,7 @@ static void parser_init(struct parser *p, const char *agent)
     memset(p, 0, sizeof(*p));
     set_init(&p->spec);
     set_init(&p->glob);
-    pg_buf_init(&p->pat, PG_ROBOTS_RULE_MAX);
+    pg__buf_init(&p->pat, PG_ROBOTS_RULE_MAX);
     if (!agent)
         agent = "";
     n = strlen(agent);
@@ -642,7 +642,7 @@ static void parser_release(struct parser *p)
 {
     set_release(&p->spec);
     set_release(&p->glob);
-    pg_buf_release(&p->pat);
+    pg__buf_release(&p->pat);
 }
 
 static int rule_cmp(const void *a, const void *b)
@@ -670,7 +670,7 @@ static enum pg_code finish(struct parser *p, struct pg__robots *r)
     r->fail = pg_malloc(len * sizeof(*r->fail));
     if (!r->fail)
         return PG_E_NOMEM;
-    r->text = pg_buf_take(&s->text);
+    r->text = pg__buf_take(&s->text);
     r->rules = s->rules;
     r->n = s->n;
     s->rules = NULL;
@@ -724,7 +724,7 @@ struct pg__robots *pg__robots_parse(const char *body, size_t len,
             goto out;
         i++; /* the CR or LF; the LF of a CRLF makes an empty line */
     }
-    r = pg_calloc(1, sizeof(*r));
+    r = pg__calloc(1, sizeof(*r));
     if (!r)
         goto out;
     if (finish(&p, r) != PG_OK)
@@ -736,7 +736,7 @@ out:
 
 struct pg__robots *pg__robots_allow_all(void)
 {
-    return pg_calloc(1, sizeof(struct pg__robots));
+    return pg__calloc(1, sizeof(struct pg__robots));
 }
 
 struct pg__robots *pg__robots_disallow_all(void)

@@ -238,7 +238,7 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
  * ... and append the name used to path.  Returns the fd or -1 (errno).
  */
 static int open_dir(int dirfd, const char *name, size_t n,
-                    struct pg_buf *path, enum pg_code *rc)
+                    struct pg__buf *path, enum pg_code *rc)
 {
     char comp[300];
     int i, fd;
@@ -259,9 +259,9 @@ static int open_dir(int dirfd, const char *name, size_t n,
                         O_CLOEXEC);
         }
         if (fd >= 0) {
-            *rc = pg_buf_addstr(path, comp);
+            *rc = pg__buf_addstr(path, comp);
             if (!*rc)
-                *rc = pg_buf_addc(path, '/');
+                *rc = pg__buf_addc(path, '/');
             if (*rc) {
                 close(fd);
                 return -1;
@@ -408,7 +408,7 @@ struct save {
     struct pg__item *it;
     const char *relname;
     unsigned flags;
-    struct pg_buf path;   /* the name given, relative to the output dir */
+    struct pg__buf path;   /* the name given, relative to the output dir */
     int dirfd;            /* the directory the leaf goes in */
     const char *leaf;     /* relname's last component */
     const char *dup;      /* --dedup: the first copy of this body */
@@ -488,8 +488,8 @@ static int place_variants(struct save *s, size_t dirlen, enum pg_code *rc)
         int owner;
 
         leaf_variant(leaf, sizeof(leaf), s->leaf, i);
-        pg_buf_truncate(&s->path, dirlen);
-        *rc = pg_buf_addstr(&s->path, leaf);
+        pg__buf_truncate(&s->path, dirlen);
+        *rc = pg__buf_addstr(&s->path, leaf);
         if (*rc)
             return -1;
         /* A name is never given to two different URLs: the URLs are
@@ -529,8 +529,8 @@ static enum pg_code place_body(struct save *s)
     }
     if (s->dup && r < 0) {
         /* No hard link possible: the record points at the copy. */
-        pg_buf_reset(&s->path);
-        return pg_buf_addstr(&s->path, s->dup);
+        pg__buf_reset(&s->path);
+        return pg__buf_addstr(&s->path, s->dup);
     }
     if (r <= 0) {
         if (r == 0)
@@ -575,7 +575,7 @@ static enum pg_code record_saved(struct save *s)
         it->status = PG_ST_EXISTS;
         res->status = PG_ST_EXISTS;
     } else if (s->dup) {
-        it->duplicate_of = pg_strdup(s->dup);
+        it->duplicate_of = pg__strdup(s->dup);
         if (!it->duplicate_of)
             return PG_E_NOMEM;
         res->duplicate_of = it->duplicate_of;
@@ -589,7 +589,7 @@ static enum pg_code record_saved(struct save *s)
         }
     }
     pg_free(it->path);
-    it->path = pg_buf_take(&s->path);
+    it->path = pg__buf_take(&s->path);
     res->path = it->path;
     return PG_OK;
 }
@@ -623,7 +623,7 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         close(s.dirfd);
     if (s.dupdir >= 0 && s.dupdir != s.sv->outdir_fd)
         close(s.dupdir);
-    pg_buf_release(&s.path);
+    pg__buf_release(&s.path);
     return rc;
 }
 

@@ -33,7 +33,7 @@ enum pg_code pg__spool_create_pid(int dirfd, pid_t pid, unsigned worker,
         *fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
                      O_CLOEXEC, 0644);
         if (*fd >= 0) {
-            *name = pg_strdup(tmp);
+            *name = pg__strdup(tmp);
             if (!*name) {
                 close(*fd);
                 unlinkat(dirfd, tmp, 0);

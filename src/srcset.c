@@ -213,7 +213,7 @@ enum pg_code pg__srcset_parse(
             struct pg__srcset_cand *nv = NULL;
 
             if (ncap <= SIZE_MAX / sizeof(*nv))
-                nv = pg_realloc(v, ncap * sizeof(*nv));
+                nv = pg__realloc(v, ncap * sizeof(*nv));
             if (!nv) {
                 pg_free(v);
                 return PG_E_NOMEM;
@@ -251,7 +251,7 @@ int pg__srcset_cmp(const void *pa, const void *pb)
 
 #ifdef PG_UNITTEST
 /* Index of the candidate taken when only the largest one is wanted. */
-size_t extract_srcset_best(
+size_t pg__extract_srcset_best(
     const struct pg__srcset_cand *c, size_t n)
 {
     size_t best = 0, i;

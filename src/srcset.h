@@ -37,7 +37,7 @@ enum pg_code pg__srcset_parse(const char *s, size_t len,
 int pg__srcset_cmp(const void *pa, const void *pb);
 
 #ifdef PG_UNITTEST
-size_t extract_srcset_best(const struct pg__srcset_cand *c, size_t n);
+size_t pg__extract_srcset_best(const struct pg__srcset_cand *c, size_t n);
 #endif
 
 #endif

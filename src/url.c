@@ -16,7 +16,7 @@ char *pg__url_escape_input(const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s;
-    struct pg_buf b = PG_BUF_INIT(len * 3 + 1);
+    struct pg__buf b = PG_BUF_INIT(len * 3 + 1);
     size_t i = 0;
 
     while (i < len) {
@@ -26,18 +26,18 @@ char *pg__url_escape_input(const char *s, size_t len)
         if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
             char e[3] = { '%', hex[p[i] >> 4], hex[p[i] & 15] };
 
-            rc = pg_buf_add(&b, e, 3);
+            rc = pg__buf_add(&b, e, 3);
             k = 1;
         } else {
-            rc = pg_buf_add(&b, p + i, k);
+            rc = pg__buf_add(&b, p + i, k);
         }
         if (rc)
             return NULL;
         i += k;
     }
     if (!b.ptr)
-        return pg_strdup("");
-    return pg_buf_take(&b);
+        return pg__strdup("");
+    return pg__buf_take(&b);
 }
 
 int pg__hexval(int c)
@@ -84,7 +84,7 @@ static enum pg_code get_part(CURLU *h, CURLUPart part, char **out)
         return PG_E_NOMEM;
     if (rc != CURLUE_OK || !v)
         return PG_OK;
-    *out = pg_strdup(v);
+    *out = pg__strdup(v);
     curl_free(v);
     return *out ? PG_OK : PG_E_NOMEM;
 }
@@ -166,19 +166,19 @@ static enum pg_code check_scheme(const char *s, size_t len, char *err,
  */
 static char *encode_spaces(const char *s, size_t len)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_URL_MAX * 3 + 1);
+    struct pg__buf b = PG_BUF_INIT(PG_URL_MAX * 3 + 1);
     size_t i;
 
     for (i = 0; i < len; i++) {
-        enum pg_code rc = s[i] == ' ' ? pg_buf_add(&b, "%20", 3)
-                                      : pg_buf_addc(&b, s[i]);
+        enum pg_code rc = s[i] == ' ' ? pg__buf_add(&b, "%20", 3)
+                                      : pg__buf_addc(&b, s[i]);
 
         if (rc)
             return NULL;
     }
     if (!b.ptr)
-        return pg_strdup("");
-    return pg_buf_take(&b);
+        return pg__strdup("");
+    return pg__buf_take(&b);
 }
 
 /* Write the normalised host and port back; the zone id survives. */
@@ -313,7 +313,7 @@ static enum pg_code take_parts(CURLU *h, struct pg__url *u, char *err,
     if (u->port && is_default_port(u->scheme, u->port))
         PG_FREE(u->port);
     if (!u->path) {
-        u->path = pg_strdup("/");
+        u->path = pg__strdup("/");
         if (!u->path)
             return PG_E_NOMEM;
     }
@@ -372,16 +372,16 @@ char *pg__url_origin(const char *url)
 {
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
-    struct pg_buf b;
+    struct pg__buf b;
     char *o = NULL;
 
     if (pg__url_parse(&u, url, strlen(url), err, sizeof(err)))
         return NULL;
-    pg_buf_init(&b, PG_URL_MAX + 16);
-    if (!pg_buf_addf(&b, "%s://%s%s%s", u.scheme, u.host,
+    pg__buf_init(&b, PG_URL_MAX + 16);
+    if (!pg__buf_addf(&b, "%s://%s%s%s", u.scheme, u.host,
                      u.port ? ":" : "", u.port ? u.port : ""))
-        o = pg_buf_take(&b);
-    pg_buf_release(&b);
+        o = pg__buf_take(&b);
+    pg__buf_release(&b);
     pg__url_release(&u);
     return o;
 }

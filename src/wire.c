@@ -25,31 +25,31 @@ static uint64_t get_le(const unsigned char *p, int n)
     return v;
 }
 
-enum pg_code pg__wire_begin(struct pg_buf *b, enum pg__wire_type t)
+enum pg_code pg__wire_begin(struct pg__buf *b, enum pg__wire_type t)
 {
     unsigned char h[PG_WIRE_HEADER] = { 0, 0, 0, 0, (unsigned char)t };
 
-    pg_buf_reset(b);
-    return pg_buf_add(b, h, sizeof(h));
+    pg__buf_reset(b);
+    return pg__buf_add(b, h, sizeof(h));
 }
 
-enum pg_code pg__wire_put_u32(struct pg_buf *b, uint32_t v)
+enum pg_code pg__wire_put_u32(struct pg__buf *b, uint32_t v)
 {
     unsigned char p[4];
 
     put_le(p, v, 4);
-    return pg_buf_add(b, p, 4);
+    return pg__buf_add(b, p, 4);
 }
 
-enum pg_code pg__wire_put_u64(struct pg_buf *b, uint64_t v)
+enum pg_code pg__wire_put_u64(struct pg__buf *b, uint64_t v)
 {
     unsigned char p[8];
 
     put_le(p, v, 8);
-    return pg_buf_add(b, p, 8);
+    return pg__buf_add(b, p, 8);
 }
 
-enum pg_code pg__wire_put_f64(struct pg_buf *b, double v)
+enum pg_code pg__wire_put_f64(struct pg__buf *b, double v)
 {
     uint64_t u;
 
@@ -57,7 +57,7 @@ enum pg_code pg__wire_put_f64(struct pg_buf *b, double v)
     return pg__wire_put_u64(b, u);
 }
 
-enum pg_code pg__wire_put_str(struct pg_buf *b, const char *s)
+enum pg_code pg__wire_put_str(struct pg__buf *b, const char *s)
 {
     size_t n;
     enum pg_code rc;
@@ -69,11 +69,11 @@ enum pg_code pg__wire_put_str(struct pg_buf *b, const char *s)
         return PG_E_LIMIT;
     rc = pg__wire_put_u32(b, (uint32_t)n);
     if (!rc)
-        rc = pg_buf_add(b, s, n + 1);
+        rc = pg__buf_add(b, s, n + 1);
     return rc;
 }
 
-enum pg_code pg__wire_end(struct pg_buf *b)
+enum pg_code pg__wire_end(struct pg__buf *b)
 {
     size_t payload = b->len - PG_WIRE_HEADER;
 
@@ -150,13 +150,13 @@ const char *pg__wire_get_str(struct pg__wire_reader *r)
 
 void pg__wire_rx_init(struct pg__wire_rx *rx)
 {
-    pg_buf_init(&rx->in, PG_WIRE_MAX + PG_WIRE_HEADER + 65536);
+    pg__buf_init(&rx->in, PG_WIRE_MAX + PG_WIRE_HEADER + 65536);
     rx->consumed = 0;
 }
 
 void pg__wire_rx_release(struct pg__wire_rx *rx)
 {
-    pg_buf_release(&rx->in);
+    pg__buf_release(&rx->in);
     rx->consumed = 0;
 }
 
@@ -166,7 +166,7 @@ enum pg_code pg__wire_rx_read(struct pg__wire_rx *rx, int fd)
     ssize_t n;
 
     if (rx->consumed) {
-        pg_buf_consume(&rx->in, rx->consumed);
+        pg__buf_consume(&rx->in, rx->consumed);
         rx->consumed = 0;
     }
     do {
@@ -179,7 +179,7 @@ enum pg_code pg__wire_rx_read(struct pg__wire_rx *rx, int fd)
             errno = 0;
         return PG_E_IO;
     }
-    return pg_buf_add(&rx->in, tmp, (size_t)n);
+    return pg__buf_add(&rx->in, tmp, (size_t)n);
 }
 
 int pg__wire_rx_next(struct pg__wire_rx *rx, unsigned *type,

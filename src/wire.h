@@ -33,16 +33,16 @@ enum pg__wire_type {
 };
 
 /* Start a frame of type t in b (b is reset first). */
-enum pg_code pg__wire_begin(struct pg_buf *b, enum pg__wire_type t)
+enum pg_code pg__wire_begin(struct pg__buf *b, enum pg__wire_type t)
     PG_WARN_UNUSED;
-enum pg_code pg__wire_put_u32(struct pg_buf *b, uint32_t v) PG_WARN_UNUSED;
-enum pg_code pg__wire_put_u64(struct pg_buf *b, uint64_t v) PG_WARN_UNUSED;
-enum pg_code pg__wire_put_f64(struct pg_buf *b, double v) PG_WARN_UNUSED;
+enum pg_code pg__wire_put_u32(struct pg__buf *b, uint32_t v) PG_WARN_UNUSED;
+enum pg_code pg__wire_put_u64(struct pg__buf *b, uint64_t v) PG_WARN_UNUSED;
+enum pg_code pg__wire_put_f64(struct pg__buf *b, double v) PG_WARN_UNUSED;
 /* s may be NULL (decoded back as NULL). */
-enum pg_code pg__wire_put_str(struct pg_buf *b, const char *s)
+enum pg_code pg__wire_put_str(struct pg__buf *b, const char *s)
     PG_WARN_UNUSED;
 /* Write the payload length into the header; the frame is b->ptr/b->len. */
-enum pg_code pg__wire_end(struct pg_buf *b) PG_WARN_UNUSED;
+enum pg_code pg__wire_end(struct pg__buf *b) PG_WARN_UNUSED;
 
 struct pg__wire_reader {
     const unsigned char *p;
@@ -60,7 +60,7 @@ double pg__wire_get_f64(struct pg__wire_reader *r);
 const char *pg__wire_get_str(struct pg__wire_reader *r);
 
 struct pg__wire_rx {
-    struct pg_buf in;
+    struct pg__buf in;
     size_t consumed; /* bytes of `in` already handed out */
 };
 

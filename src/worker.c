@@ -25,7 +25,7 @@
 
 struct child_log {
     int fd;
-    struct pg_buf frame;
+    struct pg__buf frame;
     struct pg__logger lg;
 };
 
@@ -116,8 +116,8 @@ struct child {
     int outdir_fd;
     struct pg__fetcher f;
     struct pg__wire_rx rx;
-    struct pg_buf frame;     /* one result being encoded */
-    struct pg_buf out;       /* results waiting to be written */
+    struct pg__buf frame;     /* one result being encoded */
+    struct pg__buf out;       /* results waiting to be written */
     struct pg__item *queue, *queue_tail; /* received, not started */
     int eof;                 /* the parent sent its last job */
     int broken;              /* the parent is gone or spoke garbage */
@@ -160,7 +160,7 @@ static void child_queue(struct child *c)
 {
     if (c->out.len + c->frame.len > c->out.max)
         child_flush(c);
-    if (!c->broken && pg_buf_add(&c->out, c->frame.ptr, c->frame.len))
+    if (!c->broken && pg__buf_add(&c->out, c->frame.ptr, c->frame.len))
         c->broken = 1;
 }
 
@@ -192,7 +192,7 @@ static void child_flush(struct child *c)
     if (!c->broken && c->out.len > 0 &&
         pg__wire_write_all(c->fd, c->out.ptr, c->out.len))
         c->broken = 1;
-    pg_buf_reset(&c->out);
+    pg__buf_reset(&c->out);
 }
 
 static struct pg__item *child_next(struct child *c)
@@ -286,7 +286,7 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
     struct pg__item *it;
 
     cl.fd = fd;
-    pg_buf_init(&cl.frame, PG_WIRE_MAX);
+    pg__buf_init(&cl.frame, PG_WIRE_MAX);
     cl.lg = *cfg->log;
     if (cl.lg.cb) {
         cl.lg.cb = child_log_cb;
@@ -306,8 +306,8 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
     if (pg__fetcher_init(&c.f, &fc, self, k))
         _exit(3);
     pg__wire_rx_init(&c.rx);
-    pg_buf_init(&c.frame, PG_WIRE_MAX);
-    pg_buf_init(&c.out, (size_t)PG_WIRE_MAX * 2 * k + PG_WIRE_MAX);
+    pg__buf_init(&c.frame, PG_WIRE_MAX);
+    pg__buf_init(&c.out, (size_t)PG_WIRE_MAX * 2 * k + PG_WIRE_MAX);
     if (k > 1)
         multi_loop(&c);
     else
@@ -319,9 +319,9 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
     pg__fetcher_release(&c.f);
     pg__share_free(share);
     pg__wire_rx_release(&c.rx);
-    pg_buf_release(&c.out);
-    pg_buf_release(&c.frame);
-    pg_buf_release(&cl.frame);
+    pg__buf_release(&c.out);
+    pg__buf_release(&c.frame);
+    pg__buf_release(&cl.frame);
 }
 
 void pg__worker_signals(pid_t parent)

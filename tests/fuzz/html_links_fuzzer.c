@@ -15,7 +15,7 @@
  * one fails: every link is an absolute http(s) URL without fragment,
  * space or control byte; resolving a resolved URL again gives the same
  * string (the normalisation is idempotent); and once the page is
- * decoded and its attribute bombs cut (extract_cap_attributes), libxml2
+ * decoded and its attribute bombs cut (pg__extract_cap_attributes), libxml2
  * gives no element more than MAX_ATTRS attributes, i.e. the cutter
  * reads the markup as libxml2 does.
  *
@@ -98,9 +98,9 @@ static void check_cut(const char *body, size_t len, const char *ct)
     htmlDocPtr doc;
     xmlNodePtr node;
 
-    if (extract_to_utf8(body, len, ct, &text, &n, NULL, 0) != PG_OK)
+    if (pg__extract_to_utf8(body, len, ct, &text, &n, NULL, 0) != PG_OK)
         return;
-    extract_cap_attributes(text, n);
+    pg__extract_cap_attributes(text, n);
     doc = htmlReadMemory(text, (int)n, NULL, "UTF-8",
                          HTML_PARSE_RECOVER | HTML_PARSE_NONET |
                          HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |

@@ -45,7 +45,7 @@ static const char *get_str(struct pg__wire_reader *r)
 static void job(const void *payload, size_t len)
 {
     struct pg__wire_reader r, r2;
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     uint64_t id;
     uint32_t attempts, flags;
     const char *url;
@@ -68,7 +68,7 @@ static void job(const void *payload, size_t len)
         abort();
     if (strcmp(get_str(&r2), url) || r2.bad || r2.off != r2.len)
         abort();
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* A result frame (pg__codec_get_result() in codec.c). */

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     o.urls = (const char *const *)&argv[1];
     o.n_urls = 1;
     o.output_dir = argv[2];
-    o.jobs = 2;
+    o.workers = 2;
     if (argc > 3 && !strcmp(argv[3], "process"))
         o.mode = PG_MODE_PROCESS;        /* forks in pg_job_run() */
     o.result_cb = on_result;

@@ -18,7 +18,7 @@
 #include "unit.h"
 
 /* The payload of the one frame in b, after checking its type. */
-static void frame_reader(const struct pg_buf *b, unsigned type,
+static void frame_reader(const struct pg__buf *b, unsigned type,
                          struct pg__wire_reader *r)
 {
     assert_true(b->len >= PG_WIRE_HEADER);
@@ -29,7 +29,7 @@ static void frame_reader(const struct pg_buf *b, unsigned type,
 
 static void test_job_round_trip(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__item *it = pg__item_new(), *got;
 
     (void)state;
@@ -37,7 +37,7 @@ static void test_job_round_trip(void **state)
     it->id = 42;
     it->attempts = 3;
     it->flags = PG_ITEM_ALONE;
-    it->url = pg_strdup("http://example.com/a");
+    it->url = pg__strdup("http://example.com/a");
     assert_int_equal(pg__codec_put_job(&b, it), PG_OK);
     assert_int_equal((unsigned char)b.ptr[4], PG_WIRE_JOB);
     got = pg__codec_get_job(b.ptr + PG_WIRE_HEADER, b.len - PG_WIRE_HEADER);
@@ -50,12 +50,12 @@ static void test_job_round_trip(void **state)
     assert_null(pg__codec_get_job(b.ptr + PG_WIRE_HEADER, 12));
     pg__item_free(got);
     pg__item_free(it);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 static void test_links_over_frames(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__item *it = pg__item_new();
     struct pg__links got;
     char url[2048];
@@ -99,12 +99,12 @@ static void test_links_over_frames(void **state)
     assert_int_equal(got.n, n + 1);
     pg__links_release(&got);
     pg__item_free(it);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 static void test_result_round_trip(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__item *it = pg__item_new(), *got = pg__item_new();
     struct pg__wire_reader r;
 
@@ -116,8 +116,8 @@ static void test_result_round_trip(void **state)
     it->http_code = 404;
     it->bytes = 1234;
     it->time_ms = 5.5;
-    it->content_type = pg_strdup("text/html");
-    it->final_url = pg_strdup("http://example.com/b");
+    it->content_type = pg__strdup("text/html");
+    it->final_url = pg__strdup("http://example.com/b");
     snprintf(it->error, sizeof(it->error), "not found");
     it->flags = PG_ITEM_HTML;
     it->retry_after_ms = 3000;
@@ -144,12 +144,12 @@ static void test_result_round_trip(void **state)
     assert_int_equal(pg__codec_get_result(&r, got), PG_E_PARSE);
     pg__item_free(got);
     pg__item_free(it);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 static void test_log_round_trip(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__wire_reader r;
     enum pg_log_level level = PG_LOG_ERROR;
     const char *s;
@@ -166,7 +166,7 @@ static void test_log_round_trip(void **state)
                      PG_OK);
     frame_reader(&b, PG_WIRE_LOG, &r);
     assert_null(pg__codec_get_log(&r, &level));
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 int main(void)

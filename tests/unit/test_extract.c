@@ -376,7 +376,7 @@ static void test_srcset_best(void **state)
                                               strlen(cases[i].in), &c,
                                               &n), PG_OK);
         assert_true(n > 0);
-        b = extract_srcset_best(c, n);
+        b = pg__extract_srcset_best(c, n);
         UT_EXPECT(bad, c[b].len == strlen(cases[i].best) &&
                   !memcmp(c[b].url, cases[i].best, c[b].len),
                   "srcset '%s': best '%.*s', want '%s'", cases[i].in,
@@ -728,7 +728,7 @@ static void test_header_charset(void **state)
 
     for (i = 0; i < PG_ARRAY_SIZE(cases); i++) {
         char out[64] = "";
-        int r = extract_header_charset(cases[i].ct, out, sizeof(out));
+        int r = pg__extract_header_charset(cases[i].ct, out, sizeof(out));
 
         if (cases[i].want)
             UT_EXPECT(bad, r == 1 && !strcmp(out, cases[i].want),
@@ -772,7 +772,7 @@ static void test_prescan_charset(void **state)
 
     for (i = 0; i < PG_ARRAY_SIZE(cases); i++) {
         char out[64] = "";
-        int r = extract_prescan_charset(cases[i].html,
+        int r = pg__extract_prescan_charset(cases[i].html,
                                         strlen(cases[i].html), out,
                                         sizeof(out));
 
@@ -786,7 +786,7 @@ static void test_prescan_charset(void **state)
     /* Only the first 4096 bytes are searched. */
     memset(big, ' ', sizeof(big));
     memcpy(big + 4100, "<meta charset=gbk>", 18);
-    UT_EXPECT(bad, !extract_prescan_charset(big, sizeof(big), big, 64),
+    UT_EXPECT(bad, !pg__extract_prescan_charset(big, sizeof(big), big, 64),
               "meta after 4096 bytes found");
     assert_int_equal(bad, 0);
 }
@@ -838,7 +838,7 @@ static void test_to_utf8(void **state)
         char *out = NULL;
         enum pg_code rc;
 
-        rc = extract_to_utf8(cases[i].in, cases[i].len, cases[i].ct, &out,
+        rc = pg__extract_to_utf8(cases[i].in, cases[i].len, cases[i].ct, &out,
                              &n, enc, sizeof(enc));
         UT_EXPECT(bad, rc == PG_OK, "case %zu: code %d", i, rc);
         UT_EXPECT(bad, out && n == strlen(cases[i].want) &&
@@ -1414,12 +1414,12 @@ static void test_attribute_bomb(void **state)
     b = bomb(200, "");
     for (i = 0; i < PG_ARRAY_SIZE(inert); i++) {
         snprintf(buf, sizeof(buf), inert[i], b + 5);
-        if (extract_cap_attributes(buf, strlen(buf)) != 0)
+        if (pg__extract_cap_attributes(buf, strlen(buf)) != 0)
             fail_msg("'%.40s...': cut, but libxml2 sees no tag", inert[i]);
     }
     for (i = 0; i < PG_ARRAY_SIZE(live); i++) {
         snprintf(buf, sizeof(buf), live[i], b);
-        if (extract_cap_attributes(buf, strlen(buf)) != 1)
+        if (pg__extract_cap_attributes(buf, strlen(buf)) != 1)
             fail_msg("'%.40s...': not cut", live[i]);
     }
     free(b);

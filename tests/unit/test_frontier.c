@@ -21,8 +21,8 @@ static struct pg__item *mk(const char *url, unsigned flags)
     struct pg__item *it = pg__item_new();
 
     assert_non_null(it);
-    it->url = pg_strdup(url);
-    it->input_url = pg_strdup(url);
+    it->url = pg__strdup(url);
+    it->input_url = pg__strdup(url);
     assert_non_null(it->url);
     it->flags = flags;
     return it;
@@ -299,10 +299,10 @@ static struct pg__item *mk_spill(unsigned o, unsigned n)
                  (n % 2 ? PG_ITEM_PUBLIC_ONLY : 0));
     pg_free(it->input_url);
     snprintf(ref, sizeof(ref), "in-%u-%u", o, n);
-    it->input_url = pg_strdup(ref);
+    it->input_url = pg__strdup(ref);
     if (n % 5) {
         snprintf(ref, sizeof(ref), "http://h%u/page/%u", o, n / 5);
-        it->referrer = pg_strdup(ref);
+        it->referrer = pg__strdup(ref);
     }
     it->id = (uint64_t)o << 32 | n;
     it->line = 1000000ULL * o + n;

@@ -95,34 +95,34 @@ static void test_json_str_table(void **state)
     int bad = 0;
 
     for (i = 0; i < PG_ARRAY_SIZE(json_cases); i++) {
-        struct pg_buf b = PG_BUF_INIT(4096);
+        struct pg__buf b = PG_BUF_INIT(4096);
 
         assert_int_equal(pg__json_str(&b, json_cases[i].in), PG_OK);
-        UT_EXPECT(bad, !strcmp(pg_buf_str(&b), json_cases[i].out),
-                  "case %zu: got %s, want %s", i, pg_buf_str(&b),
+        UT_EXPECT(bad, !strcmp(pg__buf_str(&b), json_cases[i].out),
+                  "case %zu: got %s, want %s", i, pg__buf_str(&b),
                   json_cases[i].out);
-        pg_buf_release(&b);
+        pg__buf_release(&b);
     }
     assert_int_equal(bad, 0);
 }
 
 static void test_json_str_null_and_append(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(100);
+    struct pg__buf b = PG_BUF_INIT(100);
 
     assert_int_equal(pg__json_str(&b, NULL), PG_OK);
-    assert_string_equal(pg_buf_str(&b), "null");
+    assert_string_equal(pg__buf_str(&b), "null");
     /* It appends; it does not reset the buffer. */
-    assert_int_equal(pg_buf_addc(&b, ','), PG_OK);
+    assert_int_equal(pg__buf_addc(&b, ','), PG_OK);
     assert_int_equal(pg__json_str(&b, "a"), PG_OK);
-    assert_string_equal(pg_buf_str(&b), "null,\"a\"");
-    pg_buf_release(&b);
+    assert_string_equal(pg__buf_str(&b), "null,\"a\"");
+    pg__buf_release(&b);
 
     /* Over the cap: PG_E_LIMIT, buffer released. */
-    pg_buf_init(&b, 5);
+    pg__buf_init(&b, 5);
     assert_int_equal(pg__json_str(&b, "abcdef"), PG_E_LIMIT);
     assert_null(b.ptr);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /*
@@ -196,7 +196,7 @@ static const char *json_problem(const char *s)
  */
 static void test_json_str_exhaustive(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(1024);
+    struct pg__buf b = PG_BUF_INIT(1024);
     unsigned a, c, d;
     int bad = 0;
 
@@ -206,24 +206,24 @@ static void test_json_str_exhaustive(void **state)
                                    0 };
             const char *why;
 
-            pg_buf_reset(&b);
+            pg__buf_reset(&b);
             assert_int_equal(pg__json_str(&b, (const char *)s), PG_OK);
-            why = json_problem(pg_buf_str(&b));
+            why = json_problem(pg__buf_str(&b));
             UT_EXPECT(bad, !why, "%02x %02x: %s", a, c, why);
             if (a < 0xc0 || c < 0x80 || c >= 0xc0)
                 continue;
             for (d = 1; d < 256; d++) {
                 s[2] = (unsigned char)d;
-                pg_buf_reset(&b);
+                pg__buf_reset(&b);
                 assert_int_equal(pg__json_str(&b, (const char *)s), PG_OK);
-                why = json_problem(pg_buf_str(&b));
+                why = json_problem(pg__buf_str(&b));
                 UT_EXPECT(bad, !why, "%02x %02x %02x: %s", a, c, d, why);
                 if (bad > 10)
                     break;
             }
         }
     }
-    pg_buf_release(&b);
+    pg__buf_release(&b);
     assert_int_equal(bad, 0);
 }
 
@@ -273,15 +273,15 @@ static size_t count_char(const char *s, char c)
 
 static void test_format_full_record(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
 
     full_result(&r);
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_string_equal(pg_buf_str(&b), full_line);
+    assert_string_equal(pg__buf_str(&b), full_line);
     /* format() resets the buffer: the same record again, not twice. */
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_string_equal(pg_buf_str(&b), full_line);
+    assert_string_equal(pg__buf_str(&b), full_line);
 
     memset(&r, 0, sizeof(r));
     r.url = "http://h/x";
@@ -291,8 +291,8 @@ static void test_format_full_record(void **state)
     r.attempts = 1;
     r.error = "HTTP 404";
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_string_equal(pg_buf_str(&b), failed_line);
-    pg_buf_release(&b);
+    assert_string_equal(pg__buf_str(&b), failed_line);
+    pg__buf_release(&b);
 }
 
 /* Every status has its documented name in the record. */
@@ -304,7 +304,7 @@ static void test_format_status_names(void **state)
         "too-large", "skipped", "interrupted", "worker-crash",
         "type-mismatch", "blocked",
     };
-    struct pg_buf b = PG_BUF_INIT(4096);
+    struct pg__buf b = PG_BUF_INIT(4096);
     struct pg_result r;
     unsigned st;
 
@@ -316,9 +316,9 @@ static void test_format_status_names(void **state)
         r.status = (enum pg_status)st;
         assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
         snprintf(want, sizeof(want), ",\"status\":\"%s\",", names[st]);
-        assert_non_null(strstr(pg_buf_str(&b), want));
+        assert_non_null(strstr(pg__buf_str(&b), want));
     }
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* Hostile strings never add a line or a field to the record. */
@@ -334,7 +334,7 @@ static void test_format_no_forgery(void **state)
         "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\","
         "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
         "\"hash\":null,\"duplicate_of\":null}\n";
-    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
 
     memset(&r, 0, sizeof(r));
@@ -349,11 +349,11 @@ static void test_format_no_forgery(void **state)
     r.time_ms = 1.5;
     r.error = "cannot save '\x1b[2J\n'";
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_string_equal(pg_buf_str(&b), want);
-    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_string_equal(pg__buf_str(&b), want);
+    assert_int_equal(count_char(pg__buf_str(&b), '\n'), 1);
     assert_int_equal(b.ptr[b.len - 1], '\n');
     assert_null(memchr(b.ptr, '\r', b.len));
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 static int setup_dir(void **state)
@@ -496,7 +496,7 @@ static void test_one_write_per_record(void **state)
  * text) still fits a record, uncut. */
 static void test_format_long_url(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
     char *url = malloc(8193);
 
@@ -508,11 +508,11 @@ static void test_format_long_url(void **state)
     r.error = url;
     r.final_url = url;
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_int_equal(count_char(pg__buf_str(&b), '\n'), 1);
     assert_true(b.len > 3 * 3 * 8192);
-    assert_null(strstr(pg_buf_str(&b), "_truncated"));
+    assert_null(strstr(pg__buf_str(&b), "_truncated"));
     free(url);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* --resume appends: a torn last line is cut, never glued to. */
@@ -559,7 +559,7 @@ static void test_append_cuts_torn_line(void **state)
 /* Issue 9: a page cut by a parsing limit says so, last; others do not. */
 static void test_format_links_truncated(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(1 << 20);
+    struct pg__buf b = PG_BUF_INIT(1 << 20);
     struct pg_result r;
     const char *line;
     size_t n;
@@ -570,15 +570,15 @@ static void test_format_links_truncated(void **state)
     r.kind = PG_KIND_PAGE;
     r.links = 10000;
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_null(strstr(pg_buf_str(&b), "links_truncated"));
+    assert_null(strstr(pg__buf_str(&b), "links_truncated"));
     r.links_truncated = 1;
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    line = pg_buf_str(&b);
+    line = pg__buf_str(&b);
     n = strlen(line);
     assert_true(n > 25);
     assert_string_equal(line + n - 25, ",\"links_truncated\":true}\n");
     assert_non_null(strstr(line, "\"links\":10000,"));
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /*
@@ -591,7 +591,7 @@ static void test_format_cuts_long_fields(void **state)
     static const char tail[] =
         ",\"duplicate_of\":null,\"url_truncated\":true,"
         "\"error_truncated\":true}\n";
-    struct pg_buf b = PG_BUF_INIT(256 * 1024);
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
     char *url = malloc(300001), *err = malloc(300001);
     size_t i;
@@ -609,7 +609,7 @@ static void test_format_cuts_long_fields(void **state)
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
     assert_true(b.len <= 256 * 1024);
     assert_true(b.len > 2 * 16 * 1024);
-    assert_int_equal(count_char(pg_buf_str(&b), '\n'), 1);
+    assert_int_equal(count_char(pg__buf_str(&b), '\n'), 1);
     assert_true(b.len > sizeof(tail));
     assert_string_equal(b.ptr + b.len - (sizeof(tail) - 1), tail);
     assert_non_null(strstr(b.ptr, "\"content_type\":\"text/html; "));
@@ -623,8 +623,8 @@ static void test_format_cuts_long_fields(void **state)
     /* A record that fits is never marked. */
     full_result(&r);
     assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
-    assert_null(strstr(pg_buf_str(&b), "_truncated"));
-    pg_buf_release(&b);
+    assert_null(strstr(pg__buf_str(&b), "_truncated"));
+    pg__buf_release(&b);
     free(url);
     free(err);
 }

@@ -781,12 +781,12 @@ static void test_add_component(void **state)
 
     for (i = 0; i < PG_ARRAY_SIZE(cases); i++) {
         const struct comp_case *c = &cases[i];
-        struct pg_buf b;
+        struct pg__buf b;
         int altered = 0;
         size_t n = c->n ? c->n : strlen(c->in);
 
-        pg_buf_init(&b, 1000);
-        assert_int_equal(pg_buf_addstr(&b, "p/"), PG_OK);
+        pg__buf_init(&b, 1000);
+        assert_int_equal(pg__buf_addstr(&b, "p/"), PG_OK);
         assert_int_equal(add_component(&b, c->in, n, &altered), PG_OK);
         UT_EXPECT(bad, !strcmp(b.ptr + 2, c->out), "add_component('%.*s')"
                   " = '%s', want '%s'", (int)n, c->in, b.ptr + 2, c->out);
@@ -795,11 +795,11 @@ static void test_add_component(void **state)
                   c->altered);
         /* An earlier alteration is never cleared. */
         altered = 1;
-        pg_buf_reset(&b);
+        pg__buf_reset(&b);
         assert_int_equal(add_component(&b, c->in, n, &altered), PG_OK);
         UT_EXPECT(bad, altered == 1, "add_component('%s') cleared "
                   "altered", c->in);
-        pg_buf_release(&b);
+        pg__buf_release(&b);
     }
     assert_int_equal(bad, 0);
 }
@@ -807,14 +807,14 @@ static void test_add_component(void **state)
 /* A component that does not fit the buffer gives PG_E_LIMIT. */
 static void test_add_component_limit(void **state)
 {
-    struct pg_buf b;
+    struct pg__buf b;
     int altered = 0;
 
-    pg_buf_init(&b, 4);
+    pg__buf_init(&b, 4);
     assert_int_equal(add_component(&b, "abcd", 4, &altered), PG_OK);
     assert_int_equal(add_component(&b, "e", 1, &altered), PG_E_LIMIT);
     assert_null(b.ptr);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /*

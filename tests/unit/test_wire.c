@@ -42,7 +42,7 @@ static uint32_t le32(const void *p)
 }
 
 /* Build the sample frame used by several tests into b. */
-static void sample_frame(struct pg_buf *b, enum pg__wire_type t)
+static void sample_frame(struct pg__buf *b, enum pg__wire_type t)
 {
     assert_int_equal(pg__wire_begin(b, t), PG_OK);
     assert_int_equal(pg__wire_put_u32(b, 0), PG_OK);
@@ -92,7 +92,7 @@ static void check_sample(const void *payload, size_t len)
 /* Header layout: 4-byte little-endian payload length, then the type. */
 static void test_frame_layout(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     static const unsigned char want[] = {
         10, 0, 0, 0, PG_WIRE_LOG,
         0x04, 0x03, 0x02, 0x01,
@@ -111,13 +111,13 @@ static void test_frame_layout(void **state)
     assert_int_equal(b.len, PG_WIRE_HEADER + SAMPLE_PAYLOAD);
     assert_int_equal(le32(b.ptr), SAMPLE_PAYLOAD);
     assert_int_equal((unsigned char)b.ptr[4], PG_WIRE_RESULT);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* Frame -> rx buffer -> rx_next -> reader gives back every value. */
 static void test_roundtrip(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__wire_rx rx;
     const void *payload;
     unsigned type = 0;
@@ -126,19 +126,19 @@ static void test_roundtrip(void **state)
     sample_frame(&b, PG_WIRE_JOB);
     pg__wire_rx_init(&rx);
     assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 0);
-    assert_int_equal(pg_buf_add(&rx.in, b.ptr, b.len), PG_OK);
+    assert_int_equal(pg__buf_add(&rx.in, b.ptr, b.len), PG_OK);
     assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 1);
     assert_int_equal(type, PG_WIRE_JOB);
     check_sample(payload, len);
     assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 0);
     pg__wire_rx_release(&rx);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* An empty payload is a valid frame. */
 static void test_empty_payload(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(64);
+    struct pg__buf b = PG_BUF_INIT(64);
     struct pg__wire_rx rx;
     const void *payload = NULL;
     unsigned type = 0;
@@ -149,7 +149,7 @@ static void test_empty_payload(void **state)
     assert_int_equal(pg__wire_end(&b), PG_OK);
     assert_int_equal(b.len, PG_WIRE_HEADER);
     pg__wire_rx_init(&rx);
-    assert_int_equal(pg_buf_add(&rx.in, b.ptr, b.len), PG_OK);
+    assert_int_equal(pg__buf_add(&rx.in, b.ptr, b.len), PG_OK);
     assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 1);
     assert_int_equal(type, PG_WIRE_LOG);
     assert_int_equal(len, 0);
@@ -157,13 +157,13 @@ static void test_empty_payload(void **state)
     assert_null(pg__wire_get_str(&r));
     assert_int_equal(r.bad, 1);
     pg__wire_rx_release(&rx);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* A frame written one byte at a time through a socketpair. */
 static void test_one_byte_pieces_socket(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__wire_rx rx;
     const void *payload;
     unsigned type;
@@ -192,7 +192,7 @@ static void test_one_byte_pieces_socket(void **state)
     assert_int_equal(errno, 0);
     close(sv[1]);
     pg__wire_rx_release(&rx);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /*
@@ -201,7 +201,7 @@ static void test_one_byte_pieces_socket(void **state)
  */
 static void test_every_split(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     char *two;
     size_t n, cut;
 
@@ -221,7 +221,7 @@ static void test_every_split(void **state)
         int got = 0, r;
 
         pg__wire_rx_init(&rx);
-        assert_int_equal(pg_buf_add(&rx.in, two, cut), PG_OK);
+        assert_int_equal(pg__buf_add(&rx.in, two, cut), PG_OK);
         while ((r = pg__wire_rx_next(&rx, &type, &payload, &len)) == 1) {
             assert_int_equal(type, want);
             check_sample(payload, len);
@@ -230,7 +230,7 @@ static void test_every_split(void **state)
         }
         assert_int_equal(r, 0);
         assert_int_equal(got, cut / b.len);
-        assert_int_equal(pg_buf_add(&rx.in, two + cut, n - cut), PG_OK);
+        assert_int_equal(pg__buf_add(&rx.in, two + cut, n - cut), PG_OK);
         while ((r = pg__wire_rx_next(&rx, &type, &payload, &len)) == 1) {
             assert_int_equal(type, want);
             check_sample(payload, len);
@@ -242,14 +242,14 @@ static void test_every_split(void **state)
         pg__wire_rx_release(&rx);
     }
     free(two);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* Two frames in one write come out of one read as two frames. */
 static void test_two_frames_one_read(void **state)
 {
-    struct pg_buf a = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf a = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct pg__wire_rx rx;
     const void *payload;
     unsigned type;
@@ -259,7 +259,7 @@ static void test_two_frames_one_read(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     sample_frame(&a, PG_WIRE_JOB);
     sample_frame(&b, PG_WIRE_RESULT);
-    assert_int_equal(pg_buf_add(&a, b.ptr, b.len), PG_OK);
+    assert_int_equal(pg__buf_add(&a, b.ptr, b.len), PG_OK);
     assert_int_equal(pg__wire_write_all(sv[0], a.ptr, a.len), PG_OK);
     pg__wire_rx_init(&rx);
     assert_int_equal(pg__wire_rx_read(&rx, sv[1]), PG_OK);
@@ -280,8 +280,8 @@ static void test_two_frames_one_read(void **state)
     close(sv[0]);
     close(sv[1]);
     pg__wire_rx_release(&rx);
-    pg_buf_release(&a);
-    pg_buf_release(&b);
+    pg__buf_release(&a);
+    pg__buf_release(&b);
 }
 
 /* A non-blocking socket without data: PG_OK and nothing read. */
@@ -330,7 +330,7 @@ static void test_oversized_header(void **state)
         h[4] = PG_WIRE_RESULT;
         h[5] = 'x';
         pg__wire_rx_init(&rx);
-        assert_int_equal(pg_buf_add(&rx.in, h, sizeof(h)), PG_OK);
+        assert_int_equal(pg__buf_add(&rx.in, h, sizeof(h)), PG_OK);
         assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len),
                          cases[i].want);
         pg__wire_rx_release(&rx);
@@ -349,7 +349,7 @@ static void test_partial_header(void **state)
     pg__wire_rx_init(&rx);
     for (i = 0; i < sizeof(h); i++) {
         assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 0);
-        assert_int_equal(pg_buf_add(&rx.in, h + i, 1), PG_OK);
+        assert_int_equal(pg__buf_add(&rx.in, h + i, 1), PG_OK);
     }
     assert_int_equal(pg__wire_rx_next(&rx, &type, &payload, &len), 1);
     assert_int_equal(len, 0);
@@ -452,7 +452,7 @@ static void test_reader_malformed(void **state)
 /* Fields that do not fit a frame are refused when built. */
 static void test_put_limits(void **state)
 {
-    struct pg_buf b = PG_BUF_INIT(2 * PG_WIRE_MAX + 64);
+    struct pg__buf b = PG_BUF_INIT(2 * PG_WIRE_MAX + 64);
     char *s = malloc(PG_WIRE_MAX + 1);
 
     assert_non_null(s);
@@ -463,14 +463,14 @@ static void test_put_limits(void **state)
 
     /* A payload of exactly PG_WIRE_MAX is fine, one more byte is not. */
     assert_int_equal(pg__wire_begin(&b, PG_WIRE_LOG), PG_OK);
-    assert_int_equal(pg_buf_add(&b, s, PG_WIRE_MAX), PG_OK);
+    assert_int_equal(pg__buf_add(&b, s, PG_WIRE_MAX), PG_OK);
     assert_int_equal(pg__wire_end(&b), PG_OK);
     assert_int_equal(le32(b.ptr), PG_WIRE_MAX);
     assert_int_equal(pg__wire_begin(&b, PG_WIRE_LOG), PG_OK);
-    assert_int_equal(pg_buf_add(&b, s, PG_WIRE_MAX + 1), PG_OK);
+    assert_int_equal(pg__buf_add(&b, s, PG_WIRE_MAX + 1), PG_OK);
     assert_int_equal(pg__wire_end(&b), PG_E_LIMIT);
     free(s);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 struct reader_arg {
@@ -522,7 +522,7 @@ static void *reader_main(void *p)
 static void test_write_all_large(void **state)
 {
     const size_t n = 512 * 1024;
-    struct pg_buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
     struct reader_arg arg;
     pthread_t th;
     char *s = malloc(n);
@@ -556,7 +556,7 @@ static void test_write_all_large(void **state)
     assert_memory_equal(arg.str, s, n - 1);
     free(arg.str);
     free(s);
-    pg_buf_release(&b);
+    pg__buf_release(&b);
 }
 
 /* Writing to a closed peer or a bad fd fails with PG_E_IO. */
