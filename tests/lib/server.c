@@ -1306,15 +1306,18 @@ size_t pg_test_server_requests(struct pg_test_server *srv,
     return n;
 }
 
-size_t pg_test_server_inflight_requests(struct pg_test_server *srv,
-                                        struct pg_test_request *out,
-                                        size_t max)
+/* Copy the logged requests that keep(entry, arg) accepts; count them. */
+static size_t log_select(struct pg_test_server *srv,
+                         int (*keep)(const struct pg_test_request *,
+                                     const void *),
+                         const void *arg, struct pg_test_request *out,
+                         size_t max)
 {
     size_t k = 0;
 
     pthread_mutex_lock(&srv->lock);
     for (size_t i = 0; i < srv->log_n; i++) {
-        if (srv->log[i].end != 0)
+        if (!keep(&srv->log[i], arg))
             continue;
         if (out && k < max)
             out[k] = srv->log[i];
@@ -1324,22 +1327,29 @@ size_t pg_test_server_inflight_requests(struct pg_test_server *srv,
     return k;
 }
 
+static int is_inflight(const struct pg_test_request *r, const void *arg)
+{
+    (void)arg;
+    return r->end == 0;
+}
+
+static int has_path(const struct pg_test_request *r, const void *path)
+{
+    return strcmp(r->path, path) == 0;
+}
+
+size_t pg_test_server_inflight_requests(struct pg_test_server *srv,
+                                        struct pg_test_request *out,
+                                        size_t max)
+{
+    return log_select(srv, is_inflight, NULL, out, max);
+}
+
 size_t pg_test_server_requests_for(struct pg_test_server *srv,
                                    const char *path,
                                    struct pg_test_request *out, size_t max)
 {
-    size_t k = 0;
-
-    pthread_mutex_lock(&srv->lock);
-    for (size_t i = 0; i < srv->log_n; i++) {
-        if (strcmp(srv->log[i].path, path) != 0)
-            continue;
-        if (out && k < max)
-            out[k] = srv->log[i];
-        k++;
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return k;
+    return log_select(srv, has_path, path, out, max);
 }
 
 unsigned long pg_test_server_count(struct pg_test_server *srv,
