@@ -111,8 +111,10 @@ $(O)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The library's objects serve both libpagegrab.a and libpagegrab.so: PIC,
-# and only what pagegrab.h marks PG_API is visible outside the .so.
-$(O)/src/%.o: src/%.c
+# and only what pagegrab.h marks PG_API is visible outside the .so.  They
+# depend on the Makefile: objects built with older flags (say, before
+# -fvisibility=hidden) must not end up in the .so.
+$(O)/src/%.o: src/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
