@@ -634,18 +634,16 @@ static enum pg_code start_pool(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__pool_config pc;
-    int parent_fds[6];
-    size_t nfds = 0;
     double t_start;
     enum pg_code rc;
 
-    if (job->in)
-        parent_fds[nfds++] = job->in->fd;
-    if (job->man.fd >= 0)
-        parent_fds[nfds++] = job->man.fd;
-    if (job->save.names_urls.fd >= 0)
-        parent_fds[nfds++] = job->save.names_urls.fd;
     memset(&pc, 0, sizeof(pc));
+    if (job->in)
+        pc.parent_fds[pc.n_parent_fds++] = job->in->fd;
+    if (job->man.fd >= 0)
+        pc.parent_fds[pc.n_parent_fds++] = job->man.fd;
+    if (job->save.names_urls.fd >= 0)
+        pc.parent_fds[pc.n_parent_fds++] = job->save.names_urls.fd;
     pc.mode = o->mode;
     pc.workers = o->workers;
     /* Enough queued per worker that a finished transfer is replaced
@@ -654,10 +652,8 @@ static enum pg_code start_pool(struct pg_job *job)
     pc.depth = o->per_worker > 1 ? 2 * o->per_worker : 2;
     pc.fetch = &job->fetch;
     pc.log = &job->log;
-    parent_fds[nfds++] = job->wake[0];
-    parent_fds[nfds++] = job->wake[1];
-    pc.parent_fds = parent_fds;
-    pc.n_parent_fds = nfds;
+    pc.parent_fds[pc.n_parent_fds++] = job->wake[0];
+    pc.parent_fds[pc.n_parent_fds++] = job->wake[1];
     pc.wake_fd = job->wake[0];
     job->pool = pg__pool_new(&pc);
     if (!job->pool)

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "pagegrab.h"
 
+#define PG__POOL_MAX_PARENT_FDS 8
+
 struct pg__pool_config {
     enum pg_mode mode;
     unsigned workers;
@@ -30,7 +32,9 @@ struct pg__pool_config {
     unsigned per_worker;     /* transfers per worker (multi if > 1) */
     const struct pg__fetch_config *fetch;
     const struct pg__logger *log;
-    const int *parent_fds;   /* closed in worker processes */
+    /* Closed in worker processes, also in ones re-forked long after
+     * the caller's frame is gone: so the config holds them by value. */
+    int parent_fds[PG__POOL_MAX_PARENT_FDS];
     size_t n_parent_fds;
     int wake_fd;             /* also polled by wait(); -1 if none */
 };
