@@ -31,7 +31,7 @@ enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it)
     if (!rc)
         rc = pg__wire_put_u64(b, it->id);
     if (!rc)
-        rc = pg__wire_put_u32(b, it->attempts);
+        rc = pg__wire_put_u32(b, it->res.attempts);
     if (!rc)
         rc = pg__wire_put_u32(b, it->flags);
     if (!rc)
@@ -52,7 +52,7 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
         return NULL;
     pg__wire_reader_init(&r, payload, len);
     it->id = pg__wire_get_u64(&r);
-    it->attempts = pg__wire_get_u32(&r);
+    it->res.attempts = pg__wire_get_u32(&r);
     it->flags = pg__wire_get_u32(&r);
     url = pg__wire_get_str(&r);
     if (r.bad || !url || !(it->url = pg__strdup(url))) {
@@ -137,19 +137,19 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
     if (!rc)
         rc = pg__wire_put_u64(b, it->id);
     if (!rc)
-        rc = pg__wire_put_u32(b, (uint32_t)it->status);
+        rc = pg__wire_put_u32(b, (uint32_t)it->res.status);
     if (!rc)
-        rc = pg__wire_put_u64(b, (uint64_t)it->http_code);
+        rc = pg__wire_put_u64(b, (uint64_t)it->res.http_code);
     if (!rc)
-        rc = pg__wire_put_u64(b, it->bytes);
+        rc = pg__wire_put_u64(b, it->res.bytes);
     if (!rc)
-        rc = pg__wire_put_f64(b, it->time_ms);
+        rc = pg__wire_put_f64(b, it->res.time_ms);
     if (!rc)
-        rc = pg__wire_put_str(b, it->content_type);
+        rc = pg__wire_put_str(b, it->res.content_type);
     if (!rc)
-        rc = pg__wire_put_str(b, it->final_url);
+        rc = pg__wire_put_str(b, it->res.final_url);
     if (!rc)
-        rc = pg__wire_put_str(b, it->tmp_name);
+        rc = pg__wire_put_str(b, it->res.tmp_name);
     if (!rc)
         rc = pg__wire_put_str(b, it->error[0] ? it->error : NULL);
     if (!rc)
@@ -159,7 +159,7 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
     if (!rc)
         rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
     if (!rc)
-        rc = pg__wire_put_u32(b, it->n_links);
+        rc = pg__wire_put_u32(b, it->res.links_truncated ? 1 : 0);
     /* The links went ahead in LINKS frames. */
     if (!rc)
         rc = pg__wire_put_u32(b, 0);
@@ -174,26 +174,28 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
 {
     const char *s;
 
-    it->status = (enum pg_status)pg__wire_get_u32(r);
-    it->http_code = (long)pg__wire_get_u64(r);
-    it->bytes = pg__wire_get_u64(r);
-    it->time_ms = pg__wire_get_f64(r);
-    it->content_type = wire_strdup(r);
-    it->final_url = wire_strdup(r);
-    it->tmp_name = wire_strdup(r);
+    it->res.status = (enum pg_status)pg__wire_get_u32(r);
+    it->res.http_code = (long)pg__wire_get_u64(r);
+    it->res.bytes = pg__wire_get_u64(r);
+    it->res.time_ms = pg__wire_get_f64(r);
+    it->res.content_type = wire_strdup(r);
+    it->res.final_url = wire_strdup(r);
+    it->res.tmp_name = wire_strdup(r);
     s = pg__wire_get_str(r);
-    if (s)
+    if (s) {
         snprintf(it->error, sizeof(it->error), "%s", s);
+        it->res.error = it->error;
+    }
     s = pg__wire_get_str(r);
     if (s)
         snprintf(it->hash, sizeof(it->hash), "%s", s);
     it->flags = pg__wire_get_u32(r);
     it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(r);
-    (void)pg__wire_get_u32(r); /* links found: those received */
+    it->res.links_truncated = pg__wire_get_u32(r) != 0;
     if (pg__codec_get_links(r, &it->links) != PG_OK)
         r->bad = 1;
-    it->n_links = (unsigned)it->links.n;
-    if (r->bad || (unsigned)it->status >= PG_ST__COUNT)
+    it->res.links = (unsigned)it->links.n;
+    if (r->bad || (unsigned)it->res.status >= PG_ST__COUNT)
         return PG_E_PARSE;
     return PG_OK;
 }

@@ -26,8 +26,8 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
     ssize_t n = 0;
     int fd;
 
-    if (it->status == PG_ST_OK && it->tmp_name) {
-        fd = openat(job->save.outdir_fd, it->tmp_name, O_RDONLY | O_NOFOLLOW |
+    if (it->res.status == PG_ST_OK && it->res.tmp_name) {
+        fd = openat(job->save.outdir_fd, it->res.tmp_name, O_RDONLY | O_NOFOLLOW |
                     O_CLOEXEC);
         /* One byte past the cap, so the parser sees a cut last line. */
         body = fd >= 0 ? pg_malloc(PG_ROBOTS_MAX_BYTES + 1) : NULL;
@@ -38,8 +38,8 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
         rules = pg__robots_parse(body ? body : "", n > 0 ? (size_t)n : 0,
                                  "pagegrab");
         pg_free(body);
-    } else if ((it->http_code >= 400 && it->http_code < 500) ||
-               it->status == PG_ST_BLOCKED) {
+    } else if ((it->res.http_code >= 400 && it->res.http_code < 500) ||
+               it->res.status == PG_ST_BLOCKED) {
         /* RFC 9309: unavailable.  A blocked robots.txt (a private
          * address) allows all: the links themselves are then refused. */
         rules = pg__robots_allow_all();
@@ -52,8 +52,8 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
     if (!rules)
         pg__job_fail(job, PG_E_NOMEM);
     pg__frontier_set_robots(&job->fr, it, rules);
-    if (it->tmp_name)
-        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
+    if (it->res.tmp_name)
+        unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
 }
 
 /*
@@ -75,10 +75,10 @@ int pg__crawl_already_done(struct pg_job *job, const char *url)
 }
 
 /* Whether a followed page on `host` is inside the crawl's scope. */
-static int in_scope(const struct pg_job *job, const char *host)
+static int in_scope(const struct pg_job *job, const char *host, size_t n)
 {
     const struct pg_options *o = job->o;
-    size_t i, n = strlen(host);
+    size_t i;
     uint32_t v;
 
     if (o->span_hosts ||
@@ -107,16 +107,16 @@ static struct pg__item *link_item(struct pg_job *job,
 
     if (!it)
         return NULL;
-    it->input_url = pg__strdup(url);
+    it->res.url = pg__strdup(url);
     it->url = pg__strdup(url);
-    it->referrer = pg__strdup(page->url);
-    if (!it->input_url || !it->url || !it->referrer) {
+    it->res.referrer = pg__strdup(page->url);
+    if (!it->res.url || !it->url || !it->res.referrer) {
         pg__item_free(it);
         return NULL;
     }
     it->id = job->next_id++;
-    it->kind = kind;
-    it->depth = page->depth + (kind == PG_KIND_PAGE);
+    it->res.kind = kind;
+    it->res.depth = page->res.depth + (kind == PG_KIND_PAGE);
     if (kind == PG_KIND_PAGE)
         it->flags |= PG_ITEM_PARSE;
     else
@@ -137,21 +137,19 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
 {
     enum pg_kind kind = link->kind == PG_LINK_PAGE ? PG_KIND_PAGE
                                                    : PG_KIND_IMAGE;
-    char err[PG_ERRBUF_SIZE];
+    char host[PG_URL_MAX];
     struct pg__item *it;
-    struct pg__url u;
     enum pg_code rc;
+    size_t n;
     int seen;
 
     if (kind == PG_KIND_PAGE) {
-        if (page->depth + 1 > job->o->depth)
+        if (page->res.depth + 1 > job->o->depth)
             return;
-        if (pg__url_parse(&u, link->url, strlen(link->url), err,
-                          sizeof(err)))
-            return;
-        seen = in_scope(job, u.host);
-        pg__url_release(&u);
-        if (!seen)
+        /* The worker normalised the link: its host is read, not parsed
+         * again. */
+        n = pg__url_host_of(link->url, host, sizeof(host));
+        if (n == 0 || !in_scope(job, host, n))
             return;
     }
     seen = pg__frontier_see(&job->fr, link->url);

@@ -31,8 +31,8 @@ static void input_item(struct pg_job *job, struct pg__item *it,
                        uint64_t line)
 {
     it->id = job->next_id++;
-    it->line = line;
-    it->kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
+    it->res.line = line;
+    it->res.kind = job->crawl ? PG_KIND_PAGE : PG_KIND_FILE;
 }
 
 /* An input URL that cannot be fetched ends here, recorded as invalid. */
@@ -52,8 +52,8 @@ static void reject(struct pg_job *job, const char *url, size_t len,
         pg__job_fail(job, PG_E_NOMEM);
         return;
     }
-    it->input_url = esc;
-    if (!it->input_url) {
+    it->res.url = esc;
+    if (!it->res.url) {
         pg__item_free(it);
         pg__job_fail(job, PG_E_NOMEM);
         return;
@@ -96,7 +96,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     }
     rc = PG_OK;
     if (job->headers) {
-        char *origin = pg__url_origin(u.url);
+        char *origin = pg__url_origin_of(&u);
 
         rc = origin ? pg__dedup_add(&job->origins, origin, "") : PG_E_NOMEM;
         pg_free(origin);
@@ -111,14 +111,14 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     }
     it = rc ? NULL : pg__item_new();
     if (it) {
-        it->input_url = in;
+        it->res.url = in;
         in = NULL;
         it->url = u.url;
         u.url = NULL;
     }
     pg_free(in);
     pg__url_release(&u);
-    if (!it || !it->input_url) {
+    if (!it || !it->res.url) {
         pg__item_free(it);
         pg__job_fail(job, PG_E_NOMEM);
         return;

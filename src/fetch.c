@@ -76,8 +76,8 @@ void pg__fetcher_release(struct pg__fetcher *f)
             /* A transfer dropped unfinished: its spool file goes. */
             close(x->fd);
             x->fd = -1;
-            unlinkat(f->cfg->outdir_fd, x->it->tmp_name, 0);
-            PG_FREE(x->it->tmp_name);
+            unlinkat(f->cfg->outdir_fd, x->it->res.tmp_name, 0);
+            PG_FREE_CONST(x->it->res.tmp_name);
             x->it = NULL;
         }
         pg__xfer_release(x);
@@ -119,7 +119,7 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     size_t got = 0, want;
     enum pg_code rc;
 
-    if (!c->extract || !pg__extract_is_html(it->content_type, x->sniff,
+    if (!c->extract || !pg__extract_is_html(it->res.content_type, x->sniff,
                                             x->sniff_len))
         return;
     it->flags |= PG_ITEM_HTML;
@@ -133,7 +133,7 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     }
     if (!f->x)
         return;
-    want = it->bytes > PG_PARSE_MAX ? PG_PARSE_MAX : (size_t)it->bytes;
+    want = it->res.bytes > PG_PARSE_MAX ? PG_PARSE_MAX : (size_t)it->res.bytes;
     body = pg_malloc(want + 1);
     if (!body)
         return;
@@ -147,23 +147,23 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
         got += (size_t)r;
     }
     body[got] = '\0';
-    rc = pg__extract(f->x, body, got, it->content_type,
-                     it->final_url ? it->final_url : it->url, &it->links,
+    rc = pg__extract(f->x, body, got, it->res.content_type,
+                     it->res.final_url ? it->res.final_url : it->url, &it->links,
                      err, sizeof(err));
     if (rc)
         pg__log(c->log, PG_LOG_DEBUG, "%s: not parsed: %s", it->url, err);
-    if (!rc && it->bytes > PG_PARSE_MAX && !it->links.truncated) {
+    if (!rc && it->res.bytes > PG_PARSE_MAX && !it->links.truncated) {
         it->links.truncated = 1;
         snprintf(err, sizeof(err), "page of %llu bytes: only the first %u "
-                 "are parsed", (unsigned long long)it->bytes,
+                 "are parsed", (unsigned long long)it->res.bytes,
                  PG_PARSE_MAX);
     }
     if (it->links.truncated) {
-        it->flags |= PG_ITEM_LINKS_CUT;
+        it->res.links_truncated = 1;
         pg__log(c->log, PG_LOG_WARN, "%s: links truncated: %s", it->url,
                 err);
     }
-    it->n_links = (unsigned)it->links.n;
+    it->res.links = (unsigned)it->links.n;
     pg_free(body);
 }
 
@@ -212,21 +212,21 @@ static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
     }
     switch (cc) {
     case CURLE_OK:
-        if (it->http_code >= 200 && it->http_code <= 299)
-            it->status = PG_ST_OK;
+        if (it->res.http_code >= 200 && it->res.http_code <= 299)
+            it->res.status = PG_ST_OK;
         else
             pg__item_error(it, PG_ST_HTTP_ERROR, "HTTP status %ld",
-                           it->http_code);
+                           it->res.http_code);
         break;
     case CURLE_WRITE_ERROR:
         if (x->discard) {
             pg__item_error(it, PG_ST_HTTP_ERROR, "HTTP status %ld (error "
-                           "page cut at %u bytes)", it->http_code,
+                           "page cut at %u bytes)", it->res.http_code,
                            PG_ERROR_BODY_MAX);
             break;
         }
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
-                       it->tmp_name ? it->tmp_name : "?",
+                       it->res.tmp_name ? it->res.tmp_name : "?",
                        pg__errstr(x->write_errno, errtxt, sizeof(errtxt)));
         break;
     case CURLE_TOO_MANY_REDIRECTS:
@@ -318,10 +318,10 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
 {
     struct pg__fetcher *f = x->f;
     const struct pg__fetch_config *c = f->cfg;
-    char errtxt[128];
+    char errtxt[128], *tmp;
 
     pg__item_reset_result(it);
-    it->attempts++;
+    it->res.attempts++;
     x->errbuf[0] = '\0';
     x->bytes = 0;
     x->discard = 0;
@@ -344,13 +344,14 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     if (c->hash)
         EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
     if (pg__spool_create_pid(c->outdir_fd, f->pid, f->worker, &f->seq,
-                             &x->fd, &it->tmp_name)) {
+                             &x->fd, &tmp)) {
         pg__item_error(it, PG_ST_SAVE_ERROR,
                        "cannot create a temporary file: %s",
                        pg__errstr(errno, errtxt, sizeof(errtxt)));
         x->it = NULL;
         return -1;
     }
+    it->res.tmp_name = tmp;
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, x->manual ? 0L : 1L);
     xfer_target(x, it->url);
     return 0;
@@ -364,12 +365,12 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     curl_off_t us = 0;
     char errtxt[128];
 
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &it->http_code);
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &it->res.http_code);
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
-    it->time_ms = (double)(us + x->time_us) / 1000.0;
-    it->bytes = x->bytes;
-    it->final_url = dup_info(x->easy, CURLINFO_EFFECTIVE_URL, 8192);
-    it->content_type = dup_info(x->easy, CURLINFO_CONTENT_TYPE,
+    it->res.time_ms = (double)(us + x->time_us) / 1000.0;
+    it->res.bytes = x->bytes;
+    it->res.final_url = dup_info(x->easy, CURLINFO_EFFECTIVE_URL, 8192);
+    it->res.content_type = dup_info(x->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
     it->retry_after_ms = x->retry_after_ms;
@@ -378,13 +379,13 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     if (x->first_addr == PG_ADDR_PRIVATE)
         it->flags |= PG_ITEM_PRIVATE_IP;
     /* By Content-Type or by the bytes, whatever the type claims. */
-    if (it->status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
-        (pg__extract_is_html(it->content_type, x->sniff, x->sniff_len) ||
+    if (it->res.status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
+        (pg__extract_is_html(it->res.content_type, x->sniff, x->sniff_len) ||
          pg__extract_is_html(NULL, x->sniff, x->sniff_len)))
         pg__item_error(it, PG_ST_TYPE_MISMATCH, "an image link answered "
                        "with HTML (Content-Type %s)",
-                       it->content_type ? it->content_type : "none");
-    if (it->status == PG_ST_OK) {
+                       it->res.content_type ? it->res.content_type : "none");
+    if (it->res.status == PG_ST_OK) {
         if (c->hash)
             hash_final(x, it);
         if (it->flags & PG_ITEM_PARSE)
@@ -392,23 +393,23 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     }
 
     /* --sync: the body is on disk before its record can be. */
-    if (c->sync && it->status == PG_ST_OK && fsync(x->fd) < 0)
+    if (c->sync && it->res.status == PG_ST_OK && fsync(x->fd) < 0)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot sync '%s': %s",
-                       it->tmp_name, pg__errstr(errno, errtxt,
+                       it->res.tmp_name, pg__errstr(errno, errtxt,
                                                 sizeof(errtxt)));
-    if (close(x->fd) < 0 && it->status == PG_ST_OK)
+    if (close(x->fd) < 0 && it->res.status == PG_ST_OK)
         pg__item_error(it, PG_ST_SAVE_ERROR, "cannot write '%s': %s",
-                       it->tmp_name, pg__errstr(errno, errtxt,
+                       it->res.tmp_name, pg__errstr(errno, errtxt,
                                                 sizeof(errtxt)));
     x->fd = -1;
-    if (it->status != PG_ST_OK) {
-        unlinkat(c->outdir_fd, it->tmp_name, 0);
-        PG_FREE(it->tmp_name);
+    if (it->res.status != PG_ST_OK) {
+        unlinkat(c->outdir_fd, it->res.tmp_name, 0);
+        PG_FREE_CONST(it->res.tmp_name);
     }
     x->it = NULL;
     pg__log(c->log, PG_LOG_DEBUG, "worker %u: %s -> %s %ld (%llu bytes)",
-            x->f->worker, it->url, pg_status_name(it->status),
-            it->http_code, (unsigned long long)it->bytes);
+            x->f->worker, it->url, pg_status_name(it->res.status),
+            it->res.http_code, (unsigned long long)it->res.bytes);
 }
 
 /* ---- drivers ---------------------------------------------------------- */

@@ -356,8 +356,10 @@ enum pg_code pg_namer_name(const struct pg_namer *nm, const char *url,
         md = NULL;
     }
     if (!md) {
+        /* No rule matched: the default name, from the URL parsed once. */
+        rc = pg__name_from_parsed(&u, nm ? nm->flags : 0, out);
         pg__url_release(&u);
-        return pg_name_from_url(url, nm ? nm->flags : 0, out);
+        return rc;
     }
     rc = expand(&raw, nm->rules[i].tmpl, nm->rules[i].code, md, u.url, &u,
                 hash);

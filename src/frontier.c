@@ -21,10 +21,10 @@ uint64_t pg__frontier_item_cost(const struct pg__item *it)
 
     if (it->url)
         n += strlen(it->url) + 17;
-    if (it->input_url)
-        n += strlen(it->input_url) + 17;
-    if (it->referrer)
-        n += strlen(it->referrer) + 17;
+    if (it->res.url)
+        n += strlen(it->res.url) + 17;
+    if (it->res.referrer)
+        n += strlen(it->res.referrer) + 17;
     return n;
 }
 
@@ -313,7 +313,7 @@ static size_t drop(struct pg__item *it,
 {
     it->next = NULL;
     it->host = NULL;
-    if (it->attempts > 0) {
+    if (it->res.attempts > 0) {
         keep(it, ud);
         return 0;
     }
@@ -391,8 +391,8 @@ static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
     if (!it)
         goto nomem;
     it->url = pg_malloc(n + sizeof("/robots.txt"));
-    it->input_url = it->url ? pg__strdup(h->origin) : NULL;
-    if (!it->url || !it->input_url)
+    it->res.url = it->url ? pg__strdup(h->origin) : NULL;
+    if (!it->url || !it->res.url)
         goto nomem;
     memcpy(it->url, h->origin, n);
     memcpy(it->url + n, "/robots.txt", sizeof("/robots.txt"));

@@ -81,8 +81,8 @@ static char *serialise(const struct pg__host *h, struct pg__item *it,
     for (; it; it = it->next) {
         struct rec r;
         size_t lu = strlen(it->url);
-        size_t li = it->input_url ? strlen(it->input_url) : 0;
-        size_t lr = it->referrer ? strlen(it->referrer) : 0;
+        size_t li = it->res.url ? strlen(it->res.url) : 0;
+        size_t lr = it->res.referrer ? strlen(it->res.referrer) : 0;
         size_t need = sizeof(r) + lu + li + lr;
 
         if (n + need > cap) {
@@ -102,23 +102,23 @@ static char *serialise(const struct pg__host *h, struct pg__item *it,
         memset(&r, 0, sizeof(r));
         r.key = h->key;
         r.id = it->id;
-        r.line = it->line;
+        r.line = it->res.line;
         r.magic = REC_MAGIC;
         r.len = (uint32_t)need;
         r.url_len = (uint32_t)lu;
-        r.in_len = it->input_url ? (uint32_t)li : NO_STR;
-        r.ref_len = it->referrer ? (uint32_t)lr : NO_STR;
-        r.depth = it->depth;
-        r.kind = (uint32_t)it->kind;
+        r.in_len = it->res.url ? (uint32_t)li : NO_STR;
+        r.ref_len = it->res.referrer ? (uint32_t)lr : NO_STR;
+        r.depth = it->res.depth;
+        r.kind = (uint32_t)it->res.kind;
         r.flags = it->flags;
-        r.attempts = it->attempts;
+        r.attempts = it->res.attempts;
         r.crashes = it->crashes;
         memcpy(buf + n, &r, sizeof(r));
         memcpy(buf + n + sizeof(r), it->url, lu);
         if (li)
-            memcpy(buf + n + sizeof(r) + lu, it->input_url, li);
+            memcpy(buf + n + sizeof(r) + lu, it->res.url, li);
         if (lr)
-            memcpy(buf + n + sizeof(r) + lu + li, it->referrer, lr);
+            memcpy(buf + n + sizeof(r) + lu + li, it->res.referrer, lr);
         n += need;
         (*count)++;
     }
@@ -184,7 +184,7 @@ static enum pg_code spill_host(struct pg__frontier *f, struct pg__host *h)
         h->bhead = h->btail = NULL;
     }
     for (it = h->head; it; it = it->next) {
-        if (it->attempts || it->crashes)
+        if (it->res.attempts || it->crashes)
             keep = it;
     }
     first = keep ? keep->next : h->head;
@@ -261,20 +261,20 @@ static struct pg__item *unserialise(struct pg__frontier *f,
     p += sizeof(r);
     it->url = pg__strndup(p, r.url_len);
     if (r.in_len != NO_STR)
-        it->input_url = pg__strndup(p + r.url_len, r.in_len);
+        it->res.url = pg__strndup(p + r.url_len, r.in_len);
     if (r.ref_len != NO_STR)
-        it->referrer = pg__strndup(p + r.url_len + li, r.ref_len);
-    if (!it->url || (r.in_len != NO_STR && !it->input_url) ||
-        (r.ref_len != NO_STR && !it->referrer)) {
+        it->res.referrer = pg__strndup(p + r.url_len + li, r.ref_len);
+    if (!it->url || (r.in_len != NO_STR && !it->res.url) ||
+        (r.ref_len != NO_STR && !it->res.referrer)) {
         pg__item_free(it);
         return NULL;
     }
     it->id = r.id;
-    it->line = r.line;
-    it->depth = r.depth;
-    it->kind = (enum pg_kind)r.kind;
+    it->res.line = r.line;
+    it->res.depth = r.depth;
+    it->res.kind = (enum pg_kind)r.kind;
     it->flags = r.flags;
-    it->attempts = r.attempts;
+    it->res.attempts = r.attempts;
     it->crashes = r.crashes;
     it->host = (struct pg__host *)h;
     *rc = PG_OK;

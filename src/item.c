@@ -18,21 +18,25 @@ struct pg__item *pg__item_new(void)
 
 void pg__item_reset_result(struct pg__item *it)
 {
-    it->status = PG_ST_OK;
-    it->http_code = 0;
-    it->bytes = 0;
-    it->time_ms = 0;
-    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP |
-                             PG_ITEM_LINKS_CUT);
+    struct pg_result *r = &it->res;
+
+    r->status = PG_ST_OK;
+    r->http_code = 0;
+    r->bytes = 0;
+    r->time_ms = 0;
+    r->links = 0;
+    r->links_truncated = 0;
+    r->hash = NULL;
+    r->error = NULL;
+    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP);
     it->retry_after_ms = -1;
     it->hash[0] = '\0';
-    it->n_links = 0;
     pg__links_release(&it->links);
-    PG_FREE(it->duplicate_of);
-    PG_FREE(it->content_type);
-    PG_FREE(it->final_url);
-    PG_FREE(it->tmp_name);
-    PG_FREE(it->path);
+    PG_FREE_CONST(r->duplicate_of);
+    PG_FREE_CONST(r->content_type);
+    PG_FREE_CONST(r->final_url);
+    PG_FREE_CONST(r->tmp_name);
+    PG_FREE_CONST(r->path);
     it->error[0] = '\0';
 }
 
@@ -41,9 +45,9 @@ void pg__item_free(struct pg__item *it)
     if (!it)
         return;
     pg__item_reset_result(it);
-    pg_free(it->input_url);
+    pg_free((void *)it->res.url);
     pg_free(it->url);
-    pg_free(it->referrer);
+    pg_free((void *)it->res.referrer);
     pg_free(it);
 }
 
@@ -52,8 +56,9 @@ void pg__item_error(struct pg__item *it, enum pg_status st,
 {
     va_list ap;
 
-    it->status = st;
+    it->res.status = st;
     va_start(ap, fmt);
     vsnprintf(it->error, sizeof(it->error), fmt, ap);
     va_end(ap);
+    it->res.error = it->error;
 }

@@ -8,6 +8,7 @@
 #ifndef PG_ITEM_H
 #define PG_ITEM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct pg__host;
@@ -36,44 +37,36 @@ enum pg__item_flags {
                                       redirect leads to) */
     PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
-    PG_ITEM_LINKS_CUT = 1 << 13    /* set by the worker: a limit cut the
-                                      page's links (links_truncated) */
+    PG_ITEM_IN_CALLBACK = 1 << 13  /* its result callback is running:
+                                      pg_result_save/fail may change it */
 };
 
 struct pg__item {
     struct pg__item *next;  /* queue link, owned by whoever holds it */
     uint64_t id;            /* unique within the job */
 
+    /*
+     * The result, in the one shape the result callback sees: the main
+     * thread sets url (the input URL as given, trimmed), line, kind,
+     * depth, referrer and job; the worker fills in the rest; the saver
+     * sets path and duplicate_of.  Every string in it is owned by the
+     * item (pg__item_free frees them); error and hash point into the
+     * buffers below or are NULL.
+     */
+    struct pg_result res;
+
     /* Set by the main thread. */
-    char *input_url;        /* as given (trimmed) */
     char *url;              /* normalised, what is fetched */
-    uint64_t line;
-    enum pg_kind kind;
-    unsigned depth;
-    char *referrer;         /* page the link was found on, or NULL */
     unsigned flags;         /* enum pg__item_flags */
     struct pg__host *host;  /* the frontier's origin, main side only */
     double not_before;      /* a retry waits until then (monotonic) */
     unsigned crashes;       /* worker processes lost with this item */
 
     /* Set by the worker. */
-    enum pg_status status;
-    long http_code;
-    uint64_t bytes;
-    double time_ms;
-    unsigned attempts;
-    char *content_type;
-    char *final_url;
-    char *tmp_name;         /* spool file in the output dir, or NULL */
     char hash[65];          /* SHA-256 hex of the body, or "" */
     long retry_after_ms;    /* from a Retry-After header, or -1 */
     struct pg__links links; /* found on the page (PG_ITEM_PARSE) */
-    unsigned n_links;       /* how many were found: links.n */
     char error[PG_ITEM_ERR_MAX];
-
-    /* Set by the main thread when the result is saved. */
-    char *path;
-    char *duplicate_of;
 };
 
 /* A new empty item; NULL on out of memory. */
@@ -83,7 +76,14 @@ void pg__item_free(struct pg__item *it);
 /* Forget the result part (before a retry or after a crash). */
 void pg__item_reset_result(struct pg__item *it);
 
-/* Set it->error from a format (truncated to fit). */
+/* The item a result is embedded in. */
+#define pg__item_of(r) \
+    ((struct pg__item *)(void *)((char *)(r) - offsetof(struct pg__item, res)))
+
+/* Free a string the result points to (the item owns it). */
+#define PG_FREE_CONST(p) do { pg_free((void *)(p)); (p) = NULL; } while (0)
+
+/* Set it->error (and it->res.error) from a format (truncated to fit). */
 void pg__item_error(struct pg__item *it, enum pg_status st,
                     const char *fmt, ...) PG_PRINTF(3, 4);
 

@@ -161,18 +161,18 @@ void pg__job_fail(struct pg_job *job, enum pg_code code)
 /* Whether a page that was parsed is also kept. */
 static int keep_body(const struct pg_job *job, const struct pg__item *it)
 {
-    return !(it->kind == PG_KIND_PAGE && (it->flags & PG_ITEM_HTML) &&
+    return !(it->res.kind == PG_KIND_PAGE && (it->flags & PG_ITEM_HTML) &&
              (job->o->images_only || job->o->list_only));
 }
 
 /* Whether a failed attempt is worth another try. */
 static int transient(const struct pg__item *it)
 {
-    if (it->status == PG_ST_NETWORK_ERROR)
+    if (it->res.status == PG_ST_NETWORK_ERROR)
         return 1;
-    return it->status == PG_ST_HTTP_ERROR &&
-           (it->http_code >= 500 || it->http_code == 408 ||
-            it->http_code == 429);
+    return it->res.status == PG_ST_HTTP_ERROR &&
+           (it->res.http_code >= 500 || it->res.http_code == 408 ||
+            it->res.http_code == 429);
 }
 
 /* How many worker processes one URL may take down before giving up. */
@@ -191,16 +191,16 @@ static int retry(struct pg_job *job, struct pg__item *it)
     if (job->stop || atomic_load(&job->stop_req) ||
         (it->flags & PG_ITEM_ROBOTS))
         return 0;
-    if (it->status == PG_ST_WORKER_CRASH) {
+    if (it->res.status == PG_ST_WORKER_CRASH) {
         if (it->crashes >= MAX_CRASHES)
             return 0;
         delay_ms = 0;
-    } else if (transient(it) && it->attempts <= o->retries) {
+    } else if (transient(it) && it->res.attempts <= o->retries) {
         if (it->retry_after_ms >= 0) {
             delay_ms = (double)it->retry_after_ms;
         } else {
-            unsigned k = it->attempts > 30 ? 30 :
-                         it->attempts < 1 ? 1 : it->attempts;
+            unsigned k = it->res.attempts > 30 ? 30 :
+                         it->res.attempts < 1 ? 1 : it->res.attempts;
 
             delay_ms = (double)o->retry_delay_ms * (double)(1u << (k - 1));
             delay_ms *= 0.5 + (double)(pg__hash64(&it->id, sizeof(it->id)) ^
@@ -213,11 +213,11 @@ static int retry(struct pg_job *job, struct pg__item *it)
         return 0;
     }
     pg__log(&job->log, PG_LOG_INFO, "%s: %s; retry %u in %.1f s",
-            it->input_url, it->error[0] ? it->error : "failed",
-            it->attempts, delay_ms / 1000.0);
-    if (it->tmp_name) {
-        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
-        PG_FREE(it->tmp_name);
+            it->res.url, it->error[0] ? it->error : "failed",
+            it->res.attempts, delay_ms / 1000.0);
+    if (it->res.tmp_name) {
+        unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
+        PG_FREE_CONST(it->res.tmp_name);
     }
     pg__item_reset_result(it);
     it->not_before = pg__now() + delay_ms / 1000.0;
@@ -252,10 +252,10 @@ static void probe_outdir(struct pg_job *job)
 /* Every transfer that ran, retries included. */
 static void count_transfer(struct pg_job *job, const struct pg__item *it)
 {
-    if (!(it->flags & PG_ITEM_CANCELLED) && it->time_ms > 0) {
+    if (!(it->flags & PG_ITEM_CANCELLED) && it->res.time_ms > 0) {
         job->stats.transfers++;
-        if (it->http_code > 0)
-            pg__latency_add(&job->lat, it->time_ms);
+        if (it->res.http_code > 0)
+            pg__latency_add(&job->lat, it->res.time_ms);
     }
 }
 
@@ -273,7 +273,7 @@ static int settle(struct pg_job *job, struct pg__item *it)
         return 1;
     }
     pg__frontier_done(&job->fr, it);
-    if ((it->flags & PG_ITEM_CANCELLED) && it->attempts == 0) {
+    if ((it->flags & PG_ITEM_CANCELLED) && it->res.attempts == 0) {
         /* Never started (the job is stopping): not recorded, so that
          * --resume does it. */
         pg__item_free(it);
@@ -281,74 +281,58 @@ static int settle(struct pg_job *job, struct pg__item *it)
     }
     if (it->flags & PG_ITEM_CANCELLED)
         pg__item_error(it, PG_ST_INTERRUPTED, "interrupted before attempt "
-                       "%u", it->attempts + 1);
+                       "%u", it->res.attempts + 1);
     if (retry(job, it))
         return 1;
-    if (it->status == PG_ST_OK && job->fatal)
+    if (it->res.status == PG_ST_OK && job->fatal)
         pg__item_error(it, PG_ST_SAVE_ERROR, "not saved: the job stopped "
                        "(%s)", job->errmsg);
     return 0;
 }
 
-/* The result the callback sees. */
-static void fill_result(struct pg_job *job, struct pg__item *it,
-                        struct pg_result *r)
+/* Drop the spooled body of a result that is not to be kept. */
+static void drop_body(struct pg_job *job, struct pg__item *it)
 {
-    memset(r, 0, sizeof(*r));
-    r->url = it->input_url;
-    r->line = it->line;
-    r->status = it->status;
-    r->http_code = it->http_code;
-    r->bytes = it->bytes;
-    r->content_type = it->content_type;
-    r->final_url = it->final_url;
-    r->attempts = it->attempts;
-    r->time_ms = it->time_ms;
-    r->error = it->error[0] ? it->error : NULL;
-    r->tmp_name = it->status == PG_ST_OK && keep_body(job, it) ?
-                  it->tmp_name : NULL;
-    r->kind = it->kind;
-    r->depth = it->depth;
-    r->referrer = it->referrer;
-    r->links = it->n_links;
-    r->links_truncated = (it->flags & PG_ITEM_LINKS_CUT) != 0;
-    r->hash = it->hash[0] ? it->hash : NULL;
-    r->job = job;
+    if (it->res.tmp_name) {
+        unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
+        PG_FREE_CONST(it->res.tmp_name);
+    }
 }
 
-/* Run the result callback; whatever it did not keep is deleted. */
-static void run_callback(struct pg_job *job, struct pg__item *it,
-                         struct pg_result *r)
+/*
+ * Hand the item's result to the callback: a body it is not to keep is
+ * gone before (tmp_name NULL), one it did not save is gone after.
+ */
+static void run_callback(struct pg_job *job, struct pg__item *it)
 {
+    struct pg_result *r = &it->res;
     enum pg_code rc;
 
+    if (r->status != PG_ST_OK || !keep_body(job, it))
+        drop_body(job, it);
+    r->error = it->error[0] ? it->error : NULL;
+    r->hash = it->hash[0] ? it->hash : NULL;
+    r->job = job;
     if (job->o->result_cb) {
-        job->save.cur = it;
+        it->flags |= PG_ITEM_IN_CALLBACK;
         rc = job->o->result_cb(r, job->o->result_userdata);
-        job->save.cur = NULL;
+        it->flags &= ~(unsigned)PG_ITEM_IN_CALLBACK;
         if (rc != PG_OK && !job->stop) {
             pg__job_set_err(job, "result callback failed for '%s': %s",
-                            it->input_url,
-                            r->error ? r->error : pg_strerror(rc));
+                            r->url, r->error ? r->error : pg_strerror(rc));
             pg__job_fail(job, rc);
         }
     }
-    if (it->tmp_name) {
-        unlinkat(job->save.outdir_fd, it->tmp_name, 0);
-        PG_FREE(it->tmp_name);
-    }
-    r->tmp_name = NULL;
-    r->status = it->status;
-    r->path = it->path;
-    r->duplicate_of = it->duplicate_of;
-    r->error = it->error[0] && !pg_status_is_success(it->status) ?
-               it->error : NULL;
+    drop_body(job, it);
+    if (pg_status_is_success(r->status))
+        r->error = NULL;
 }
 
 /* Count the result and report a failure. */
-static void count_result(struct pg_job *job, const struct pg__item *it,
-                         const struct pg_result *r)
+static void count_result(struct pg_job *job, const struct pg__item *it)
 {
+    const struct pg_result *r = &it->res;
+
     job->stats.done++;
     if (pg_status_is_success(r->status))
         job->stats.ok++;
@@ -358,7 +342,7 @@ static void count_result(struct pg_job *job, const struct pg__item *it,
 
     /* Invalid input lines were reported, with their line, in reject(). */
     if (!pg_status_is_success(r->status) && r->status != PG_ST_INVALID_URL)
-        pg__log(&job->log, PG_LOG_WARN, "%s: %s", it->input_url,
+        pg__log(&job->log, PG_LOG_WARN, "%s: %s", it->res.url,
                 r->error ? r->error : pg_status_name(r->status));
 
     if (r->status == PG_ST_SAVE_ERROR)
@@ -397,16 +381,14 @@ static void report_progress(struct pg_job *job)
 void pg__job_finish(struct pg__item *it, void *ud)
 {
     struct pg_job *job = ud;
-    struct pg_result r;
     size_t i;
 
     count_transfer(job, it);
     if (settle(job, it))
         return;
-    fill_result(job, it, &r);
-    run_callback(job, it, &r);
-    count_result(job, it, &r);
-    write_record(job, &r);
+    run_callback(job, it);
+    count_result(job, it);
+    write_record(job, &it->res);
     for (i = 0; i < it->links.n && !job->stop; i++)
         pg__crawl_discover(job, it, &it->links.v[i]);
     report_progress(job);
@@ -425,7 +407,7 @@ static int limit_reached(struct pg_job *job, struct pg__item *it)
                        (unsigned long long)o->quota);
         return 1;
     }
-    if (it->kind == PG_KIND_PAGE && o->max_pages &&
+    if (it->res.kind == PG_KIND_PAGE && o->max_pages &&
         !(it->flags & PG_ITEM_COUNTED)) {
         it->flags |= PG_ITEM_COUNTED;
         if (job->pages_started >= o->max_pages) {
@@ -482,10 +464,10 @@ static double fill_pool(struct pg_job *job)
             pg__job_fail(job, err);
             break;
         }
-        if (it && (it->status == PG_ST_ROBOTS ||
+        if (it && (it->res.status == PG_ST_ROBOTS ||
                    (it->flags & PG_ITEM_NOFETCH))) {
-            if (it->status == PG_ST_OK)
-                it->status = PG_ST_LISTED;
+            if (it->res.status == PG_ST_OK)
+                it->res.status = PG_ST_LISTED;
             pg__job_finish(it, job);
             continue;
         }
@@ -530,7 +512,7 @@ void pg_job_stop(struct pg_job *job, int now)
 static void interrupted_retry(struct pg__item *it, void *ud)
 {
     pg__item_error(it, PG_ST_INTERRUPTED, "interrupted before attempt %u",
-                   it->attempts + 1);
+                   it->res.attempts + 1);
     pg__job_finish(it, ud);
 }
 

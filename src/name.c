@@ -160,31 +160,40 @@ static enum pg_code build(struct pg__buf *b, const struct pg__url *u,
     return rc;
 }
 
-enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
+enum pg_code pg__name_from_parsed(const struct pg__url *u, unsigned flags,
+                                  char **out)
 {
     struct pg__buf b = PG_BUF_INIT(PG_NAME_MAX);
-    struct pg__url u;
-    char err[PG_ERRBUF_SIZE];
-    int altered;
+    int altered = u->query != NULL;
     enum pg_code rc;
 
     *out = NULL;
-    rc = pg__url_parse(&u, url, strlen(url), err, sizeof(err));
-    if (rc)
-        return rc;
-    altered = u.query != NULL;
-    rc = build(&b, &u, flags, 1, &altered);
+    rc = build(&b, u, flags, 1, &altered);
     if (rc == PG_E_LIMIT) {
         /* Too deep or too long: keep the host and the leaf only. */
         altered = 1;
         pg__buf_init(&b, PG_NAME_MAX);
-        rc = build(&b, &u, flags, 0, &altered);
+        rc = build(&b, u, flags, 0, &altered);
     }
-    pg__url_release(&u);
     if (rc) {
         pg__buf_release(&b);
         return rc;
     }
     *out = pg__buf_take(&b);
     return PG_OK;
+}
+
+enum pg_code pg_name_from_url(const char *url, unsigned flags, char **out)
+{
+    struct pg__url u;
+    char err[PG_ERRBUF_SIZE];
+    enum pg_code rc;
+
+    *out = NULL;
+    rc = pg__url_parse(&u, url, strlen(url), err, sizeof(err));
+    if (rc)
+        return rc;
+    rc = pg__name_from_parsed(&u, flags, out);
+    pg__url_release(&u);
+    return rc;
 }

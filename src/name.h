@@ -28,6 +28,11 @@
 enum pg_code pg__name_add_component(struct pg__buf *b, const char *s,
                                     size_t n, int *altered) PG_WARN_UNUSED;
 
+struct pg__url;
+/* pg_name_from_url() of a URL already parsed (filter.c's name rules). */
+enum pg_code pg__name_from_parsed(const struct pg__url *u, unsigned flags,
+                                  char **out) PG_WARN_UNUSED;
+
 #ifdef PG_UNITTEST
 size_t ext_offset(const char *s, size_t len);
 enum pg_code add_component(struct pg__buf *b, const char *s, size_t n,

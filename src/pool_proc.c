@@ -305,7 +305,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
         it->next = NULL;
         pg__item_reset_result(it);
         if (started) {
-            it->attempts++;
+            it->res.attempts++;
             if (suspects)
                 it->flags |= PG_ITEM_ALONE;
             else
@@ -411,7 +411,7 @@ static void pp_submit(struct pg__pool *p, struct pg__item *it)
     if (!any_worker(pp)) {
         /* No live worker: the item comes back from the next wait. */
         pg__item_reset_result(it);
-        it->attempts++;
+        it->res.attempts++;
         pg__item_error(it, PG_ST_NETWORK_ERROR, "no worker process left");
         it->next = pp->w[0].held;
         pp->w[0].held = it;
@@ -514,7 +514,7 @@ static void on_result(struct proc_pool *pp, struct proc_worker *w,
     rc = pg__codec_get_result(r, it);
     /* An item handed back unstarted was not an attempt. */
     if (!(it->flags & PG_ITEM_CANCELLED))
-        it->attempts++;
+        it->res.attempts++;
     if (rc) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */
         *bad = 1;
@@ -557,7 +557,7 @@ static void hand_back_waiting(struct proc_pool *pp, pg__pool_done_cb cb,
         if (pp->cancelled) {
             it->flags |= PG_ITEM_CANCELLED;
         } else {
-            it->attempts++;
+            it->res.attempts++;
             pg__item_error(it, PG_ST_NETWORK_ERROR,
                            "no worker process left");
         }

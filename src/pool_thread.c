@@ -93,7 +93,7 @@ static void hand_back(struct thread_pool *tp, struct pg__item *head,
 static void fail_item(struct worker *w, struct pg__item *it)
 {
     pg__item_reset_result(it);
-    it->attempts++;
+    it->res.attempts++;
     pg__item_error(it, PG_ST_NETWORK_ERROR,
                    "worker %u could not start: out of memory", w->index);
 }

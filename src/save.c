@@ -499,7 +499,7 @@ static int place_variants(struct save *s, size_t dirlen, enum pg_code *rc)
         if (owner < 0)
             return -1;
         r = place(s->dup ? s->dupdir : s->sv->outdir_fd,
-                  s->dup ? s->dupleaf : s->it->tmp_name, s->dirfd, leaf,
+                  s->dup ? s->dupleaf : s->it->res.tmp_name, s->dirfd, leaf,
                   s->flags & PG_SAVE_OVERWRITE, owner == 2, s->dup != NULL,
                   &s->kept);
         if (r != 0)
@@ -564,34 +564,45 @@ static enum pg_code remember_name(struct save *s)
     return rc;
 }
 
-/* Record in the item and the result what the save came to. */
+/* Record in the result what the save came to. */
 static enum pg_code record_saved(struct save *s)
 {
     struct pg__item *it = s->it;
-    struct pg_result *res = s->res;
+    struct pg_result *res = &it->res;
     enum pg_code rc;
 
     if (s->kept) {
-        it->status = PG_ST_EXISTS;
         res->status = PG_ST_EXISTS;
     } else if (s->dup) {
-        it->duplicate_of = pg__strdup(s->dup);
-        if (!it->duplicate_of)
+        res->duplicate_of = pg__strdup(s->dup);
+        if (!res->duplicate_of)
             return PG_E_NOMEM;
-        res->duplicate_of = it->duplicate_of;
     } else {
-        PG_FREE(it->tmp_name);
-        res->tmp_name = NULL;
+        PG_FREE_CONST(res->tmp_name);
         if (dedup_applies(s)) {
             rc = pg__dedup_add(&s->sv->dedup, it->hash, s->path.ptr);
             if (rc)
                 return rc;
         }
     }
-    pg_free(it->path);
-    it->path = pg__buf_take(&s->path);
-    res->path = it->path;
+    pg_free((void *)res->path);
+    res->path = pg__buf_take(&s->path);
     return PG_OK;
+}
+
+/*
+ * The item whose result callback is running with res, or NULL when res
+ * is not such a result (it then belongs to no job, or its callback has
+ * returned).
+ */
+static struct pg__item *item_in_callback(struct pg_result *res)
+{
+    struct pg__item *it;
+
+    if (!res || !res->job)
+        return NULL;
+    it = pg__item_of(res);
+    return (it->flags & PG_ITEM_IN_CALLBACK) ? it : NULL;
 }
 
 enum pg_code pg_result_save(struct pg_result *res, const char *relname,
@@ -602,10 +613,10 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
                       .dirfd = -1, .dupdir = -1 };
     enum pg_code rc;
 
-    s.sv = res->job ? saver_of(res) : NULL;
-    s.it = s.sv ? s.sv->cur : NULL;
-    if (!s.it || !s.it->tmp_name || res->status != PG_ST_OK)
+    s.it = item_in_callback(res);
+    if (!s.it || !res->tmp_name || res->status != PG_ST_OK)
         return PG_E_INVALID;
+    s.sv = saver_of(res);
     if (pg__spool_check_name(relname)) {
         pg_result_fail(res, PG_ST_SAVE_ERROR, "unsafe file name '%.200s'",
                        relname);
@@ -630,15 +641,14 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
 void pg_result_fail(struct pg_result *res, enum pg_status st,
                     const char *fmt, ...)
 {
-    struct pg__item *it = res->job ? saver_of(res)->cur : NULL;
+    struct pg__item *it = item_in_callback(res);
     va_list ap;
 
     if (!it)
         return;
-    it->status = st;
+    res->status = st;
     va_start(ap, fmt);
     vsnprintf(it->error, sizeof(it->error), fmt, ap);
     va_end(ap);
-    res->status = st;
     res->error = it->error;
 }

@@ -63,7 +63,6 @@ struct pg__saver {
     struct pg__nameset names;      /* saved name -> URL in names_urls */
     struct pg__urlstore names_urls;
     struct pg__dedup dedup;
-    struct pg__item *cur;          /* item whose result callback runs */
 };
 
 void pg__saver_init(struct pg__saver *sv);

@@ -368,20 +368,64 @@ enum pg_code pg__url_parse(struct pg__url *u, const char *s, size_t len,
     return rc;
 }
 
+char *pg__url_origin_of(const struct pg__url *u)
+{
+    struct pg__buf b;
+    char *o = NULL;
+
+    pg__buf_init(&b, PG_URL_MAX + 16);
+    if (!pg__buf_addf(&b, "%s://%s%s%s", u->scheme, u->host,
+                     u->port ? ":" : "", u->port ? u->port : ""))
+        o = pg__buf_take(&b);
+    pg__buf_release(&b);
+    return o;
+}
+
 char *pg__url_origin(const char *url)
 {
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
-    struct pg__buf b;
-    char *o = NULL;
+    char *o;
 
     if (pg__url_parse(&u, url, strlen(url), err, sizeof(err)))
         return NULL;
-    pg__buf_init(&b, PG_URL_MAX + 16);
-    if (!pg__buf_addf(&b, "%s://%s%s%s", u.scheme, u.host,
-                     u.port ? ":" : "", u.port ? u.port : ""))
-        o = pg__buf_take(&b);
-    pg__buf_release(&b);
+    o = pg__url_origin_of(&u);
     pg__url_release(&u);
     return o;
+}
+
+size_t pg__url_host_of(const char *url, char *buf, size_t size)
+{
+    const char *auth = strstr(url, "://"), *end, *at, *h, *stop;
+    size_t n;
+
+    if (!auth || size == 0)
+        return 0;
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    /* Skip user info: the host follows the last '@' of the authority. */
+    for (h = auth, at = auth; at < end; at++)
+        if (*at == '@')
+            h = at + 1;
+    if (*h == '[') {
+        /* IPv6: the brackets stay, a zone id ("%25eth0") goes. */
+        stop = memchr(h, ']', (size_t)(end - h));
+        if (!stop)
+            return 0;
+        at = memchr(h, '%', (size_t)(stop - h));
+        n = (size_t)((at ? at : stop) - h);
+        if (n + 2 > size)
+            return 0;
+        memcpy(buf, h, n);
+        buf[n++] = ']';
+        buf[n] = '\0';
+        return n;
+    }
+    stop = memchr(h, ':', (size_t)(end - h));
+    n = (size_t)((stop ? stop : end) - h);
+    if (n == 0 || n + 1 > size)
+        return 0;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return n;
 }

@@ -44,6 +44,20 @@ void pg__url_release(struct pg__url *u);
 char *pg__url_origin(const char *url);
 
 /*
+ * The host of a URL that pg__url_parse() normalised (u.url), as u.host
+ * has it (lower case, IPv6 in brackets without a zone id), without
+ * parsing it again: copied into buf, NUL-terminated.  Its length, or 0
+ * when url has no host or it does not fit in size bytes.
+ */
+size_t pg__url_host_of(const char *url, char *buf, size_t size);
+
+/*
+ * The origin of a parsed URL, as pg__url_origin() gives it; heap, the
+ * caller frees; NULL on out of memory.
+ */
+char *pg__url_origin_of(const struct pg__url *u);
+
+/*
  * The form in which an input line (len bytes, may hold NUL) is recorded
  * and matched by --resume: a copy with NUL, control bytes and every byte
  * that is not part of valid UTF-8 written as %XX, so a raw 0xFF byte

@@ -181,8 +181,8 @@ static void child_done(struct pg__item *it, void *ud)
         c->broken = 1;
     if (!c->broken)
         child_queue(c);
-    if (c->broken && it->tmp_name)
-        unlinkat(c->outdir_fd, it->tmp_name, 0);
+    if (c->broken && it->res.tmp_name)
+        unlinkat(c->outdir_fd, it->res.tmp_name, 0);
     pg__item_free(it);
 }
 

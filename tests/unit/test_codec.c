@@ -35,7 +35,7 @@ static void test_job_round_trip(void **state)
     (void)state;
     assert_non_null(it);
     it->id = 42;
-    it->attempts = 3;
+    it->res.attempts = 3;
     it->flags = PG_ITEM_ALONE;
     it->url = pg__strdup("http://example.com/a");
     assert_int_equal(pg__codec_put_job(&b, it), PG_OK);
@@ -43,7 +43,7 @@ static void test_job_round_trip(void **state)
     got = pg__codec_get_job(b.ptr + PG_WIRE_HEADER, b.len - PG_WIRE_HEADER);
     assert_non_null(got);
     assert_int_equal(got->id, 42);
-    assert_int_equal(got->attempts, 3);
+    assert_int_equal(got->res.attempts, 3);
     assert_int_equal(got->flags, PG_ITEM_ALONE);
     assert_string_equal(got->url, "http://example.com/a");
     /* Cut short: refused. */
@@ -112,32 +112,32 @@ static void test_result_round_trip(void **state)
     assert_non_null(it);
     assert_non_null(got);
     it->id = 9;
-    it->status = PG_ST_HTTP_ERROR;
-    it->http_code = 404;
-    it->bytes = 1234;
-    it->time_ms = 5.5;
-    it->content_type = pg__strdup("text/html");
-    it->final_url = pg__strdup("http://example.com/b");
+    it->res.status = PG_ST_HTTP_ERROR;
+    it->res.http_code = 404;
+    it->res.bytes = 1234;
+    it->res.time_ms = 5.5;
+    it->res.content_type = pg__strdup("text/html");
+    it->res.final_url = pg__strdup("http://example.com/b");
     snprintf(it->error, sizeof(it->error), "not found");
     it->flags = PG_ITEM_HTML;
     it->retry_after_ms = 3000;
-    it->n_links = 4;
+    it->res.links = 4;
     assert_int_equal(pg__codec_put_result(&b, it), PG_OK);
     frame_reader(&b, PG_WIRE_RESULT, &r);
     assert_int_equal(pg__wire_get_u64(&r), 9);
     assert_int_equal(pg__codec_get_result(&r, got), PG_OK);
-    assert_int_equal(got->status, PG_ST_HTTP_ERROR);
-    assert_int_equal(got->http_code, 404);
-    assert_int_equal(got->bytes, 1234);
-    assert_true(got->time_ms == 5.5);
-    assert_string_equal(got->content_type, "text/html");
-    assert_string_equal(got->final_url, "http://example.com/b");
-    assert_null(got->tmp_name);
+    assert_int_equal(got->res.status, PG_ST_HTTP_ERROR);
+    assert_int_equal(got->res.http_code, 404);
+    assert_int_equal(got->res.bytes, 1234);
+    assert_true(got->res.time_ms == 5.5);
+    assert_string_equal(got->res.content_type, "text/html");
+    assert_string_equal(got->res.final_url, "http://example.com/b");
+    assert_null(got->res.tmp_name);
     assert_string_equal(got->error, "not found");
     assert_string_equal(got->hash, "");
     assert_int_equal(got->flags, PG_ITEM_HTML);
     assert_int_equal(got->retry_after_ms, 3000);
-    assert_int_equal(got->n_links, 0);   /* links went ahead */
+    assert_int_equal(got->res.links, 0);   /* links went ahead */
     /* Cut short: refused. */
     pg__item_reset_result(got);
     pg__wire_reader_init(&r, b.ptr + PG_WIRE_HEADER, 30);

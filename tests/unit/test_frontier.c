@@ -22,7 +22,7 @@ static struct pg__item *mk(const char *url, unsigned flags)
 
     assert_non_null(it);
     it->url = pg__strdup(url);
-    it->input_url = pg__strdup(url);
+    it->res.url = pg__strdup(url);
     assert_non_null(it->url);
     it->flags = flags;
     return it;
@@ -199,13 +199,13 @@ static void test_robots_gate(void **state)
     it = pop(&f, 0, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h:8/private/a.jpg");
-    assert_int_equal(it->status, PG_ST_ROBOTS);
+    assert_int_equal(it->res.status, PG_ST_ROBOTS);
     assert_null(it->host);  /* never started */
     finish(&f, it);
     it = pop(&f, 0, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h:8/ok.jpg");
-    assert_int_equal(it->status, PG_ST_OK);
+    assert_int_equal(it->res.status, PG_ST_OK);
     finish(&f, it);
     /* robots.txt is fetched once per origin. */
     assert_int_equal(pg__frontier_push(&f, mk("http://h:8/more.jpg",
@@ -251,12 +251,12 @@ static void test_nofetch(void **state)
     it = pop(&f, 6, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h/private/a.jpg");
-    assert_int_equal(it->status, PG_ST_ROBOTS);
+    assert_int_equal(it->res.status, PG_ST_ROBOTS);
     finish(&f, it);
     it = pop(&f, 6, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h/b.jpg");
-    assert_int_equal(it->status, PG_ST_OK);
+    assert_int_equal(it->res.status, PG_ST_OK);
     assert_null(it->host);
     finish(&f, it);
     assert_null(pop(&f, 6, &wake));   /* page2 waits for the host */
@@ -297,17 +297,17 @@ static struct pg__item *mk_spill(unsigned o, unsigned n)
              (int)(n % 40), 7u);
     it = mk(url, (n % 3 ? PG_ITEM_IMAGE : PG_ITEM_PARSE) |
                  (n % 2 ? PG_ITEM_PUBLIC_ONLY : 0));
-    pg_free(it->input_url);
+    pg_free((void *)it->res.url);
     snprintf(ref, sizeof(ref), "in-%u-%u", o, n);
-    it->input_url = pg__strdup(ref);
+    it->res.url = pg__strdup(ref);
     if (n % 5) {
         snprintf(ref, sizeof(ref), "http://h%u/page/%u", o, n / 5);
-        it->referrer = pg__strdup(ref);
+        it->res.referrer = pg__strdup(ref);
     }
     it->id = (uint64_t)o << 32 | n;
-    it->line = 1000000ULL * o + n;
-    it->depth = n % 7;
-    it->kind = n % 3 ? PG_KIND_IMAGE : PG_KIND_PAGE;
+    it->res.line = 1000000ULL * o + n;
+    it->res.depth = n % 7;
+    it->res.kind = n % 3 ? PG_KIND_IMAGE : PG_KIND_PAGE;
     return it;
 }
 
@@ -319,14 +319,14 @@ static unsigned check_spill(const struct pg__item *it)
 
     want = mk_spill(o, n);
     assert_string_equal(it->url, want->url);
-    assert_string_equal(it->input_url, want->input_url);
-    if (want->referrer)
-        assert_string_equal(it->referrer, want->referrer);
+    assert_string_equal(it->res.url, want->res.url);
+    if (want->res.referrer)
+        assert_string_equal(it->res.referrer, want->res.referrer);
     else
-        assert_null(it->referrer);
-    assert_int_equal(it->line, want->line);
-    assert_int_equal(it->depth, want->depth);
-    assert_int_equal(it->kind, want->kind);
+        assert_null(it->res.referrer);
+    assert_int_equal(it->res.line, want->res.line);
+    assert_int_equal(it->res.depth, want->res.depth);
+    assert_int_equal(it->res.kind, want->res.kind);
     assert_int_equal(it->flags, want->flags);
     pg__item_free(want);
     return n;
@@ -453,7 +453,7 @@ static void test_spill_defer_and_clear(void **state)
     retry = pop(&f, 0, &wake);
     assert_int_equal(check_spill(retry), 0);
     pg__frontier_done(&f, retry);
-    retry->attempts = 1;
+    retry->res.attempts = 1;
     retry->not_before = 5.0;
     assert_int_equal(pg__frontier_defer(&f, retry), PG_OK);
     /* Before it is due, the queue goes on in order. */
@@ -465,7 +465,7 @@ static void test_spill_defer_and_clear(void **state)
     /* Once due, the retry comes first, tried state intact. */
     it = pop(&f, 5.0, &wake);
     assert_ptr_equal(it, retry);
-    assert_int_equal(it->attempts, 1);
+    assert_int_equal(it->res.attempts, 1);
     finish(&f, it);
     for (i = 2; i < 50; i++) {
         it = pop(&f, 6.0, &wake);

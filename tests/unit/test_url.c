@@ -188,6 +188,46 @@ static const struct reject_case reject_cases[] = {
     { "http://h\x7f/", 0, PG_E_URL, "0x7f" },
 };
 
+/*
+ * pg__url_host_of() reads the host of a normalised URL without parsing
+ * it again (the parent's crawl scope check): it must give what the
+ * parser gives, for every accepted case and the awkward ones (user info,
+ * IPv6 with a zone, ports, upper case).
+ */
+static void test_host_of_normalised(void **state)
+{
+    static const char *extra[] = {
+        "http://User:Pw@EXAMPLE.com:80/a", "http://@host/",
+        "http://[fe80::1%25eth0]:8080/x", "https://[::1]/",
+        "http://a.b:8/?q", "http://x.y?z", "http://u:p%40x@h.example/",
+        "HTTP://WWW.Example.COM.:8080/p?q#f",
+    };
+    size_t i, n = PG_ARRAY_SIZE(accept_cases) + PG_ARRAY_SIZE(extra);
+    char host[PG_URL_MAX];
+    int bad = 0;
+
+    for (i = 0; i < n; i++) {
+        const char *in = i < PG_ARRAY_SIZE(accept_cases) ?
+                         accept_cases[i].in :
+                         extra[i - PG_ARRAY_SIZE(accept_cases)];
+        struct pg__url u;
+        char err[PG_ERRBUF_SIZE];
+        size_t len;
+
+        if (pg__url_parse(&u, in, strlen(in), err, sizeof(err)) != PG_OK)
+            continue;
+        len = pg__url_host_of(u.url, host, sizeof(host));
+        UT_EXPECT(bad, len == strlen(u.host) && !strcmp(host, u.host),
+                  "'%s' -> '%s': host '%s' (%zu), parser says '%s'", in,
+                  u.url, len ? host : "", len, u.host);
+        pg__url_release(&u);
+    }
+    /* Too small a buffer, or no host: 0, never a cut host. */
+    assert_int_equal(pg__url_host_of("http://example.com/", host, 5), 0);
+    assert_int_equal(pg__url_host_of("no-scheme", host, sizeof(host)), 0);
+    assert_int_equal(bad, 0);
+}
+
 static void test_parse_reject_table(void **state)
 {
     size_t i;
@@ -543,6 +583,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_accept_table),
+        cmocka_unit_test(test_host_of_normalised),
         cmocka_unit_test(test_parse_reject_table),
         cmocka_unit_test(test_parse_reject_opaque_scheme),
         cmocka_unit_test(test_parse_port_zero_is_not_nomem),
