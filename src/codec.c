@@ -37,6 +37,8 @@ enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it)
     if (!rc)
         rc = pg__wire_put_str(b, it->url);
     if (!rc)
+        rc = pg__wire_put_str(b, it->referrer);
+    if (!rc)
         rc = pg__wire_end(b);
     return rc;
 }
@@ -46,7 +48,7 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
 {
     struct pg__wire_reader r;
     struct pg__item *it = pg__item_new();
-    const char *url;
+    const char *url, *ref;
 
     if (!it)
         return NULL;
@@ -55,7 +57,9 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
     it->attempts = pg__wire_get_u32(&r);
     it->flags = pg__wire_get_u32(&r);
     url = pg__wire_get_str(&r);
-    if (r.bad || !url || !(it->url = pg__strdup(url))) {
+    ref = pg__wire_get_str(&r);
+    if (r.bad || !url || !(it->url = pg__strdup(url)) ||
+        (ref && !(it->referrer = pg__strdup(ref)))) {
         pg__item_free(it);
         return NULL;
     }

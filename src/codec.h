@@ -3,7 +3,8 @@
  * and its workers (worker.c): each layout's encoder and decoder, side
  * by side in codec.c, on top of wire.h's framing.
  *
- * JOB (parent -> worker): id, attempts, flags, url.
+ * JOB (parent -> worker): id, attempts, flags, url, referrer (or
+ * none).
  * LINKS (worker -> parent): id, then a count and (kind, url) pairs; a
  * page's links take as many LINKS frames as they need, ahead of its
  * RESULT.

@@ -352,6 +352,9 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
         return -1;
     }
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, x->manual ? 0L : 1L);
+    /* The page a link was found on (every hop of it); inputs: none. */
+    curl_easy_setopt(x->easy, CURLOPT_REFERER,
+                     c->referer ? it->referrer : NULL);
     xfer_target(x, it->url);
     return 0;
 }

@@ -45,6 +45,7 @@ struct pg__fetch_config {
     long max_redirs;
     const char *user_agent;
     struct curl_slist *headers;  /* owned by the job */
+    int referer;                  /* send an item's referrer as Referer */
     int outdir_fd;
     const struct pg__logger *log;
     const struct pg__extract_config *extract; /* NULL: never parse */

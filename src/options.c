@@ -195,6 +195,7 @@ enum pg_code pg__options_fetch(struct pg_job *job)
     f->max_redirs = o->max_redirs;
     f->user_agent = job->user_agent;
     f->headers = job->headers;
+    f->referer = !o->no_referer;
     f->outdir_fd = job->save.outdir_fd;
     f->log = &job->log;
     f->max_size = o->max_size;

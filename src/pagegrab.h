@@ -274,6 +274,9 @@ struct pg_options {
     const char *const *headers; /* "Name: value" lines, sent only to
                                    the origins of the input URLs */
     size_t n_headers;
+    int no_referer;             /* send no Referer (default: a discovered
+                                   link is requested with the page it was
+                                   found on as Referer; inputs send none) */
 
     /* Extraction and crawling.  Any of images / xpaths / follow turns
      * input URLs into pages: HTML responses are parsed in the worker. */
