@@ -70,7 +70,9 @@ enum opt_id {
     OPT_RESUME,
     OPT_SYNC,
     OPT_ALLOW_PRIVATE,
-    OPT_NO_REFERER
+    OPT_NO_REFERER,
+    OPT_LOAD_COOKIES,
+    OPT_SAVE_COOKIES
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +94,8 @@ static const struct option long_opts[] = {
     { "user-agent", required_argument, NULL, OPT_AGENT },
     { "header", required_argument, NULL, OPT_HEADER },
     { "no-referer", no_argument, NULL, OPT_NO_REFERER },
+    { "load-cookies", required_argument, NULL, OPT_LOAD_COOKIES },
+    { "save-cookies", required_argument, NULL, OPT_SAVE_COOKIES },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "images", no_argument, NULL, OPT_IMAGES },
     { "xpath", required_argument, NULL, OPT_XPATH },
@@ -453,6 +457,12 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return 0;
     case OPT_NO_REFERER:
         cli->o.no_referer = 1;
+        return 0;
+    case OPT_LOAD_COOKIES:
+        cli->o.load_cookies = val;
+        return 0;
+    case OPT_SAVE_COOKIES:
+        cli->o.save_cookies = val;
         return 0;
     case OPT_PROGRESS:
         cli->progress = 1;

@@ -202,6 +202,65 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
     return PG_OK;
 }
 
+/* ---- COOKIES: both ways ----------------------------------------------- */
+
+enum pg_code pg__codec_put_cookies(struct pg__buf *b, char *const *v,
+                                   size_t *from)
+{
+    size_t budget = PG_WIRE_MAX - 4096, bytes = 0, n = 0, i;
+    enum pg_code rc;
+
+    for (i = *from; v[i]; i++) {
+        bytes += 5 + strlen(v[i]);
+        if (bytes > budget && n > 0)
+            break;
+        n++;
+    }
+    rc = pg__wire_begin(b, PG_WIRE_COOKIES);
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)n);
+    for (i = *from; !rc && i < *from + n; i++)
+        rc = pg__wire_put_str(b, v[i]);
+    if (!rc)
+        rc = pg__wire_end(b);
+    *from += n;
+    return rc;
+}
+
+char **pg__codec_get_cookies(const void *payload, size_t len,
+                             struct pg__jar *jar, int *bad)
+{
+    struct pg__wire_reader r;
+    uint32_t n, i;
+    size_t k = 0;
+    char **v;
+
+    pg__wire_reader_init(&r, payload, len);
+    n = pg__wire_get_u32(&r);
+    /* Each line takes at least 5 bytes: a hostile count allocates no
+     * more than the frame's size. */
+    if (r.bad || n > len / 5) {
+        *bad = 1;
+        return NULL;
+    }
+    v = pg__calloc((size_t)n + 1, sizeof(*v));
+    for (i = 0; i < n; i++) {
+        const char *s = pg__wire_get_str(&r);
+
+        if (r.bad || !s) {
+            *bad = 1;
+            break;
+        }
+        if (pg__jar_apply(jar, s) == 1 && v && (v[k] = pg__strdup(s)))
+            k++;
+    }
+    if (k == 0) {
+        pg_free(v);
+        return NULL;
+    }
+    return v;
+}
+
 /* ---- LOG: worker -> parent -------------------------------------------- */
 
 enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,

@@ -332,6 +332,7 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->too_large = 0;
     x->blocked = 0;
     x->retry_after_ms = -1;
+    x->got_cookie = 0;
     x->first_addr = PG_ADDR_NONE;
     x->hops = 0;
     x->time_us = 0;
@@ -376,6 +377,8 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
     it->retry_after_ms = x->retry_after_ms;
+    if (x->got_cookie && c->jar)
+        pg__jar_collect(c->jar, x->easy);
     /* Private from the start, not by a redirect: only then may the
      * page's links reach private addresses. */
     if (x->first_addr == PG_ADDR_PRIVATE)

@@ -34,6 +34,7 @@
 
 #include "extract.h"
 #include "item.h"
+#include "jar.h"
 #include "log.h"
 
 /* Settings shared read-only by every fetcher of a job. */
@@ -58,7 +59,9 @@ struct pg__fetch_config {
      * *abort_flag and aborts the transfer.  watch_parent 0: not used. */
     int watch_parent;
     int parent_fd;
-    CURLSH *share;                /* DNS and TLS session cache, or NULL */
+    CURLSH *share;                /* DNS and TLS session cache (and the
+                                     cookies of jar), or NULL */
+    struct pg__jar *jar;          /* the jar behind share, or NULL */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */
@@ -96,6 +99,7 @@ struct pg__xfer {
     int too_large;        /* body or headers over the limit */
     int blocked;          /* refused a private address */
     long retry_after_ms;  /* of the last response, or -1 */
+    int got_cookie;       /* a response of the transfer set cookies */
     int first_addr;       /* enum pg__addr: the first address used */
     /* Redirects followed here, not by libcurl (PG_ITEM_HEADERS), so that
      * the custom headers stay on the item's origin. */

@@ -134,6 +134,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         x->too_large = 1;
         return 0;
     }
+    if (n > 11 && !strncasecmp(data, "Set-Cookie:", 11))
+        x->got_cookie = 1;
     if (n > 5 && !strncmp(data, "HTTP/", 5)) {
         x->retry_after_ms = -1;  /* a new response begins */
     } else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
@@ -360,6 +362,8 @@ enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     if (c->share)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    /* The cookie engine, on the share's jar (nothing is read: ""). */
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

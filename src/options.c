@@ -4,11 +4,14 @@
  * and the fetch configuration a job derives from it.  Not the parsing of
  * a command line or a config file (cmd/args.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "mem.h"
+#include "util.h"
 
 void pg_options_init(struct pg_options *o)
 {
@@ -67,7 +70,8 @@ static int copy_list(const char *const **v, size_t n)
  * copying and freeing cannot disagree.
  */
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
-                   &(o)->manifest_path, &(o)->user_agent
+                   &(o)->manifest_path, &(o)->user_agent, \
+                   &(o)->load_cookies, &(o)->save_cookies
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -164,6 +168,70 @@ enum pg_code pg__options_check(struct pg_job *job)
     return PG_OK;
 }
 
+/* The save file's directory must take a new file (checked before the
+ * job, not found out at its end). */
+static enum pg_code check_save_dir(struct pg_job *job, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? pg__strndup(path, slash > path ?
+                                    (size_t)(slash - path) : 1)
+                      : pg__strdup(".");
+    char errtxt[128];
+    int ok;
+
+    if (!dir)
+        return PG_E_NOMEM;
+    ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        pg__job_set_err(job, "cannot save cookies to '%s': %s", path,
+                        pg__errstr(errno, errtxt, sizeof(errtxt)));
+    pg_free(dir);
+    return ok ? PG_OK : PG_E_INVALID;
+}
+
+/*
+ * The cookie jar: thread mode, the locked share of every handle; process
+ * mode, the parent's (each worker starts its own from it, pool_proc.c
+ * relays).  --load-cookies fills it now.
+ */
+static enum pg_code setup_jar(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    char err[PG_ERRBUF_SIZE];
+    int threads = o->mode != PG_MODE_PROCESS;
+
+    if (o->save_cookies && check_save_dir(job, o->save_cookies))
+        return PG_E_INVALID;
+    job->jar = pg__jar_new(threads, 0, &job->log);
+    if (!job->jar)
+        return PG_E_NOMEM;
+    if (o->load_cookies &&
+        pg__jar_load(job->jar, o->load_cookies, err, sizeof(err))) {
+        pg__job_set_err(job, "%s", err);
+        return PG_E_INVALID;
+    }
+    if (threads) {
+        job->fetch.share = pg__jar_share(job->jar);
+        job->fetch.jar = job->jar;
+    }
+    return PG_OK;
+}
+
+void pg__options_finish(struct pg_job *job)
+{
+    char err[PG_ERRBUF_SIZE];
+
+    if (!job->o->save_cookies || !job->jar)
+        return;
+    if (pg__jar_save(job->jar, job->o->save_cookies, err, sizeof(err))) {
+        pg__log(&job->log, PG_LOG_ERROR, "%s", err);
+        if (!job->fatal) {
+            pg__job_set_err(job, "%s", err);
+            job->fatal = PG_E_FATAL;
+        }
+    }
+}
+
 enum pg_code pg__options_fetch(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
@@ -204,5 +272,5 @@ enum pg_code pg__options_fetch(struct pg_job *job)
      * when a record, --dedup or a {hash} name uses it. */
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     f->sync = o->sync;
-    return PG_OK;
+    return setup_jar(job);
 }

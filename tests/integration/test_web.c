@@ -34,6 +34,22 @@ static struct pg_test_server *start(struct pg_test *t,
     return srv;
 }
 
+/* Every record of the manifest at man has status want; returns how many
+ * records there are. */
+static size_t check_all(struct pg_test *t, const char *man, const char *want)
+{
+    struct pg_manifest m;
+    size_t i, n;
+
+    pg_manifest_must_load(t, man, &m);
+    for (i = 0; i < m.n; i++)
+        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"), want,
+                     pg_record_str(&m.rec[i], "url"));
+    n = m.n;
+    pg_manifest_release(&m);
+    return n;
+}
+
 /* Images per page: enough that -j 4 spreads them over every worker. */
 static unsigned n_images(void)
 {
@@ -132,8 +148,147 @@ static void test_referer(struct pg_test *t)
     free(url);
 }
 
+/* ---- Cookies ----------------------------------------------------------- */
+
+#define COOKIE_SET "Set-Cookie: sid=s3cret-42; Path=/"
+#define COOKIE_NEED "Cookie: sid=s3cret-42\nReferer: /gallery.html"
+
+/*
+ * The gallery sets a session cookie; its images require the cookie and
+ * the gallery as Referer.  With -j 4 every image is ok in both modes.
+ * The images are slow (100 ms) and many, so they run on several workers
+ * at once (the server's waiting peak is above what one worker runs):
+ * the cookie set in the gallery's worker reached the others.
+ */
+static void test_cookie_shared(struct pg_test *t)
+{
+    char *page = gallery(n_images());
+    struct pg_test_server *srv = guarded_site(t, page, COOKIE_SET,
+                                              COOKIE_NEED);
+    char *url = pg_test_server_url(srv, "/gallery.html");
+    char *out = pg_path(t, "out");
+    char *man = pg_path(t, "m.jsonl");
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+
+    pg_args_push(&x, "--mode", t->mode, "-j", "4", "-o", out,
+                 "--manifest", man, "--images", "-q", url, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    PG_CHECK_INT(t, check_all(t, man, "ok"), n_images() + 1, "records");
+    PG_CHECK(t, pg_test_server_wait_peak(srv) > pg_test_per_worker(),
+             "images waiting at once: %u, not more than one worker runs "
+             "(%u): the test proves nothing",
+             pg_test_server_wait_peak(srv), pg_test_per_worker());
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+    free(page);
+    free(url);
+}
+
+/* Input URLs of the images only: without the page, only --load-cookies
+ * gives the cookie. */
+static void run_images(struct pg_test *t, struct pg_test_server *srv,
+                       const char *tag, const char *opt, const char *file,
+                       int want_code)
+{
+    char *out = pg_path(t, "out-%s", tag);
+    char *man = pg_path(t, "m-%s.jsonl", tag);
+    char *list = pg_path(t, "urls-%s.txt", tag);
+    char *urls = malloc(64 * (size_t)n_images() + 1);
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+    size_t len = 0;
+    unsigned i;
+
+    if (!urls)
+        abort();
+    for (i = 0; i < n_images(); i++) {
+        char path[32];
+        char *u;
+
+        snprintf(path, sizeof(path), "/img/%06u.bin", i);
+        u = pg_test_server_url(srv, path);
+        len += (size_t)sprintf(urls + len, "%s\n", u);
+        free(u);
+    }
+    pg_write_file(t, list, urls, len);
+    pg_args_push(&x, "--mode", t->mode, "-j", "4", "-o", out,
+                 "--manifest", man, "-q", "-i", list, END);
+    if (opt)
+        pg_args_push(&x, opt, file, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, want_code, tag);
+    if (want_code != 2)
+        PG_CHECK_INT(t, check_all(t, man, want_code ? "http-error" : "ok"),
+                     n_images(), "records");
+    if (want_code == 2)
+        PG_CHECK(t, strstr(r.err, file) != NULL, "the error does not name "
+                 "'%s': %s", file, r.err);
+    pg_run_release(&r);
+    free(urls);
+}
+
+/* --load-cookies: a cookies.txt as curl and wget write it (#HttpOnly_
+ * lines, comments); a missing file is an error naming it. */
+static void test_load_cookies(struct pg_test *t)
+{
+    static const char jar[] =
+        "# Netscape HTTP Cookie File\n"
+        "# https://curl.se/docs/http-cookies.html\n\n"
+        "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\ts3cret-42\n"
+        "other.example\tTRUE\t/\tFALSE\t0\tsid\twrong\n";
+    struct pg_test_server *srv = guarded_site(t, "", NULL,
+                                              "Cookie: sid=s3cret-42");
+    char *file = pg_path(t, "cookies.txt");
+
+    pg_write_file(t, file, jar, sizeof(jar) - 1);
+    run_images(t, srv, "without", NULL, NULL, 1);
+    run_images(t, srv, "with", "--load-cookies", file, 0);
+    run_images(t, srv, "missing", "--load-cookies",
+               pg_path(t, "no-such-cookies.txt"), 2);
+    pg_test_server_stop(srv);
+    free(file);
+}
+
+/* --save-cookies writes what the site set (mode 0600); a later run
+ * loads it back and is let in. */
+static void test_save_cookies(struct pg_test *t)
+{
+    char *page = gallery(2);
+    struct pg_test_server *srv = guarded_site(t, page, COOKIE_SET,
+                                              "Cookie: sid=s3cret-42");
+    char *url = pg_test_server_url(srv, "/gallery.html");
+    char *file = pg_path(t, "saved.txt");
+    char *out = pg_path(t, "out");
+    struct pg_args x = {{0}, 0};
+    struct stat st;
+    struct pg_run r;
+    char *text;
+
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "-q",
+                 "--save-cookies", file, url, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    PG_CHECK(t, stat(file, &st) == 0, "no cookie file written");
+    PG_CHECK(t, (st.st_mode & 0777) == 0600, "cookie file mode %o",
+             (unsigned)(st.st_mode & 0777));
+    text = pg_read_file(file, NULL);
+    PG_CHECK(t, text && strstr(text, "\tsid\ts3cret-42"),
+             "the cookie is not in the file: %s", text ? text : "(none)");
+    pg_run_release(&r);
+    run_images(t, srv, "reload", "--load-cookies", file, 0);
+    pg_test_server_stop(srv);
+    free(text);
+    free(page);
+    free(url);
+}
+
 static const struct pg_test_case cases[] = {
     {"referer", test_referer, PG_TEST_PER_MODE, 90},
+    {"cookie_shared", test_cookie_shared, PG_TEST_PER_MODE, 90},
+    {"load_cookies", test_load_cookies, PG_TEST_PER_MODE, 120},
+    {"save_cookies", test_save_cookies, PG_TEST_PER_MODE, 90},
 };
 
 int main(int argc, char **argv)
