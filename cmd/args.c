@@ -72,7 +72,9 @@ enum opt_id {
     OPT_ALLOW_PRIVATE,
     OPT_NO_REFERER,
     OPT_LOAD_COOKIES,
-    OPT_SAVE_COOKIES
+    OPT_SAVE_COOKIES,
+    OPT_PROXY,
+    OPT_NO_PROXY
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +98,8 @@ static const struct option long_opts[] = {
     { "no-referer", no_argument, NULL, OPT_NO_REFERER },
     { "load-cookies", required_argument, NULL, OPT_LOAD_COOKIES },
     { "save-cookies", required_argument, NULL, OPT_SAVE_COOKIES },
+    { "proxy", required_argument, NULL, OPT_PROXY },
+    { "no-proxy", required_argument, NULL, OPT_NO_PROXY },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "images", no_argument, NULL, OPT_IMAGES },
     { "xpath", required_argument, NULL, OPT_XPATH },
@@ -463,6 +467,12 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return 0;
     case OPT_SAVE_COOKIES:
         cli->o.save_cookies = val;
+        return 0;
+    case OPT_PROXY:
+        cli->o.proxy = val;
+        return 0;
+    case OPT_NO_PROXY:
+        cli->o.no_proxy = val;
         return 0;
     case OPT_PROGRESS:
         cli->progress = 1;

@@ -85,6 +85,8 @@ void pg_job_free(struct pg_job *job)
     if (job->pool)
         pg__pool_free(job->pool);
     pg__jar_free(job->jar);
+    for (size_t i = 0; i < 3; i++)
+        pg_free(job->proxy_env[i]);
     if (job->in) {
         pg__input_close(job->in);
         pg_free(job->in);

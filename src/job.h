@@ -34,6 +34,7 @@ struct pg_job {
     struct curl_slist *headers;
     char *user_agent;
     struct pg__jar *jar;       /* the job's cookies (options.c) */
+    char *proxy_env[3];        /* http, https proxy, no-proxy list */
 
     struct pg__input *in;      /* NULL without input_path */
     size_t next_arg;           /* next of o->urls to queue */

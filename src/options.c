@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "job.h"
 #include "mem.h"
+#include "proxy.h"
 #include "util.h"
 
 void pg_options_init(struct pg_options *o)
@@ -71,7 +73,8 @@ static int copy_list(const char *const **v, size_t n)
  */
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
                    &(o)->manifest_path, &(o)->user_agent, \
-                   &(o)->load_cookies, &(o)->save_cookies
+                   &(o)->load_cookies, &(o)->save_cookies, \
+                   &(o)->proxy, &(o)->no_proxy
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -217,6 +220,52 @@ static enum pg_code setup_jar(struct pg_job *job)
     return PG_OK;
 }
 
+/* The first of the variables that is set and not empty, or NULL. */
+static const char *env_first(const char *a, const char *b, const char *c)
+{
+    const char *v[3] = { a, b, c };
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        const char *s = v[i] ? getenv(v[i]) : NULL;
+
+        if (s && *s)
+            return s;
+    }
+    return NULL;
+}
+
+/* The proxies (proxy.h), copied: the environment may change. */
+static enum pg_code setup_proxy(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__fetch_config *f = &job->fetch;
+    const char *v[3];
+    size_t i;
+
+    if (o->proxy && pg__proxy_check(o->proxy)) {
+        pg__job_set_err(job, "unsupported proxy '%s' (http, https, "
+                        "socks4, socks4a, socks5 or socks5h)", o->proxy);
+        return PG_E_INVALID;
+    }
+    v[0] = o->proxy ? o->proxy : env_first("http_proxy", "all_proxy",
+                                           "ALL_PROXY");
+    v[1] = o->proxy ? o->proxy : env_first("https_proxy", "HTTPS_PROXY",
+                                           NULL);
+    if (!v[1])
+        v[1] = env_first("all_proxy", "ALL_PROXY", NULL);
+    v[2] = o->no_proxy ? o->no_proxy : env_first("no_proxy", "NO_PROXY",
+                                                 NULL);
+    for (i = 0; i < 3; i++) {
+        if (v[i] && !(job->proxy_env[i] = pg__strdup(v[i])))
+            return PG_E_NOMEM;
+    }
+    f->proxy_http = job->proxy_env[0];
+    f->proxy_https = job->proxy_env[1];
+    f->no_proxy = job->proxy_env[2];
+    return PG_OK;
+}
+
 void pg__options_finish(struct pg_job *job)
 {
     char err[PG_ERRBUF_SIZE];
@@ -236,6 +285,7 @@ enum pg_code pg__options_fetch(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__fetch_config *f = &job->fetch;
+    enum pg_code rc;
     size_t i;
 
     for (i = 0; i < o->n_headers; i++) {
@@ -272,5 +322,6 @@ enum pg_code pg__options_fetch(struct pg_job *job)
      * when a record, --dedup or a {hash} name uses it. */
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     f->sync = o->sync;
-    return setup_jar(job);
+    rc = setup_proxy(job);
+    return rc ? rc : setup_jar(job);
 }

@@ -280,6 +280,12 @@ struct pg_options {
                                    mode 0600), or NULL.  Cookies that
                                    responses set reach every later request
                                    of the job in both modes */
+    const char *proxy;          /* proxy URL for every URL (http, https,
+                                   socks4, socks4a, socks5, socks5h), or
+                                   NULL: http_proxy / https_proxy /
+                                   all_proxy as libcurl reads them */
+    const char *no_proxy;       /* hosts to reach directly (a,b,...; "*":
+                                   all), or NULL: no_proxy / NO_PROXY */
     int no_referer;             /* send no Referer (default: a discovered
                                    link is requested with the page it was
                                    found on as Referer; inputs send none) */

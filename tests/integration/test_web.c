@@ -284,11 +284,207 @@ static void test_save_cookies(struct pg_test *t)
     free(url);
 }
 
+/* ---- Proxy ------------------------------------------------------------- */
+
+static const char DIRECT[] = "direct body\n";
+static const char PROXIED[] = "proxied body\n";
+
+struct proxy_pair {
+    struct pg_test_server *target, *proxy;
+    char *u1, *u2, *proxy_url;
+};
+
+/* A target with /a.bin and /b.bin, and a proxy answering the absolute
+ * URIs of both (with another body). */
+static void proxy_pair(struct pg_test *t, struct proxy_pair *pp)
+{
+    static const struct pg_test_route tr[] = {
+        {.path = "/a.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
+        {.path = "/b.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
+    };
+
+    pp->target = start(t, tr, 2);
+    pp->u1 = pg_test_server_url(pp->target, "/a.bin");
+    pp->u2 = pg_test_server_url(pp->target, "/b.bin");
+    {
+        const struct pg_test_route pr[] = {
+            {.path = pp->u1, .body = PROXIED,
+             .body_len = sizeof(PROXIED) - 1},
+            {.path = pp->u2, .body = PROXIED,
+             .body_len = sizeof(PROXIED) - 1},
+        };
+
+        pp->proxy = start(t, pr, 2);
+    }
+    pp->proxy_url = pg_test_server_url(pp->proxy, "");
+}
+
+/* Fetch both URLs with the extra arguments (and the environment as it
+ * is); want_proxy: every request went to the proxy, else none. */
+static void run_pair(struct pg_test *t, struct proxy_pair *pp,
+                     const char *tag, int want_proxy, const char *a1,
+                     const char *a2, const char *a3)
+{
+    char *out = pg_path(t, "out-%s", tag);
+    char *man = pg_path(t, "m-%s.jsonl", tag);
+    char *body = pg_path(t, "out-%s/a.bin", tag);
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+    char *got;
+
+    pg_test_server_reset(pp->proxy);
+    pg_test_server_reset(pp->target);
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--flat", "--manifest",
+                 man, "-q", pp->u1, pp->u2, END);
+    if (a1)
+        pg_args_push(&x, a1, END);
+    if (a2)
+        pg_args_push(&x, a2, END);
+    if (a3)
+        pg_args_push(&x, a3, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, tag);
+    PG_CHECK_INT(t, check_all(t, man, "ok"), 2, tag);
+    PG_CHECK_INT(t, pg_test_server_total(pp->proxy), want_proxy ? 2 : 0,
+                 "requests the proxy got");
+    PG_CHECK_INT(t, pg_test_server_total(pp->target), want_proxy ? 0 : 2,
+                 "requests the target got directly");
+    got = pg_read_file(body, NULL);
+    PG_CHECK_STR(t, got, want_proxy ? PROXIED : DIRECT, tag);
+    free(got);
+    pg_run_release(&r);
+}
+
+/* --proxy sends every request through the proxy; --no-proxy bypasses it;
+ * a proxy scheme libcurl does not know is a usage error. */
+static void test_proxy_option(struct pg_test *t)
+{
+    struct proxy_pair pp;
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+
+    unsetenv("http_proxy");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    proxy_pair(t, &pp);
+    run_pair(t, &pp, "proxy", 1, "--proxy", pp.proxy_url, NULL);
+    run_pair(t, &pp, "noproxy", 0, "--proxy", pp.proxy_url,
+             "--no-proxy=localhost,127.0.0.1");
+    run_pair(t, &pp, "star", 0, "--proxy", pp.proxy_url, "--no-proxy=*");
+    run_pair(t, &pp, "direct", 0, NULL, NULL, NULL);
+    pg_args_push(&x, "--mode", t->mode, "-q", "--proxy", "ftp://127.0.0.1:1",
+                 pp.u1, END);
+    pg_run(t, &r, NULL, 30, x.v);
+    PG_CHECK_INT(t, r.code, 2, "exit status with an ftp:// proxy");
+    PG_CHECK(t, strstr(r.err, "ftp://127.0.0.1:1") != NULL,
+             "the error does not name the proxy: %s", r.err);
+    pg_run_release(&r);
+    pg_test_server_stop(pp.proxy);
+    pg_test_server_stop(pp.target);
+}
+
+/* http_proxy and no_proxy / NO_PROXY are honoured as libcurl does;
+ * --no-proxy '' and --proxy override them. */
+static void test_proxy_env(struct pg_test *t)
+{
+    struct proxy_pair pp;
+
+    proxy_pair(t, &pp);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    setenv("http_proxy", pp.proxy_url, 1);
+    run_pair(t, &pp, "env", 1, NULL, NULL, NULL);
+    setenv("NO_PROXY", "127.0.0.0/8", 1);
+    run_pair(t, &pp, "env-noproxy", 0, NULL, NULL, NULL);
+    run_pair(t, &pp, "env-noproxy-off", 1, "--no-proxy", "", NULL);
+    unsetenv("NO_PROXY");
+    /* Upper case HTTP_PROXY is not read for http (libcurl's rule). */
+    unsetenv("http_proxy");
+    setenv("HTTP_PROXY", pp.proxy_url, 1);
+    run_pair(t, &pp, "env-upper", 0, NULL, NULL, NULL);
+    unsetenv("HTTP_PROXY");
+    pg_test_server_stop(pp.proxy);
+    pg_test_server_stop(pp.target);
+}
+
+/*
+ * Behind a proxy the target's own address is checked: a page on a
+ * public address (198.51.100.7, answered by the proxy) linking to an
+ * image on 127.0.0.1 gets it refused (blocked, never requested from the
+ * proxy), unless --allow-private.
+ */
+static void test_proxy_private_target(struct pg_test *t)
+{
+    static const char PAGE_FMT[] =
+        "<html><body><img src=\"http://198.51.100.7/ok.jpg\">\n"
+        "<img src=\"%s\"></body></html>\n";
+    struct proxy_pair pp;
+    int allow;
+
+    proxy_pair(t, &pp);
+    pg_test_server_stop(pp.proxy);
+    {
+        char *page = pg_strdupf(PAGE_FMT, pp.u1);
+        const struct pg_test_route pr[] = {
+            {.path = "http://198.51.100.7/page.html", .body = page,
+             .body_len = strlen(page), .content_type = "text/html"},
+            {.path = "http://198.51.100.7/ok.jpg", .body = PROXIED,
+             .body_len = sizeof(PROXIED) - 1, .content_type = "image/jpeg"},
+            {.path = pp.u1, .body = PROXIED, .body_len = sizeof(PROXIED) - 1,
+             .content_type = "image/jpeg"},
+        };
+
+        pp.proxy = start(t, pr, 3);
+        free(pp.proxy_url);
+        pp.proxy_url = pg_test_server_url(pp.proxy, "");
+    }
+    for (allow = 0; allow <= 1; allow++) {
+        char *out = pg_path(t, "out%d", allow);
+        char *man = pg_path(t, "m%d.jsonl", allow);
+        struct pg_args x = {{0}, 0};
+        struct pg_manifest m;
+        const struct pg_record *rec;
+        struct pg_run r;
+
+        pg_test_server_reset(pp.proxy);
+        pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+                     "--images", "--no-robots", "-q", "--proxy",
+                     pp.proxy_url, "http://198.51.100.7/page.html", END);
+        if (allow)
+            pg_args_push(&x, "--allow-private", END);
+        pg_run(t, &r, NULL, 60, x.v);
+        PG_CHECK_INT(t, r.code, allow ? 0 : 1, "exit status");
+        pg_manifest_must_load(t, man, &m);
+        PG_CHECK_INT(t, m.n, 3, "records");
+        rec = pg_manifest_find(&m, "http://198.51.100.7/ok.jpg");
+        PG_CHECK(t, rec != NULL, "no record of the public image");
+        PG_CHECK_STR(t, pg_record_str(rec, "status"), "ok", "public image");
+        rec = pg_manifest_find(&m, pp.u1);
+        PG_CHECK(t, rec != NULL, "no record of the private image");
+        PG_CHECK_STR(t, pg_record_str(rec, "status"),
+                     allow ? "ok" : "blocked", "private image");
+        PG_CHECK_INT(t, pg_test_server_hits(pp.proxy, pp.u1, NULL), allow,
+                     "proxy requests for the private image");
+        PG_CHECK_INT(t, pg_test_server_total(pp.target), 0,
+                     "direct requests to the target");
+        pg_manifest_release(&m);
+        pg_run_release(&r);
+    }
+    pg_test_server_stop(pp.proxy);
+    pg_test_server_stop(pp.target);
+}
+
 static const struct pg_test_case cases[] = {
     {"referer", test_referer, PG_TEST_PER_MODE, 90},
     {"cookie_shared", test_cookie_shared, PG_TEST_PER_MODE, 90},
     {"load_cookies", test_load_cookies, PG_TEST_PER_MODE, 120},
     {"save_cookies", test_save_cookies, PG_TEST_PER_MODE, 90},
+    {"proxy_option", test_proxy_option, PG_TEST_PER_MODE, 120},
+    {"proxy_env", test_proxy_env, PG_TEST_PER_MODE, 120},
+    {"proxy_private_target", test_proxy_private_target, PG_TEST_PER_MODE,
+     90},
 };
 
 int main(int argc, char **argv)
