@@ -22,6 +22,9 @@ enum pg_exit {
     PG_EXIT_INTERRUPTED = 4 /* stopped by SIGINT, SIGTERM or SIGHUP */
 };
 
+/* The text of --help (usage.c). */
+extern const char pg_cli_usage_text[];
+
 /* The exit status of a job that ended with rc and st (main.c). */
 int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st);
 

@@ -37,6 +37,8 @@ enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it)
     if (!rc)
         rc = pg__wire_put_str(b, it->url);
     if (!rc)
+        rc = pg__wire_put_str(b, it->res.referrer);
+    if (!rc)
         rc = pg__wire_end(b);
     return rc;
 }
@@ -46,7 +48,7 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
 {
     struct pg__wire_reader r;
     struct pg__item *it = pg__item_new();
-    const char *url;
+    const char *url, *ref;
 
     if (!it)
         return NULL;
@@ -55,7 +57,9 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
     it->res.attempts = pg__wire_get_u32(&r);
     it->flags = pg__wire_get_u32(&r);
     url = pg__wire_get_str(&r);
-    if (r.bad || !url || !(it->url = pg__strdup(url))) {
+    ref = pg__wire_get_str(&r);
+    if (r.bad || !url || !(it->url = pg__strdup(url)) ||
+        (ref && !(it->res.referrer = pg__strdup(ref)))) {
         pg__item_free(it);
         return NULL;
     }
@@ -198,6 +202,65 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
     if (r->bad || (unsigned)it->res.status >= PG_ST__COUNT)
         return PG_E_PARSE;
     return PG_OK;
+}
+
+/* ---- COOKIES: both ways ----------------------------------------------- */
+
+enum pg_code pg__codec_put_cookies(struct pg__buf *b, char *const *v,
+                                   size_t *from)
+{
+    size_t budget = PG_WIRE_MAX - 4096, bytes = 0, n = 0, i;
+    enum pg_code rc;
+
+    for (i = *from; v[i]; i++) {
+        bytes += 5 + strlen(v[i]);
+        if (bytes > budget && n > 0)
+            break;
+        n++;
+    }
+    rc = pg__wire_begin(b, PG_WIRE_COOKIES);
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)n);
+    for (i = *from; !rc && i < *from + n; i++)
+        rc = pg__wire_put_str(b, v[i]);
+    if (!rc)
+        rc = pg__wire_end(b);
+    *from += n;
+    return rc;
+}
+
+char **pg__codec_get_cookies(const void *payload, size_t len,
+                             struct pg__jar *jar, int *bad)
+{
+    struct pg__wire_reader r;
+    uint32_t n, i;
+    size_t k = 0;
+    char **v;
+
+    pg__wire_reader_init(&r, payload, len);
+    n = pg__wire_get_u32(&r);
+    /* Each line takes at least 5 bytes: a hostile count allocates no
+     * more than the frame's size. */
+    if (r.bad || n > len / 5) {
+        *bad = 1;
+        return NULL;
+    }
+    v = pg__calloc((size_t)n + 1, sizeof(*v));
+    for (i = 0; i < n; i++) {
+        const char *s = pg__wire_get_str(&r);
+
+        if (r.bad || !s) {
+            *bad = 1;
+            break;
+        }
+        if (pg__jar_apply(jar, s) == 1 && v && (v[k] = pg__strdup(s)))
+            k++;
+    }
+    if (k == 0) {
+        pg_free(v);
+        return NULL;
+    }
+    return v;
 }
 
 /* ---- LOG: worker -> parent -------------------------------------------- */

@@ -3,7 +3,8 @@
  * and its workers (worker.c): each layout's encoder and decoder, side
  * by side in codec.c, on top of wire.h's framing.
  *
- * JOB (parent -> worker): id, attempts, flags, url.
+ * JOB (parent -> worker): id, attempts, flags, url, referrer (or
+ * none).
  * LINKS (worker -> parent): id, then a count and (kind, url) pairs; a
  * page's links take as many LINKS frames as they need, ahead of its
  * RESULT.
@@ -11,6 +12,9 @@
  * content type, final url, spool file name, error, hash, flags,
  * Retry-After, links found, and a count of links (0: they went ahead).
  * LOG (worker -> parent): level, line.
+ * COOKIES (both ways): a count and cookies.txt lines: those a worker's
+ * responses set (ahead of the item's LINKS and RESULT), or those the
+ * parent forwards to the other workers (ahead of later JOBs).
  *
  * Encoders build one whole frame in b (pg__wire_begin .. _end) and
  * return its error; decoders read a frame's payload and report a
@@ -23,6 +27,7 @@
 
 #include "extract.h"
 #include "item.h"
+#include "jar.h"
 #include "log.h"
 #include "wire.h"
 
@@ -51,6 +56,19 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
  * read before the fault are set. */
 enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
                                   struct pg__item *it);
+
+/* One COOKIES frame of v[*from...] (NULL-terminated), as many as fit (at
+ * least one); *from is advanced past them. */
+enum pg_code pg__codec_put_cookies(struct pg__buf *b, char *const *v,
+                                   size_t *from);
+
+/*
+ * Apply the lines of a COOKIES frame (payload) to jar; returns those new
+ * to it (NULL-terminated, freed with pg__jar_lines_free()) or NULL, and
+ * sets *bad if the frame is malformed.
+ */
+char **pg__codec_get_cookies(const void *payload, size_t len,
+                             struct pg__jar *jar, int *bad);
 
 enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,
                                const char *msg);

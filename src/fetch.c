@@ -16,6 +16,7 @@
 
 #include "fetch.h"
 #include "mem.h"
+#include "proxy.h"
 #include "spool.h"
 #include "url.h"
 #include "util.h"
@@ -249,6 +250,7 @@ static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
  * Point slot x at url (copied by libcurl).  The custom headers go only
  * to the origin of the item, and only when its redirects are followed
  * here: libcurl itself would send them to any host a redirect names.
+ * Also the hop's proxy, and behind one the check of its target.
  */
 static void xfer_target(struct pg__xfer *x, const char *url)
 {
@@ -256,9 +258,19 @@ static void xfer_target(struct pg__xfer *x, const char *url)
     char *origin = x->manual ? pg__url_origin(url) : NULL;
     int mine = origin && x->origin && !strcmp(origin, x->origin);
 
+    const char *proxy = pg__proxy_for(c->proxy_http, c->proxy_https,
+                                      c->no_proxy, url);
+
     pg_free(origin);
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, mine ? c->headers : NULL);
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    /* The proxy of this hop, or none ("": not even the environment's). */
+    curl_easy_setopt(x->easy, CURLOPT_PROXY, proxy ? proxy : "");
+    x->proxied = proxy != NULL;
+    x->refused = 0;
+    if (x->proxied && x->it &&
+        !pg__proxy_target_ok(x->it->flags, &x->first_addr, url))
+        x->refused = x->blocked = 1;
     if (c->timeout_ms > 0) {
         long left = c->timeout_ms - (long)((pg__now() - x->t0) * 1000);
 
@@ -332,6 +344,7 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->too_large = 0;
     x->blocked = 0;
     x->retry_after_ms = -1;
+    x->got_cookie = 0;
     x->first_addr = PG_ADDR_NONE;
     x->hops = 0;
     x->time_us = 0;
@@ -340,6 +353,9 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     x->manual = c->headers && (it->flags & PG_ITEM_HEADERS);
     if (x->manual)
         x->origin = pg__url_origin(it->url);  /* NULL: no headers */
+    /* Behind a proxy each hop's proxy and target are decided here. */
+    if (c->proxy_http || c->proxy_https)
+        x->manual = 1;
     x->it = it;
     if (c->hash)
         EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
@@ -353,6 +369,9 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     }
     it->res.tmp_name = tmp;
     curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, x->manual ? 0L : 1L);
+    /* The page a link was found on (every hop of it); inputs: none. */
+    curl_easy_setopt(x->easy, CURLOPT_REFERER,
+                     c->referer ? it->res.referrer : NULL);
     xfer_target(x, it->url);
     return 0;
 }
@@ -374,6 +393,8 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
     it->retry_after_ms = x->retry_after_ms;
+    if (x->got_cookie && c->jar)
+        pg__jar_collect(c->jar, x->easy);
     /* Private from the start, not by a redirect: only then may the
      * page's links reach private addresses. */
     if (x->first_addr == PG_ADDR_PRIVATE)

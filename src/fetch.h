@@ -34,6 +34,7 @@
 
 #include "extract.h"
 #include "item.h"
+#include "jar.h"
 #include "log.h"
 
 /* Settings shared read-only by every fetcher of a job. */
@@ -45,6 +46,11 @@ struct pg__fetch_config {
     long max_redirs;
     const char *user_agent;
     struct curl_slist *headers;  /* owned by the job */
+    int referer;                  /* send an item's referrer as Referer */
+    /* Proxies (proxy.h), owned by the job; NULL: none. */
+    const char *proxy_http;       /* for http URLs */
+    const char *proxy_https;      /* for https URLs */
+    const char *no_proxy;         /* hosts reached directly */
     int outdir_fd;
     const struct pg__logger *log;
     const struct pg__extract_config *extract; /* NULL: never parse */
@@ -57,7 +63,9 @@ struct pg__fetch_config {
      * *abort_flag and aborts the transfer.  watch_parent 0: not used. */
     int watch_parent;
     int parent_fd;
-    CURLSH *share;                /* DNS and TLS session cache, or NULL */
+    CURLSH *share;                /* DNS and TLS session cache (and the
+                                     cookies of jar), or NULL */
+    struct pg__jar *jar;          /* the jar behind share, or NULL */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */
@@ -95,6 +103,9 @@ struct pg__xfer {
     int too_large;        /* body or headers over the limit */
     int blocked;          /* refused a private address */
     long retry_after_ms;  /* of the last response, or -1 */
+    int got_cookie;       /* a response of the transfer set cookies */
+    int proxied;          /* the current hop goes through a proxy */
+    int refused;          /* its target is refused: no request */
     int first_addr;       /* enum pg__addr: the first address used */
     /* Redirects followed here, not by libcurl (PG_ITEM_HEADERS), so that
      * the custom headers stay on the item's origin. */
@@ -149,6 +160,14 @@ enum pg__addr { PG_ADDR_NONE = 0, PG_ADDR_PRIVATE, PG_ADDR_PUBLIC };
  * redirected to a private one); without either, all are allowed.
  */
 int pg__addr_allowed(unsigned flags, int *first, const char *ip);
+
+/*
+ * The target of url, reached through a proxy (proxy.h): 1 if every
+ * address its host resolves to here is allowed for an item with flags
+ * (pg__addr_allowed, *first as there; a host that does not resolve is
+ * judged as a private address), else 0.
+ */
+int pg__proxy_target_ok(unsigned flags, int *first, const char *url);
 
 /*
  * Create the K slots (and the multi handle when K > 1).  PG_E_NOMEM.

@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 
 #include "fetch.h"
 #include "mem.h"
+#include "proxy.h"
 #include "util.h"
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -123,6 +125,35 @@ int pg__addr_allowed(unsigned flags, int *first, const char *ip)
     return !(flags & PG_ITEM_GUARD) || *first == PG_ADDR_PRIVATE;
 }
 
+int pg__proxy_target_ok(unsigned flags, int *first, const char *url)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char host[512], ip[INET6_ADDRSTRLEN];
+    int ok = 1;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (pg__proxy_host(url, host, sizeof(host)) ||
+        getaddrinfo(host, NULL, &hints, &res) || !res)
+        return pg__addr_allowed(flags, first, NULL);
+    for (ai = res; ok && ai; ai = ai->ai_next) {
+        const void *raw = NULL;
+
+        if (ai->ai_family == AF_INET)
+            raw = &((const struct sockaddr_in *)(const void *)
+                    ai->ai_addr)->sin_addr;
+        else if (ai->ai_family == AF_INET6)
+            raw = &((const struct sockaddr_in6 *)(const void *)
+                    ai->ai_addr)->sin6_addr;
+        if (!raw || !inet_ntop(ai->ai_family, raw, ip, sizeof(ip)))
+            continue;
+        ok = pg__addr_allowed(flags, first, ip);
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
 /* Headers: count them (capped) and keep Retry-After. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -134,6 +165,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         x->too_large = 1;
         return 0;
     }
+    if (n > 11 && !strncasecmp(data, "Set-Cookie:", 11))
+        x->got_cookie = 1;
     if (n > 5 && !strncmp(data, "HTTP/", 5)) {
         x->retry_after_ms = -1;  /* a new response begins */
     } else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
@@ -212,7 +245,7 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
     const void *raw = NULL;
     int fd;
 
-    if (purpose != CURLSOCKTYPE_IPCXN)
+    if (purpose != CURLSOCKTYPE_IPCXN || x->refused)
         return CURL_SOCKET_BAD;
     if (a->family == AF_INET)
         raw = &((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
@@ -221,8 +254,10 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
                 &a->addr)->sin6_addr;
     if (raw)
         inet_ntop(a->family, raw, ip, sizeof(ip));
-    if (x->it && !pg__addr_allowed(x->it->flags, &x->first_addr,
-                                   raw ? ip : NULL)) {
+    /* Behind a proxy this is the proxy's address: the target's own were
+     * checked before (proxy.c). */
+    if (x->it && !x->proxied &&
+        !pg__addr_allowed(x->it->flags, &x->first_addr, raw ? ip : NULL)) {
         x->blocked = 1;
         return CURL_SOCKET_BAD;
     }
@@ -242,7 +277,9 @@ static int on_prereq(void *ud, char *ip, char *local_ip, int port,
     (void)local_ip;
     (void)port;
     (void)local_port;
-    if (x->it && !pg__addr_allowed(x->it->flags, &x->first_addr, ip)) {
+    if (x->refused || (x->it && !x->proxied &&
+                       !pg__addr_allowed(x->it->flags, &x->first_addr,
+                                         ip))) {
         x->blocked = 1;
         return CURL_PREREQFUNC_ABORT;
     }
@@ -360,6 +397,11 @@ enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     if (c->share)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    /* The cookie engine, on the share's jar (nothing is read: ""). */
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    /* The proxy is decided per hop (proxy.h): libcurl takes it as is. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -84,6 +84,9 @@ void pg_job_free(struct pg_job *job)
         return;
     if (job->pool)
         pg__pool_free(job->pool);
+    pg__jar_free(job->jar);
+    for (size_t i = 0; i < 3; i++)
+        pg_free(job->proxy_env[i]);
     if (job->in) {
         pg__input_close(job->in);
         pg_free(job->in);
@@ -633,6 +636,7 @@ static enum pg_code start_pool(struct pg_job *job)
     pc.per_worker = o->per_worker;
     pc.depth = o->per_worker > 1 ? 2 * o->per_worker : 2;
     pc.fetch = &job->fetch;
+    pc.jar = o->mode == PG_MODE_PROCESS ? job->jar : NULL;
     pc.log = &job->log;
     pc.parent_fds[pc.n_parent_fds++] = job->wake[0];
     pc.parent_fds[pc.n_parent_fds++] = job->wake[1];
@@ -716,6 +720,7 @@ static enum pg_code end_run(struct pg_job *job)
     char errtxt[128];
 
     pg__pool_stop(job->pool, pg__job_finish, job);
+    pg__options_finish(job);
     if (job->fr.spill.items)
         pg__log(&job->log, PG_LOG_INFO, "frontier: spilled %llu items to "
                 "disk (%llu bytes, budget %llu bytes passed %u times)",

@@ -33,6 +33,8 @@ struct pg_job {
     struct pg__fetch_config fetch;
     struct curl_slist *headers;
     char *user_agent;
+    struct pg__jar *jar;       /* the job's cookies (options.c) */
+    char *proxy_env[3];        /* http, https proxy, no-proxy list */
 
     struct pg__input *in;      /* NULL without input_path */
     size_t next_arg;           /* next of o->urls to queue */
@@ -95,6 +97,8 @@ void pg__options_release(struct pg_options *o);
 enum pg_code pg__options_check(struct pg_job *job) PG_WARN_UNUSED;
 /* Fill job->fetch (and the headers and user agent it points at). */
 enum pg_code pg__options_fetch(struct pg_job *job) PG_WARN_UNUSED;
+/* At the end of the job: --save-cookies (an error is fatal). */
+void pg__options_finish(struct pg_job *job);
 
 /* The input (feed.c). */
 /* Open o->input_path (if any) and count the URLs to come. */

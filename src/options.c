@@ -4,11 +4,16 @@
  * and the fetch configuration a job derives from it.  Not the parsing of
  * a command line or a config file (cmd/args.c).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "mem.h"
+#include "proxy.h"
+#include "util.h"
 
 void pg_options_init(struct pg_options *o)
 {
@@ -67,7 +72,9 @@ static int copy_list(const char *const **v, size_t n)
  * copying and freeing cannot disagree.
  */
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
-                   &(o)->manifest_path, &(o)->user_agent
+                   &(o)->manifest_path, &(o)->user_agent, \
+                   &(o)->load_cookies, &(o)->save_cookies, \
+                   &(o)->proxy, &(o)->no_proxy
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -164,10 +171,121 @@ enum pg_code pg__options_check(struct pg_job *job)
     return PG_OK;
 }
 
+/* The save file's directory must take a new file (checked before the
+ * job, not found out at its end). */
+static enum pg_code check_save_dir(struct pg_job *job, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? pg__strndup(path, slash > path ?
+                                    (size_t)(slash - path) : 1)
+                      : pg__strdup(".");
+    char errtxt[128];
+    int ok;
+
+    if (!dir)
+        return PG_E_NOMEM;
+    ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        pg__job_set_err(job, "cannot save cookies to '%s': %s", path,
+                        pg__errstr(errno, errtxt, sizeof(errtxt)));
+    pg_free(dir);
+    return ok ? PG_OK : PG_E_INVALID;
+}
+
+/*
+ * The cookie jar: thread mode, the locked share of every handle; process
+ * mode, the parent's (each worker starts its own from it, pool_proc.c
+ * relays).  --load-cookies fills it now.
+ */
+static enum pg_code setup_jar(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    char err[PG_ERRBUF_SIZE];
+    int threads = o->mode != PG_MODE_PROCESS;
+
+    if (o->save_cookies && check_save_dir(job, o->save_cookies))
+        return PG_E_INVALID;
+    job->jar = pg__jar_new(threads, 0, &job->log);
+    if (!job->jar)
+        return PG_E_NOMEM;
+    if (o->load_cookies &&
+        pg__jar_load(job->jar, o->load_cookies, err, sizeof(err))) {
+        pg__job_set_err(job, "%s", err);
+        return PG_E_INVALID;
+    }
+    if (threads) {
+        job->fetch.share = pg__jar_share(job->jar);
+        job->fetch.jar = job->jar;
+    }
+    return PG_OK;
+}
+
+/* The first of the variables that is set and not empty, or NULL. */
+static const char *env_first(const char *a, const char *b, const char *c)
+{
+    const char *v[3] = { a, b, c };
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        const char *s = v[i] ? getenv(v[i]) : NULL;
+
+        if (s && *s)
+            return s;
+    }
+    return NULL;
+}
+
+/* The proxies (proxy.h), copied: the environment may change. */
+static enum pg_code setup_proxy(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    struct pg__fetch_config *f = &job->fetch;
+    const char *v[3];
+    size_t i;
+
+    if (o->proxy && pg__proxy_check(o->proxy)) {
+        pg__job_set_err(job, "unsupported proxy '%s' (http, https, "
+                        "socks4, socks4a, socks5 or socks5h)", o->proxy);
+        return PG_E_INVALID;
+    }
+    v[0] = o->proxy ? o->proxy : env_first("http_proxy", "all_proxy",
+                                           "ALL_PROXY");
+    v[1] = o->proxy ? o->proxy : env_first("https_proxy", "HTTPS_PROXY",
+                                           NULL);
+    if (!v[1])
+        v[1] = env_first("all_proxy", "ALL_PROXY", NULL);
+    v[2] = o->no_proxy ? o->no_proxy : env_first("no_proxy", "NO_PROXY",
+                                                 NULL);
+    for (i = 0; i < 3; i++) {
+        if (v[i] && !(job->proxy_env[i] = pg__strdup(v[i])))
+            return PG_E_NOMEM;
+    }
+    f->proxy_http = job->proxy_env[0];
+    f->proxy_https = job->proxy_env[1];
+    f->no_proxy = job->proxy_env[2];
+    return PG_OK;
+}
+
+void pg__options_finish(struct pg_job *job)
+{
+    char err[PG_ERRBUF_SIZE];
+
+    if (!job->o->save_cookies || !job->jar)
+        return;
+    if (pg__jar_save(job->jar, job->o->save_cookies, err, sizeof(err))) {
+        pg__log(&job->log, PG_LOG_ERROR, "%s", err);
+        if (!job->fatal) {
+            pg__job_set_err(job, "%s", err);
+            job->fatal = PG_E_FATAL;
+        }
+    }
+}
+
 enum pg_code pg__options_fetch(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
     struct pg__fetch_config *f = &job->fetch;
+    enum pg_code rc;
     size_t i;
 
     for (i = 0; i < o->n_headers; i++) {
@@ -195,6 +313,7 @@ enum pg_code pg__options_fetch(struct pg_job *job)
     f->max_redirs = o->max_redirs;
     f->user_agent = job->user_agent;
     f->headers = job->headers;
+    f->referer = !o->no_referer;
     f->outdir_fd = job->save.outdir_fd;
     f->log = &job->log;
     f->max_size = o->max_size;
@@ -203,5 +322,6 @@ enum pg_code pg__options_fetch(struct pg_job *job)
      * when a record, --dedup or a {hash} name uses it. */
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     f->sync = o->sync;
-    return PG_OK;
+    rc = setup_proxy(job);
+    return rc ? rc : setup_jar(job);
 }

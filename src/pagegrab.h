@@ -274,6 +274,21 @@ struct pg_options {
     const char *const *headers; /* "Name: value" lines, sent only to
                                    the origins of the input URLs */
     size_t n_headers;
+    const char *load_cookies;   /* cookies.txt (Netscape format) to start
+                                   the job's cookie jar with, or NULL */
+    const char *save_cookies;   /* write the jar there at the end (atomic,
+                                   mode 0600), or NULL.  Cookies that
+                                   responses set reach every later request
+                                   of the job in both modes */
+    const char *proxy;          /* proxy URL for every URL (http, https,
+                                   socks4, socks4a, socks5, socks5h), or
+                                   NULL: http_proxy / https_proxy /
+                                   all_proxy as libcurl reads them */
+    const char *no_proxy;       /* hosts to reach directly (a,b,...; "*":
+                                   all), or NULL: no_proxy / NO_PROXY */
+    int no_referer;             /* send no Referer (default: a discovered
+                                   link is requested with the page it was
+                                   found on as Referer; inputs send none) */
 
     /* Extraction and crawling.  Any of images / xpaths / follow turns
      * input URLs into pages: HTML responses are parsed in the worker. */

@@ -31,6 +31,9 @@ struct pg__pool_config {
     unsigned depth;          /* items queued per worker, >= 1 */
     unsigned per_worker;     /* transfers per worker (multi if > 1) */
     const struct pg__fetch_config *fetch;
+    struct pg__jar *jar;     /* process mode: the parent's cookies, which
+                                workers start from and it relays; NULL:
+                                no relay */
     const struct pg__logger *log;
     /* Closed in worker processes, also in ones re-forked long after
      * the caller's frame is gone: so the config holds them by value. */

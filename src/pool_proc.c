@@ -145,7 +145,8 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     /* The parent never blocks on one worker: JOB frames wait in outq. */
     fcntl(w->fd, F_SETFL, O_NONBLOCK);
     pg__wire_rx_init(&w->rx);
-    pg__buf_init(&w->outq, (size_t)PG_WIRE_MAX * (pp->base.cfg.depth + 1));
+    /* (One frame more: a COOKIES frame between JOBs.) */
+    pg__buf_init(&w->outq, (size_t)PG_WIRE_MAX * (pp->base.cfg.depth + 2));
     return PG_OK;
 }
 
@@ -524,6 +525,35 @@ static void on_result(struct proc_pool *pp, struct proc_worker *w,
     cb(it, ud);
 }
 
+/*
+ * A COOKIES frame: cookies w's responses set.  Those new to the job's jar
+ * are forwarded to every other worker, ahead of any JOB sent later.
+ */
+static void on_cookies(struct proc_pool *pp, struct proc_worker *from,
+                       const void *payload, size_t len, int *bad)
+{
+    char **v;
+    unsigned i;
+
+    if (!pp->base.cfg.jar)
+        return;
+    v = pg__codec_get_cookies(payload, len, pp->base.cfg.jar, bad);
+    for (i = 0; v && i < pp->base.cfg.workers; i++) {
+        struct proc_worker *w = &pp->w[i];
+        size_t at = 0;
+
+        while (w != from && w->fd >= 0 && v[at]) {
+            if (pg__codec_put_cookies(&pp->out, v, &at) ||
+                pg__buf_add(&w->outq, pp->out.ptr, pp->out.len)) {
+                pg__log(pp->base.cfg.log, PG_LOG_WARN, "cookies not "
+                        "relayed to worker process %ld", (long)w->pid);
+                break;
+            }
+        }
+    }
+    pg__jar_lines_free(v);
+}
+
 static void on_frame(struct proc_pool *pp, struct proc_worker *w,
                      unsigned type, const void *payload, size_t len,
                      pg__pool_done_cb cb, void *ud, int *bad)
@@ -537,6 +567,8 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         on_links(w, &r, bad);
     else if (type == PG_WIRE_RESULT)
         on_result(pp, w, &r, cb, ud, bad);
+    else if (type == PG_WIRE_COOKIES)
+        on_cookies(pp, w, payload, len, bad);
     else
         *bad = 1;
 }

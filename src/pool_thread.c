@@ -227,8 +227,11 @@ static enum pg_code tp_start(struct pg__pool *p)
     tp->n_w = p->cfg.workers;
     tp->k = p->cfg.per_worker < 1 ? 1 : p->cfg.per_worker;
     tp->fc = *p->cfg.fetch;
-    tp->share = pg__share_new(1);
-    tp->fc.share = pg__share_handle(tp->share);
+    /* The job's (locked) jar shares cookies too; else a cache here. */
+    if (!tp->fc.share) {
+        tp->share = pg__share_new(1);
+        tp->fc.share = pg__share_handle(tp->share);
+    }
     /* Made here, before any thread runs, so that the main thread may
      * read have_fetcher and wake a fetcher at any time. */
     for (i = 0; i < p->cfg.workers; i++)

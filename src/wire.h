@@ -28,8 +28,9 @@ enum pg__wire_type {
     PG_WIRE_JOB = 1,    /* parent -> worker: id, url */
     PG_WIRE_RESULT = 2, /* worker -> parent: id, result fields */
     PG_WIRE_LOG = 3,    /* worker -> parent: level, line */
-    PG_WIRE_LINKS = 4   /* worker -> parent: id, links of that item; as
+    PG_WIRE_LINKS = 4,  /* worker -> parent: id, links of that item; as
                            many frames as needed, before its RESULT */
+    PG_WIRE_COOKIES = 5 /* both ways: cookie lines (jar.h) */
 };
 
 /* Start a frame of type t in b (b is reset first). */

@@ -115,6 +115,7 @@ struct child {
     int fd;
     int outdir_fd;
     struct pg__fetcher f;
+    struct pg__jar *jar;      /* this process's cookies, or NULL */
     struct pg__wire_rx rx;
     struct pg__buf frame;     /* one result being encoded */
     struct pg__buf out;       /* results waiting to be written */
@@ -137,7 +138,18 @@ static void child_read(struct child *c)
     }
     while ((got = pg__wire_rx_next(&c->rx, &type, &payload, &len)) != 0) {
         struct pg__item *it;
+        int bad = 0;
 
+        if (got > 0 && type == PG_WIRE_COOKIES && c->jar) {
+            /* Cookies another worker's responses set: in every request
+             * started from now on (the JOBs after this frame too). */
+            pg__jar_lines_free(pg__codec_get_cookies(payload, len, c->jar,
+                                                     &bad));
+            c->broken = bad;
+            if (bad)
+                return;
+            continue;
+        }
         if (got < 0 || type != PG_WIRE_JOB ||
             !(it = pg__codec_get_job(payload, len))) {
             c->broken = 1;
@@ -164,13 +176,30 @@ static void child_queue(struct child *c)
         c->broken = 1;
 }
 
+/* The cookies this worker's responses set, for the parent to relay. */
+static void send_cookies(struct child *c)
+{
+    char **v = c->jar ? pg__jar_take_fresh(c->jar) : NULL;
+    size_t from = 0;
+
+    while (!c->broken && v && v[from]) {
+        if (pg__codec_put_cookies(&c->frame, v, &from))
+            c->broken = 1;
+        else
+            child_queue(c);
+    }
+    pg__jar_lines_free(v);
+}
+
 /* Encode a finished item's result for the parent, then free the item:
- * its links in LINKS frames, then the RESULT frame. */
+ * the cookies its responses set, its links in LINKS frames, then the
+ * RESULT frame. */
 static void child_done(struct pg__item *it, void *ud)
 {
     struct child *c = ud;
     size_t from = 0;
 
+    send_cookies(c);
     while (!c->broken && from < it->links.n) {
         if (pg__codec_put_links(&c->frame, it, &from))
             c->broken = 1;
@@ -296,11 +325,21 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
     fc.abort_flag = &child_abort;
     fc.watch_parent = 1;
     fc.parent_fd = fd;
-    /* This process's own cache, for its K handles (no locks needed). */
-    share = pg__share_new(0);
-    fc.share = pg__share_handle(share);
-
     memset(&c, 0, sizeof(c));
+    /* This process's own cookies (from the parent's at the fork), DNS and
+     * TLS cache, for its K handles (no locks needed). */
+    c.jar = cfg->jar ? pg__jar_new(0, 1, &cl.lg) : NULL;
+    share = NULL;
+    if (c.jar) {
+        pg__jar_inherit(c.jar, cfg->jar);
+        fc.share = pg__jar_share(c.jar);
+        fc.jar = c.jar;
+    } else {
+        share = pg__share_new(0);
+        fc.share = pg__share_handle(share);
+        fc.jar = NULL;
+    }
+
     c.fd = fd;
     c.outdir_fd = fc.outdir_fd;
     if (pg__fetcher_init(&c.f, &fc, self, k))
@@ -318,6 +357,7 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
         pg__item_free(it);
     pg__fetcher_release(&c.f);
     pg__share_free(share);
+    pg__jar_free(c.jar);
     pg__wire_rx_release(&c.rx);
     pg__buf_release(&c.out);
     pg__buf_release(&c.frame);

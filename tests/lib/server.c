@@ -997,6 +997,35 @@ static struct request *arrive(struct pg_test_server *srv,
     return rq;
 }
 
+/* 1 if the request carries every header of require (see server.h). */
+static int has_required(struct MHD_Connection *conn, const char *require)
+{
+    char line[1024];
+
+    while (require && *require) {
+        const char *nl = strchr(require, '\n');
+        size_t n = nl ? (size_t)(nl - require) : strlen(require);
+        char *colon, *want;
+        const char *got;
+
+        if (n >= sizeof(line))
+            n = sizeof(line) - 1;
+        memcpy(line, require, n);
+        line[n] = '\0';
+        require += n + (nl ? 1 : 0);
+        colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        for (want = colon + 1; *want == ' '; want++)
+            ;
+        got = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, line);
+        if (!got || !strstr(got, want))
+            return 0;
+    }
+    return 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version,
@@ -1033,6 +1062,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_NO;
     }
     end_waiting(srv, rq);
+    if (!has_required(conn, rq->rt->r.require))
+        return queue_text(conn, MHD_HTTP_FORBIDDEN, NULL, "forbidden\n");
     if (rq->rt->r.kind == PG_ROUTE_DIR)
         return serve_dir(conn, rq->rt, url);
     return answer(srv, conn, rq);

@@ -145,6 +145,10 @@ struct pg_test_route {
     const char *dir;
     /* enum pg_test_route_flags. */
     unsigned flags;
+    /* NULL, or "Name: value" lines separated by '\n': every request
+     * must carry each header with the value somewhere in it (e.g.
+     * "Cookie: sid=1\nReferer: /page.html"), else it gets 403. */
+    const char *require;
     /* Wait this long before answering (every request; 0 = no delay). */
     unsigned delay_ms;
 
