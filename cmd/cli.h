@@ -60,6 +60,9 @@ struct pg_cli {
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
 void pg_cli_release(struct pg_cli *cli);
 
+/* The text of --help (usage.c). */
+extern const char pg_cli_usage[];
+
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);
 
