@@ -69,7 +69,9 @@ enum opt_id {
     OPT_GRACE,
     OPT_RESUME,
     OPT_SYNC,
-    OPT_ALLOW_PRIVATE
+    OPT_ALLOW_PRIVATE,
+    OPT_CA_CERTIFICATE,
+    OPT_NO_CHECK_CERTIFICATE
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +92,8 @@ static const struct option long_opts[] = {
     { "max-redirs", required_argument, NULL, OPT_MAX_REDIRS },
     { "user-agent", required_argument, NULL, OPT_AGENT },
     { "header", required_argument, NULL, OPT_HEADER },
+    { "ca-certificate", required_argument, NULL, OPT_CA_CERTIFICATE },
+    { "no-check-certificate", no_argument, NULL, OPT_NO_CHECK_CERTIFICATE },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "images", no_argument, NULL, OPT_IMAGES },
     { "xpath", required_argument, NULL, OPT_XPATH },
@@ -365,6 +369,17 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
             return -1;
         }
         return list_add(&cli->headers, val);
+    case OPT_CA_CERTIFICATE:
+        /* (Read and checked by the library before the job starts.) */
+        if (!*val) {
+            pg_cli_error("empty value for %s", name);
+            return -1;
+        }
+        cli->o.ca_certificate = val;
+        return 0;
+    case OPT_NO_CHECK_CERTIFICATE:
+        cli->o.no_check_certificate = 1;
+        return 0;
     case OPT_IMAGES:
         cli->o.images = 1;
         return 0;

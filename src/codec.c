@@ -141,6 +141,8 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
     if (!rc)
         rc = pg__wire_put_u64(b, (uint64_t)it->http_code);
     if (!rc)
+        rc = pg__wire_put_u32(b, it->http_version);
+    if (!rc)
         rc = pg__wire_put_u64(b, it->bytes);
     if (!rc)
         rc = pg__wire_put_f64(b, it->time_ms);
@@ -176,6 +178,9 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
 
     it->status = (enum pg_status)pg__wire_get_u32(r);
     it->http_code = (long)pg__wire_get_u64(r);
+    it->http_version = pg__wire_get_u32(r);
+    if (!pg__http_version_name(it->http_version))
+        it->http_version = 0;
     it->bytes = pg__wire_get_u64(r);
     it->time_ms = pg__wire_get_f64(r);
     it->content_type = wire_strdup(r);

@@ -58,6 +58,8 @@ struct pg__fetch_config {
     int watch_parent;
     int parent_fd;
     CURLSH *share;                /* DNS and TLS session cache, or NULL */
+    const char *ca_file;          /* --ca-certificate, or NULL */
+    int no_verify;                /* --no-check-certificate */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */

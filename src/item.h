@@ -36,8 +36,11 @@ enum pg__item_flags {
                                       redirect leads to) */
     PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
-    PG_ITEM_LINKS_CUT = 1 << 13    /* set by the worker: a limit cut the
+    PG_ITEM_LINKS_CUT = 1 << 13,   /* set by the worker: a limit cut the
                                       page's links (links_truncated) */
+    PG_ITEM_PERMANENT = 1 << 14    /* set by the worker: a failure no
+                                      retry can fix (a refused TLS
+                                      certificate): not retried */
 };
 
 struct pg__item {
@@ -59,6 +62,8 @@ struct pg__item {
     /* Set by the worker. */
     enum pg_status status;
     long http_code;
+    unsigned http_version;  /* 10, 11, 20, 30 (HTTP/1.0 .. HTTP/3);
+                               0 = no response */
     uint64_t bytes;
     double time_ms;
     unsigned attempts;
@@ -82,6 +87,10 @@ void pg__item_free(struct pg__item *it);
 
 /* Forget the result part (before a retry or after a crash). */
 void pg__item_reset_result(struct pg__item *it);
+
+/* "1.0", "1.1", "2", "3" for an http_version of an item; NULL for 0
+ * or a value not listed. */
+const char *pg__http_version_name(unsigned v);
 
 /* Set it->error from a format (truncated to fit). */
 void pg__item_error(struct pg__item *it, enum pg_status st,

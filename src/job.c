@@ -168,6 +168,8 @@ static int keep_body(const struct pg_job *job, const struct pg__item *it)
 /* Whether a failed attempt is worth another try. */
 static int transient(const struct pg__item *it)
 {
+    if (it->flags & PG_ITEM_PERMANENT)
+        return 0;
     if (it->status == PG_ST_NETWORK_ERROR)
         return 1;
     return it->status == PG_ST_HTTP_ERROR &&
@@ -299,6 +301,7 @@ static void fill_result(struct pg_job *job, struct pg__item *it,
     r->line = it->line;
     r->status = it->status;
     r->http_code = it->http_code;
+    r->http_version = pg__http_version_name(it->http_version);
     r->bytes = it->bytes;
     r->content_type = it->content_type;
     r->final_url = it->final_url;

@@ -114,6 +114,7 @@ static void test_result_round_trip(void **state)
     it->id = 9;
     it->status = PG_ST_HTTP_ERROR;
     it->http_code = 404;
+    it->http_version = 20;
     it->bytes = 1234;
     it->time_ms = 5.5;
     it->content_type = pg__strdup("text/html");
@@ -128,6 +129,8 @@ static void test_result_round_trip(void **state)
     assert_int_equal(pg__codec_get_result(&r, got), PG_OK);
     assert_int_equal(got->status, PG_ST_HTTP_ERROR);
     assert_int_equal(got->http_code, 404);
+    assert_int_equal(got->http_version, 20);
+    assert_string_equal(pg__http_version_name(got->http_version), "2");
     assert_int_equal(got->bytes, 1234);
     assert_true(got->time_ms == 5.5);
     assert_string_equal(got->content_type, "text/html");
