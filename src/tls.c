@@ -157,13 +157,14 @@ void pg__tls_describe(CURL *e, CURLcode cc, const char *detail, char *buf,
         if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &v) != CURLE_OK)
             v = 0;
         cause = verify_cause(v, &unknown_ca);
-        if (!cause && v != X509_V_OK)
-            cause = X509_verify_cert_error_string(v);
-        /* libcurl checks the name itself, after a chain that verified. */
+        /* libcurl checks the name itself, after a chain that verified,
+         * and then reports X509_V_ERR_UNSPECIFIED. */
         if (!cause && (strstr(detail, "subject name") ||
                        strstr(detail, "host name") ||
                        strstr(detail, "hostname")))
             cause = "name mismatch";
+        if (!cause && v != X509_V_OK)
+            cause = X509_verify_cert_error_string(v);
         what = "TLS certificate refused";
     } else {
         what = cc == CURLE_SSL_CACERT_BADFILE ? "CA certificates unusable" :
