@@ -14,10 +14,14 @@
  * Tests flagged PG_TEST_PER_MODE run with --mode thread and --mode
  * process; PG_TEST_PER_WORKER=K adds --per-worker K (the multi path).
  */
+#include "fault.h"
 #include "h2server.h"
 #include "server.h"
 #include "testlib.h"
 #include "tlscert.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -369,6 +373,88 @@ static void test_redirect_http_https(struct pg_test *t)
     pg_test_server_stop(p);
 }
 
+/* Copy the PEM file src into dir as OpenSSL's hashed name (what
+ * update-ca-certificates does for /etc/ssl/certs). */
+static void install_hashed(struct pg_test *t, const char *src,
+                           const char *dir)
+{
+    FILE *f = fopen(src, "re");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    size_t len;
+    char *pem = pg_read_file(src, &len);
+    char *dst;
+
+    if (f)
+        fclose(f);
+    if (!x || !pem)
+        pg_test_fail(t, "cannot read '%s'", src);
+    dst = pg_strdupf("%s/%08lx.0", dir, X509_subject_name_hash(x));
+    pg_write_file(t, dst, pem, len);
+    X509_free(x);
+    free(pem);
+    free(dst);
+}
+
+/*
+ * --ca-certificate adds to the system store (Debian's libcurl keeps its
+ * CA directory /etc/ssl/certs): in a private mount namespace whose
+ * /etc/ssl/certs holds the system bundle file and, hashed, only the test
+ * CA, server A (signed by the test CA) is trusted through the system
+ * directory and server B (self-signed) through --ca-certificate: both
+ * ok with the option, only A without it.  Needs root (else skipped).
+ */
+static void test_ca_added(struct pg_test *t)
+{
+    char *dir = certs(t);
+    char *sys = pg_path(t, "sys-certs");
+    char *self = pg_strdupf("%s/self.pem", dir);
+    char *ca = pg_strdupf("%s/ca.pem", dir);
+    char *bundle, err[256];
+    struct pg_test_server *a, *b;
+    size_t len, i;
+
+    pg_mkdirs(t, sys);
+    bundle = pg_read_file("/etc/ssl/certs/ca-certificates.crt", &len);
+    if (bundle)
+        pg_write_file(t, pg_path(t, "sys-certs/ca-certificates.crt"),
+                      bundle, len);
+    install_hashed(t, ca, sys);
+    if (pg_fault_bind(sys, "/etc/ssl/certs", err, sizeof(err)) != 0)
+        pg_test_skip(t, "no private mount namespace: %s", err);
+    a = start_tls(t, dir, "server", files, 1);
+    b = start_tls(t, dir, "self", files, 1);
+    for (i = 0; i < 2; i++) {
+        char *man = pg_path(t, "m%zu.jsonl", i);
+        char *ua = pg_test_server_url(a, "/f/000000.bin");
+        char *ub = pg_test_server_url(b, "/f/000001.bin");
+        struct pg_args x = {{0}, 0};
+        struct pg_manifest m;
+        struct pg_run r;
+
+        pg_args_push(&x, "--mode", t->mode, "-o", pg_path(t, "out%zu", i),
+                     "--manifest", man, "-v", END);
+        if (i == 1)
+            pg_args_push(&x, "--ca-certificate", self, END);
+        pg_args_push(&x, ua, ub, END);
+        pg_run(t, &r, NULL, 60, x.v);
+        PG_CHECK_INT(t, r.code, i == 1 ? 0 : 1, "exit status");
+        pg_manifest_must_load(t, man, &m);
+        PG_CHECK_STR(t, pg_record_str(pg_manifest_find(&m, ua), "status"),
+                     "ok", "A, trusted through the system directory");
+        PG_CHECK_STR(t, pg_record_str(pg_manifest_find(&m, ub), "status"),
+                     i == 1 ? "ok" : "network-error",
+                     "B, trusted only through --ca-certificate");
+        if (i == 1)
+            PG_CHECK(t, strstr(r.err, "added to the system store") != NULL,
+                     "no 'added to the system store' in the log: %s",
+                     r.err);
+        pg_manifest_release(&m);
+        pg_run_release(&r);
+    }
+    pg_test_server_stop(a);
+    pg_test_server_stop(b);
+}
+
 #define H2_IMAGES 24
 
 /*
@@ -437,6 +523,7 @@ static const struct pg_test_case cases[] = {
     {"https_on_http_port", test_https_on_http_port, PG_TEST_PER_MODE, 60},
     {"bad_ca_file", test_bad_ca_file, PG_TEST_PER_MODE, 60},
     {"redirect_http_https", test_redirect_http_https, PG_TEST_PER_MODE, 60},
+    {"ca_added", test_ca_added, PG_TEST_PER_MODE, 60},
     {"http2", test_http2, PG_TEST_PER_MODE, 90},
 };
 
