@@ -171,7 +171,7 @@ static void test_untrusted(struct pg_test *t)
     struct pg_run r;
 
     pg_args_push(&x, "--mode", t->mode, "-j", "3", "-o", pg_path(t, "out"),
-                 "--manifest", man, "--retries", "3", "--retry-delay", "1",
+                 "--manifest", man, "--retries", "3", "--retry-delay", "5",
                  "-i", list, END);
     pg_run(t, &r, NULL, 60, x.v);
     PG_CHECK_INT(t, r.code, 1, "exit status");
@@ -179,8 +179,8 @@ static void test_untrusted(struct pg_test *t)
                   "--ca-certificate", "not retried", END);
     PG_CHECK_INT(t, pg_test_server_total(srv), 0, "requests that got "
                  "through");
-    /* Three retries would take 1 + 2 + 4 s at the least. */
-    PG_CHECK(t, r.secs < 3.0, "took %.1f s: retried?", r.secs);
+    /* Three retries would wait (5 + 10 + 20) x 0.5 s at the least. */
+    PG_CHECK(t, r.secs < 10.0, "took %.1f s: retried?", r.secs);
     PG_CHECK(t, !strstr(r.err, "retry"), "a retry was logged: %s", r.err);
     pg_run_release(&r);
     pg_test_server_stop(srv);
