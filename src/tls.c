@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -40,6 +41,8 @@ enum pg_code pg__tls_check_ca(const char *path, char *err, size_t len)
     cert = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!cert) {
+        /* (Not left in this thread's queue for libcurl to find.) */
+        ERR_clear_error();
         snprintf(err, len, "CA certificate file '%s' holds no PEM "
                  "certificate (\"-----BEGIN CERTIFICATE-----\")", path);
         return PG_E_INVALID;

@@ -87,8 +87,8 @@ static char *file_list(struct pg_test *t, struct pg_test_server *srv)
     return path;
 }
 
-/* Every record: status, attempts and (when want_version) http_version;
- * error containing each of the NULL-ended words. */
+/* Every record: its schema, status, one attempt, http_version (NULL:
+ * null), and an error containing each of the NULL-ended words. */
 static void check_records(struct pg_test *t, const char *man, size_t n,
                           const char *status, const char *version, ...)
 {

@@ -117,8 +117,12 @@ int pg_h2_start(struct pg_test *t, struct pg_h2_server *s, const char *dir,
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
     }
-    if (rc != 0)
-        pg_test_fail(t, "cannot run '%s': %s", bin, strerror(rc));
+    if (rc != 0) {
+        char eb[128] = "";
+
+        strerror_r(rc, eb, sizeof(eb));
+        pg_test_fail(t, "cannot run '%s': %s", bin, eb);
+    }
     for (i = 0; i < 500 && !s->port; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         int status;
