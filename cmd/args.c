@@ -74,7 +74,9 @@ enum opt_id {
     OPT_LOAD_COOKIES,
     OPT_SAVE_COOKIES,
     OPT_PROXY,
-    OPT_NO_PROXY
+    OPT_NO_PROXY,
+    OPT_CA_CERTIFICATE,
+    OPT_NO_CHECK_CERTIFICATE
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +102,8 @@ static const struct option long_opts[] = {
     { "save-cookies", required_argument, NULL, OPT_SAVE_COOKIES },
     { "proxy", required_argument, NULL, OPT_PROXY },
     { "no-proxy", required_argument, NULL, OPT_NO_PROXY },
+    { "ca-certificate", required_argument, NULL, OPT_CA_CERTIFICATE },
+    { "no-check-certificate", no_argument, NULL, OPT_NO_CHECK_CERTIFICATE },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "images", no_argument, NULL, OPT_IMAGES },
     { "xpath", required_argument, NULL, OPT_XPATH },
@@ -375,6 +379,17 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
             return -1;
         }
         return list_add(&cli->headers, val);
+    case OPT_CA_CERTIFICATE:
+        /* (Read and checked by the library before the job starts.) */
+        if (!*val) {
+            pg_cli_error("empty value for %s", name);
+            return -1;
+        }
+        cli->o.ca_certificate = val;
+        return 0;
+    case OPT_NO_CHECK_CERTIFICATE:
+        cli->o.no_check_certificate = 1;
+        return 0;
     case OPT_IMAGES:
         cli->o.images = 1;
         return 0;

@@ -1,5 +1,7 @@
 /*
- * usage.c - the text of `pagegrab --help` (args.c prints it).
+ * usage.c - the text of `pagegrab --help` (args.c prints it), kept out
+ * of args.c so that the option table and its parsing have room to grow.
+ * An option added to args.c gets its line here too.
  */
 #include "cli.h"
 
@@ -81,6 +83,12 @@ const char pg_cli_usage_text[] =
 "                          http_proxy, https_proxy, all_proxy)\n"
 "      --no-proxy HOSTS    reach these hosts directly (a,b,...; '*' = all;\n"
 "                          default: no_proxy)\n"
+"HTTPS:\n"
+"      --ca-certificate FILE  also trust the CA certificates in FILE (PEM;\n"
+"                          added to the system store where libcurl has a\n"
+"                          CA directory, as on Debian; see pagegrab(1))\n"
+"      --no-check-certificate  do not verify certificates or host names\n"
+"                          (prints a warning)\n"
 "Messages:\n"
 "  -q, --quiet             no progress bar, summary or warnings\n"
 "  -v, --verbose           log every transfer\n"

@@ -145,6 +145,8 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
     if (!rc)
         rc = pg__wire_put_u64(b, (uint64_t)it->res.http_code);
     if (!rc)
+        rc = pg__wire_put_str(b, it->res.http_version);
+    if (!rc)
         rc = pg__wire_put_u64(b, it->res.bytes);
     if (!rc)
         rc = pg__wire_put_f64(b, it->res.time_ms);
@@ -180,6 +182,8 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
 
     it->res.status = (enum pg_status)pg__wire_get_u32(r);
     it->res.http_code = (long)pg__wire_get_u64(r);
+    /* One of the static names, never a string from the wire. */
+    it->res.http_version = pg__http_version_intern(pg__wire_get_str(r));
     it->res.bytes = pg__wire_get_u64(r);
     it->res.time_ms = pg__wire_get_f64(r);
     it->res.content_type = wire_strdup(r);

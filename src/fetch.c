@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "proxy.h"
 #include "spool.h"
+#include "tls.h"
 #include "url.h"
 #include "util.h"
 
@@ -177,6 +178,22 @@ static char *dup_info(CURL *e, CURLINFO info, size_t max)
     return pg__strndup(v, strnlen(v, max));
 }
 
+/* The HTTP version of the last response (0: none). */
+static unsigned http_version(CURL *e)
+{
+    long v = 0;
+
+    if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+        return 0;
+    switch (v) {
+    case CURL_HTTP_VERSION_1_0: return 10;
+    case CURL_HTTP_VERSION_1_1: return 11;
+    case CURL_HTTP_VERSION_2_0: return 20;
+    case CURL_HTTP_VERSION_3: return 30;
+    }
+    return 0;
+}
+
 static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
 {
     const struct pg__fetch_config *c = x->f->cfg;
@@ -209,6 +226,14 @@ static void classify(struct pg__xfer *x, struct pg__item *it, CURLcode cc)
     if (cc == CURLE_ABORTED_BY_CALLBACK && c->abort_flag &&
         atomic_load(c->abort_flag)) {
         pg__item_error(it, PG_ST_INTERRUPTED, "interrupted");
+        return;
+    }
+    if (pg__tls_permanent(cc, detail)) {
+        char msg[PG_ITEM_ERR_MAX];
+
+        pg__tls_describe(x->easy, cc, detail, msg, sizeof(msg));
+        pg__item_error(it, PG_ST_NETWORK_ERROR, "%s", msg);
+        it->flags |= PG_ITEM_PERMANENT;
         return;
     }
     switch (cc) {
@@ -385,6 +410,8 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     char errtxt[128];
 
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &it->res.http_code);
+    it->res.http_version = it->res.http_code > 0 ?
+        pg__http_version_name(http_version(x->easy)) : NULL;
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
     it->res.time_ms = (double)(us + x->time_us) / 1000.0;
     it->res.bytes = x->bytes;

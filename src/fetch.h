@@ -66,6 +66,8 @@ struct pg__fetch_config {
     CURLSH *share;                /* DNS and TLS session cache (and the
                                      cookies of jar), or NULL */
     struct pg__jar *jar;          /* the jar behind share, or NULL */
+    const char *ca_file;          /* --ca-certificate, or NULL */
+    int no_verify;                /* --no-check-certificate */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */

@@ -26,6 +26,7 @@
 #include "fetch.h"
 #include "mem.h"
 #include "proxy.h"
+#include "tls.h"
 #include "util.h"
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -425,6 +426,7 @@ enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
      * host's connection starts, which a slow response stretches into a
      * timeout. */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    pg__tls_setopt(e, c->ca_file, c->no_verify);
     return PG_OK;
 }
 

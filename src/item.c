@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "item.h"
 #include "mem.h"
@@ -22,13 +23,15 @@ void pg__item_reset_result(struct pg__item *it)
 
     r->status = PG_ST_OK;
     r->http_code = 0;
+    r->http_version = NULL;
     r->bytes = 0;
     r->time_ms = 0;
     r->links = 0;
     r->links_truncated = 0;
     r->hash = NULL;
     r->error = NULL;
-    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP);
+    it->flags &= ~(unsigned)(PG_ITEM_HTML | PG_ITEM_PRIVATE_IP |
+                             PG_ITEM_PERMANENT);
     it->retry_after_ms = -1;
     it->hash[0] = '\0';
     pg__links_release(&it->links);
@@ -49,6 +52,28 @@ void pg__item_free(struct pg__item *it)
     pg_free(it->url);
     pg_free((void *)it->res.referrer);
     pg_free(it);
+}
+
+const char *pg__http_version_name(unsigned v)
+{
+    switch (v) {
+    case 10: return "1.0";
+    case 11: return "1.1";
+    case 20: return "2";
+    case 30: return "3";
+    }
+    return NULL;
+}
+
+const char *pg__http_version_intern(const char *s)
+{
+    static const unsigned v[] = { 10, 11, 20, 30 };
+    size_t i;
+
+    for (i = 0; s && i < sizeof(v) / sizeof(v[0]); i++)
+        if (!strcmp(s, pg__http_version_name(v[i])))
+            return pg__http_version_name(v[i]);
+    return NULL;
 }
 
 void pg__item_error(struct pg__item *it, enum pg_status st,

@@ -37,8 +37,11 @@ enum pg__item_flags {
                                       redirect leads to) */
     PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
-    PG_ITEM_IN_CALLBACK = 1 << 13  /* its result callback is running:
+    PG_ITEM_IN_CALLBACK = 1 << 13, /* its result callback is running:
                                       pg_result_save/fail may change it */
+    PG_ITEM_PERMANENT = 1 << 14    /* set by the worker: a failure no
+                                      retry can fix (a refused TLS
+                                      certificate): not retried */
 };
 
 struct pg__item {
@@ -75,6 +78,12 @@ void pg__item_free(struct pg__item *it);
 
 /* Forget the result part (before a retry or after a crash). */
 void pg__item_reset_result(struct pg__item *it);
+
+/* "1.0", "1.1", "2", "3" for CURLINFO_HTTP_VERSION's 10, 11, 20, 30
+ * (a static string); NULL for 0 or a value not listed. */
+const char *pg__http_version_name(unsigned v);
+/* The same static string for one read from the wire, or NULL. */
+const char *pg__http_version_intern(const char *s);
 
 /* The item a result is embedded in. */
 #define pg__item_of(r) \

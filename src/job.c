@@ -171,6 +171,8 @@ static int keep_body(const struct pg_job *job, const struct pg__item *it)
 /* Whether a failed attempt is worth another try. */
 static int transient(const struct pg__item *it)
 {
+    if (it->flags & PG_ITEM_PERMANENT)
+        return 0;
     if (it->res.status == PG_ST_NETWORK_ERROR)
         return 1;
     return it->res.status == PG_ST_HTTP_ERROR &&

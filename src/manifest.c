@@ -290,6 +290,10 @@ static enum pg_code format(struct pg__buf *b, const struct pg_result *r,
     if (!rc)
         rc = pg__json_str_max(b, r->duplicate_of, PG_JSON_BYTES, max,
                               &cut[F_DUP]);
+    if (!rc)
+        rc = pg__buf_addstr(b, ",\"http_version\":");
+    if (!rc)
+        rc = pg__json_str(b, r->http_version);
     for (i = 0; !rc && i < F_COUNT; i++) {
         if (cut[i])
             rc = pg__buf_addf(b, ",\"%s_truncated\":true", field_names[i]);

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "proxy.h"
 #include "util.h"
+#include "tls.h"
 
 void pg_options_init(struct pg_options *o)
 {
@@ -74,7 +75,7 @@ static int copy_list(const char *const **v, size_t n)
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
                    &(o)->manifest_path, &(o)->user_agent, \
                    &(o)->load_cookies, &(o)->save_cookies, \
-                   &(o)->proxy, &(o)->no_proxy
+                   &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -147,10 +148,12 @@ void pg__options_release(struct pg_options *o)
     }
 }
 
-/* The worker and transfer counts. */
+/* The worker and transfer counts, the CA file. */
 enum pg_code pg__options_check(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
+    char err[PG_ERRBUF_SIZE];
+    enum pg_code rc;
 
     if (o->workers < 1 || o->workers > 1024) {
         pg__job_set_err(job, "number of workers must be 1..1024, not %u",
@@ -167,6 +170,13 @@ enum pg_code pg__options_check(struct pg_job *job)
                         "%u transfers at once", o->workers, o->per_worker,
                         PG_MAX_TRANSFERS);
         return PG_E_INVALID;
+    }
+    if (o->ca_certificate) {
+        rc = pg__tls_check_ca(o->ca_certificate, err, sizeof(err));
+        if (rc) {
+            pg__job_set_err(job, "%s", err);
+            return rc;
+        }
     }
     return PG_OK;
 }
@@ -322,6 +332,16 @@ enum pg_code pg__options_fetch(struct pg_job *job)
      * when a record, --dedup or a {hash} name uses it. */
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     f->sync = o->sync;
+    f->ca_file = o->ca_certificate;
+    f->no_verify = o->no_check_certificate;
+    /* Once per job, not per URL or per worker. */
+    if (o->no_check_certificate)
+        pg__log(&job->log, PG_LOG_WARN, "--no-check-certificate: HTTPS "
+                "certificates and host names are not checked; anyone on "
+                "the path can read and alter these transfers");
+    else if (o->ca_certificate)
+        pg__log(&job->log, PG_LOG_DEBUG, "CA certificates of '%s' %s the "
+                "system store", o->ca_certificate, pg__tls_ca_mode());
     rc = setup_proxy(job);
     return rc ? rc : setup_jar(job);
 }

@@ -178,6 +178,8 @@ struct pg_result {
     uint64_t line;            /* input line, or position among arguments */
     enum pg_status status;
     long http_code;           /* 0 if no response */
+    const char *http_version; /* of the final response: "1.0", "1.1",
+                                 "2" or "3" (static); NULL if none */
     uint64_t bytes;           /* body bytes received */
     const char *content_type; /* may be NULL */
     const char *final_url;    /* after redirects; may be NULL */
@@ -289,6 +291,17 @@ struct pg_options {
     int no_referer;             /* send no Referer (default: a discovered
                                    link is requested with the page it was
                                    found on as Referer; inputs send none) */
+    const char *ca_certificate; /* PEM file of CA certificates to trust
+                                   for HTTPS.  With a libcurl that has a
+                                   CA directory (Debian, Ubuntu:
+                                   /etc/ssl/certs) they are added to the
+                                   system store; without one they replace
+                                   it.  pg_job_run() fails with
+                                   PG_E_INVALID if it is unreadable or
+                                   holds no certificate.  NULL: the
+                                   system store */
+    int no_check_certificate;   /* HTTPS without any certificate or host
+                                   name check; logged once as a warning */
 
     /* Extraction and crawling.  Any of images / xpaths / follow turns
      * input URLs into pages: HTML responses are parsed in the worker. */

@@ -13,8 +13,11 @@ if [ "${1:-}" = gcovr ]; then
     exit 0
 fi
 
+# nghttpd (nghttp2-server) is the tests' HTTP/2 server; Debian puts it in
+# /usr/sbin.
 if pkg-config --exists libcurl libxml-2.0 libpcre2-8 libcrypto cmocka libmicrohttpd \
-    2>/dev/null; then
+    2>/dev/null && { command -v nghttpd || [ -x /usr/sbin/nghttpd ]; } \
+    >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -25,7 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then
     else
         echo "install-deps.sh: not root and no sudo; install:" >&2
         echo "  build-essential pkg-config libcurl4-openssl-dev libxml2-dev" >&2
-        echo "  libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev valgrind" >&2
+        echo "  libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev" >&2
+        echo "  nghttp2-server valgrind" >&2
         exit 1
     fi
 fi
@@ -39,4 +43,5 @@ echo "install-deps.sh: installing the missing development packages" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update || exit 1
 $SUDO apt-get install -y build-essential pkg-config libcurl4-openssl-dev \
-    libxml2-dev libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev valgrind
+    libxml2-dev libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev \
+    nghttp2-server valgrind

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "extract.h"
+#include "codec.h"
 #include "item.h"
 #include "mem.h"
 #include "wire.h"
@@ -71,38 +72,22 @@ static void job(const void *payload, size_t len)
     pg__buf_release(&b);
 }
 
-/* A result frame (pg__codec_get_result() in codec.c). */
+/* A result frame: decoded by the parent's own decoder (codec.c). */
 static void result(const void *payload, size_t len)
 {
     struct pg__wire_reader r;
     struct pg__item *it = pg__item_new();
-    uint32_t n, i;
-    int k;
 
     if (!it)
         abort();
     pg__wire_reader_init(&r, payload, len);
     it->id = pg__wire_get_u64(&r);
-    it->status = (enum pg_status)pg__wire_get_u32(&r);
-    it->http_code = (long)pg__wire_get_u64(&r);
-    it->bytes = pg__wire_get_u64(&r);
-    it->time_ms = pg__wire_get_f64(&r);
-    for (k = 0; k < 5; k++)
-        (void)get_str(&r);
-    it->flags = pg__wire_get_u32(&r);
-    it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
-    it->n_links = pg__wire_get_u32(&r);
-    n = pg__wire_get_u32(&r);
-    for (i = 0; !r.bad && i < n; i++) {
-        uint32_t kind = pg__wire_get_u32(&r);
-        const char *url = get_str(&r);
-
-        if (r.bad || !url || kind > PG_LINK_PAGE)
-            break;
-        if (pg__links_add(&it->links, (enum pg__link_kind)kind, url))
-            abort();
-    }
+    (void)pg__codec_get_result(&r, it);
     if (r.off > r.len)
+        abort();
+    /* Whatever came in, the version is one of the static names. */
+    if (it->res.http_version &&
+        it->res.http_version != pg__http_version_intern(it->res.http_version))
         abort();
     pg__item_free(it);
 }

@@ -392,6 +392,18 @@ int pg_fault_netns(const char *const *extra_addrs, char *err, size_t len)
     return 0;
 }
 
+int pg_fault_bind(const char *src, const char *target, char *err,
+                  size_t len)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return set_err(err, len, "unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return set_err(err, len, "cannot make the mounts private");
+    if (mount(src, target, NULL, MS_BIND, NULL) != 0)
+        return set_err(err, len, "mount --bind");
+    return 0;
+}
+
 int pg_fault_tmpfs(const char *dir, size_t size, char *err, size_t len)
 {
     char opts[64];

@@ -88,6 +88,14 @@ int pg_fault_netns(const char *const *extra_addrs, char *err, size_t len);
  * the namespace when the test process ends. 0, or -1 with the reason.
  */
 int pg_fault_tmpfs(const char *dir, size_t size, char *err, size_t len);
+/*
+ * Move the calling process into a private mount namespace and bind-mount
+ * the directory src over target (e.g. a test's CA directory over
+ * /etc/ssl/certs); programs it starts see the same.  0, or -1 with the
+ * reason.
+ */
+int pg_fault_bind(const char *src, const char *target, char *err,
+                  size_t len);
 
 /* ---- Small helpers ---- */
 

@@ -63,6 +63,8 @@ struct host_slot {
 
 struct pg_test_server {
     struct MHD_Daemon *daemon;
+    int tls;                     /* https */
+    char *tls_cert, *tls_key;    /* PEM text (MHD keeps pointers) */
     unsigned port;
     char addr[INET_ADDRSTRLEN];
     struct route *routes;
@@ -1135,18 +1137,60 @@ static char *make_extra(const struct pg_test_route *r)
     return NULL;
 }
 
-struct pg_test_server *pg_test_server_start_on(
-    const struct pg_test_route *routes, size_t n, const char *addr)
+/* Start the daemon: plain HTTP, or HTTPS with srv's PEM texts. */
+static struct MHD_Daemon *start_daemon(struct pg_test_server *srv,
+                                       struct sockaddr_in *sa, size_t mem)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
+
+    if (srv->tls)
+        return MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PG_FAULT_CAP_S,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
+            MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
+            MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert,
+            MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PG_FAULT_CAP_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
+        MHD_OPTION_END);
+}
+
+static struct pg_test_server *start(const struct pg_test_route *routes,
+                                    size_t n, const char *addr,
+                                    const char *cert_file,
+                                    const char *key_file)
 {
     struct pg_test_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     size_t mem = 64 * 1024;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
 
     snprintf(srv->addr, sizeof(srv->addr), "%s", addr ? addr : "127.0.0.1");
+    if (cert_file) {
+        srv->tls = 1;
+        srv->tls_cert = pg_read_file(cert_file, NULL);
+        srv->tls_key = pg_read_file(key_file, NULL);
+        if (!srv->tls_cert || !srv->tls_key) {
+            fprintf(stderr, "test server: cannot read '%s' or '%s'\n",
+                    cert_file, key_file);
+            goto fail;
+        }
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     if (inet_pton(AF_INET, srv->addr, &sa.sin_addr) != 1) {
@@ -1178,16 +1222,7 @@ struct pg_test_server *pg_test_server_start_on(
             pg_fault_gzip_bomb(&len);
         }
     }
-    srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PG_FAULT_CAP_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_log, srv,
-        MHD_OPTION_END);
+    srv->daemon = start_daemon(srv, &sa, mem);
     if (!srv->daemon) {
         fprintf(stderr, "test server: cannot listen on %s\n", srv->addr);
         goto fail;
@@ -1205,10 +1240,32 @@ fail:
     return NULL;
 }
 
+struct pg_test_server *pg_test_server_start_on(
+    const struct pg_test_route *routes, size_t n, const char *addr)
+{
+    return start(routes, n, addr, NULL, NULL);
+}
+
 struct pg_test_server *pg_test_server_start(const struct pg_test_route *routes,
                                             size_t n)
 {
-    return pg_test_server_start_on(routes, n, NULL);
+    return start(routes, n, NULL, NULL, NULL);
+}
+
+int pg_test_server_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+struct pg_test_server *pg_test_server_start_tls(
+    const struct pg_test_route *routes, size_t n, const char *cert_file,
+    const char *key_file)
+{
+    if (!pg_test_server_tls_supported()) {
+        fprintf(stderr, "test server: libmicrohttpd has no TLS\n");
+        return NULL;
+    }
+    return start(routes, n, NULL, cert_file, key_file);
 }
 
 void pg_test_server_stop(struct pg_test_server *srv)
@@ -1227,6 +1284,8 @@ void pg_test_server_stop(struct pg_test_server *srv)
         pthread_mutex_destroy(&srv->lock);
     free(srv->log);
     free(srv->routes);
+    free(srv->tls_cert);
+    free(srv->tls_key);
     free(srv);
 }
 
@@ -1237,7 +1296,8 @@ unsigned pg_test_server_port(const struct pg_test_server *srv)
 
 char *pg_test_server_url(const struct pg_test_server *srv, const char *path)
 {
-    return pg_strdupf("http://%s:%u%s", srv->addr, srv->port, path);
+    return pg_strdupf("%s://%s:%u%s", srv->tls ? "https" : "http",
+                      srv->addr, srv->port, path);
 }
 
 unsigned long pg_test_server_hits(const struct pg_test_server *srv,

@@ -196,9 +196,22 @@ struct pg_test_server *pg_test_server_start(const struct pg_test_route *routes,
 struct pg_test_server *pg_test_server_start_on(
     const struct pg_test_route *routes, size_t n, const char *addr);
 
+/*
+ * The same server over HTTPS (libmicrohttpd with GnuTLS) on 127.0.0.1:
+ * cert_file and key_file are PEM files, read at start (tlscert.h makes
+ * them).  NULL, after a message on stderr, when libmicrohttpd was built
+ * without TLS (pg_test_server_tls_supported() is 0: skip the test) or the
+ * files are unusable.  Everything else works as for plain HTTP;
+ * pg_test_server_url() gives "https://..." URLs.
+ */
+int pg_test_server_tls_supported(void);
+struct pg_test_server *pg_test_server_start_tls(
+    const struct pg_test_route *routes, size_t n, const char *cert_file,
+    const char *key_file);
+
 /* The port the server listens on. */
 unsigned pg_test_server_port(const struct pg_test_server *srv);
-/* "http://ADDR:PORT" + path (heap). */
+/* "http://ADDR:PORT" (or "https://...") + path (heap). */
 char *pg_test_server_url(const struct pg_test_server *srv, const char *path);
 
 /*

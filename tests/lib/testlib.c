@@ -1124,6 +1124,7 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         {"time_ms", N},      {"error", S | Z},     {"kind", S},
         {"depth", I},        {"referrer", S | Z},  {"links", I},
         {"hash", S | Z},     {"duplicate_of", S | Z},
+        {"http_version", S | Z},
     };
     static const char *const statuses[] = {
         "ok",          "exists",        "http-error", "network-error",
@@ -1132,6 +1133,8 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
     };
     static const char *const kinds[] = {"file", "page", "image"};
+    static const char *const versions[] = {"1.0", "1.1", "2", "3"};
+    const char *version;
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
     const char *status;
     const char *kind;
@@ -1189,6 +1192,14 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         known |= !strcmp(status, statuses[i]);
     if (!known) {
         snprintf(why, whylen, "unknown status '%s'", status);
+        return 0;
+    }
+    version = pg_record_str(r, "http_version");
+    known = !version;
+    for (size_t i = 0; version && i < 4; i++)
+        known |= !strcmp(version, versions[i]);
+    if (!known) {
+        snprintf(why, whylen, "unknown http_version '%s'", version);
         return 0;
     }
     kind = pg_record_str(r, "kind");

@@ -327,7 +327,8 @@ int pg_record_check_schema(const struct pg_record *r, char *why,
  * keys followed by "kind", "depth", "referrer", "links", "hash" and
  * "duplicate_of", the new statuses "filtered", "robots" and "listed",
  * kind one of file/page/image, depth and links >= 0, hash null or 64
- * lowercase hex digits.
+ * lowercase hex digits; then (issue 12) "http_version": null or one of
+ * "1.0", "1.1", "2", "3".
  */
 int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
                                  size_t whylen);

@@ -114,6 +114,7 @@ static void test_result_round_trip(void **state)
     it->id = 9;
     it->res.status = PG_ST_HTTP_ERROR;
     it->res.http_code = 404;
+    it->res.http_version = pg__http_version_name(20);
     it->res.bytes = 1234;
     it->res.time_ms = 5.5;
     it->res.content_type = pg__strdup("text/html");
@@ -128,6 +129,8 @@ static void test_result_round_trip(void **state)
     assert_int_equal(pg__codec_get_result(&r, got), PG_OK);
     assert_int_equal(got->res.status, PG_ST_HTTP_ERROR);
     assert_int_equal(got->res.http_code, 404);
+    assert_string_equal(got->res.http_version, "2");
+    assert_ptr_equal(got->res.http_version, pg__http_version_name(20));
     assert_int_equal(got->res.bytes, 1234);
     assert_true(got->res.time_ms == 5.5);
     assert_string_equal(got->res.content_type, "text/html");

@@ -242,6 +242,7 @@ static void full_result(struct pg_result *r)
     r->time_ms = 12.3456;
     r->error = NULL;
     r->path = "example.com/a b";
+    r->http_version = "1.1";
 }
 
 static const char full_line[] =
@@ -252,7 +253,7 @@ static const char full_line[] =
     "\"final_url\":\"https://example.com/a%20b\",\"attempts\":2,"
     "\"time_ms\":12.346,\"error\":null,"
     "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-    "\"hash\":null,\"duplicate_of\":null}\n";
+    "\"hash\":null,\"duplicate_of\":null,\"http_version\":\"1.1\"}\n";
 
 static const char failed_line[] =
     "{\"url\":\"http://h/x\",\"line\":7,\"status\":\"http-error\","
@@ -260,7 +261,7 @@ static const char failed_line[] =
     "\"final_url\":null,\"attempts\":1,\"time_ms\":0.000,"
     "\"error\":\"HTTP 404\","
     "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-    "\"hash\":null,\"duplicate_of\":null}\n";
+    "\"hash\":null,\"duplicate_of\":null,\"http_version\":null}\n";
 
 static size_t count_char(const char *s, char c)
 {
@@ -333,7 +334,7 @@ static void test_format_no_forgery(void **state)
         "\"final_url\":\"http://h/\\u0001%FF\",\"attempts\":1,"
         "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\","
         "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-        "\"hash\":null,\"duplicate_of\":null}\n";
+        "\"hash\":null,\"duplicate_of\":null,\"http_version\":null}\n";
     struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
 
@@ -589,8 +590,8 @@ static void test_format_links_truncated(void **state)
 static void test_format_cuts_long_fields(void **state)
 {
     static const char tail[] =
-        ",\"duplicate_of\":null,\"url_truncated\":true,"
-        "\"error_truncated\":true}\n";
+        ",\"duplicate_of\":null,\"http_version\":\"1.1\","
+        "\"url_truncated\":true,\"error_truncated\":true}\n";
     struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
     char *url = malloc(300001), *err = malloc(300001);
