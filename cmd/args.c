@@ -69,7 +69,11 @@ enum opt_id {
     OPT_GRACE,
     OPT_RESUME,
     OPT_SYNC,
-    OPT_ALLOW_PRIVATE
+    OPT_ALLOW_PRIVATE,
+    OPT_SHARD,
+    OPT_SHARDS,
+    OPT_SHARD_KEY,
+    OPT_DIVERT
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +123,10 @@ static const struct option long_opts[] = {
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "shards", required_argument, NULL, OPT_SHARDS },
+    { "shard-key", required_argument, NULL, OPT_SHARD_KEY },
+    { "divert", required_argument, NULL, OPT_DIVERT },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -127,85 +135,6 @@ static const struct option long_opts[] = {
 };
 
 static const char short_opts[] = "i:o:m:j:K:qvA:H:hV";
-
-static const char usage_text[] =
-"Usage: pagegrab [OPTIONS] [URL...]\n"
-"       pagegrab compare [OPTIONS] [URL...]  (time each mode; pagegrab(1))\n"
-"Download URLs concurrently with a pool of threads or processes.\n"
-"\n"
-"Input and output:\n"
-"  -i, --input FILE        read URLs from FILE, one per line ('-' = stdin)\n"
-"  -o, --output DIR        save files under DIR (default: .)\n"
-"      --flat              save every file directly in DIR\n"
-"      --overwrite         replace existing files (default: keep them)\n"
-"      --manifest FILE     write one JSON record per URL to FILE\n"
-"Concurrency:\n"
-"  -m, --mode MODE         thread or process (default: thread)\n"
-"  -j, --jobs N            number of workers, 1-1024 (default: 8)\n"
-"  -K, --per-worker K      transfers each worker runs at once, 1-1024\n"
-"                          (libcurl multi; default: 1, a blocking worker)\n"
-"Images and crawling:\n"
-"      --images            save the images of every page (img, srcset,\n"
-"                          picture, lazy-load attributes, links to images)\n"
-"      --xpath EXPR        select what to save from each page (repeatable;\n"
-"                          adds to --images, else replaces it)\n"
-"      --srcset WHICH      largest (default) or all srcset candidates\n"
-"      --follow EXPR       follow these links as pages (repeatable)\n"
-"      --depth N           levels of --follow links (default: 1)\n"
-"      --span-hosts        follow pages on any host (default: input hosts)\n"
-"      --domains LIST      also follow pages on these domains (a,b,...)\n"
-"      --accept REGEX      an image URL must match one (repeatable)\n"
-"      --reject REGEX      skip image and page URLs matching one\n"
-"      --images-only       parse pages but save only the images\n"
-"      --list              print the image URLs; fetch no image\n"
-"      --name 'RE=TMPL'    name files by rule: $1, ${name}, {host}, {path},\n"
-"                          {basename}, {ext}, {hash} (repeatable)\n"
-"      --dedup             store identical bodies once (hard links)\n"
-"      --no-robots         ignore robots.txt\n"
-"      --per-host N        at most N transfers at once per host\n"
-"      --wait S            seconds between requests to one host\n"
-"      --random-wait       vary --wait between 0.5x and 1.5x\n"
-"  A page is parsed up to 16 MiB, 500,000 nodes and 10,000 links; a page\n"
-"  cut there gets \"links_truncated\": true in the manifest and a warning.\n"
-"Failures and limits:\n"
-"      --retries N         retry transient failures N times (default: 3)\n"
-"      --retry-delay S     first back-off, doubled each time (default: 1)\n"
-"      --max-retry-wait S  longest wait before a retry (default: 60)\n"
-"      --max-size BYTES    stop bodies larger than this (k, M, G suffixes)\n"
-"      --max-pages N       fetch at most N pages\n"
-"      --quota BYTES       stop starting transfers after this many bytes\n"
-"      --queue-memory SIZE queued URLs kept in memory; more spill to a\n"
-"                          hidden file in the output directory (k, M, G;\n"
-"                          default: 64M; 0 = never spill)\n"
-"      --allow-private     let discovered links, and redirects from public\n"
-"                          addresses, reach private addresses\n"
-"      --resume            skip what --manifest FILE records as done;\n"
-"                          its saved names stay with their URLs\n"
-"      --sync              fsync the manifest after every record\n"
-"      --grace S           on SIGINT/SIGTERM, let transfers finish for S s\n"
-"Transfers:\n"
-"      --connect-timeout S connect timeout in seconds (default: 10)\n"
-"      --timeout S         whole-transfer limit in seconds (default: none)\n"
-"      --stall S           abort below --min-rate for S seconds (default:\n"
-"                          30; 0 = never)\n"
-"      --min-rate BYTES    bytes/s a transfer must keep up (k, M suffixes;\n"
-"                          default: 1)\n"
-"      --max-redirs N      follow at most N redirects (default: 10)\n"
-"  -A, --user-agent STR    User-Agent header (default: pagegrab/VERSION)\n"
-"  -H, --header 'N: V'     add a request header (repeatable); sent only\n"
-"                          to the origins of the input URLs\n"
-"Messages:\n"
-"  -q, --quiet             no progress bar, summary or warnings\n"
-"  -v, --verbose           log every transfer\n"
-"      --progress          draw the progress bar even if stderr is no tty\n"
-"      --no-progress       never draw the progress bar\n"
-"Other:\n"
-"      --config FILE       read options from FILE (see pagegrab.conf)\n"
-"  -h, --help              show this help\n"
-"  -V, --version           show the version\n"
-"\n"
-"Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error,\n"
-"4 interrupted.\n";
 
 /* Set when parsing failed for want of memory (exit 3, not 2). */
 static int cli_oom;
@@ -350,6 +279,77 @@ static int add_domains(struct pg_cli *cli, const char *val,
     if (cli->domains.n == 0) {
         pg_cli_error("invalid value '%s' for %s: expected domains such as "
                      "'example.org,cdn.example.net'", val, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* --shard, --shards, --shard-key, --divert. */
+static int apply_shard(struct pg_cli *cli, int id, char *val,
+                       const char *name)
+{
+    char err[256];
+    long v;
+
+    switch (id) {
+    case OPT_SHARD:
+        cli->shard_auto = !strcmp(val, "auto");
+        if (cli->shard_auto)
+            return 0;
+        if (pg_shard_parse(val, &cli->o.shard_k, &cli->o.shard_n, err,
+                           sizeof(err))) {
+            pg_cli_error("invalid value '%s' for %s: %s", val, name, err);
+            return -1;
+        }
+        return 0;
+    case OPT_SHARDS:
+        if (parse_long(name, val, 1, 1000000, &v))
+            return -1;
+        cli->shards = (unsigned)v;
+        return 0;
+    case OPT_SHARD_KEY:
+        if (strcmp(val, "url") && strcmp(val, "host")) {
+            pg_cli_error("invalid value '%s' for %s: expected 'url' or "
+                         "'host'", val, name);
+            return -1;
+        }
+        cli->o.shard_key = !strcmp(val, "url") ? PG_SHARD_KEY_URL
+                                               : PG_SHARD_KEY_HOST;
+        return 0;
+    case OPT_DIVERT:
+        if (!*val) {
+            pg_cli_error("empty value for %s", name);
+            return -1;
+        }
+        cli->o.divert_path = val;
+        return 0;
+    }
+    return -1;
+}
+
+/* --shard auto from the environment; the shard options agree. */
+static int finish_shard(struct pg_cli *cli)
+{
+    struct pg_options *o = &cli->o;
+    char err[256];
+
+    if (cli->shard_auto) {
+        if (pg_shard_from_env(NULL, cli->shards, &o->shard_k, &o->shard_n,
+                              err, sizeof(err))) {
+            pg_cli_error("--shard auto: %s", err);
+            return -1;
+        }
+    } else if (cli->shards && !o->shard_n) {
+        pg_cli_error("--shards %u needs --shard auto", cli->shards);
+        return -1;
+    } else if (cli->shards && cli->shards != o->shard_n) {
+        pg_cli_error("--shards %u disagrees with --shard %u/%u",
+                     cli->shards, o->shard_k, o->shard_n);
+        return -1;
+    }
+    if (o->divert_path && !o->shard_n) {
+        pg_cli_error("--divert '%s' needs --shard K/N (or auto)",
+                     o->divert_path);
         return -1;
     }
     return 0;
@@ -535,7 +535,7 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         cli->progress = 0;
         return 0;
     }
-    return -1;
+    return apply_shard(cli, id, val, name);
 }
 
 static int is_true(const char *s)
@@ -696,7 +696,7 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
         if (c == OPT_CONFIG)
             config = optarg;
         if (c == OPT_HELP) {
-            fputs(usage_text, stdout);
+            fputs(pg_cli_usage_text, stdout);
             return 1;
         }
         if (c == OPT_VERSION) {
@@ -740,6 +740,8 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     }
     if (cli->quiet)
         cli->progress = 0;
+    if (finish_shard(cli))
+        return -1;
 
     if (finish_lists(cli))
         return -1;

@@ -40,6 +40,8 @@ struct pg_cli {
     int flat;
     int overwrite;
     int progress;            /* draw the progress bar */
+    int shard_auto;          /* --shard auto: K/N from the environment */
+    unsigned shards;         /* --shards N, 0 when not given */
     struct pg_strlist urls;
     struct pg_strlist headers;
     struct pg_strlist xpaths;
@@ -59,6 +61,9 @@ struct pg_cli {
  */
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
 void pg_cli_release(struct pg_cli *cli);
+
+/* The --help text (usage.c). */
+extern const char pg_cli_usage_text[];
 
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);

@@ -9,6 +9,7 @@
 
 #include "job.h"
 #include "mem.h"
+#include "shard.h"
 
 void pg_options_init(struct pg_options *o)
 {
@@ -67,7 +68,7 @@ static int copy_list(const char *const **v, size_t n)
  * copying and freeing cannot disagree.
  */
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
-                   &(o)->manifest_path, &(o)->user_agent
+                   &(o)->manifest_path, &(o)->user_agent, &(o)->divert_path
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -140,7 +141,7 @@ void pg__options_release(struct pg_options *o)
     }
 }
 
-/* The worker and transfer counts. */
+/* The worker and transfer counts, the shard. */
 enum pg_code pg__options_check(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
@@ -161,7 +162,7 @@ enum pg_code pg__options_check(struct pg_job *job)
                         PG_MAX_TRANSFERS);
         return PG_E_INVALID;
     }
-    return PG_OK;
+    return pg__shard_check(o, job->errmsg, sizeof(job->errmsg));
 }
 
 enum pg_code pg__options_fetch(struct pg_job *job)

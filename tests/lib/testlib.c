@@ -1130,6 +1130,7 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         "redirect-error", "invalid-url", "save-error", "filtered",
         "robots",      "listed",        "too-large",  "skipped",
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
+        "other-shard",
     };
     static const char *const kinds[] = {"file", "page", "image"};
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
