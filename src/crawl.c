@@ -310,7 +310,7 @@ static enum pg_code resume_record(const char *url, const char *status,
             return rc;
     }
     return pg__nameset_put(&job->done, pg__hash64(url, strlen(url)),
-                           ok ? 1 : 0);
+                           (uint32_t)ok);
 }
 
 enum pg_code pg__crawl_resume(struct pg_job *job)

@@ -283,10 +283,10 @@ static void test_crawl_host(struct pg_test *t)
     char *start_url, *out = pg_path(t, "out");
     char *man = pg_path(t, "m.jsonl"), *div = pg_path(t, "divert.txt");
     struct pg_manifest m;
-    struct pg_args x = {{0}, 0};
+    struct pg_args x = {{0}, 0}, z = {{0}, 0};
     struct pg_run r;
-    char *text, *other_img = url_on("e.localhost", port, "/i.jpg");
-    size_t i, n_other = 0;
+    char *text, *text2, *other_img = url_on("e.localhost", port, "/i.jpg");
+    size_t i, n_other = 0, n_rec;
     int len;
 
     /* The start page links to p.html on every host, one twice, and to
@@ -350,12 +350,28 @@ static void test_crawl_host(struct pg_test *t)
     /* --divert: each other-shard page once. */
     text = pg_read_file(div, NULL);
     PG_CHECK(t, text, "no divert file");
+    text2 = strdup(text);
     for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n"))
         pg_strlist_add(&diverted, s);
     pg_strlist_sort(&diverted);
     pg_strlist_sort(&want_div);
     PG_CHECK_STR(t, pg_strlist_join(&diverted, " "),
                  pg_strlist_join(&want_div, " "), "divert file");
+
+    /* --resume: pages of other shards already recorded (and diverted)
+     * are neither recorded nor diverted again. */
+    crawl_args(&z, t, k, out, man);
+    pg_args_push(&z, "--divert", div, "--resume", start_url, END);
+    pg_run(t, &r, NULL, 120, z.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status of --resume");
+    pg_run_release(&r);
+    pg_manifest_must_load(t, man, &m);
+    n_rec = 0;
+    for (i = 0; i < m.n; i++)
+        n_rec += !strcmp(pg_record_str(&m.rec[i], "status"), "other-shard");
+    PG_CHECK_INT(t, n_rec, n_other, "other-shard records after --resume");
+    pg_manifest_release(&m);
+    PG_CHECK_STR(t, pg_read_file(div, NULL), text2, "divert after --resume");
 
     /* The later pass: the other shards take their pages from it. */
     pg_test_server_reset(srv);
