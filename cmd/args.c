@@ -76,7 +76,11 @@ enum opt_id {
     OPT_PROXY,
     OPT_NO_PROXY,
     OPT_CA_CERTIFICATE,
-    OPT_NO_CHECK_CERTIFICATE
+    OPT_NO_CHECK_CERTIFICATE,
+    OPT_SHARD,
+    OPT_SHARDS,
+    OPT_SHARD_KEY,
+    OPT_DIVERT
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +137,10 @@ static const struct option long_opts[] = {
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "shards", required_argument, NULL, OPT_SHARDS },
+    { "shard-key", required_argument, NULL, OPT_SHARD_KEY },
+    { "divert", required_argument, NULL, OPT_DIVERT },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -159,98 +167,6 @@ static int list_add(struct pg_strlist *l, char *s)
         l->cap = cap;
     }
     l->v[l->n++] = s;
-    return 0;
-}
-
-/*
- * Whether s is digits (at least one, the first a digit), with at most
- * one '.' when dot is set, then at most one of the characters of
- * suffixes.  strtol() and friends also take leading white space, a sign,
- * hex and "inf": a value such as " -5" must never become 2^64 - 5.
- */
-static int plain_number(const char *s, int dot, const char *suffixes)
-{
-    if (!isdigit((unsigned char)*s))
-        return 0;
-    while (isdigit((unsigned char)*s) || (dot && *s == '.')) {
-        if (*s == '.')
-            dot = 0;
-        s++;
-    }
-    if (*s && strchr(suffixes, *s))
-        s++;
-    return *s == '\0';
-}
-
-/* Whole-number option value in [min, max]. */
-static int parse_long(const char *name, const char *s, long min, long max,
-                      long *out)
-{
-    char *end = NULL;
-    long v = 0;
-
-    errno = 0;
-    if (plain_number(s, 0, ""))
-        v = strtol(s, &end, 10);
-    if (!end || errno || *end || v < min || v > max) {
-        pg_cli_error("invalid value '%s' for %s: expected a whole number "
-                     "from %ld to %ld", s, name, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Seconds (decimals allowed) as milliseconds. */
-static int parse_seconds(const char *name, const char *s, long *ms)
-{
-    char *end = NULL;
-    double v = 0;
-
-    errno = 0;
-    if (plain_number(s, 1, ""))
-        v = strtod(s, &end);
-    if (!end || errno || end == s || *end || !isfinite(v) || v < 0 ||
-        v > 1e6) {
-        pg_cli_error("invalid value '%s' for %s: expected seconds "
-                     "(0-1000000)", s, name);
-        return -1;
-    }
-    *ms = (long)(v * 1000 + 0.5);
-    return 0;
-}
-
-/* A byte count with an optional k, M, G or T suffix (powers of 1024). */
-static int parse_bytes(const char *name, const char *s, uint64_t *out)
-{
-    unsigned long long v = 0;
-    char *end = NULL;
-    int shift = 0;
-
-    errno = 0;
-    if (!plain_number(s, 0, "kKmMgGtT")) {
-        pg_cli_error("invalid value '%s' for %s: expected bytes, e.g. "
-                     "500000, 64k, 10M or 2G", s, name);
-        return -1;
-    }
-    v = strtoull(s, &end, 10);
-    if (*end == 'k' || *end == 'K')
-        shift = 10;
-    else if (*end == 'm' || *end == 'M')
-        shift = 20;
-    else if (*end == 'g' || *end == 'G')
-        shift = 30;
-    else if (*end == 't' || *end == 'T')
-        shift = 40;
-    if (shift)
-        end++;
-    if (errno || end == s || *end || s[0] == '-' ||
-        (shift && v > (~0ULL >> shift))) {
-        pg_cli_error("invalid value '%s' for %s: expected bytes, e.g. "
-                     "500000, 64k, 10M or 2G", s, name);
-        return -1;
-    }
-    *out = (uint64_t)v << shift;
     return 0;
 }
 
@@ -290,6 +206,77 @@ static int add_domains(struct pg_cli *cli, const char *val,
     return 0;
 }
 
+/* --shard, --shards, --shard-key, --divert. */
+static int apply_shard(struct pg_cli *cli, int id, char *val,
+                       const char *name)
+{
+    char err[256];
+    long v;
+
+    switch (id) {
+    case OPT_SHARD:
+        cli->shard_auto = !strcmp(val, "auto");
+        if (cli->shard_auto)
+            return 0;
+        if (pg_shard_parse(val, &cli->o.shard_k, &cli->o.shard_n, err,
+                           sizeof(err))) {
+            pg_cli_error("invalid value '%s' for %s: %s", val, name, err);
+            return -1;
+        }
+        return 0;
+    case OPT_SHARDS:
+        if (pg_cli_parse_long(name, val, 1, 1000000, &v))
+            return -1;
+        cli->shards = (unsigned)v;
+        return 0;
+    case OPT_SHARD_KEY:
+        if (strcmp(val, "url") && strcmp(val, "host")) {
+            pg_cli_error("invalid value '%s' for %s: expected 'url' or "
+                         "'host'", val, name);
+            return -1;
+        }
+        cli->o.shard_key = !strcmp(val, "url") ? PG_SHARD_KEY_URL
+                                               : PG_SHARD_KEY_HOST;
+        return 0;
+    case OPT_DIVERT:
+        if (!*val) {
+            pg_cli_error("empty value for %s", name);
+            return -1;
+        }
+        cli->o.divert_path = val;
+        return 0;
+    }
+    return -1;
+}
+
+/* --shard auto from the environment; the shard options agree. */
+static int finish_shard(struct pg_cli *cli)
+{
+    struct pg_options *o = &cli->o;
+    char err[256];
+
+    if (cli->shard_auto) {
+        if (pg_shard_from_env(NULL, cli->shards, &o->shard_k, &o->shard_n,
+                              err, sizeof(err))) {
+            pg_cli_error("--shard auto: %s", err);
+            return -1;
+        }
+    } else if (cli->shards && !o->shard_n) {
+        pg_cli_error("--shards %u needs --shard auto", cli->shards);
+        return -1;
+    } else if (cli->shards && cli->shards != o->shard_n) {
+        pg_cli_error("--shards %u disagrees with --shard %u/%u",
+                     cli->shards, o->shard_k, o->shard_n);
+        return -1;
+    }
+    if (o->divert_path && !o->shard_n) {
+        pg_cli_error("--divert '%s' needs --shard K/N (or auto)",
+                     o->divert_path);
+        return -1;
+    }
+    return 0;
+}
+
 /* Apply one option; `name` is how the user wrote it, for messages. */
 static int apply(struct pg_cli *cli, int id, char *val, const char *name)
 {
@@ -321,12 +308,12 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         }
         return 0;
     case OPT_JOBS:
-        if (parse_long(name, val, 1, 1024, &v))
+        if (pg_cli_parse_long(name, val, 1, 1024, &v))
             return -1;
         cli->o.workers = (unsigned)v;
         return 0;
     case OPT_PER_WORKER:
-        if (parse_long(name, val, 1, 1024, &v))
+        if (pg_cli_parse_long(name, val, 1, 1024, &v))
             return -1;
         cli->o.per_worker = (unsigned)v;
         return 0;
@@ -343,18 +330,18 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         cli->overwrite = 1;
         return 0;
     case OPT_CONNECT_TIMEOUT:
-        return parse_seconds(name, val, &cli->o.connect_timeout_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.connect_timeout_ms);
     case OPT_TIMEOUT:
-        return parse_seconds(name, val, &cli->o.timeout_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.timeout_ms);
     case OPT_STALL:
-        if (parse_long(name, val, 0, 86400, &v))
+        if (pg_cli_parse_long(name, val, 0, 86400, &v))
             return -1;
         cli->o.stall_s = v;
         return 0;
     case OPT_MIN_RATE: {
         uint64_t rate;
 
-        if (parse_bytes(name, val, &rate))
+        if (pg_cli_parse_bytes(name, val, &rate))
             return -1;
         if (rate < 1 || rate > (1ull << 40)) {
             pg_cli_error("invalid value '%s' for %s: expected bytes per "
@@ -365,7 +352,7 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return 0;
     }
     case OPT_MAX_REDIRS:
-        if (parse_long(name, val, 0, 100, &v))
+        if (pg_cli_parse_long(name, val, 0, 100, &v))
             return -1;
         cli->o.max_redirs = v;
         return 0;
@@ -406,7 +393,7 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_FOLLOW:
         return list_add(&cli->follow, val);
     case OPT_DEPTH:
-        if (parse_long(name, val, 0, 1000, &v))
+        if (pg_cli_parse_long(name, val, 0, 1000, &v))
             return -1;
         cli->o.depth = (unsigned)v;
         return 0;
@@ -431,12 +418,12 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         cli->o.no_robots = 1;
         return 0;
     case OPT_PER_HOST:
-        if (parse_long(name, val, 0, 1024, &v))
+        if (pg_cli_parse_long(name, val, 0, 1024, &v))
             return -1;
         cli->o.per_host = (unsigned)v;
         return 0;
     case OPT_WAIT:
-        return parse_seconds(name, val, &cli->o.wait_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.wait_ms);
     case OPT_RANDOM_WAIT:
         cli->o.random_wait = 1;
         return 0;
@@ -444,27 +431,27 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         cli->o.dedup = 1;
         return 0;
     case OPT_RETRIES:
-        if (parse_long(name, val, 0, 100, &v))
+        if (pg_cli_parse_long(name, val, 0, 100, &v))
             return -1;
         cli->o.retries = (unsigned)v;
         return 0;
     case OPT_RETRY_DELAY:
-        return parse_seconds(name, val, &cli->o.retry_delay_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.retry_delay_ms);
     case OPT_MAX_RETRY_WAIT:
-        return parse_seconds(name, val, &cli->o.max_retry_wait_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.max_retry_wait_ms);
     case OPT_MAX_SIZE:
-        return parse_bytes(name, val, &cli->o.max_size);
+        return pg_cli_parse_bytes(name, val, &cli->o.max_size);
     case OPT_QUOTA:
-        return parse_bytes(name, val, &cli->o.quota);
+        return pg_cli_parse_bytes(name, val, &cli->o.quota);
     case OPT_QUEUE_MEMORY:
-        return parse_bytes(name, val, &cli->o.queue_memory);
+        return pg_cli_parse_bytes(name, val, &cli->o.queue_memory);
     case OPT_MAX_PAGES:
-        if (parse_long(name, val, 0, LONG_MAX, &v))
+        if (pg_cli_parse_long(name, val, 0, LONG_MAX, &v))
             return -1;
         cli->o.max_pages = (uint64_t)v;
         return 0;
     case OPT_GRACE:
-        return parse_seconds(name, val, &cli->o.grace_ms);
+        return pg_cli_parse_seconds(name, val, &cli->o.grace_ms);
     case OPT_RESUME:
         cli->o.resume = 1;
         return 0;
@@ -496,7 +483,7 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         cli->progress = 0;
         return 0;
     }
-    return -1;
+    return apply_shard(cli, id, val, name);
 }
 
 static int is_true(const char *s)
@@ -701,6 +688,8 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     }
     if (cli->quiet)
         cli->progress = 0;
+    if (finish_shard(cli))
+        return -1;
 
     if (finish_lists(cli))
         return -1;

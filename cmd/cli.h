@@ -43,6 +43,8 @@ struct pg_cli {
     int flat;
     int overwrite;
     int progress;            /* draw the progress bar */
+    int shard_auto;          /* --shard auto: K/N from the environment */
+    unsigned shards;         /* --shards N, 0 when not given */
     struct pg_strlist urls;
     struct pg_strlist headers;
     struct pg_strlist xpaths;
@@ -62,6 +64,17 @@ struct pg_cli {
  */
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
 void pg_cli_release(struct pg_cli *cli);
+
+/*
+ * Option values (values.c): 0, or -1 after printing a message naming
+ * the option (name) and the value.
+ */
+int pg_cli_parse_long(const char *name, const char *s, long min, long max,
+                      long *out);
+/* Seconds (decimals allowed) as milliseconds. */
+int pg_cli_parse_seconds(const char *name, const char *s, long *ms);
+/* A byte count with an optional k, M, G or T suffix (powers of 1024). */
+int pg_cli_parse_bytes(const char *name, const char *s, uint64_t *out);
 
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);

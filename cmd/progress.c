@@ -137,7 +137,7 @@ void pg_cli_progress_end(struct pg_cli *cli)
 
 void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
 {
-    char bytes[32], rate[32], per[32] = "";
+    char bytes[32], rate[32], per[32] = "", shard[48] = "", other[64] = "";
     double el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
 
     if (cli->quiet)
@@ -146,11 +146,17 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
         snprintf(per, sizeof(per), " x %u transfers", cli->o.per_worker);
     human_bytes((double)st->bytes, bytes, sizeof(bytes));
     human_bytes((double)st->bytes / el, rate, sizeof(rate));
-    message("", "%llu URLs: %llu ok, %llu failed; %s in %.2f s "
-            "(%.1f files/s, %s/s, %s mode, %u workers%s)",
+    if (cli->o.shard_n)
+        snprintf(shard, sizeof(shard), "shard %u/%u: ", cli->o.shard_k,
+                 cli->o.shard_n);
+    if (st->other_shard)
+        snprintf(other, sizeof(other), "; %llu pages of other shards",
+                 (unsigned long long)st->other_shard);
+    message("", "%s%llu URLs: %llu ok, %llu failed; %s in %.2f s "
+            "(%.1f files/s, %s/s, %s mode, %u workers%s)%s", shard,
             (unsigned long long)st->done, (unsigned long long)st->ok,
             (unsigned long long)st->failed, bytes, st->elapsed_s,
             (double)st->done / el, rate,
             cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
-            cli->o.workers, per);
+            cli->o.workers, per, other);
 }

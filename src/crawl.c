@@ -1,9 +1,10 @@
 /*
  * crawl.c - the links a parsed page leads to: scope (--span-hosts,
  * --domains), --accept/--reject, robots.txt rules, --resume's record of
- * what is already done, and the checks and compiled filters crawling
- * needs.  Not the parsing itself (extract.c, in the workers) nor the
- * queue (frontier.c).  Main thread only.
+ * what is already done, --shard's pages of other shards (--divert), and
+ * the checks and compiled filters crawling needs.  Not the parsing
+ * itself (extract.c, in the workers) nor the queue (frontier.c).  Main
+ * thread only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,24 +133,74 @@ static struct pg__item *link_item(struct pg_job *job,
     return it;
 }
 
+/*
+ * A followed page of another shard: recorded other-shard and written to
+ * --divert, once (the seen set).  A resumed run that recorded it
+ * already does neither again.
+ */
+static void other_shard(struct pg_job *job, const struct pg__item *page,
+                        const char *url)
+{
+    char errtxt[128];
+    struct pg__item *it;
+    uint32_t v;
+    enum pg_code rc;
+
+    if (job->o->resume &&
+        pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) &&
+        v == 2)
+        return;
+    it = link_item(job, page, url, PG_KIND_PAGE);
+    if (!it) {
+        pg__job_fail(job, PG_E_NOMEM);
+        return;
+    }
+    job->discovered--;          /* not this run's */
+    if (job->stats.total)
+        job->stats.total--;
+    rc = pg__divert_add(&job->divert, url, job->o->sync);
+    if (rc && !job->stop) {
+        pg__job_set_err(job, "cannot write divert file '%s': %s",
+                        job->o->divert_path, rc == PG_E_IO ?
+                        pg__errstr(errno, errtxt, sizeof(errtxt)) :
+                        pg_strerror(rc));
+        pg__job_fail(job, rc == PG_E_NOMEM ? rc : PG_E_FATAL);
+    }
+    pg__item_error(it, PG_ST_OTHER_SHARD, "a page of another shard");
+    pg__job_finish(it, job);
+}
+
+/*
+ * Whether a followed page is in scope (0: dropped) and this run's
+ * (1), or another shard's (2).
+ */
+static int page_fate(struct pg_job *job, const char *url)
+{
+    char host[PG_URL_MAX];
+    size_t n;
+
+    /* The worker normalised the link: its host is read, not parsed
+     * again. */
+    n = pg__url_host_of(url, host, sizeof(host));
+    if (n == 0 || !in_scope(job, host, n))
+        return 0;
+    return pg__shard_owns(job->o, job->shard_by_host, url, host) ? 1 : 2;
+}
+
 void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
                         const struct pg__link *link)
 {
     enum pg_kind kind = link->kind == PG_LINK_PAGE ? PG_KIND_PAGE
                                                    : PG_KIND_IMAGE;
-    char host[PG_URL_MAX];
     struct pg__item *it;
     enum pg_code rc;
-    size_t n;
-    int seen;
+    int seen, fate = 1;
 
     if (kind == PG_KIND_PAGE) {
         if (page->res.depth + 1 > job->o->depth)
             return;
-        /* The worker normalised the link: its host is read, not parsed
-         * again. */
-        n = pg__url_host_of(link->url, host, sizeof(host));
-        if (n == 0 || !in_scope(job, host, n))
+        fate = page_fate(job, link->url);
+        if (!fate)
             return;
     }
     seen = pg__frontier_see(&job->fr, link->url);
@@ -159,6 +210,10 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
     }
     if (seen == 0)
         return;
+    if (fate == 2) {
+        other_shard(job, page, link->url);
+        return;
+    }
     if (pg__crawl_already_done(job, link->url))
         return;
     it = link_item(job, page, link->url, kind);
@@ -244,6 +299,9 @@ static enum pg_code resume_record(const char *url, const char *status,
              strcmp(kind, "page");
     enum pg_code rc;
 
+    /* 2: recorded (and diverted) as another shard's page. */
+    if (!strcmp(status, "other-shard"))
+        ok = 2;
     if (path && !pg__spool_check_name(path)) {
         rc = pg__names_claim(&job->save.names, &job->save.names_urls,
                              job->save.outdir_fd, path, url);
@@ -251,7 +309,7 @@ static enum pg_code resume_record(const char *url, const char *status,
             return rc;
     }
     return pg__nameset_put(&job->done, pg__hash64(url, strlen(url)),
-                           ok ? 1 : 0);
+                           (uint32_t)ok);
 }
 
 enum pg_code pg__crawl_resume(struct pg_job *job)
@@ -269,4 +327,33 @@ enum pg_code pg__crawl_resume(struct pg_job *job)
         return rc == PG_E_NOMEM ? PG_E_NOMEM : PG_E_INVALID;
     }
     return PG_OK;
+}
+
+enum pg_code pg__crawl_divert_open(struct pg_job *job)
+{
+    const struct pg_options *o = job->o;
+    char errtxt[128];
+
+    if (!o->divert_path || !pg__divert_open(&job->divert, o->divert_path,
+                                            o->resume))
+        return PG_OK;
+    pg__job_set_err(job, "cannot create divert file '%s': %s",
+                    o->divert_path,
+                    pg__errstr(errno, errtxt, sizeof(errtxt)));
+    return PG_E_FATAL;
+}
+
+void pg__crawl_divert_close(struct pg_job *job)
+{
+    char errtxt[128];
+
+    if (job->divert.fd < 0 || !pg__divert_close(&job->divert))
+        return;
+    pg__log(&job->log, PG_LOG_ERROR, "cannot write divert file '%s': %s",
+            job->o->divert_path, pg__errstr(errno, errtxt, sizeof(errtxt)));
+    if (!job->fatal) {
+        pg__job_set_err(job, "cannot write divert file '%s': %s",
+                        job->o->divert_path, errtxt);
+        job->fatal = PG_E_FATAL;
+    }
 }

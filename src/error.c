@@ -44,6 +44,7 @@ static const char *const status_names[PG_ST__COUNT] = {
     [PG_ST_WORKER_CRASH] = "worker-crash",
     [PG_ST_TYPE_MISMATCH] = "type-mismatch",
     [PG_ST_BLOCKED] = "blocked",
+    [PG_ST_OTHER_SHARD] = "other-shard",
 };
 
 const char *pg_status_name(enum pg_status st)
@@ -56,7 +57,8 @@ const char *pg_status_name(enum pg_status st)
 int pg_status_is_success(enum pg_status st)
 {
     return st == PG_ST_OK || st == PG_ST_EXISTS || st == PG_ST_FILTERED ||
-           st == PG_ST_ROBOTS || st == PG_ST_LISTED;
+           st == PG_ST_ROBOTS || st == PG_ST_LISTED ||
+           st == PG_ST_OTHER_SHARD;
 }
 
 const char *pg_kind_name(enum pg_kind kind)

@@ -1,7 +1,8 @@
 /*
  * feed.c - the input: URLs from the argument list and the input file
- * become items in the frontier, or records of invalid lines.  Not the
- * reading of lines itself (input.c) nor what happens to an item next
+ * become items in the frontier, or records of invalid lines; with
+ * --shard, only this run's.  Not the reading of lines itself (input.c),
+ * which shard owns a URL (shard.c) nor what happens to an item next
  * (job.c).  Main thread only.
  */
 #include <errno.h>
@@ -63,8 +64,38 @@ static void reject(struct pg_job *job, const char *url, size_t len,
     pg__job_finish(it, job);
 }
 
+/*
+ * --shard: whether an input line (len bytes) is this run's; u is the
+ * parsed URL, or NULL for an invalid line.  An input URL of another
+ * shard still marks the crawl's scope, and is seen: its own shard
+ * fetches it, so a link to it is not recorded here.  -1 on out of
+ * memory.
+ */
+static int own_input(struct pg_job *job, const char *s, size_t len,
+                     const struct pg__url *u)
+{
+    char *in;
+    int own;
+
+    if (job->o->shard_n <= 1)
+        return 1;
+    in = pg__url_escape_input(s, len);
+    if (!in)
+        return -1;
+    own = pg__shard_owns(job->o, job->shard_by_host, in,
+                         u ? u->host : NULL);
+    pg_free(in);
+    if (own || !u || !job->crawl)
+        return own;
+    if (pg__frontier_see(&job->fr, u->url) < 0 ||
+        pg__nameset_put(&job->start_hosts,
+                        pg__hash64(u->host, strlen(u->host)), 1))
+        return -1;
+    return 0;
+}
+
 /* Queue one input URL: valid ones go to the frontier, others are
- * recorded. */
+ * recorded; those of other shards are dropped. */
 static void queue_url(struct pg_job *job, const char *s, size_t len,
                       uint64_t line, int from_file)
 {
@@ -73,10 +104,19 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     struct pg__item *it;
     char *in;
     enum pg_code rc;
+    int own;
 
     rc = pg__url_parse(&u, s, len, err, sizeof(err));
     if (rc == PG_E_NOMEM) {
         pg__job_fail(job, PG_E_NOMEM);
+        return;
+    }
+    own = own_input(job, s, len, rc ? NULL : &u);
+    if (own <= 0) {
+        if (!rc)
+            pg__url_release(&u);
+        if (own < 0)
+            pg__job_fail(job, PG_E_NOMEM);
         return;
     }
     if (rc) {
@@ -155,7 +195,9 @@ int pg__feed_read(struct pg_job *job)
     }
     rc = pg__input_next(job->in, &line, &len, &lineno);
     if (rc == PG_E_LIMIT) {
-        reject(job, "", 0, lineno, 1, "line longer than 8192 bytes");
+        /* --shard: keyed by the empty string (the line is not kept). */
+        if (own_input(job, "", 0, NULL))
+            reject(job, "", 0, lineno, 1, "line longer than 8192 bytes");
         return 1;
     }
     if (rc) {
@@ -184,7 +226,8 @@ enum pg_code pg__feed_open(struct pg_job *job)
     int64_t n;
 
     if (!o->input_path) {
-        job->stats.total = o->n_urls;
+        /* --shard: this run's share is not known in advance. */
+        job->stats.total = o->shard_n > 1 ? 0 : o->n_urls;
         return PG_OK;
     }
     job->in = pg_malloc(sizeof(*job->in));
@@ -197,7 +240,7 @@ enum pg_code pg__feed_open(struct pg_job *job)
         return PG_E_INVALID;
     }
     job->in->probe = fstat(job->in->fd, &st) != 0 || !S_ISREG(st.st_mode);
-    if (strcmp(o->input_path, "-")) {
+    if (strcmp(o->input_path, "-") && o->shard_n <= 1) {
         n = pg__input_count(o->input_path);
         if (n >= 0)
             job->stats.total = (uint64_t)n + o->n_urls;

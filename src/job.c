@@ -75,6 +75,8 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     pg__dedup_init(&job->origins);
     pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
+    pg__divert_init(&job->divert);
+    job->shard_by_host = pg__shard_by_host(o);
     return job;
 }
 
@@ -95,6 +97,7 @@ void pg_job_free(struct pg_job *job)
         pg__log(&job->log, PG_LOG_ERROR, "cannot write manifest '%s'",
                 job->o->manifest_path);
     pg__buf_release(&job->man.line);
+    pg__crawl_divert_close(job);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
@@ -338,6 +341,10 @@ static void count_result(struct pg_job *job, const struct pg__item *it)
 {
     const struct pg_result *r = &it->res;
 
+    if (r->status == PG_ST_OTHER_SHARD) {
+        job->stats.other_shard++;   /* another run's URL */
+        return;
+    }
     job->stats.done++;
     if (pg_status_is_success(r->status))
         job->stats.ok++;
@@ -565,7 +572,8 @@ static enum pg_code setup_outdir(struct pg_job *job)
     if (rc)
         return rc;
     pg__frontier_set_spill(&job->fr, job->save.outdir_fd, o->queue_memory);
-    n = pg__spool_cleanup(job->save.outdir_fd);
+    /* Shards may share it across machines: no process check there. */
+    n = o->shard_n ? 0 : pg__spool_cleanup(job->save.outdir_fd);
     if (n)
         pg__log(&job->log, PG_LOG_INFO, "removed %u temporary file(s) "
                 "left by an earlier run", n);
@@ -613,7 +621,7 @@ static enum pg_code setup_manifest(struct pg_job *job)
                         pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
     }
-    return PG_OK;
+    return pg__crawl_divert_open(job);
 }
 
 /* Create and start the pool. */
@@ -631,6 +639,8 @@ static enum pg_code start_pool(struct pg_job *job)
         pc.parent_fds[pc.n_parent_fds++] = job->man.fd;
     if (job->save.names_urls.fd >= 0)
         pc.parent_fds[pc.n_parent_fds++] = job->save.names_urls.fd;
+    if (job->divert.fd >= 0)
+        pc.parent_fds[pc.n_parent_fds++] = job->divert.fd;
     pc.mode = o->mode;
     pc.workers = o->workers;
     /* Enough queued per worker that a finished transfer is replaced
@@ -735,6 +745,7 @@ static enum pg_code end_run(struct pg_job *job)
                         pg__errstr(errno, errtxt, sizeof(errtxt)));
         job->fatal = PG_E_FATAL;
     }
+    pg__crawl_divert_close(job);
     if (job->fatal)
         return job->fatal == PG_E_NOMEM ? PG_E_NOMEM : PG_E_FATAL;
     return job->interrupted ? PG_E_INTERRUPTED : PG_OK;

@@ -23,6 +23,7 @@
 #include "manifest.h"
 #include "pool.h"
 #include "save.h"
+#include "shard.h"
 
 struct pg_job {
     /* First: pg_result_save() reaches it through res->job (save.h). */
@@ -53,6 +54,10 @@ struct pg_job {
     struct pg__dedup origins;  /* --header: the input origins (the map's
                                   keys; values unused) */
     uint64_t discovered;       /* links queued or recorded */
+
+    /* --shard (shard.c). */
+    int shard_by_host;         /* the key is the host, not the URL */
+    struct pg__divert divert;  /* --divert FILE */
 
     int stop;                  /* fatal: queue nothing more */
     enum pg_code fatal;
@@ -93,7 +98,8 @@ void pg__job_finish(struct pg__item *it, void *job);
 enum pg_code pg__options_copy(struct pg_options *dst,
                               const struct pg_options *src) PG_WARN_UNUSED;
 void pg__options_release(struct pg_options *o);
-/* The worker and transfer counts; PG_E_INVALID with a message. */
+/* The worker and transfer counts, the shard; PG_E_INVALID with a
+ * message. */
 enum pg_code pg__options_check(struct pg_job *job) PG_WARN_UNUSED;
 /* Fill job->fetch (and the headers and user agent it points at). */
 enum pg_code pg__options_fetch(struct pg_job *job) PG_WARN_UNUSED;
@@ -118,5 +124,9 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
 void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it);
 /* --resume: 1 (counted as done) when url needs no redoing. */
 int pg__crawl_already_done(struct pg_job *job, const char *url);
+/* --divert: open the file (PG_E_FATAL with a message); close it (a
+ * failure stops the job, or is logged once it ended). */
+enum pg_code pg__crawl_divert_open(struct pg_job *job) PG_WARN_UNUSED;
+void pg__crawl_divert_close(struct pg_job *job);
 
 #endif

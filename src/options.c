@@ -13,8 +13,9 @@
 #include "job.h"
 #include "mem.h"
 #include "proxy.h"
-#include "util.h"
+#include "shard.h"
 #include "tls.h"
+#include "util.h"
 
 void pg_options_init(struct pg_options *o)
 {
@@ -75,7 +76,8 @@ static int copy_list(const char *const **v, size_t n)
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
                    &(o)->manifest_path, &(o)->user_agent, \
                    &(o)->load_cookies, &(o)->save_cookies, \
-                   &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate
+                   &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate, \
+                   &(o)->divert_path
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -148,7 +150,7 @@ void pg__options_release(struct pg_options *o)
     }
 }
 
-/* The worker and transfer counts, the CA file. */
+/* The worker and transfer counts, the CA file, the shard. */
 enum pg_code pg__options_check(struct pg_job *job)
 {
     const struct pg_options *o = job->o;
@@ -178,7 +180,7 @@ enum pg_code pg__options_check(struct pg_job *job)
             return rc;
         }
     }
-    return PG_OK;
+    return pg__shard_check(o, job->errmsg, sizeof(job->errmsg));
 }
 
 /* The save file's directory must take a new file (checked before the

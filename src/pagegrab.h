@@ -125,6 +125,8 @@ enum pg_status {
     PG_ST_WORKER_CRASH,   /* its fetch killed worker processes; given up */
     PG_ST_TYPE_MISMATCH,  /* an image link answered with HTML */
     PG_ST_BLOCKED,        /* a discovered link to a private address */
+    PG_ST_OTHER_SHARD,    /* --shard: a discovered page of another shard,
+                             not fetched (a success: not a failure) */
     PG_ST__COUNT
 };
 
@@ -133,7 +135,7 @@ PG_API const char *pg_status_name(enum pg_status st);
 
 /*
  * 1 for the statuses that do not count as failures (ok, exists, filtered,
- * robots, listed), else 0.
+ * robots, listed, other-shard), else 0.
  */
 PG_API int pg_status_is_success(enum pg_status st);
 
@@ -239,6 +241,8 @@ struct pg_stats {
                                      replaced ones; final once
                                      pg_job_run() returned; 0 in thread
                                      mode */
+    uint64_t other_shard; /* --shard: discovered pages recorded
+                             other-shard (not in done, ok or failed) */
 };
 
 /* Called in the main thread after every finished URL. */
@@ -249,6 +253,14 @@ typedef void (*pg_progress_cb)(const struct pg_stats *st, void *userdata);
 
 /* pg_options.depth: 1 level with follow expressions, else none. */
 #define PG_DEPTH_DEFAULT (~0u)
+
+/* What decides a URL's shard (pg_options.shard_key). */
+enum pg_shard_key {
+    PG_SHARD_KEY_DEFAULT = 0, /* host when following pages (n_follow and
+                                 depth >= 1), else url */
+    PG_SHARD_KEY_URL,         /* the URL as the manifest records it */
+    PG_SHARD_KEY_HOST         /* the URL's host, lower-case, no port */
+};
 
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
@@ -352,6 +364,19 @@ struct pg_options {
     int allow_private;          /* discovered links may reach private,
                                    loopback and link-local addresses, and
                                    a public URL may redirect to one */
+
+    /* Static sharding: the run takes only shard shard_k of shard_n (see
+     * pg_shard_of()).  Input URLs of other shards are neither fetched
+     * nor recorded; a followed page of another shard is recorded
+     * PG_ST_OTHER_SHARD and not fetched.  Images found on a page are
+     * fetched by the page's shard. */
+    unsigned shard_k;           /* 0 <= shard_k < shard_n */
+    unsigned shard_n;           /* 0 (the default): no sharding */
+    enum pg_shard_key shard_key;
+    const char *divert_path;    /* also append the URLs recorded
+                                   other-shard to this file, one a line
+                                   (truncated at start unless resume);
+                                   needs shard_n */
 
     pg_result_cb result_cb;
     void *result_userdata;
@@ -474,6 +499,41 @@ PG_API void pg_namer_free(struct pg_namer *nm);
 PG_API enum pg_code pg_check_regex(const char *pattern, char *err, size_t errlen)
     PG_WARN_UNUSED;
 PG_API enum pg_code pg_check_xpath(const char *expr, char *err, size_t errlen)
+    PG_WARN_UNUSED;
+
+/*
+ * Sharding.  The shard of a key (a URL or a host, see enum
+ * pg_shard_key) is pg_shard_hash(key) % n, where pg_shard_hash is the
+ * 64-bit FNV-1a hash of the key's bytes (offset basis
+ * 0xcbf29ce484222325, prime 0x100000001b3) passed through the
+ * MurmurHash3 64-bit finaliser (h ^= h >> 33; h *= 0xff51afd7ed558ccd;
+ * h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53; h ^= h >> 33).  It never
+ * changes between versions or machines.
+ */
+PG_API uint64_t pg_shard_hash(const void *key, size_t len);
+
+/* pg_shard_hash(key) % n; n >= 1. */
+PG_API unsigned pg_shard_of(const void *key, size_t len, unsigned n);
+
+/*
+ * Parse "K/N" (decimal, 0 <= K < N, N <= 1000000).  PG_E_INVALID with
+ * the reason in err.
+ */
+PG_API enum pg_code pg_shard_parse(const char *spec, unsigned *k,
+                                   unsigned *n, char *err, size_t errlen)
+    PG_WARN_UNUSED;
+
+/*
+ * K and N from the environment (get: getenv, or a stand-in; NULL means
+ * getenv): a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN, _STEP (1 when
+ * unset), _COUNT: K = (ID - MIN) / STEP, N = COUNT), or a Kubernetes
+ * Indexed Job (JOB_COMPLETION_INDEX = K, N = shards).  shards: 0 when
+ * not given; with Slurm it must equal COUNT.  PG_E_INVALID with the
+ * reason in err when neither is there, both are, or a value is bad.
+ */
+PG_API enum pg_code pg_shard_from_env(const char *(*get)(const char *name),
+                                      unsigned shards, unsigned *k,
+                                      unsigned *n, char *err, size_t errlen)
     PG_WARN_UNUSED;
 
 /* Flags for pg_result_save(). */

@@ -1131,6 +1131,7 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         "redirect-error", "invalid-url", "save-error", "filtered",
         "robots",      "listed",        "too-large",  "skipped",
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
+        "other-shard",
     };
     static const char *const kinds[] = {"file", "page", "image"};
     static const char *const versions[] = {"1.0", "1.1", "2", "3"};

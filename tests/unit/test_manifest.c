@@ -303,7 +303,7 @@ static void test_format_status_names(void **state)
         "ok", "exists", "http-error", "network-error", "redirect-error",
         "invalid-url", "save-error", "filtered", "robots", "listed",
         "too-large", "skipped", "interrupted", "worker-crash",
-        "type-mismatch", "blocked",
+        "type-mismatch", "blocked", "other-shard",
     };
     struct pg__buf b = PG_BUF_INIT(4096);
     struct pg_result r;
