@@ -69,7 +69,10 @@ enum opt_id {
     OPT_GRACE,
     OPT_RESUME,
     OPT_SYNC,
-    OPT_ALLOW_PRIVATE
+    OPT_ALLOW_PRIVATE,
+    OPT_FRONTIER,
+    OPT_JOB,
+    OPT_LEASE
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +122,9 @@ static const struct option long_opts[] = {
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
+    { "frontier", required_argument, NULL, OPT_FRONTIER },
+    { "job", required_argument, NULL, OPT_JOB },
+    { "lease", required_argument, NULL, OPT_LEASE },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -127,85 +133,6 @@ static const struct option long_opts[] = {
 };
 
 static const char short_opts[] = "i:o:m:j:K:qvA:H:hV";
-
-static const char usage_text[] =
-"Usage: pagegrab [OPTIONS] [URL...]\n"
-"       pagegrab compare [OPTIONS] [URL...]  (time each mode; pagegrab(1))\n"
-"Download URLs concurrently with a pool of threads or processes.\n"
-"\n"
-"Input and output:\n"
-"  -i, --input FILE        read URLs from FILE, one per line ('-' = stdin)\n"
-"  -o, --output DIR        save files under DIR (default: .)\n"
-"      --flat              save every file directly in DIR\n"
-"      --overwrite         replace existing files (default: keep them)\n"
-"      --manifest FILE     write one JSON record per URL to FILE\n"
-"Concurrency:\n"
-"  -m, --mode MODE         thread or process (default: thread)\n"
-"  -j, --jobs N            number of workers, 1-1024 (default: 8)\n"
-"  -K, --per-worker K      transfers each worker runs at once, 1-1024\n"
-"                          (libcurl multi; default: 1, a blocking worker)\n"
-"Images and crawling:\n"
-"      --images            save the images of every page (img, srcset,\n"
-"                          picture, lazy-load attributes, links to images)\n"
-"      --xpath EXPR        select what to save from each page (repeatable;\n"
-"                          adds to --images, else replaces it)\n"
-"      --srcset WHICH      largest (default) or all srcset candidates\n"
-"      --follow EXPR       follow these links as pages (repeatable)\n"
-"      --depth N           levels of --follow links (default: 1)\n"
-"      --span-hosts        follow pages on any host (default: input hosts)\n"
-"      --domains LIST      also follow pages on these domains (a,b,...)\n"
-"      --accept REGEX      an image URL must match one (repeatable)\n"
-"      --reject REGEX      skip image and page URLs matching one\n"
-"      --images-only       parse pages but save only the images\n"
-"      --list              print the image URLs; fetch no image\n"
-"      --name 'RE=TMPL'    name files by rule: $1, ${name}, {host}, {path},\n"
-"                          {basename}, {ext}, {hash} (repeatable)\n"
-"      --dedup             store identical bodies once (hard links)\n"
-"      --no-robots         ignore robots.txt\n"
-"      --per-host N        at most N transfers at once per host\n"
-"      --wait S            seconds between requests to one host\n"
-"      --random-wait       vary --wait between 0.5x and 1.5x\n"
-"  A page is parsed up to 16 MiB, 500,000 nodes and 10,000 links; a page\n"
-"  cut there gets \"links_truncated\": true in the manifest and a warning.\n"
-"Failures and limits:\n"
-"      --retries N         retry transient failures N times (default: 3)\n"
-"      --retry-delay S     first back-off, doubled each time (default: 1)\n"
-"      --max-retry-wait S  longest wait before a retry (default: 60)\n"
-"      --max-size BYTES    stop bodies larger than this (k, M, G suffixes)\n"
-"      --max-pages N       fetch at most N pages\n"
-"      --quota BYTES       stop starting transfers after this many bytes\n"
-"      --queue-memory SIZE queued URLs kept in memory; more spill to a\n"
-"                          hidden file in the output directory (k, M, G;\n"
-"                          default: 64M; 0 = never spill)\n"
-"      --allow-private     let discovered links, and redirects from public\n"
-"                          addresses, reach private addresses\n"
-"      --resume            skip what --manifest FILE records as done;\n"
-"                          its saved names stay with their URLs\n"
-"      --sync              fsync the manifest after every record\n"
-"      --grace S           on SIGINT/SIGTERM, let transfers finish for S s\n"
-"Transfers:\n"
-"      --connect-timeout S connect timeout in seconds (default: 10)\n"
-"      --timeout S         whole-transfer limit in seconds (default: none)\n"
-"      --stall S           abort below --min-rate for S seconds (default:\n"
-"                          30; 0 = never)\n"
-"      --min-rate BYTES    bytes/s a transfer must keep up (k, M suffixes;\n"
-"                          default: 1)\n"
-"      --max-redirs N      follow at most N redirects (default: 10)\n"
-"  -A, --user-agent STR    User-Agent header (default: pagegrab/VERSION)\n"
-"  -H, --header 'N: V'     add a request header (repeatable); sent only\n"
-"                          to the origins of the input URLs\n"
-"Messages:\n"
-"  -q, --quiet             no progress bar, summary or warnings\n"
-"  -v, --verbose           log every transfer\n"
-"      --progress          draw the progress bar even if stderr is no tty\n"
-"      --no-progress       never draw the progress bar\n"
-"Other:\n"
-"      --config FILE       read options from FILE (see pagegrab.conf)\n"
-"  -h, --help              show this help\n"
-"  -V, --version           show the version\n"
-"\n"
-"Exit status: 0 all ok, 1 some URLs failed, 2 usage error, 3 fatal error,\n"
-"4 interrupted.\n";
 
 /* Set when parsing failed for want of memory (exit 3, not 2). */
 static int cli_oom;
@@ -528,6 +455,27 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_ALLOW_PRIVATE:
         cli->o.allow_private = 1;
         return 0;
+    case OPT_FRONTIER:
+        if (strncmp(val, "redis://", 8)) {
+            pg_cli_error("invalid value '%s' for %s: expected "
+                         "redis://HOST[:PORT][/DB]", val, name);
+            return -1;
+        }
+        cli->o.frontier = val;
+        return 0;
+    case OPT_JOB:
+        if (!pg_cli_job_name_ok(val)) {
+            pg_cli_error("invalid value '%s' for %s: expected 1 to 64 of "
+                         "A-Z a-z 0-9 . _ -", val, name);
+            return -1;
+        }
+        cli->o.job_name = val;
+        return 0;
+    case OPT_LEASE:
+        if (parse_long(name, val, 1, 86400, &v))
+            return -1;
+        cli->o.lease_s = (unsigned)v;
+        return 0;
     case OPT_PROGRESS:
         cli->progress = 1;
         return 0;
@@ -646,6 +594,32 @@ static int load_config(struct pg_cli *cli, const char *path)
 
 #define LIST(l) ((const char *const *)(l).v)
 
+/*
+ * With a shared frontier, the naming rules must be the same in every
+ * instance (the job refuses others): they go into the options' shape.
+ */
+static int shape_names(struct pg_cli *cli)
+{
+    size_t i, n = 32, at;
+    char *s;
+
+    for (i = 0; i < cli->names.n; i++)
+        n += strlen(cli->names.v[i]) + 1;
+    s = malloc(n);
+    if (!s || list_add(&cli->owned, s)) {
+        free(s);
+        cli_oom = 1;
+        return -1;
+    }
+    at = (size_t)snprintf(s, n, "name=");
+    for (i = 0; i < cli->names.n; i++)
+        at += (size_t)snprintf(s + at, n - at, "%s%s", i ? "\x1e" : "",
+                               cli->names.v[i]);
+    snprintf(s + at, n - at, "\nflat=%d\n", cli->flat ? 1 : 0);
+    cli->o.job_shape = s;
+    return 0;
+}
+
 /* Hand the lists to the options; compile the naming rules. */
 static int finish_lists(struct pg_cli *cli)
 {
@@ -665,6 +639,8 @@ static int finish_lists(struct pg_cli *cli)
         if (strstr(cli->names.v[i], "{hash}"))
             cli->o.hash_bodies = 1;
     }
+    if (cli->o.frontier && shape_names(cli))
+        return -1;
     cli->namer = pg_namer_new(LIST(cli->names), cli->names.n,
                               cli->flat ? PG_NAME_FLAT : 0, err,
                               sizeof(err));
@@ -696,7 +672,7 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
         if (c == OPT_CONFIG)
             config = optarg;
         if (c == OPT_HELP) {
-            fputs(usage_text, stdout);
+            fputs(pg_cli_usage_text, stdout);
             return 1;
         }
         if (c == OPT_VERSION) {
@@ -733,9 +709,14 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
         if (list_add(&cli->urls, argv[idx]))
             return -1;
     }
-    if (cli->urls.n == 0 && !cli->o.input_path) {
+    if (cli->urls.n == 0 && !cli->o.input_path && !cli->o.frontier) {
         pg_cli_error("no URLs given: pass them as arguments or with -i FILE"
                      " (try 'pagegrab --help')");
+        return -1;
+    }
+    if (!cli->o.frontier != !cli->o.job_name) {
+        pg_cli_error(cli->o.frontier ? "--frontier needs --job NAME" :
+                     "--job needs --frontier redis://HOST:PORT");
         return -1;
     }
     if (cli->quiet)

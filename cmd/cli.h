@@ -60,6 +60,19 @@ struct pg_cli {
 int pg_cli_parse(struct pg_cli *cli, int argc, char **argv);
 void pg_cli_release(struct pg_cli *cli);
 
+/* The text of --help (usage.c). */
+extern const char pg_cli_usage_text[];
+
+/* 1 for a valid --job name: 1-64 of A-Z a-z 0-9 . _ - (fleet.c). */
+int pg_cli_job_name_ok(const char *name);
+
+/*
+ * `pagegrab fleet status|stop|resume --frontier URL --job NAME`
+ * (argv[1] is "fleet"): the state of a shared crawl, or stop it.
+ * Returns the exit status (fleet.c).
+ */
+int pg_fleet_main(int argc, char **argv);
+
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);
 

@@ -104,7 +104,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     if (!rc && job->crawl) {
         /* Inputs are always fetched; they also mark what is seen and
          * which hosts are in scope. */
-        if (pg__frontier_see(&job->fr, u.url) < 0 ||
+        if (pg__frontier_see(job->fr, u.url) < 0 ||
             pg__nameset_put(&job->start_hosts,
                             pg__hash64(u.host, strlen(u.host)), 1))
             rc = PG_E_NOMEM;
@@ -126,7 +126,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     input_item(job, it, line);
     if (job->crawl)
         it->flags |= PG_ITEM_PARSE;
-    rc = pg__frontier_push(&job->fr, it);
+    rc = pg__frontier_push(job->fr, it);
     if (rc) {
         pg__item_free(it);
         pg__job_fail(job, rc);

@@ -36,8 +36,10 @@ enum pg__item_flags {
                                       redirect leads to) */
     PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
-    PG_ITEM_LINKS_CUT = 1 << 13    /* set by the worker: a limit cut the
+    PG_ITEM_LINKS_CUT = 1 << 13,   /* set by the worker: a limit cut the
                                       page's links (links_truncated) */
+    PG_ITEM_LEASED = 1 << 14       /* claimed from a shared frontier: its
+                                      lease is held until complete() */
 };
 
 struct pg__item {
@@ -55,6 +57,8 @@ struct pg__item {
     struct pg__host *host;  /* the frontier's origin, main side only */
     double not_before;      /* a retry waits until then (monotonic) */
     unsigned crashes;       /* worker processes lost with this item */
+    unsigned claims;        /* shared frontier: leases taken so far
+                               (1 = first); main side only */
 
     /* Set by the worker. */
     enum pg_status status;

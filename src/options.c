@@ -29,6 +29,7 @@ void pg_options_init(struct pg_options *o)
     o->grace_ms = 10000;
     o->queue_memory = 64ULL << 20;
     o->depth = PG_DEPTH_DEFAULT;
+    o->lease_s = 60;
 }
 
 /* *s becomes a copy of itself (NULL stays NULL). */
@@ -67,7 +68,8 @@ static int copy_list(const char *const **v, size_t n)
  * copying and freeing cannot disagree.
  */
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
-                   &(o)->manifest_path, &(o)->user_agent
+                   &(o)->manifest_path, &(o)->user_agent, \
+                   &(o)->frontier, &(o)->job_name, &(o)->job_shape
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -161,7 +163,7 @@ enum pg_code pg__options_check(struct pg_job *job)
                         PG_MAX_TRANSFERS);
         return PG_E_INVALID;
     }
-    return PG_OK;
+    return pg__options_check_frontier(job);
 }
 
 enum pg_code pg__options_fetch(struct pg_job *job)
