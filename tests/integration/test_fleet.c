@@ -217,6 +217,28 @@ static void test_three(struct pg_test *t)
     pg_redis_stop(&rs);
 }
 
+/* How many leases the instance with this pid holds in job `job`. */
+static long long held(struct pg_test *t, struct pg_redis_server *rs,
+                      const char *job, pid_t pid)
+{
+    char insts[4096], key[512], tag[32];
+    char *line, *save = NULL;
+
+    snprintf(key, sizeof(key), "pagegrab:{%s}:insts", job);
+    if (pg_redis_cmd(t, rs, insts, sizeof(insts), "ZRANGE", key, "0", "-1",
+                     NULL) <= 0)
+        return 0;
+    snprintf(tag, sizeof(tag), "-%ld-", (long)pid);
+    for (line = strtok_r(insts, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (!strstr(line, tag))
+            continue;
+        snprintf(key, sizeof(key), "pagegrab:{%s}:i:%s", job, line);
+        return pg_redis_cmd(t, rs, NULL, 0, "SCARD", key, NULL);
+    }
+    return 0;
+}
+
 /* (2) kill -9 an instance holding leases: another reclaims them. */
 static void test_kill(struct pg_test *t)
 {
@@ -227,23 +249,21 @@ static void test_kill(struct pg_test *t)
     struct pg_run r;
     struct pg_strlist want = {0};
     struct tally ty;
-    char root[96], buf[64];
+    char root[96];
     long long maxa = 0;
     unsigned k;
 
     pg_redis_start(t, &rs, 0);
     site_start(t, &g, 400, NULL, 0, NULL);
     snprintf(root, sizeof(root), "%s/", g.base);
+    /* Instance 0 alone until it holds leases; then instance 1 joins and
+     * instance 0 dies. */
     start(t, &p[0], 0, &rs, "kill", root, extra);
-    start(t, &p[1], 1, &rs, "kill", root, extra);
-    /* Wait until instance 0 holds leases, then kill it. */
-    for (k = 0; k < 200; k++) {
+    for (k = 0; k < 400 && held(t, &rs, "kill", p[0].pid) < 2; k++)
         pg_fault_sleep_ms(25);
-        if (pg_test_server_count(g.srv, NULL, NULL) > 6 &&
-            pg_redis_cmd(t, &rs, buf, sizeof(buf), "ZCARD",
-                         "pagegrab:{kill}:leases", NULL) >= 2)
-            break;
-    }
+    PG_CHECK(t, k < 400, "instance 0 never held two leases");
+    start(t, &p[1], 1, &rs, "kill", root, extra);
+    pg_fault_sleep_ms(300);
     kill(p[0].pid, SIGKILL);
     pg_proc_wait(t, &p[0], 30, 1, &r);
     pg_run_release(&r);
