@@ -106,7 +106,8 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
          * which hosts are in scope. */
         if (pg__frontier_see(job->fr, u.url) < 0 ||
             pg__nameset_put(&job->start_hosts,
-                            pg__hash64(u.host, strlen(u.host)), 1))
+                            pg__hash64(u.host, strlen(u.host)), 1) ||
+            pg__frontier_add_scope(job->fr, u.host))
             rc = PG_E_NOMEM;
     }
     it = rc ? NULL : pg__item_new();

@@ -86,6 +86,13 @@ static void mem_tick(struct pg__frontier *f, double now)
     (void)now;
 }
 
+static enum pg_code mem_add_scope(struct pg__frontier *f, const char *host)
+{
+    (void)f;
+    (void)host;
+    return PG_OK;
+}
+
 static void mem_free(struct pg__frontier *f)
 {
     pg__memfr_release(&f->mem);
@@ -95,7 +102,7 @@ static void mem_free(struct pg__frontier *f)
 static const struct pg__frontier_backend mem_backend = {
     mem_start, mem_see, mem_push, mem_record, mem_pop, mem_defer, mem_done,
     mem_complete, mem_hold, mem_clear, mem_finished, mem_nothing, mem_tick,
-    mem_free
+    mem_add_scope, mem_free
 };
 
 /* ---- the interface ------------------------------------------------------ */
@@ -196,6 +203,11 @@ void pg__frontier_input_done(struct pg__frontier *f)
 void pg__frontier_tick(struct pg__frontier *f, double now)
 {
     f->be->tick(f, now);
+}
+
+enum pg_code pg__frontier_add_scope(struct pg__frontier *f, const char *host)
+{
+    return f->be->add_scope(f, host);
 }
 
 void pg__frontier_set_robots(struct pg__frontier *f,

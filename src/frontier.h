@@ -60,6 +60,8 @@ struct pg__frontier_config {
                                  item, or a URL that ended dead: record
                                  it (ownership passes) */
     uint64_t (*next_id)(void *ud);
+    void (*scope)(const char *host, void *ud); /* an input host of the
+                                 job (redis: from another instance) */
     void *ud;
 };
 
@@ -80,6 +82,7 @@ struct pg__frontier_backend {
     int (*finished)(struct pg__frontier *f, double now, double *wake);
     void (*input_done)(struct pg__frontier *f);
     void (*tick)(struct pg__frontier *f, double now);
+    enum pg_code (*add_scope)(struct pg__frontier *f, const char *host);
     void (*free)(struct pg__frontier *f);
 };
 
@@ -160,6 +163,13 @@ int pg__frontier_finished(struct pg__frontier *f, double now, double *wake);
 
 /* Every input URL was pushed (redis: seeding done, once). */
 void pg__frontier_input_done(struct pg__frontier *f);
+
+/*
+ * host is an input URL's host (in scope for followed pages): redis
+ * tells every instance (cfg.scope), with the next seeds.
+ */
+enum pg_code pg__frontier_add_scope(struct pg__frontier *f, const char *host)
+    PG_WARN_UNUSED;
 
 /* Called from the main loop: redis renews leases. */
 void pg__frontier_tick(struct pg__frontier *f, double now);

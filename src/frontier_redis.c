@@ -21,15 +21,11 @@
 #include "mem.h"
 #include "redis.h"
 #include "redis_lua.h"
+#include "redis_record.h"
 #include "url.h"
 
 #define SEED_BATCH 256
 #define IDLE_POLL 0.1
-#define SEP '\x1f'
-
-/* The item flags a record keeps. */
-#define KEPT_FLAGS (PG_ITEM_PARSE | PG_ITEM_IMAGE | PG_ITEM_ROBOTS_CHECK | \
-                    PG_ITEM_PUBLIC_ONLY | PG_ITEM_NOFETCH)
 
 static struct pg__redis_script s_join = { pg__lua_join, "" };
 static struct pg__redis_script s_seed = { pg__lua_seed, "" };
@@ -45,12 +41,15 @@ struct rfr {
     struct pg__redis r;
     char prefix[96];           /* "pagegrab:{NAME}:" */
     char inst[160];            /* this instance: host-pid-random */
-    struct pg__redis_args seeds;
+    struct pg__redis_args seeds; /* (hash, origin, record)... */
     size_t n_seeds;
+    struct pg__redis_args scope; /* input hosts not yet sent */
+    long long scope_known;     /* hosts in the job's scope we know */
     struct pg__redis_args links; /* of the page being finished */
     struct pg__item **recs;    /* its record()ed links, in order */
     size_t n_recs, cap_recs;
     double next_claim, next_check, next_renew;
+    unsigned outages_seen;
     int seeding, stopping;
     uint64_t rng;
 };
@@ -95,92 +94,6 @@ static redisReply *run(struct rfr *x, struct pg__redis_script *s,
     return pg__redis_eval(&x->r, s, (int)a->n, a->v, a->len);
 }
 
-/* ---- records: an item as a string in Redis, and back ----------------- */
-
-/* Append hash, origin and the record of it to a; PG_E_INVALID when a
- * field holds the separator (never: URLs are escaped). */
-static enum pg_code add_record(struct pg__redis_args *a,
-                               const struct pg__item *it)
-{
-    const char *in = it->input_url ? it->input_url : it->url;
-    const char *ref = it->referrer ? it->referrer : "";
-    size_t on = pg__url_origin_len(it->url);
-    char hex[17], *rec;
-    enum pg_code rc;
-    int n;
-
-    if (strchr(it->url, SEP) || strchr(in, SEP) || strchr(ref, SEP))
-        return PG_E_INVALID;
-    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)
-             pg__hash64(it->url, strlen(it->url)));
-    n = snprintf(NULL, 0, "%s%c%.*s%c%d%c%u%c%u%c%llu%c%s%c%s", it->url, SEP,
-                 (int)on, it->url, SEP, (int)it->kind, SEP, it->depth, SEP,
-                 it->flags & KEPT_FLAGS, SEP, (unsigned long long)it->line,
-                 SEP, in, SEP, ref);
-    rec = n > 0 ? pg_malloc((size_t)n + 1) : NULL;
-    if (!rec)
-        return PG_E_NOMEM;
-    snprintf(rec, (size_t)n + 1, "%s%c%.*s%c%d%c%u%c%u%c%llu%c%s%c%s",
-             it->url, SEP, (int)on, it->url, SEP, (int)it->kind, SEP,
-             it->depth, SEP, it->flags & KEPT_FLAGS, SEP,
-             (unsigned long long)it->line, SEP, in, SEP, ref);
-    rc = pg__redis_args_add(a, hex, 16);
-    if (!rc)
-        rc = pg__redis_args_add(a, it->url, on);
-    if (!rc)
-        rc = pg__redis_args_add(a, rec, (size_t)n);
-    pg_free(rec);
-    return rc;
-}
-
-/* The next field of a record (NUL-terminated in place). */
-static char *field(char **p)
-{
-    char *s = *p, *e;
-
-    if (!s)
-        return "";
-    e = strchr(s, SEP);
-    if (e) {
-        *e = '\0';
-        *p = e + 1;
-    } else {
-        *p = NULL;
-    }
-    return s;
-}
-
-static struct pg__item *parse_record(struct rfr *x, const char *rec,
-                                     size_t len)
-{
-    struct pg__item *it = pg__item_new();
-    char *copy = pg__strndup(rec, len), *p = copy, *ref;
-
-    if (!it || !copy)
-        goto fail;
-    it->url = pg__strdup(field(&p));
-    (void)field(&p); /* origin */
-    it->kind = (enum pg_kind)strtoul(field(&p), NULL, 10);
-    it->depth = (unsigned)strtoul(field(&p), NULL, 10);
-    it->flags = (unsigned)strtoul(field(&p), NULL, 10) & KEPT_FLAGS;
-    it->line = strtoull(field(&p), NULL, 10);
-    it->input_url = pg__strdup(field(&p));
-    ref = field(&p);
-    if (*ref)
-        it->referrer = pg__strdup(ref);
-    if (!it->url || !it->input_url || (*ref && !it->referrer))
-        goto fail;
-    if ((unsigned)it->kind > PG_KIND_IMAGE)
-        it->kind = PG_KIND_FILE;
-    it->id = x->base.cfg.next_id(x->base.cfg.ud);
-    pg_free(copy);
-    return it;
-fail:
-    pg_free(copy);
-    pg__item_free(it);
-    return NULL;
-}
-
 /* ---- claims ----------------------------------------------------------- */
 
 /*
@@ -198,7 +111,8 @@ static int take_entries(struct rfr *x, const redisReply *rep, size_t i)
 
         if (k->type != REDIS_REPLY_STRING || rec->type != REDIS_REPLY_STRING)
             continue;
-        it = parse_record(x, rec->str, rec->len);
+        it = pg__redis_record_parse(rec->str, rec->len,
+                                    x->base.cfg.next_id(x->base.cfg.ud));
         if (!it)
             return -1;
         it->claims = (unsigned)rep->element[i + 2]->integer;
@@ -221,6 +135,7 @@ static int take_entries(struct rfr *x, const redisReply *rep, size_t i)
 }
 
 static enum pg_code flush_seeds(struct rfr *x);
+static void learn_scope(struct rfr *x, long long n);
 
 /* A factor in [0.5, 1.5) for --random-wait. */
 static double jitter(struct rfr *x)
@@ -253,7 +168,7 @@ static int claim(struct rfr *x, double now, size_t n)
     }
     rep = run(x, &s_claim, &a);
     pg__redis_args_release(&a);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) {
         if (rep || atomic_load(c->stop_req) == 0)
             fatal(x, "claim", rep);
         pg__redis_free_reply(rep);
@@ -264,7 +179,8 @@ static int claim(struct rfr *x, double now, size_t n)
         pg__log(c->log, PG_LOG_WARN, "job '%s' stopped by 'pagegrab fleet "
                 "stop': finishing what runs here", c->job);
     }
-    got = take_entries(x, rep, 2);
+    learn_scope(x, rep->element[2]->integer);
+    got = take_entries(x, rep, 3);
     if (got == 0) {
         double hint = (double)rep->element[1]->integer / 1000.0;
 
@@ -295,7 +211,7 @@ static struct pg__item *rd_pop(struct pg__frontier *f, double now,
             *wake = x->next_claim;
         return NULL;
     }
-    if (x->n_seeds && flush_seeds(x))
+    if ((x->n_seeds || x->scope.n) && flush_seeds(x))
         return NULL;
     n = claim(x, now, room - staged > 64 ? 64 : room - staged);
     if (n < 0) {
@@ -313,11 +229,28 @@ static struct pg__item *rd_pop(struct pg__frontier *f, double now,
 
 static enum pg_code flush_seeds(struct rfr *x)
 {
-    redisReply *rep;
+    struct pg__redis_args a;
+    redisReply *rep = NULL;
+    enum pg_code rc;
+    size_t i;
 
-    if (!x->n_seeds)
+    if (!x->n_seeds && !x->scope.n)
         return PG_OK;
-    rep = run(x, &s_seed, &x->seeds);
+    pg__redis_args_init(&a);
+    rc = args_start(x, &a, 0);
+    if (!rc)
+        rc = pg__redis_args_addf(&a, "%u", x->base.cfg.per_host);
+    if (!rc)
+        rc = pg__redis_args_addf(&a, "%zu", x->scope.n);
+    for (i = 0; !rc && i < x->scope.n; i++)
+        rc = pg__redis_args_add(&a, x->scope.data.ptr + x->scope.off[i],
+                                x->scope.len[i]);
+    for (i = 0; !rc && i < x->seeds.n; i++)
+        rc = pg__redis_args_add(&a, x->seeds.data.ptr + x->seeds.off[i],
+                                x->seeds.len[i]);
+    if (!rc)
+        rep = run(x, &s_seed, &a);
+    pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
         if (rep || atomic_load(x->base.cfg.stop_req) == 0)
             fatal(x, "seed", rep);
@@ -325,9 +258,37 @@ static enum pg_code flush_seeds(struct rfr *x)
         return PG_E_FATAL;
     }
     pg__redis_free_reply(rep);
+    pg__redis_args_reset(&x->seeds);
+    pg__redis_args_reset(&x->scope);
     x->n_seeds = 0;
     x->next_claim = 0;
     return PG_OK;
+}
+
+static enum pg_code rd_add_scope(struct pg__frontier *f, const char *host)
+{
+    return pg__redis_args_add(&R(f)->scope, host, strlen(host));
+}
+
+/* The job's scope grew (another instance's inputs): learn it. */
+static void learn_scope(struct rfr *x, long long n)
+{
+    char key[128];
+    redisReply *rep;
+    size_t i;
+
+    if (n == x->scope_known)
+        return;
+    snprintf(key, sizeof(key), "%sscope", x->prefix);
+    rep = pg__redis_cmd(&x->r, "SMEMBERS", key, (const char *)NULL);
+    if (rep && rep->type == REDIS_REPLY_ARRAY) {
+        for (i = 0; i < rep->elements; i++) {
+            if (rep->element[i]->type == REDIS_REPLY_STRING)
+                x->base.cfg.scope(rep->element[i]->str, x->base.cfg.ud);
+        }
+        x->scope_known = n;
+    }
+    pg__redis_free_reply(rep);
 }
 
 static int rd_see(struct pg__frontier *f, const char *url)
@@ -335,14 +296,6 @@ static int rd_see(struct pg__frontier *f, const char *url)
     (void)f;
     (void)url;
     return 1;
-}
-
-static enum pg_code seeds_start(struct rfr *x)
-{
-    enum pg_code rc = args_start(x, &x->seeds, 0);
-
-    return rc ? rc : pg__redis_args_addf(&x->seeds, "%u",
-                                         x->base.cfg.per_host);
 }
 
 /* Ownership passes: the record goes to Redis, the item is freed. */
@@ -354,12 +307,9 @@ static enum pg_code rd_push(struct pg__frontier *f, struct pg__item *it)
     if (it->referrer) {
         rc = pg__redis_args_add(&x->links, "q", 1);
         if (!rc)
-            rc = add_record(&x->links, it);
+            rc = pg__redis_record_add(&x->links, it);
     } else {
-        if (x->n_seeds == 0)
-            rc = seeds_start(x);
-        if (!rc)
-            rc = add_record(&x->seeds, it);
+        rc = pg__redis_record_add(&x->seeds, it);
         if (!rc && ++x->n_seeds >= SEED_BATCH && flush_seeds(x))
             rc = f->fatal ? PG_OK : PG_E_NOMEM;
     }
@@ -390,7 +340,7 @@ static void rd_record(struct pg__frontier *f, struct pg__item *it)
     if (!rc)
         rc = pg__redis_args_add(&x->links, "r", 1);
     if (!rc)
-        rc = add_record(&x->links, it);
+        rc = pg__redis_record_add(&x->links, it);
     if (rc) {
         pg__item_free(it);
         return;
@@ -450,6 +400,8 @@ static enum pg_code complete_args(struct rfr *x, const struct pg__item *it,
         rc = pg__redis_args_addf(a, "%s", result_of(it));
     if (!rc)
         rc = pg__redis_args_addf(a, "%u", x->base.cfg.per_host);
+    if (!rc)
+        rc = pg__redis_args_addf(a, "%ld", x->base.cfg.wait_ms);
     for (i = 0; !rc && i < l->n; i++)
         rc = pg__redis_args_add(a, l->data.ptr + l->off[i], l->len[i]);
     return rc;
@@ -583,7 +535,7 @@ static int rd_finished(struct pg__frontier *f, double now, double *wake)
     *wake = 0;
     if (f->fatal || x->stopping)
         return 1;
-    if (x->n_seeds && flush_seeds(x))
+    if ((x->n_seeds || x->scope.n) && flush_seeds(x))
         return 1;
     if (now < x->next_check) {
         *wake = x->next_check;
@@ -625,8 +577,11 @@ static void rd_tick(struct pg__frontier *f, double now)
     struct pg__redis_args a;
     redisReply *rep = NULL;
 
-    if (now < x->next_renew || f->fatal)
+    /* After an outage at once: the leases ran on meanwhile. */
+    if ((now < x->next_renew && x->r.outages == x->outages_seen) ||
+        f->fatal)
         return;
+    x->outages_seen = x->r.outages;
     x->next_renew = now + f->cfg.lease_s / 3.0;
     pg__redis_args_init(&a);
     if (!args_start(x, &a, 1) &&
@@ -648,6 +603,7 @@ static void rd_free(struct pg__frontier *f)
         pg__item_free(x->recs[i]);
     pg_free(x->recs);
     pg__redis_args_release(&x->seeds);
+    pg__redis_args_release(&x->scope);
     pg__redis_args_release(&x->links);
     pg__redis_close(&x->r);
     pg__memfr_release(&f->mem);
@@ -732,6 +688,7 @@ static enum pg_code rd_start(struct pg__frontier *f)
              (unsigned)(jitter(x) * 65536) & 0xffff);
     x->seeding = f->cfg.seeding;
     pg__redis_args_init(&x->seeds);
+    pg__redis_args_init(&x->scope);
     pg__redis_args_init(&x->links);
     x->next_renew = 0;
     return join(x);
@@ -740,7 +697,7 @@ static enum pg_code rd_start(struct pg__frontier *f)
 static const struct pg__frontier_backend redis_backend = {
     rd_start, rd_see, rd_push, rd_record, rd_pop, rd_defer, rd_done,
     rd_complete, rd_hold, rd_clear, rd_finished, rd_input_done, rd_tick,
-    rd_free
+    rd_add_scope, rd_free
 };
 
 struct pg__frontier *pg__frontier_redis_new(void)

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "job.h"
 #include "mem.h"
+#include "url.h"
 
 enum pg_code pg__options_check_frontier(struct pg_job *job)
 {
@@ -100,6 +101,16 @@ static void record_cb(struct pg__item *it, void *ud)
     pg__job_finish(it, ud);
 }
 
+/* An input host of the job, learnt from the shared frontier. */
+static void scope_cb(const char *host, void *ud)
+{
+    struct pg_job *job = ud;
+
+    if (pg__nameset_put(&job->start_hosts, pg__hash64(host, strlen(host)),
+                        1))
+        pg__job_fail(job, PG_E_NOMEM);
+}
+
 static uint64_t next_id(void *ud)
 {
     struct pg_job *job = ud;
@@ -128,6 +139,7 @@ enum pg_code pg__job_setup_frontier(struct pg_job *job)
     c.stop_req = &job->stop_req;
     c.record = record_cb;
     c.next_id = next_id;
+    c.scope = scope_cb;
     c.ud = job;
     if (o->frontier) {
         job->shape = shape_text(o);

@@ -154,9 +154,11 @@ redisReply *pg__redis_argv(struct pg__redis *r, int argc, const char **argv,
             rep = redisCommandArgv(r->c, argc, argv, lens);
             if (rep && !(rep->type == REDIS_REPLY_ERROR &&
                          transient_error(rep))) {
-                if (r->down)
+                if (r->down) {
                     pg__log(r->log, PG_LOG_WARN, "redis at %s:%d is back",
                             r->host, r->port);
+                    r->outages++;
+                }
                 r->down = 0;
                 return rep;
             }

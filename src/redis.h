@@ -32,6 +32,7 @@ struct pg__redis {
     atomic_int *stop;          /* give up retrying once non-zero */
     int once;                  /* give up after the first failure */
     int down;                  /* an outage was reported */
+    unsigned outages;          /* outages ended so far */
     char errmsg[PG_ERRBUF_SIZE];
 };
 

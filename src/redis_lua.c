@@ -24,6 +24,7 @@
  *   dead        LIST  URLs that ended failed
  *   seeders     ZSET  INSTANCE -> deadline, while it seeds
  *   seeded      STRING set once a seeding instance read all its input
+ *   scope       SET   the input URLs' hosts (pages are followed there)
  *   stop        STRING set by `pagegrab fleet stop`
  *
  * A record: url \x1f origin \x1f kind \x1f depth \x1f flags \x1f line
@@ -105,11 +106,13 @@ const char pg__lua_join[] = PRELUDE
 "redis.call('ZADD', P .. 'insts', now, inst)\n"
 "return {'ok', ''}\n";
 
-/* ARGV: P, per_host, then (hash, origin, record)... -> how many new */
+/* ARGV: P, per_host, k, k hosts in scope (the input URLs' hosts), then
+ * (hash, origin, record)... -> how many new */
 const char pg__lua_seed[] = PRELUDE
-"local per_host = tonumber(ARGV[2])\n"
+"local per_host, k = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
 "local now = now_ms()\n"
-"local n, i = 0, 3\n"
+"for j = 4, 3 + k do redis.call('SADD', P .. 'scope', ARGV[j]) end\n"
+"local n, i = 0, 4 + k\n"
 "while i + 2 <= #ARGV do\n"
 "  if redis.call('SADD', P .. 'seen', ARGV[i]) == 1 then\n"
 "    redis.call('RPUSH', P .. 'q:' .. ARGV[i + 1], ARGV[i + 2])\n"
@@ -122,15 +125,15 @@ const char pg__lua_seed[] = PRELUDE
 "return n\n";
 
 /* ARGV: P, inst, n, lease_ms, per_host, wait_ms, max_claims
- * -> {stopped, ms until a host is due (0 = none), then (kind "L"|"D",
- *    record, leases taken)...} */
+ * -> {stopped, ms until a host is due (0 = none), hosts in scope, then
+ *    (kind "L"|"D", record, leases taken)...} */
 const char pg__lua_claim[] = PRELUDE
 "local inst = ARGV[2]\n"
 "local n, lease, per_host = tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
 "  tonumber(ARGV[5])\n"
 "local wait, maxc = tonumber(ARGV[6]), tonumber(ARGV[7])\n"
 "local now = now_ms()\n"
-"local out = {0, 0}\n"
+"local out = {0, 0, redis.call('SCARD', P .. 'scope')}\n"
 "reclaim(inst, now, maxc, per_host, out)\n"
 "redis.call('ZADD', P .. 'insts', now, inst)\n"
 "if redis.call('EXISTS', P .. 'stop') == 1 then out[1] = 1; return out end\n"
@@ -170,12 +173,14 @@ const char pg__lua_claim[] = PRELUDE
 "end\n"
 "return out\n";
 
-/* ARGV: P, inst, url, "ok"|"failed"|"release", per_host, then (mode
- * "q"|"r", hash, origin, record)... for the page's links
+/* ARGV: P, inst, url, "ok"|"failed"|"release", per_host, wait_ms, then
+ * (mode "q"|"r", hash, origin, record)... for the page's links.  The
+ * host's next start is also no earlier than wait_ms after this end (so
+ * the gap holds at the server whatever the instances' dispatch times)
  * -> {1 if the lease was ours, then per link 1 if new} */
 const char pg__lua_complete[] = PRELUDE
 "local inst, url, res = ARGV[2], ARGV[3], ARGV[4]\n"
-"local per_host = tonumber(ARGV[5])\n"
+"local per_host, wait = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
 "local now = now_ms()\n"
 "local out = {0}\n"
 "local v = redis.call('HGET', P .. 'lease', url)\n"
@@ -187,6 +192,10 @@ const char pg__lua_complete[] = PRELUDE
 "  redis.call('HDEL', P .. 'lease', url)\n"
 "  redis.call('SREM', P .. 'i:' .. inst, url)\n"
 "  redis.call('HINCRBY', P .. 'h:' .. o, 'inflight', -1)\n"
+"  if wait > 0 and now + wait > num(redis.call('HGET', P .. 'h:' .. o,\n"
+"                                              'next')) then\n"
+"    redis.call('HSET', P .. 'h:' .. o, 'next', now + wait)\n"
+"  end\n"
 "  if res == 'release' then\n"
 "    redis.call('LPUSH', P .. 'q:' .. o, rec)\n"
 "    redis.call('HINCRBY', P .. 'stats', 'queued', 1)\n"
@@ -202,7 +211,7 @@ const char pg__lua_complete[] = PRELUDE
 "  end\n"
 "  place(o, per_host, now)\n"
 "end\n"
-"local i = 6\n"
+"local i = 7\n"
 "while i + 3 <= #ARGV do\n"
 "  local new = 0\n"
 "  if out[1] == 1 and redis.call('SADD', P .. 'seen', ARGV[i + 1]) == 1 then\n"

@@ -22,6 +22,9 @@
 #define NI 3           /* images per page */
 #define MAXI 4         /* instances */
 
+/* Pages of the site of the running case (at most NP). */
+static unsigned n_pages = NP;
+
 struct site {
     char *index;
     char *page[NP];
@@ -48,7 +51,7 @@ static void site_start(struct pg_test *t, struct site *g, unsigned delay_ms,
         abort();
     n += (size_t)snprintf(g->index, cap, "<html><body>\n%s\n",
                           index_extra ? index_extra : "");
-    for (p = 0; p < NP; p++) {
+    for (p = 0; p < n_pages; p++) {
         size_t pc = 128 + NI * 64, k = 0;
 
         n += (size_t)snprintf(g->index + n, cap - n,
@@ -92,7 +95,7 @@ static void site_urls(const struct site *g, struct pg_strlist *l)
 
     snprintf(buf, sizeof(buf), "%s/", g->base);
     pg_strlist_add(l, buf);
-    for (p = 0; p < NP; p++) {
+    for (p = 0; p < n_pages; p++) {
         snprintf(buf, sizeof(buf), "%s/p%u.html", g->base, p);
         pg_strlist_add(l, buf);
         for (i = 0; i < NI; i++) {
@@ -417,12 +420,169 @@ static void test_refused(struct pg_test *t)
     pg_redis_stop(&rs);
 }
 
+/* Requests for everything but robots.txt, in arrival order. */
+static size_t site_requests(struct pg_test_server *srv,
+                            struct pg_test_request **out)
+{
+    size_t n = pg_test_server_requests(srv, NULL, 0), i, k = 0;
+    struct pg_test_request *v = calloc(n + 1, sizeof(*v));
+
+    if (!v)
+        abort();
+    n = pg_test_server_requests(srv, v, n);
+    for (i = 0; i < n; i++) {
+        if (strcmp(v[i].path, "/robots.txt"))
+            v[k++] = v[i];
+    }
+    *out = v;
+    return k;
+}
+
+/* Run n instances of job on the site; all must exit 0 and the union
+ * of their manifests hold every URL of the site ok exactly once. */
+static void run_all(struct pg_test *t, struct pg_redis_server *rs,
+                    struct site *g, const char *job, unsigned n,
+                    const char *const *extra, struct pg_strlist *more)
+{
+    struct pg_proc p[MAXI];
+    struct pg_run r;
+    struct pg_strlist want = {0};
+    struct tally ty;
+    char root[96];
+    unsigned k;
+
+    snprintf(root, sizeof(root), "%s/", g->base);
+    for (k = 0; k < n; k++)
+        start(t, &p[k], k, rs, job, root, extra);
+    for (k = 0; k < n; k++) {
+        PG_CHECK_INT(t, pg_proc_wait(t, &p[k], 90, 0, &r), 0,
+                     "exit status of an instance");
+        pg_run_release(&r);
+    }
+    site_urls(g, &want);
+    for (k = 0; more && k < more->n; k++)
+        pg_strlist_add(&want, more->v[k]);
+    load_all(t, &ty, n, &want);
+    for (size_t i = 0; i < want.n; i++)
+        PG_CHECK_INT(t, ok_count(&ty, n, want.v[i], NULL), 1, want.v[i]);
+}
+
+/* (3) --per-host 1 --wait: the gaps hold across instances. */
+static void test_polite(struct pg_test *t)
+{
+    static const char *const extra[] = { "--per-host", "1", "--wait", "0.3",
+                                         NULL };
+    struct pg_redis_server rs;
+    struct pg_test_request *v;
+    struct site g;
+    size_t n, i;
+
+    n_pages = 4;
+    pg_redis_start(t, &rs, 0);
+    site_start(t, &g, 20, NULL, 0, NULL);
+    run_all(t, &rs, &g, "polite", 3, extra, NULL);
+    n = site_requests(g.srv, &v);
+    PG_CHECK_INT(t, n, 1 + 4 + 4 * NI, "requests to the site");
+    /* A shared --wait counts from the previous request's end too. */
+    for (i = 1; i < n; i++)
+        PG_CHECK(t, v[i].start - v[i - 1].end >= 0.29,
+                 "%s arrived %.3f s after %s ended (--wait 0.3, --per-host "
+                 "1)", v[i].path, v[i].start - v[i - 1].end, v[i - 1].path);
+    pg_test_server_stop(g.srv);
+    pg_redis_stop(&rs);
+}
+
+/* (4) A 429 with Retry-After: 2 holds the host for every instance. */
+static void test_retry_after(struct pg_test *t)
+{
+    static const struct pg_test_route ra[] = {
+        {.path = "/ra.png", .body = png, .body_len = sizeof(png) - 1,
+         .content_type = "image/png", .fault = PG_FAULT_STATUS,
+         .fault_status = 429, .fault_headers = "Retry-After: 2",
+         .times = 1},
+    };
+    struct pg_redis_server rs;
+    struct pg_test_request *v;
+    struct pg_strlist more = {0};
+    struct site g;
+    char u[128];
+    double t429 = 0;
+    size_t n, i;
+
+    pg_redis_start(t, &rs, 0);
+    site_start(t, &g, 60, ra, 1, "<img src=\"/ra.png\">");
+    snprintf(u, sizeof(u), "%s/ra.png", g.base);
+    pg_strlist_add(&more, u);
+    run_all(t, &rs, &g, "ra", 3, NULL, &more);
+    n = site_requests(g.srv, &v);
+    for (i = 0; i < n && !t429; i++) {
+        if (!strcmp(v[i].path, "/ra.png"))
+            t429 = v[i].end;
+    }
+    PG_CHECK(t, t429 > 0, "/ra.png was never requested");
+    for (i = 0; i < n; i++) {
+        PG_CHECK(t, v[i].start < t429 + 0.3 || v[i].start > t429 + 1.9,
+                 "%s arrived %.2f s after the 429 with Retry-After: 2",
+                 v[i].path, v[i].start - t429);
+    }
+    PG_CHECK_INT(t, pg_test_server_hits(g.srv, "/ra.png", NULL), 2,
+                 "requests for /ra.png");
+    pg_test_server_stop(g.srv);
+    pg_redis_stop(&rs);
+}
+
+/* (7) Redis killed and restarted (AOF on): nothing lost, nothing twice
+ * (the outage is shorter than the lease). */
+static void test_restart(struct pg_test *t)
+{
+    static const char *const extra[] = { "--lease", "8", NULL };
+    struct pg_redis_server rs;
+    struct site g;
+    struct pg_proc p[2];
+    struct pg_run r;
+    struct pg_strlist want = {0};
+    struct tally ty;
+    char root[96];
+    int said = 0;
+    unsigned k;
+
+    pg_redis_start(t, &rs, 1);
+    site_start(t, &g, 150, NULL, 0, NULL);
+    snprintf(root, sizeof(root), "%s/", g.base);
+    for (k = 0; k < 2; k++)
+        start(t, &p[k], k, &rs, "restart", root, extra);
+    for (k = 0; k < 200 && pg_test_server_count(g.srv, NULL, NULL) < 10; k++)
+        pg_fault_sleep_ms(25);
+    pg_redis_kill(&rs);
+    pg_fault_sleep_ms(1500);
+    pg_redis_restart(t, &rs);
+    for (k = 0; k < 2; k++) {
+        char *err;
+
+        PG_CHECK_INT(t, pg_proc_wait(t, &p[k], 90, 0, &r), 0, "exit status");
+        err = r.err ? r.err : "";
+        if (strstr(err, "retrying") && strstr(err, "is back"))
+            said++;
+        pg_run_release(&r);
+    }
+    PG_CHECK(t, said > 0, "no instance said Redis was down, then back");
+    site_urls(&g, &want);
+    load_all(t, &ty, 2, &want);
+    for (size_t i = 0; i < want.n; i++)
+        PG_CHECK_INT(t, ok_count(&ty, 2, want.v[i], NULL), 1, want.v[i]);
+    pg_test_server_stop(g.srv);
+    pg_redis_stop(&rs);
+}
+
 static const struct pg_test_case cases[] = {
     {"three", test_three, PG_TEST_PER_MODE, 120},
     {"kill", test_kill, PG_TEST_PER_MODE, 150},
     {"dead", test_dead, PG_TEST_PER_MODE, 120},
     {"late", test_late, PG_TEST_PER_MODE, 120},
     {"refused", test_refused, PG_TEST_PER_MODE, 120},
+    {"polite", test_polite, PG_TEST_PER_MODE, 120},
+    {"retry_after", test_retry_after, PG_TEST_PER_MODE, 120},
+    {"restart", test_restart, PG_TEST_PER_MODE, 150},
 };
 
 int main(int argc, char **argv)
