@@ -39,7 +39,7 @@ VERSION := 0.1.0
 # The shared library's ABI version: libpagegrab.so.$(SOVERSION).
 SOVERSION := 0
 
-DEPS := libcurl libxml-2.0 libpcre2-8 libcrypto
+DEPS := libcurl libxml-2.0 libpcre2-8 libcrypto hiredis
 TEST_DEPS := cmocka libmicrohttpd
 
 SANITIZE ?=

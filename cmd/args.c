@@ -80,7 +80,10 @@ enum opt_id {
     OPT_SHARD,
     OPT_SHARDS,
     OPT_SHARD_KEY,
-    OPT_DIVERT
+    OPT_DIVERT,
+    OPT_FRONTIER,
+    OPT_JOB,
+    OPT_LEASE
 };
 
 static const struct option long_opts[] = {
@@ -141,6 +144,9 @@ static const struct option long_opts[] = {
     { "shards", required_argument, NULL, OPT_SHARDS },
     { "shard-key", required_argument, NULL, OPT_SHARD_KEY },
     { "divert", required_argument, NULL, OPT_DIVERT },
+    { "frontier", required_argument, NULL, OPT_FRONTIER },
+    { "job", required_argument, NULL, OPT_JOB },
+    { "lease", required_argument, NULL, OPT_LEASE },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "help", no_argument, NULL, OPT_HELP },
@@ -476,6 +482,27 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_NO_PROXY:
         cli->o.no_proxy = val;
         return 0;
+    case OPT_FRONTIER:
+        if (strncmp(val, "redis://", 8)) {
+            pg_cli_error("invalid value '%s' for %s: expected "
+                         "redis://HOST[:PORT][/DB]", val, name);
+            return -1;
+        }
+        cli->o.frontier = val;
+        return 0;
+    case OPT_JOB:
+        if (!pg_cli_job_name_ok(val)) {
+            pg_cli_error("invalid value '%s' for %s: expected 1 to 64 of "
+                         "A-Z a-z 0-9 . _ -", val, name);
+            return -1;
+        }
+        cli->o.job_name = val;
+        return 0;
+    case OPT_LEASE:
+        if (pg_cli_parse_long(name, val, 1, 86400, &v))
+            return -1;
+        cli->o.lease_s = (unsigned)v;
+        return 0;
     case OPT_PROGRESS:
         cli->progress = 1;
         return 0;
@@ -594,6 +621,32 @@ static int load_config(struct pg_cli *cli, const char *path)
 
 #define LIST(l) ((const char *const *)(l).v)
 
+/*
+ * With a shared frontier, the naming rules must be the same in every
+ * instance (the job refuses others): they go into the options' shape.
+ */
+static int shape_names(struct pg_cli *cli)
+{
+    size_t i, n = 32, at;
+    char *s;
+
+    for (i = 0; i < cli->names.n; i++)
+        n += strlen(cli->names.v[i]) + 1;
+    s = malloc(n);
+    if (!s || list_add(&cli->owned, s)) {
+        free(s);
+        cli_oom = 1;
+        return -1;
+    }
+    at = (size_t)snprintf(s, n, "name=");
+    for (i = 0; i < cli->names.n; i++)
+        at += (size_t)snprintf(s + at, n - at, "%s%s", i ? "\x1e" : "",
+                               cli->names.v[i]);
+    snprintf(s + at, n - at, "\nflat=%d\n", cli->flat ? 1 : 0);
+    cli->o.job_shape = s;
+    return 0;
+}
+
 /* Hand the lists to the options; compile the naming rules. */
 static int finish_lists(struct pg_cli *cli)
 {
@@ -613,6 +666,8 @@ static int finish_lists(struct pg_cli *cli)
         if (strstr(cli->names.v[i], "{hash}"))
             cli->o.hash_bodies = 1;
     }
+    if (cli->o.frontier && shape_names(cli))
+        return -1;
     cli->namer = pg_namer_new(LIST(cli->names), cli->names.n,
                               cli->flat ? PG_NAME_FLAT : 0, err,
                               sizeof(err));
@@ -681,9 +736,14 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
         if (list_add(&cli->urls, argv[idx]))
             return -1;
     }
-    if (cli->urls.n == 0 && !cli->o.input_path) {
+    if (cli->urls.n == 0 && !cli->o.input_path && !cli->o.frontier) {
         pg_cli_error("no URLs given: pass them as arguments or with -i FILE"
                      " (try 'pagegrab --help')");
+        return -1;
+    }
+    if (!cli->o.frontier != !cli->o.job_name) {
+        pg_cli_error(cli->o.frontier ? "--frontier needs --job NAME" :
+                     "--job needs --frontier redis://HOST:PORT");
         return -1;
     }
     if (cli->quiet)

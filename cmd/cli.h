@@ -76,6 +76,16 @@ int pg_cli_parse_seconds(const char *name, const char *s, long *ms);
 /* A byte count with an optional k, M, G or T suffix (powers of 1024). */
 int pg_cli_parse_bytes(const char *name, const char *s, uint64_t *out);
 
+/* 1 for a valid --job name: 1-64 of A-Z a-z 0-9 . _ - (fleet.c). */
+int pg_cli_job_name_ok(const char *name);
+
+/*
+ * `pagegrab fleet status|stop|resume --frontier URL --job NAME`
+ * (argv[1] is "fleet"): the state of a shared crawl, or stop it.
+ * Returns the exit status (fleet.c).
+ */
+int pg_fleet_main(int argc, char **argv);
+
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);
 

@@ -111,6 +111,11 @@ int main(int argc, char **argv)
         pg_global_cleanup();
         return status;
     }
+    if (argc > 1 && !strcmp(argv[1], "fleet")) {
+        status = pg_fleet_main(argc, argv);
+        pg_global_cleanup();
+        return status;
+    }
     r = pg_cli_parse(&cli, argc, argv);
     if (r != 0) {
         pg_cli_release(&cli);

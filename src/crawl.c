@@ -52,7 +52,7 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
     }
     if (!rules)
         pg__job_fail(job, PG_E_NOMEM);
-    pg__frontier_set_robots(&job->fr, it, rules);
+    pg__frontier_set_robots(job->fr, it, rules);
     if (it->res.tmp_name)
         unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
 }
@@ -66,7 +66,8 @@ int pg__crawl_already_done(struct pg_job *job, const char *url)
 {
     uint32_t v;
 
-    if (!job->o->resume ||
+    /* A shared frontier knows what the job has done. */
+    if (!job->o->resume || pg__frontier_shared(job->fr) ||
         !pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) ||
         v != 1)
         return 0;
@@ -203,7 +204,7 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
         if (!fate)
             return;
     }
-    seen = pg__frontier_see(&job->fr, link->url);
+    seen = pg__frontier_see(job->fr, link->url);
     if (seen < 0) {
         pg__job_fail(job, PG_E_NOMEM);
         return;
@@ -223,18 +224,18 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
     }
     if (pg__regex_list_match(job->reject, link->url) >= 0) {
         pg__item_error(it, PG_ST_FILTERED, "rejected by --reject");
-        pg__job_finish(it, job);
+        pg__frontier_record(job->fr, it);
         return;
     }
     if (kind == PG_KIND_IMAGE && pg__regex_list_count(job->accept) &&
         pg__regex_list_match(job->accept, link->url) < 0) {
         pg__item_error(it, PG_ST_FILTERED, "not matched by --accept");
-        pg__job_finish(it, job);
+        pg__frontier_record(job->fr, it);
         return;
     }
     if (kind == PG_KIND_IMAGE && job->o->list_only)
         it->flags |= PG_ITEM_NOFETCH;  /* listed once robots allow it */
-    rc = pg__frontier_push(&job->fr, it);
+    rc = pg__frontier_push(job->fr, it);
     if (rc) {
         pg__item_free(it);
         pg__job_fail(job, rc);

@@ -87,7 +87,7 @@ static int own_input(struct pg_job *job, const char *s, size_t len,
     pg_free(in);
     if (own || !u || !job->crawl)
         return own;
-    if (pg__frontier_see(&job->fr, u->url) < 0 ||
+    if (pg__frontier_see(job->fr, u->url) < 0 ||
         pg__nameset_put(&job->start_hosts,
                         pg__hash64(u->host, strlen(u->host)), 1))
         return -1;
@@ -144,9 +144,10 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     if (!rc && job->crawl) {
         /* Inputs are always fetched; they also mark what is seen and
          * which hosts are in scope. */
-        if (pg__frontier_see(&job->fr, u.url) < 0 ||
+        if (pg__frontier_see(job->fr, u.url) < 0 ||
             pg__nameset_put(&job->start_hosts,
-                            pg__hash64(u.host, strlen(u.host)), 1))
+                            pg__hash64(u.host, strlen(u.host)), 1) ||
+            pg__frontier_add_scope(job->fr, u.host))
             rc = PG_E_NOMEM;
     }
     it = rc ? NULL : pg__item_new();
@@ -166,7 +167,7 @@ static void queue_url(struct pg_job *job, const char *s, size_t len,
     input_item(job, it, line);
     if (job->crawl)
         it->flags |= PG_ITEM_PARSE;
-    rc = pg__frontier_push(&job->fr, it);
+    rc = pg__frontier_push(job->fr, it);
     if (rc) {
         pg__item_free(it);
         pg__job_fail(job, rc);

@@ -1,546 +1,239 @@
 /*
- * frontier.c - see frontier.h.
- *
- * This file: the per-origin FIFO queues served round robin, the
- * --per-host limit, --wait, robots.txt holds and deferred retries.  The
- * spill file is in frontier_spill.c; struct pg__host in frontier_host.h.
+ * frontier.c - the frontier interface (frontier.h) and its memory
+ * backend, a thin face over frontier_mem.c.
  */
-#include <errno.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "frontier.h"
-#include "frontier_host.h"
 #include "mem.h"
-#include "url.h"
 
-uint64_t pg__frontier_item_cost(const struct pg__item *it)
+/* ---- the memory backend ------------------------------------------------ */
+
+static enum pg_code mem_start(struct pg__frontier *f)
 {
-    uint64_t n = sizeof(*it) + 16;
-
-    if (it->url)
-        n += strlen(it->url) + 17;
-    if (it->res.url)
-        n += strlen(it->res.url) + 17;
-    if (it->res.referrer)
-        n += strlen(it->res.referrer) + 17;
-    return n;
+    (void)f;
+    return PG_OK;
 }
 
-void pg__frontier_append(struct pg__frontier *f, struct pg__host *h,
-                         struct pg__item *it)
+static int mem_see(struct pg__frontier *f, const char *url)
 {
-    it->next = NULL;
-    if (h->tail)
-        h->tail->next = it;
-    else
-        h->head = it;
-    h->tail = it;
-    f->mem += pg__frontier_item_cost(it);
+    return pg__memfr_see(&f->mem, url);
 }
 
-size_t pg__url_origin_len(const char *url)
+static enum pg_code mem_push(struct pg__frontier *f, struct pg__item *it)
 {
-    const char *p = strstr(url, "://");
-
-    if (!p)
-        return 0;
-    p += 3;
-    p += strcspn(p, "/?#");
-    return (size_t)(p - url);
+    return pg__memfr_push(&f->mem, it);
 }
 
-void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
-                       long wait_ms, int random_wait)
+/* The caller saw the URL new: record it now. */
+static void mem_record(struct pg__frontier *f, struct pg__item *it)
 {
-    memset(f, 0, sizeof(*f));
-    pg__nameset_init(&f->seen);
-    f->per_host = per_host;
-    f->wait_ms = wait_ms;
-    f->random_wait = random_wait;
-    f->spill.dirfd = -1;
-    f->spill.fd = -1;
-    f->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-             0x9e3779b97f4a7c15ULL;
+    f->cfg.record(it, f->cfg.ud);
 }
 
-void pg__frontier_release(struct pg__frontier *f)
+static struct pg__item *mem_pop(struct pg__frontier *f, double now,
+                                size_t room, double *wake, enum pg_code *err)
 {
-    size_t i;
+    (void)room;
+    return pg__memfr_pop(&f->mem, now, wake, err);
+}
 
-    for (i = 0; i < f->tab_cap; i++) {
-        struct pg__host *h = f->tab[i], *next;
+static enum pg_code mem_defer(struct pg__frontier *f, struct pg__item *it)
+{
+    return pg__memfr_defer(&f->mem, it);
+}
 
-        for (; h; h = next) {
-            struct pg__item *it, *inext;
+static void mem_done(struct pg__frontier *f, struct pg__item *it)
+{
+    pg__memfr_done(&f->mem, it);
+}
 
-            next = h->hnext;
-            for (it = h->head; it; it = inext) {
-                inext = it->next;
-                pg__item_free(it);
-            }
-            for (it = h->bhead; it; it = inext) {
-                inext = it->next;
-                pg__item_free(it);
-            }
-            while (h->segs) {
-                struct pg__seg *sg = h->segs;
+static void mem_complete(struct pg__frontier *f, struct pg__item *it)
+{
+    (void)f;
+    (void)it;
+}
 
-                h->segs = sg->next;
-                pg_free(sg);
-            }
-            pg__robots_free(h->robots);
-            pg_free(h->origin);
-            pg_free(h);
-        }
+static void mem_hold(struct pg__frontier *f, const struct pg__item *it,
+                     long ms)
+{
+    (void)f;
+    (void)it;
+    (void)ms;
+}
+
+static size_t mem_clear(struct pg__frontier *f,
+                        void (*keep)(struct pg__item *it, void *ud), void *ud)
+{
+    return pg__memfr_clear(&f->mem, keep, ud);
+}
+
+static int mem_finished(struct pg__frontier *f, double now, double *wake)
+{
+    (void)now;
+    *wake = 0;
+    return pg__memfr_queued(&f->mem) == 0;
+}
+
+static void mem_nothing(struct pg__frontier *f)
+{
+    (void)f;
+}
+
+static void mem_tick(struct pg__frontier *f, double now)
+{
+    (void)f;
+    (void)now;
+}
+
+static enum pg_code mem_add_scope(struct pg__frontier *f, const char *host)
+{
+    (void)f;
+    (void)host;
+    return PG_OK;
+}
+
+static void mem_free(struct pg__frontier *f)
+{
+    pg__memfr_release(&f->mem);
+    pg_free(f);
+}
+
+static const struct pg__frontier_backend mem_backend = {
+    mem_start, mem_see, mem_push, mem_record, mem_pop, mem_defer, mem_done,
+    mem_complete, mem_hold, mem_clear, mem_finished, mem_nothing, mem_tick,
+    mem_add_scope, mem_free
+};
+
+/* ---- the interface ------------------------------------------------------ */
+
+struct pg__frontier *pg__frontier_new(const struct pg__frontier_config *cfg)
+{
+    struct pg__frontier *f;
+
+    if (cfg->url) {
+        f = pg__frontier_redis_new();
+        if (!f)
+            return NULL;
+        f->cfg = *cfg;
+        /* Redis judged politeness before the claim. */
+        pg__memfr_init(&f->mem, 0, 0, 0);
+        return f;
     }
-    PG_FREE(f->tab);
-    while (f->n_heap > 0)
-        pg__item_free(f->heap[--f->n_heap]);
-    PG_FREE(f->heap);
-    f->cap_heap = 0;
-    pg__nameset_release(&f->seen);
-    f->tab_cap = f->n_hosts = f->queued = 0;
-    f->ready_head = f->ready_tail = NULL;
-    if (f->spill.fd >= 0)
-        close(f->spill.fd);
-    f->spill.fd = -1;
-    f->spill.on_disk = 0;
-    f->mem = 0;
+    f = pg__calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->be = &mem_backend;
+    f->cfg = *cfg;
+    pg__memfr_init(&f->mem, cfg->per_host, cfg->wait_ms, cfg->random_wait);
+    pg__memfr_set_spill(&f->mem, cfg->spill_dirfd, cfg->spill_budget);
+    return f;
 }
 
-void pg__frontier_set_spill(struct pg__frontier *f, int dirfd,
-                            uint64_t budget)
+enum pg_code pg__frontier_start(struct pg__frontier *f)
 {
-    f->spill.dirfd = dirfd;
-    f->spill.budget = budget;
+    return f->be->start(f);
 }
 
-const char *pg__frontier_spill_error(const struct pg__frontier *f,
-                                     int *err_no)
+int pg__frontier_shared(const struct pg__frontier *f)
 {
-    *err_no = f->spill.err_no;
-    return f->spill.err_what ? f->spill.err_what : "write";
+    return f->be != &mem_backend;
 }
 
 int pg__frontier_see(struct pg__frontier *f, const char *url)
 {
-    uint64_t h = pg__hash64(url, strlen(url));
-    uint32_t v;
-
-    if (pg__nameset_get(&f->seen, h, &v))
-        return 0;
-    return pg__nameset_put(&f->seen, h, 1) == PG_OK ? 1 : -1;
-}
-
-static enum pg_code grow(struct pg__frontier *f)
-{
-    size_t cap = f->tab_cap ? f->tab_cap * 2 : 64, i;
-    struct pg__host **tab = pg__calloc(cap, sizeof(*tab));
-
-    if (!tab)
-        return PG_E_NOMEM;
-    for (i = 0; i < f->tab_cap; i++) {
-        struct pg__host *h = f->tab[i], *next;
-
-        for (; h; h = next) {
-            next = h->hnext;
-            h->hnext = tab[h->key & (cap - 1)];
-            tab[h->key & (cap - 1)] = h;
-        }
-    }
-    pg_free(f->tab);
-    f->tab = tab;
-    f->tab_cap = cap;
-    return PG_OK;
-}
-
-static struct pg__host *host_for(struct pg__frontier *f, const char *url)
-{
-    size_t n = pg__url_origin_len(url);
-    uint64_t key = pg__hash64(url, n);
-    struct pg__host *h;
-
-    if (f->tab_cap) {
-        for (h = f->tab[key & (f->tab_cap - 1)]; h; h = h->hnext) {
-            if (h->key == key && strlen(h->origin) == n &&
-                !memcmp(h->origin, url, n))
-                return h;
-        }
-    }
-    if (f->n_hosts + 1 > f->tab_cap && grow(f))
-        return NULL;
-    h = pg__calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
-    h->origin = pg__strndup(url, n);
-    if (!h->origin) {
-        pg_free(h);
-        return NULL;
-    }
-    h->key = key;
-    h->hnext = f->tab[key & (f->tab_cap - 1)];
-    f->tab[key & (f->tab_cap - 1)] = h;
-    f->n_hosts++;
-    return h;
-}
-
-static void make_ready(struct pg__frontier *f, struct pg__host *h)
-{
-    if (h->in_ready || (!h->head && !h->segs))
-        return;
-    h->in_ready = 1;
-    h->rnext = NULL;
-    if (f->ready_tail)
-        f->ready_tail->rnext = h;
-    else
-        f->ready_head = h;
-    f->ready_tail = h;
+    return f->be->see(f, url);
 }
 
 enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
 {
-    struct pg__host *h = host_for(f, it->url);
-    uint64_t cost = pg__frontier_item_cost(it);
-
-    if (!h)
-        return PG_E_NOMEM;
-    if (f->spill.budget && f->spill.dirfd >= 0 &&
-        f->mem + cost > f->spill.budget) {
-        enum pg_code rc = pg__frontier_spill_all(f);
-
-        if (rc)
-            return rc;
-    }
-    it->host = h;
-    it->next = NULL;
-    if (h->segs) {
-        if (h->btail)
-            h->btail->next = it;
-        else
-            h->bhead = it;
-        h->btail = it;
-        f->mem += cost;
-    } else {
-        pg__frontier_append(f, h, it);
-    }
-    f->queued++;
-    make_ready(f, h);
-    return PG_OK;
+    return f->be->push(f, it);
 }
 
-/* ---- deferred retries: a binary min-heap on not_before ------------- */
-
-static void heap_swap(struct pg__frontier *f, size_t a, size_t b)
+void pg__frontier_record(struct pg__frontier *f, struct pg__item *it)
 {
-    struct pg__item *t = f->heap[a];
+    f->be->record(f, it);
+}
 
-    f->heap[a] = f->heap[b];
-    f->heap[b] = t;
+struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
+                                  size_t room, double *wake,
+                                  enum pg_code *err)
+{
+    return f->be->pop(f, now, room, wake, err);
 }
 
 enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
 {
-    size_t i;
-
-    if (f->n_heap == f->cap_heap) {
-        size_t cap = f->cap_heap ? f->cap_heap * 2 : 64;
-        struct pg__item **h = pg__realloc(f->heap, cap * sizeof(*h));
-
-        if (!h)
-            return PG_E_NOMEM;
-        f->heap = h;
-        f->cap_heap = cap;
-    }
-    it->next = NULL;
-    i = f->n_heap++;
-    f->heap[i] = it;
-    while (i > 0 && f->heap[(i - 1) / 2]->not_before > f->heap[i]->not_before) {
-        heap_swap(f, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    return PG_OK;
+    return f->be->defer(f, it);
 }
 
-static struct pg__item *heap_pop(struct pg__frontier *f)
+void pg__frontier_done(struct pg__frontier *f, struct pg__item *it)
 {
-    struct pg__item *top = f->heap[0];
-    size_t i = 0;
-
-    f->heap[0] = f->heap[--f->n_heap];
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-
-        if (l < f->n_heap && f->heap[l]->not_before < f->heap[m]->not_before)
-            m = l;
-        if (r < f->n_heap && f->heap[r]->not_before < f->heap[m]->not_before)
-            m = r;
-        if (m == i)
-            break;
-        heap_swap(f, i, m);
-        i = m;
-    }
-    return top;
+    f->be->done(f, it);
 }
 
-/* Move due retries to the front of their origins' queues. */
-static enum pg_code release_due(struct pg__frontier *f, double now)
+void pg__frontier_complete(struct pg__frontier *f, struct pg__item *it)
 {
-    while (f->n_heap > 0 && f->heap[0]->not_before <= now) {
-        struct pg__item *it = heap_pop(f);
-        struct pg__host *h = host_for(f, it->url);
-
-        if (!h) {
-            pg__item_free(it);
-            return PG_E_NOMEM;
-        }
-        it->host = h;
-        it->next = h->head;
-        h->head = it;
-        if (!h->tail)
-            h->tail = it;
-        f->mem += pg__frontier_item_cost(it);
-        f->queued++;
-        make_ready(f, h);
-    }
-    return PG_OK;
+    f->be->complete(f, it);
 }
 
-/* Free an item never tried (1), or hand a tried one to keep (0). */
-static size_t drop(struct pg__item *it,
-                   void (*keep)(struct pg__item *it, void *ud), void *ud)
+void pg__frontier_hold(struct pg__frontier *f, const struct pg__item *it,
+                       long ms)
 {
-    it->next = NULL;
-    it->host = NULL;
-    if (it->res.attempts > 0) {
-        keep(it, ud);
-        return 0;
-    }
-    pg__item_free(it);
-    return 1;
+    f->be->hold(f, it, ms);
 }
 
 size_t pg__frontier_clear(struct pg__frontier *f,
                           void (*keep)(struct pg__item *it, void *ud),
                           void *ud)
 {
-    size_t n = 0, i;
-
-    while (f->n_heap > 0)
-        n += drop(f->heap[--f->n_heap], keep, ud);
-    for (i = 0; i < f->tab_cap; i++) {
-        struct pg__host *h;
-
-        for (h = f->tab[i]; h; h = h->hnext) {
-            struct pg__item *it, *next;
-
-            for (it = h->head; it; it = next) {
-                next = it->next;
-                n += drop(it, keep, ud);
-            }
-            for (it = h->bhead; it; it = next) {
-                next = it->next;
-                n += drop(it, keep, ud);
-            }
-            /* Only items never tried are spilled. */
-            while (h->segs) {
-                struct pg__seg *sg = h->segs;
-
-                n += sg->count;
-                h->segs = sg->next;
-                pg_free(sg);
-            }
-            h->head = h->tail = h->bhead = h->btail = NULL;
-            h->segs_tail = NULL;
-            h->in_ready = 0;
-        }
-    }
-    f->ready_head = f->ready_tail = NULL;
-    f->queued = 0;
-    f->mem = 0;
-    f->spill.on_disk = 0;
-    return n;
+    return f->be->clear(f, keep, ud);
 }
 
-/* A factor in [0.5, 1.5) for --random-wait (xorshift64*). */
-static double jitter(struct pg__frontier *f)
+int pg__frontier_finished(struct pg__frontier *f, double now, double *wake)
 {
-    f->rng ^= f->rng >> 12;
-    f->rng ^= f->rng << 25;
-    f->rng ^= f->rng >> 27;
-    return 0.5 + (double)((f->rng * 0x2545f4914f6cdd1dULL) >> 11) /
-                 (double)(1ULL << 53);
+    return f->be->finished(f, now, wake);
 }
 
-static void started(struct pg__frontier *f, struct pg__host *h, double now)
+void pg__frontier_input_done(struct pg__frontier *f)
 {
-    double w = (double)f->wait_ms / 1000.0;
-
-    if (f->random_wait)
-        w *= jitter(f);
-    h->active++;
-    h->next_start = now + w;
+    f->be->input_done(f);
 }
 
-static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
+void pg__frontier_tick(struct pg__frontier *f, double now)
 {
-    struct pg__item *it = pg__item_new();
-    size_t n = strlen(h->origin);
-
-    if (!it)
-        goto nomem;
-    it->url = pg_malloc(n + sizeof("/robots.txt"));
-    it->res.url = it->url ? pg__strdup(h->origin) : NULL;
-    if (!it->url || !it->res.url)
-        goto nomem;
-    memcpy(it->url, h->origin, n);
-    memcpy(it->url + n, "/robots.txt", sizeof("/robots.txt"));
-    it->flags = PG_ITEM_ROBOTS;
-    it->host = h;
-    return it;
-nomem:
-    pg__item_free(it);
-    *err = PG_E_NOMEM;
-    return NULL;
+    f->be->tick(f, now);
 }
 
-/* Take the head item of h, or a robots fetch, or NULL if held back. */
-static struct pg__item *take(struct pg__frontier *f, struct pg__host *h,
-                             double now, double *wake, enum pg_code *err)
+enum pg_code pg__frontier_add_scope(struct pg__frontier *f, const char *host)
 {
-    struct pg__item *it;
-    int robots_needed;
-
-    if (!h->head && h->segs) {
-        *err = pg__frontier_load(f, h);
-        if (*err)
-            return NULL;
-    }
-    it = h->head;
-    if (!it)
-        return NULL;
-    robots_needed = it->flags & PG_ITEM_ROBOTS_CHECK;
-
-    if (robots_needed && h->robots_state == ROBOTS_READY) {
-        const char *path = it->url + strlen(h->origin);
-
-        if (h->robots && !pg__robots_allowed(h->robots,
-                                             *path ? path : "/")) {
-            /* Recorded, never fetched: no limit or wait applies. */
-            h->head = it->next;
-            if (!h->head)
-                h->tail = NULL;
-            it->next = NULL;
-            it->host = NULL; /* never started: done() is a no-op */
-            f->queued--;
-            f->mem -= pg__frontier_item_cost(it);
-            pg__item_error(it, PG_ST_ROBOTS, "disallowed by %s/robots.txt",
-                           h->origin);
-            return it;
-        }
-    }
-    if ((it->flags & PG_ITEM_NOFETCH) &&
-        (!robots_needed || h->robots_state == ROBOTS_READY)) {
-        /* Listed, not fetched: no limit or wait applies. */
-        h->head = it->next;
-        if (!h->head)
-            h->tail = NULL;
-        it->next = NULL;
-        it->host = NULL;
-        f->queued--;
-        f->mem -= pg__frontier_item_cost(it);
-        return it;
-    }
-    if ((f->per_host && h->active >= f->per_host) ||
-        (robots_needed && h->robots_state == ROBOTS_PENDING))
-        return NULL;
-    if (now < h->next_start) {
-        if (*wake == 0 || h->next_start < *wake)
-            *wake = h->next_start;
-        return NULL;
-    }
-    if (robots_needed && h->robots_state == ROBOTS_UNKNOWN) {
-        unsigned public_only = it->flags & PG_ITEM_PUBLIC_ONLY;
-
-        it = robots_item(h, err);
-        if (!it)
-            return NULL;
-        /* The robots.txt fetch may not reach what the link may not. */
-        it->flags |= public_only;
-        h->robots_state = ROBOTS_PENDING;
-        started(f, h, now);
-        return it;
-    }
-    h->head = it->next;
-    if (!h->head)
-        h->tail = NULL;
-    it->next = NULL;
-    f->queued--;
-    f->mem -= pg__frontier_item_cost(it);
-    started(f, h, now);
-    return it;
-}
-
-struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
-                                  double *wake, enum pg_code *err)
-{
-    struct pg__host *h, *first = NULL;
-
-    *wake = 0;
-    *err = PG_OK;
-    if (release_due(f, now)) {
-        *err = PG_E_NOMEM;
-        return NULL;
-    }
-    /* Visit each ready origin at most once, rotating the list. */
-    while ((h = f->ready_head) != NULL && h != first) {
-        struct pg__item *it;
-
-        f->ready_head = h->rnext;
-        if (!f->ready_head)
-            f->ready_tail = NULL;
-        h->in_ready = 0;
-        it = take(f, h, now, wake, err);
-        make_ready(f, h);
-        if (it || *err)
-            return it;
-        if (!first)
-            first = h;
-    }
-    if (f->n_heap > 0 && (*wake == 0 || f->heap[0]->not_before < *wake))
-        *wake = f->heap[0]->not_before;
-    return NULL;
-}
-
-void pg__frontier_done(struct pg__frontier *f, struct pg__item *it)
-{
-    struct pg__host *h = it->host;
-
-    (void)f;
-    if (h && h->active > 0)
-        h->active--;
-    it->host = NULL;
+    return f->be->add_scope(f, host);
 }
 
 void pg__frontier_set_robots(struct pg__frontier *f,
-                             const struct pg__item *robots_item_done,
+                             const struct pg__item *robots_item,
                              struct pg__robots *rules)
 {
-    struct pg__host *h = robots_item_done->host;
-
-    if (!h) {
-        pg__robots_free(rules);
-        return;
-    }
-    pg__robots_free(h->robots);
-    h->robots = rules;
-    h->robots_state = ROBOTS_READY;
-    make_ready(f, h);
+    pg__memfr_set_robots(&f->mem, robots_item, rules);
 }
 
 size_t pg__frontier_queued(const struct pg__frontier *f)
 {
-    return f->queued + f->n_heap;
+    return pg__memfr_queued(&f->mem);
 }
 
+void pg__frontier_free(struct pg__frontier *f)
+{
+    if (f)
+        f->be->free(f);
+}
+
+int pg__frontier_job_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > 64)
+        return 0;
+    return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789._-") == n;
+}

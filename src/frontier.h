@@ -1,149 +1,189 @@
 /*
- * frontier.h - what is left to fetch, and when it may be fetched.
+ * frontier.h - what is left to fetch: one interface, two backends.
  *
- * The frontier belongs to the job's main thread.  It keeps a FIFO of
- * queued items per origin ("scheme://host:port"), serves origins round
- * robin, and holds an item back while its origin is at the --per-host
- * limit, inside its --wait interval, or waiting for its robots.txt.  It
- * also remembers every URL it has seen (64-bit hashes: 12 bytes a slot),
- * so a discovered link is fetched at most once per run.
+ *  - memory (frontier.c over frontier_mem.c): this process's queues,
+ *    per-host limits, robots.txt holds and the seen set; one instance.
+ *  - redis (frontier_redis.c, scripts in redis_lua.c, the connection in
+ *    redis.c): one queue, seen set, per-host politeness and counters
+ *    shared by every instance of a job through a Redis server.  Only
+ *    the main thread talks to Redis.  A claimed URL is leased (a
+ *    deadline in Redis server time, renewed while it runs); an expired
+ *    lease is reclaimed by any instance and retried, and a URL whose
+ *    leases expired max_claims times ends failed (the dead list).  A
+ *    page's result and its links are recorded in one Lua script, so a
+ *    link is queued once by the whole job and none is lost.  Claimed
+ *    items wait in a local memory frontier (per_host 0, no wait: Redis
+ *    already judged politeness) for their origin's robots.txt, which
+ *    each instance fetches for itself, and for their retries.
  *
- * robots.txt: an item flagged PG_ITEM_ROBOTS_CHECK (a discovered link)
- * needs its origin's rules.  The first time one comes up, pop() returns
- * a robots.txt fetch for that origin instead (flag PG_ITEM_ROBOTS) and
- * holds the origin until pg__frontier_set_robots().  A disallowed item
- * is popped with status PG_ST_ROBOTS, to be recorded, not fetched.
- * An item flagged PG_ITEM_NOFETCH (--list) is popped as soon as robots
- * allow it, regardless of limits and waits, to be recorded.
- *
- * Memory: the items queued in memory (structs and strings) are counted.
- * With a spill budget set (pg__frontier_set_spill) and passed, queued
- * untried items are written to one append-only file in the output
- * directory (created ".pagegrab-PID-...part" and unlinked at once) as
- * runs per origin, and read back in small batches when their origin
- * comes up, so per-origin FIFO order and every limit hold as before.
- * Under the budget nothing is written.  Deferred retries and items
- * already tried stay in memory.
+ * Contract (both backends), main thread only:
+ *  - pop() hands out an item; it comes back through done() (its
+ *    transfer ended), then defer() (a retry) or, once its final state is
+ *    recorded, complete().  Links of a page are see()n and push()ed, or
+ *    record()ed, between its done() and its complete().
+ *  - The job ends when finished() says so: memory, when nothing is
+ *    queued; redis, when the job's counters say nothing is queued or
+ *    leased and seeding is done (or `pagegrab fleet stop`).
  */
 #ifndef PG_FRONTIER_H
 #define PG_FRONTIER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
-#include "hashmap.h"
+#include "frontier_mem.h"
 #include "item.h"
-#include "robots.h"
+#include "log.h"
 
-struct pg__host;
+struct pg__frontier;
 
-/* What the frontier spilled (for the job's log). */
-struct pg__frontier_spill {
-    int dirfd;                /* output directory, -1 = never spill */
-    int fd;                   /* the spill file, -1 until first needed */
-    uint64_t budget;          /* bytes of queued items in memory */
-    uint64_t end;             /* bytes written so far */
-    uint64_t seq;             /* name sequence for pg__spool_create */
-    uint64_t items;           /* items written (a re-spill counts again) */
-    uint64_t on_disk;         /* items now only on disk */
-    unsigned events;          /* times the budget was passed */
-    int err_no;               /* errno of the failed call */
-    const char *err_what;     /* "create", "write" or "read" */
-};
-
-struct pg__frontier {
-    struct pg__host **tab;    /* origin hash table, chained */
-    size_t tab_cap;
-    size_t n_hosts;
-    struct pg__host *ready_head, *ready_tail; /* origins with items */
-    size_t queued;
-    struct pg__nameset seen;
-    struct pg__item **heap;   /* deferred retries, by not_before */
-    size_t n_heap, cap_heap;
-
+struct pg__frontier_config {
     unsigned per_host;        /* 0 = no limit */
     long wait_ms;
     int random_wait;
-    uint64_t rng;
+    int spill_dirfd;          /* memory: --queue-memory spill, -1 = never */
+    uint64_t spill_budget;
 
-    uint64_t mem;             /* bytes of queued items in memory */
-    struct pg__frontier_spill spill;
+    /* redis (url NULL: memory). */
+    const char *url;          /* redis://HOST[:PORT][/DB] */
+    const char *job;          /* the job's name (pg__frontier_job_ok) */
+    const char *shape;        /* crawl-shaping options, canonical text */
+    unsigned lease_s;         /* lease length */
+    unsigned max_claims;      /* leases a URL may take before it is dead */
+    int seeding;              /* this instance has input URLs to seed */
+    const struct pg__logger *log;
+    atomic_int *stop_req;     /* the job's stop request: a connection
+                                 retry gives up once it is set */
+
+    /* What the frontier hands back to the job. */
+    void (*record)(struct pg__item *it, void *ud); /* a new record()ed
+                                 item, or a URL that ended dead: record
+                                 it (ownership passes) */
+    uint64_t (*next_id)(void *ud);
+    void (*scope)(const char *host, void *ud); /* an input host of the
+                                 job (redis: from another instance) */
+    void *ud;
 };
 
-void pg__frontier_init(struct pg__frontier *f, unsigned per_host,
-                       long wait_ms, int random_wait);
-void pg__frontier_release(struct pg__frontier *f);
+struct pg__frontier_backend {
+    enum pg_code (*start)(struct pg__frontier *f);
+    int (*see)(struct pg__frontier *f, const char *url);
+    enum pg_code (*push)(struct pg__frontier *f, struct pg__item *it);
+    void (*record)(struct pg__frontier *f, struct pg__item *it);
+    struct pg__item *(*pop)(struct pg__frontier *f, double now, size_t room,
+                            double *wake, enum pg_code *err);
+    enum pg_code (*defer)(struct pg__frontier *f, struct pg__item *it);
+    void (*done)(struct pg__frontier *f, struct pg__item *it);
+    void (*complete)(struct pg__frontier *f, struct pg__item *it);
+    void (*hold)(struct pg__frontier *f, const struct pg__item *it,
+                 long ms);
+    size_t (*clear)(struct pg__frontier *f,
+                    void (*keep)(struct pg__item *it, void *ud), void *ud);
+    int (*finished)(struct pg__frontier *f, double now, double *wake);
+    void (*input_done)(struct pg__frontier *f);
+    void (*tick)(struct pg__frontier *f, double now);
+    enum pg_code (*add_scope)(struct pg__frontier *f, const char *host);
+    void (*free)(struct pg__frontier *f);
+};
+
+/* The common part; the redis backend embeds it first. */
+struct pg__frontier {
+    const struct pg__frontier_backend *be;
+    struct pg__frontier_config cfg;
+    struct pg__memfr mem;     /* memory: the queue; redis: the local
+                                 stage */
+    enum pg_code fatal;       /* set with errmsg when the backend cannot
+                                 go on (redis refused the job) */
+    char errmsg[PG_ERRBUF_SIZE];
+};
+
+/* A new frontier (redis when cfg->url is set); NULL on out of memory. */
+struct pg__frontier *pg__frontier_new(const struct pg__frontier_config *cfg);
+struct pg__frontier *pg__frontier_redis_new(void);
 
 /*
- * Spill queued items to a file in dirfd (borrowed, kept open by the
- * caller) once more than budget bytes of them are in memory; budget 0
- * never spills.  The file is created at the first spill.
+ * Connect and join the job (redis): PG_E_INVALID (options differ from
+ * the job's, a stopped job) or PG_E_FATAL with errmsg set.
  */
-void pg__frontier_set_spill(struct pg__frontier *f, int dirfd,
-                            uint64_t budget);
+enum pg_code pg__frontier_start(struct pg__frontier *f) PG_WARN_UNUSED;
+
+/* 1 when this frontier is shared (redis). */
+int pg__frontier_shared(const struct pg__frontier *f);
 
 /*
- * After PG_E_IO from push or pop: what failed ("create", "write" or
- * "read") and its errno in *err_no.
- */
-const char *pg__frontier_spill_error(const struct pg__frontier *f,
-                                     int *err_no);
-
-/*
- * Mark url (normalised) seen.  Returns 1 if it was new, 0 if it had been
- * seen before, -1 on out of memory.
+ * Mark url (normalised) seen: 1 if new, 0 if seen before, -1 on out of
+ * memory.  redis: always 1; the job's seen set decides when the link is
+ * pushed (at complete()) or the seeds are sent.
  */
 int pg__frontier_see(struct pg__frontier *f, const char *url);
 
-/*
- * Queue an item (ownership passes).  PG_E_NOMEM, or PG_E_IO when the
- * spill file cannot be written (item not taken; nothing queued is lost).
- */
+/* Queue an item (ownership passes): see pg__memfr_push. */
 enum pg_code pg__frontier_push(struct pg__frontier *f, struct pg__item *it)
     PG_WARN_UNUSED;
 
 /*
- * The next item that may start at time `now` (monotonic seconds), or
- * NULL.  When NULL and items are queued, *wake is the time the earliest
- * held-back item may start (0 if only a running transfer can free one).
- * PG_E_NOMEM or PG_E_IO (spill file unreadable) sets *err.  The
- * returned item is counted as running on its origin until
- * pg__frontier_done(), unless its status is PG_ST_ROBOTS.
+ * A discovered link in its final state without a fetch (filtered): it
+ * goes to cfg.record if it is new to the job (memory: at once), else it
+ * is freed.
  */
-struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
-                                  double *wake, enum pg_code *err);
+void pg__frontier_record(struct pg__frontier *f, struct pg__item *it);
 
-/*
- * Queue an item again at it->not_before (a retry); ownership passes.
- * It goes to the front of its origin's queue once due.  PG_E_NOMEM
- * (item not taken).
- */
+/* The next item that may start: see pg__memfr_pop; room: how many the
+ * pool takes now (redis claims no more). */
+struct pg__item *pg__frontier_pop(struct pg__frontier *f, double now,
+                                  size_t room, double *wake,
+                                  enum pg_code *err);
+
 enum pg_code pg__frontier_defer(struct pg__frontier *f, struct pg__item *it)
     PG_WARN_UNUSED;
+void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);
 
 /*
- * Empty the frontier (a stopping job): items never tried are freed and
- * counted in the return value; items already tried (a deferred retry)
- * are handed to keep, which takes them.
+ * it is in its final state and recorded (or it was never started):
+ * redis commits its result and the links pushed since its done(), or
+ * gives its lease back when it was interrupted.  The item stays the
+ * caller's.
  */
+void pg__frontier_complete(struct pg__frontier *f, struct pg__item *it);
+
+/* A Retry-After of ms from it's host: hold the host (redis: for every
+ * instance). */
+void pg__frontier_hold(struct pg__frontier *f, const struct pg__item *it,
+                       long ms);
+
 size_t pg__frontier_clear(struct pg__frontier *f,
                           void (*keep)(struct pg__item *it, void *ud),
                           void *ud);
 
-/* A popped item finished (or was never started). */
-void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);
+/*
+ * The input is read and nothing is queued locally: 1 when the job is
+ * over; else 0 and *wake (if not 0) is when to ask again.
+ */
+int pg__frontier_finished(struct pg__frontier *f, double now, double *wake);
+
+/* Every input URL was pushed (redis: seeding done, once). */
+void pg__frontier_input_done(struct pg__frontier *f);
 
 /*
- * The robots.txt of the origin of `robots_item` is known: rules is
- * taken over (NULL means allow all).
+ * host is an input URL's host (in scope for followed pages): redis
+ * tells every instance (cfg.scope), with the next seeds.
  */
+enum pg_code pg__frontier_add_scope(struct pg__frontier *f, const char *host)
+    PG_WARN_UNUSED;
+
+/* Called from the main loop: redis renews leases. */
+void pg__frontier_tick(struct pg__frontier *f, double now);
+
 void pg__frontier_set_robots(struct pg__frontier *f,
                              const struct pg__item *robots_item,
                              struct pg__robots *rules);
 
-/* Queued and deferred items (not counting running ones). */
+/* Queued locally (not counting running ones). */
 size_t pg__frontier_queued(const struct pg__frontier *f);
 
-/* The origin of a normalised URL: length of "scheme://host[:port]". */
-size_t pg__url_origin_len(const char *url);
+void pg__frontier_free(struct pg__frontier *f);
+
+/* 1 when name is a valid --job name: 1-64 of [A-Za-z0-9._-]. */
+int pg__frontier_job_ok(const char *name);
 
 #endif

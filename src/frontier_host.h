@@ -1,22 +1,22 @@
 /*
  * frontier_host.h - the frontier's origins, shared by its two files
- * (src/frontier*.c only; the rest of the library sees frontier.h).
+ * (frontier_mem.c and frontier_spill.c only).
  *
  * An origin's queue is in up to three parts, in order: items in memory
  * (head..tail), runs in the spill file (segs), items in memory again
- * (bhead..btail).  frontier.c keeps the queues, serves origins and
+ * (bhead..btail).  frontier_mem.c keeps the queues, serves origins and
  * holds items back; frontier_spill.c writes runs to the spill file and
- * reads them back (--queue-memory).  It does not include frontier.h
- * (frontier.h is the module's face; this is its inside).
+ * reads them back (--queue-memory).  It does not include frontier_mem.h
+ * (frontier_mem.h is the module's face; this is its inside).
  */
-#ifndef PG_FRONTIER_HOST_H
-#define PG_FRONTIER_HOST_H
+#ifndef PG_FRONTIER_MEM_HOST_H
+#define PG_FRONTIER_MEM_HOST_H
 
 #include <stdint.h>
 
 #include "pagegrab.h"
 
-struct pg__frontier;
+struct pg__memfr;
 struct pg__item;
 struct pg__robots;
 
@@ -47,23 +47,23 @@ struct pg__seg {
 };
 
 /* What an item in memory costs, roughly (allocator overhead too). */
-uint64_t pg__frontier_item_cost(const struct pg__item *it);
+uint64_t pg__memfr_item_cost(const struct pg__item *it);
 
 /* Put it at the tail of h's first in-memory part, and count it. */
-void pg__frontier_append(struct pg__frontier *f, struct pg__host *h,
+void pg__memfr_append(struct pg__memfr *f, struct pg__host *h,
                          struct pg__item *it);
 
 /*
  * Write the queued untried items of every origin to the spill file
  * (frontier_spill.c).  PG_E_NOMEM, or PG_E_IO (see spill.err_what).
  */
-enum pg_code pg__frontier_spill_all(struct pg__frontier *f) PG_WARN_UNUSED;
+enum pg_code pg__memfr_spill_all(struct pg__memfr *f) PG_WARN_UNUSED;
 
 /*
  * h has nothing in memory before its runs: read a batch of its first
  * run back (frontier_spill.c).
  */
-enum pg_code pg__frontier_load(struct pg__frontier *f, struct pg__host *h)
+enum pg_code pg__memfr_load(struct pg__memfr *f, struct pg__host *h)
     PG_WARN_UNUSED;
 
 #endif

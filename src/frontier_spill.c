@@ -2,13 +2,13 @@
  * frontier_spill.c - the frontier's spill file (--queue-memory): runs of
  * one origin's queued items written to an append-only file, and read
  * back in small batches when the origin comes up.  Not here: the queues,
- * limits and waits (frontier.c).  See frontier.h for the contract.
+ * limits and waits (frontier_mem.c).  See frontier_mem.h for the contract.
  */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "frontier.h"
+#include "frontier_mem.h"
 #include "frontier_host.h"
 #include "mem.h"
 #include "spool.h"
@@ -32,14 +32,14 @@ struct rec {
 
 /* ---- spilling: runs of one origin's items in an append-only file --- */
 
-static int spill_fail(struct pg__frontier *f, const char *what, int err)
+static int spill_fail(struct pg__memfr *f, const char *what, int err)
 {
     f->spill.err_what = what;
     f->spill.err_no = err ? err : EIO;
     return -1;
 }
 
-static enum pg_code spill_open(struct pg__frontier *f)
+static enum pg_code spill_open(struct pg__memfr *f)
 {
     enum pg_code rc;
     char *name = NULL;
@@ -61,7 +61,7 @@ static enum pg_code spill_open(struct pg__frontier *f)
     return PG_OK;
 }
 
-static enum pg_code pwrite_all(struct pg__frontier *f, const char *p,
+static enum pg_code pwrite_all(struct pg__memfr *f, const char *p,
                                size_t n, uint64_t off)
 {
     if (pg__pwrite_all(f->spill.fd, p, n, off) == PG_OK)
@@ -130,7 +130,7 @@ static char *serialise(const struct pg__host *h, struct pg__item *it,
  * Write the list from `first` on as one run; on success the items are
  * freed and *seg describes the run.  On error nothing changes.
  */
-static enum pg_code spill_list(struct pg__frontier *f, struct pg__host *h,
+static enum pg_code spill_list(struct pg__memfr *f, struct pg__host *h,
                                struct pg__item *first, struct pg__seg **seg)
 {
     struct pg__item *it, *next;
@@ -159,7 +159,7 @@ static enum pg_code spill_list(struct pg__frontier *f, struct pg__host *h,
     f->spill.on_disk += count;
     for (it = first; it; it = next) {
         next = it->next;
-        f->mem -= pg__frontier_item_cost(it);
+        f->mem -= pg__memfr_item_cost(it);
         pg__item_free(it);
     }
     return PG_OK;
@@ -169,7 +169,7 @@ static enum pg_code spill_list(struct pg__frontier *f, struct pg__host *h,
  * Spill one origin: its items after the last one already tried go
  * before its runs on disk, the items after its runs go after them.
  */
-static enum pg_code spill_host(struct pg__frontier *f, struct pg__host *h)
+static enum pg_code spill_host(struct pg__memfr *f, struct pg__host *h)
 {
     struct pg__item *it, *keep = NULL, *first;
     struct pg__seg *sg;
@@ -206,7 +206,7 @@ static enum pg_code spill_host(struct pg__frontier *f, struct pg__host *h)
     return PG_OK;
 }
 
-enum pg_code pg__frontier_spill_all(struct pg__frontier *f)
+enum pg_code pg__memfr_spill_all(struct pg__memfr *f)
 {
     enum pg_code rc = spill_open(f);
     size_t i;
@@ -226,7 +226,7 @@ enum pg_code pg__frontier_spill_all(struct pg__frontier *f)
     return PG_OK;
 }
 
-static enum pg_code pread_all(struct pg__frontier *f, char *p, size_t n,
+static enum pg_code pread_all(struct pg__memfr *f, char *p, size_t n,
                               uint64_t off)
 {
     if (pg__pread_all(f->spill.fd, p, n, off) == PG_OK)
@@ -236,7 +236,7 @@ static enum pg_code pread_all(struct pg__frontier *f, char *p, size_t n,
 }
 
 /* One item from a record of n bytes at p (checked), or NULL. */
-static struct pg__item *unserialise(struct pg__frontier *f,
+static struct pg__item *unserialise(struct pg__memfr *f,
                                     const struct pg__host *h,
                                     const char *p, size_t n,
                                     enum pg_code *rc)
@@ -286,7 +286,7 @@ static struct pg__item *unserialise(struct pg__frontier *f,
  * run back (one read of at most LOAD_BUF bytes, at most LOAD_MAX items,
  * only one item while memory is over the budget).
  */
-enum pg_code pg__frontier_load(struct pg__frontier *f, struct pg__host *h)
+enum pg_code pg__memfr_load(struct pg__memfr *f, struct pg__host *h)
 {
     struct pg__seg *sg = h->segs;
     size_t loaded = 0;
@@ -344,7 +344,7 @@ enum pg_code pg__frontier_load(struct pg__frontier *f, struct pg__host *h)
             it = unserialise(f, h, buf + at, r.len, &rc);
             if (!it)
                 goto out;
-            pg__frontier_append(f, h, it);
+            pg__memfr_append(f, h, it);
             at += r.len;
             sg->off += r.len;
             sg->bytes -= r.len;

@@ -39,9 +39,11 @@ enum pg__item_flags {
                                       the first one it used was private */
     PG_ITEM_IN_CALLBACK = 1 << 13, /* its result callback is running:
                                       pg_result_save/fail may change it */
-    PG_ITEM_PERMANENT = 1 << 14    /* set by the worker: a failure no
+    PG_ITEM_PERMANENT = 1 << 14,   /* set by the worker: a failure no
                                       retry can fix (a refused TLS
                                       certificate): not retried */
+    PG_ITEM_LEASED = 1 << 15       /* claimed from a shared frontier: its
+                                      lease is held until complete() */
 };
 
 struct pg__item {
@@ -64,6 +66,8 @@ struct pg__item {
     struct pg__host *host;  /* the frontier's origin, main side only */
     double not_before;      /* a retry waits until then (monotonic) */
     unsigned crashes;       /* worker processes lost with this item */
+    unsigned claims;        /* shared frontier: leases taken so far
+                               (1 = first); main side only */
 
     /* Set by the worker. */
     char hash[65];          /* SHA-256 hex of the body, or "" */

@@ -24,9 +24,6 @@
 #include "url.h"
 #include "util.h"
 
-/* How often the progress callback fires while nothing finishes. */
-#define TICK_MS 250
-
 enum pg_code pg_global_init(void)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -73,7 +70,6 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     job->log.level = o->log_level;
     pg__nameset_init(&job->start_hosts);
     pg__dedup_init(&job->origins);
-    pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
     pg__divert_init(&job->divert);
     job->shard_by_host = pg__shard_by_host(o);
@@ -105,7 +101,8 @@ void pg_job_free(struct pg_job *job)
     if (job->wake[1] >= 0)
         close(job->wake[1]);
     pg__dedup_release(&job->origins);
-    pg__frontier_release(&job->fr);
+    pg__frontier_free(job->fr);
+    pg_free(job->shape);
     pg__regex_list_free(job->accept);
     pg__regex_list_free(job->reject);
     pg__saver_release(&job->save);
@@ -147,7 +144,7 @@ void pg__job_fail(struct pg_job *job, enum pg_code code)
         /* Only the frontier's spill file fails this way. */
         char errtxt[128];
         int e;
-        const char *what = pg__frontier_spill_error(&job->fr, &e);
+        const char *what = pg__memfr_spill_error(&job->fr->mem, &e);
 
         pg__job_set_err(job, "cannot %s the queue spill file in '%s': %s",
                         what, job->o->output_dir,
@@ -223,13 +220,15 @@ static int retry(struct pg_job *job, struct pg__item *it)
     pg__log(&job->log, PG_LOG_INFO, "%s: %s; retry %u in %.1f s",
             it->res.url, it->error[0] ? it->error : "failed",
             it->res.attempts, delay_ms / 1000.0);
+    if (it->retry_after_ms >= 0)
+        pg__frontier_hold(job->fr, it, (long)delay_ms);
     if (it->res.tmp_name) {
         unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
         PG_FREE_CONST(it->res.tmp_name);
     }
     pg__item_reset_result(it);
     it->not_before = pg__now() + delay_ms / 1000.0;
-    if (pg__frontier_defer(&job->fr, it)) {
+    if (pg__frontier_defer(job->fr, it)) {
         pg__job_fail(job, PG_E_NOMEM);
         return 0;
     }
@@ -276,14 +275,15 @@ static int settle(struct pg_job *job, struct pg__item *it)
     if (it->flags & PG_ITEM_ROBOTS) {
         /* The rules go to the item's origin, which done() forgets. */
         pg__crawl_robots_done(job, it);
-        pg__frontier_done(&job->fr, it);
+        pg__frontier_done(job->fr, it);
         pg__item_free(it);
         return 1;
     }
-    pg__frontier_done(&job->fr, it);
+    pg__frontier_done(job->fr, it);
     if ((it->flags & PG_ITEM_CANCELLED) && it->res.attempts == 0) {
         /* Never started (the job is stopping): not recorded, so that
-         * --resume does it. */
+         * --resume does it (a shared frontier takes its lease back). */
+        pg__frontier_complete(job->fr, it);
         pg__item_free(it);
         return 1;
     }
@@ -321,6 +321,10 @@ static void run_callback(struct pg_job *job, struct pg__item *it)
     r->error = it->error[0] ? it->error : NULL;
     r->hash = it->hash[0] ? it->hash : NULL;
     r->job = job;
+    /* With a shared frontier, the attempts of instances that died
+     * holding it count too. */
+    if (it->claims > 1)
+        r->attempts += it->claims - 1;
     if (job->o->result_cb) {
         it->flags |= PG_ITEM_IN_CALLBACK;
         rc = job->o->result_cb(r, job->o->result_userdata);
@@ -380,7 +384,7 @@ static void write_record(struct pg_job *job, const struct pg_result *r)
     }
 }
 
-static void report_progress(struct pg_job *job)
+void pg__job_progress(struct pg_job *job)
 {
     struct pg_stats st;
 
@@ -403,161 +407,10 @@ void pg__job_finish(struct pg__item *it, void *ud)
     write_record(job, &it->res);
     for (i = 0; i < it->links.n && !job->stop; i++)
         pg__crawl_discover(job, it, &it->links.v[i]);
-    report_progress(job);
+    /* After its links: a shared frontier records both at once. */
+    pg__frontier_complete(job->fr, it);
+    pg__job_progress(job);
     pg__item_free(it);
-}
-
-/* --quota and --max-pages: an item that may not start is skipped. */
-static int limit_reached(struct pg_job *job, struct pg__item *it)
-{
-    const struct pg_options *o = job->o;
-
-    if (it->flags & PG_ITEM_ROBOTS)
-        return 0;
-    if (o->quota && job->stats.bytes >= o->quota) {
-        pg__item_error(it, PG_ST_SKIPPED, "--quota of %llu bytes reached",
-                       (unsigned long long)o->quota);
-        return 1;
-    }
-    if (it->res.kind == PG_KIND_PAGE && o->max_pages &&
-        !(it->flags & PG_ITEM_COUNTED)) {
-        it->flags |= PG_ITEM_COUNTED;
-        if (job->pages_started >= o->max_pages) {
-            pg__item_error(it, PG_ST_SKIPPED, "--max-pages %llu reached",
-                           (unsigned long long)o->max_pages);
-            return 1;
-        }
-        job->pages_started++;
-    }
-    return 0;
-}
-
-/*
- * What a transfer may do on the network: custom headers only on an
- * input origin (defect: they went to every origin), and without
- * --allow-private no private address after a public one (a public URL
- * redirecting to a private address).  -1 on out of memory.
- */
-static int set_net_flags(struct pg_job *job, struct pg__item *it)
-{
-    char *origin;
-
-    it->flags &= ~(unsigned)(PG_ITEM_HEADERS | PG_ITEM_GUARD);
-    if (!job->o->allow_private)
-        it->flags |= PG_ITEM_GUARD;
-    if (!job->headers)
-        return 0;
-    origin = pg__url_origin(it->url);
-    if (!origin)
-        return -1;
-    if (pg__dedup_find(&job->origins, origin))
-        it->flags |= PG_ITEM_HEADERS;
-    pg_free(origin);
-    return 0;
-}
-
-/*
- * Start what may start: frontier items while the pool has room, reading
- * more input only while few items are queued (so a list of millions is
- * never held in memory).  Returns the time a held-back item may start,
- * or 0.
- */
-static double fill_pool(struct pg_job *job)
-{
-    size_t readahead = (size_t)job->o->workers * job->o->per_worker * 4 + 16;
-    double wake = 0;
-
-    while (!job->stop && pg__pool_room(job->pool)) {
-        enum pg_code err;
-        struct pg__item *it = pg__frontier_pop(&job->fr, pg__now(), &wake,
-                                               &err);
-
-        if (err) {
-            pg__job_fail(job, err);
-            break;
-        }
-        if (it && (it->res.status == PG_ST_ROBOTS ||
-                   (it->flags & PG_ITEM_NOFETCH))) {
-            if (it->res.status == PG_ST_OK)
-                it->res.status = PG_ST_LISTED;
-            pg__job_finish(it, job);
-            continue;
-        }
-        if (it && limit_reached(job, it)) {
-            pg__job_finish(it, job);
-            continue;
-        }
-        if (it) {
-            if (set_net_flags(job, it)) {
-                pg__item_free(it);
-                pg__job_fail(job, PG_E_NOMEM);
-                break;
-            }
-            pg__pool_submit(job->pool, it);
-            continue;
-        }
-        if (job->input_done || pg__frontier_queued(&job->fr) >= readahead ||
-            !pg__feed_read(job))
-            break;
-    }
-    return wake;
-}
-
-void pg_job_stop(struct pg_job *job, int now)
-{
-    int want = now ? 2 : 1, cur = atomic_load(&job->stop_req);
-    int saved = errno;
-
-    /* Only ever raise the request; a second soft request means now. */
-    if (cur >= 1 && !now)
-        want = 2;
-    while (cur < want &&
-           !atomic_compare_exchange_weak(&job->stop_req, &cur, want))
-        ;
-    if (job->wake[1] >= 0 && write(job->wake[1], "", 1) < 0) {
-        /* The pipe is full: the main loop is awake anyway. */
-    }
-    errno = saved;
-}
-
-/* A retry that was waiting when the job stopped: record where it is. */
-static void interrupted_retry(struct pg__item *it, void *ud)
-{
-    pg__item_error(it, PG_ST_INTERRUPTED, "interrupted before attempt %u",
-                   it->res.attempts + 1);
-    pg__job_finish(it, ud);
-}
-
-/* Act on pg_job_stop(): stop starting, then abort after the grace. */
-static void handle_stop(struct pg_job *job)
-{
-    int req = atomic_load(&job->stop_req);
-    char drain[64];
-
-    while (job->wake[0] >= 0 && read(job->wake[0], drain, sizeof(drain)) > 0)
-        ;
-    if (req == 0)
-        return;
-    if (!job->interrupted) {
-        size_t dropped;
-
-        job->interrupted = 1;
-        job->stop = 1;
-        job->grace_end = pg__now() + (double)job->o->grace_ms / 1000.0;
-        /* Queued URLs were never started: not recorded, so --resume
-         * does them. */
-        dropped = pg__frontier_clear(&job->fr, interrupted_retry, job);
-        pg__pool_cancel(job->pool);
-        pg__log(&job->log, PG_LOG_WARN, "stopping: %zu transfer(s) to "
-                "finish (up to %.0f s; again to abort), %zu not started",
-                job->pool->inflight, (double)job->o->grace_ms / 1000.0,
-                dropped);
-    }
-    if (!job->aborted && (req >= 2 || pg__now() >= job->grace_end)) {
-        job->aborted = 1;
-        atomic_store(&job->abort_now, 1);
-        pg__pool_abort(job->pool);
-    }
 }
 
 /* Open the output directory and clear what earlier runs left there. */
@@ -571,7 +424,6 @@ static enum pg_code setup_outdir(struct pg_job *job)
                         job->errmsg, sizeof(job->errmsg));
     if (rc)
         return rc;
-    pg__frontier_set_spill(&job->fr, job->save.outdir_fd, o->queue_memory);
     /* Shards may share it across machines: no process check there. */
     n = o->shard_n ? 0 : pg__spool_cleanup(job->save.outdir_fd);
     if (n)
@@ -667,64 +519,6 @@ static enum pg_code start_pool(struct pg_job *job)
     return PG_OK;
 }
 
-/* Records reach the disk within a second, --sync or not. */
-static void sync_manifest(struct pg_job *job, double now)
-{
-    if (now - job->last_sync < 1.0)
-        return;
-    job->last_sync = now;
-    if (pg__manifest_sync(&job->man) != PG_OK)
-        pg__log(&job->log, PG_LOG_WARN, "cannot sync manifest '%s'",
-                job->o->manifest_path);
-}
-
-/* How long the loop may wait: a tick, less for the grace or a retry. */
-static int wait_ms(const struct pg_job *job, double now, double wake)
-{
-    int timeout = TICK_MS;
-
-    if (job->interrupted && !job->aborted) {
-        double ms = (job->grace_end - now) * 1000.0 + 1;
-
-        if (ms < timeout)
-            timeout = ms < 0 ? 0 : (int)ms;
-    }
-    if (wake > 0) {
-        double ms = (wake - pg__now()) * 1000.0 + 1;
-
-        timeout = ms < 0 ? 0 : ms < TICK_MS ? (int)ms : TICK_MS;
-    }
-    return timeout;
-}
-
-/* The main loop: start what may start, wait, finish what came back. */
-static void run_loop(struct pg_job *job)
-{
-    enum pg_code rc;
-
-    job->last_sync = pg__now();
-    for (;;) {
-        double wake, now;
-
-        handle_stop(job);
-        wake = fill_pool(job);
-        now = pg__now();
-        sync_manifest(job, now);
-        if (job->pool->inflight == 0 &&
-            (job->stop || (job->input_done &&
-                           pg__frontier_queued(&job->fr) == 0)))
-            break;
-        rc = pg__pool_wait(job->pool, wait_ms(job, now, wake),
-                           pg__job_finish, job);
-        if (rc) {
-            pg__job_set_err(job, "%s", job->pool->errmsg);
-            pg__job_fail(job, PG_E_FATAL);
-            break;
-        }
-        report_progress(job);
-    }
-}
-
 /* Stop the pool, close the manifest: what pg_job_run returns. */
 static enum pg_code end_run(struct pg_job *job)
 {
@@ -733,12 +527,13 @@ static enum pg_code end_run(struct pg_job *job)
 
     pg__pool_stop(job->pool, pg__job_finish, job);
     pg__options_finish(job);
-    if (job->fr.spill.items)
+    if (job->fr && job->fr->mem.spill.items)
         pg__log(&job->log, PG_LOG_INFO, "frontier: spilled %llu items to "
                 "disk (%llu bytes, budget %llu bytes passed %u times)",
-                (unsigned long long)job->fr.spill.items,
-                (unsigned long long)job->fr.spill.end,
-                (unsigned long long)o->queue_memory, job->fr.spill.events);
+                (unsigned long long)job->fr->mem.spill.items,
+                (unsigned long long)job->fr->mem.spill.end,
+                (unsigned long long)o->queue_memory,
+                job->fr->mem.spill.events);
     if (pg__manifest_close(&job->man) && !job->fatal) {
         pg__job_set_err(job, "cannot write manifest '%s': %s",
                         o->manifest_path,
@@ -767,6 +562,8 @@ enum pg_code pg_job_run(struct pg_job *job)
     if (!rc)
         rc = setup_outdir(job);
     if (!rc)
+        rc = pg__job_setup_frontier(job);
+    if (!rc)
         rc = setup_wake(job);
     if (!rc)
         rc = setup_manifest(job);
@@ -776,6 +573,6 @@ enum pg_code pg_job_run(struct pg_job *job)
         rc = start_pool(job);
     if (rc)
         return rc;
-    run_loop(job);
+    pg__job_run_loop(job);
     return end_run(job);
 }

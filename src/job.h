@@ -43,7 +43,9 @@ struct pg_job {
     uint64_t next_id;
 
     struct pg__pool *pool;
-    struct pg__frontier fr;
+    struct pg__frontier *fr;   /* from pg__job_setup_frontier() */
+    char *shape;               /* shared frontier: the crawl-shaping
+                                  options as text (job_fleet.c) */
     struct pg__manifest man;
 
     /* Extraction and crawling. */
@@ -89,6 +91,16 @@ void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
 void pg__job_fail(struct pg_job *job, enum pg_code code);
 /* An item in its final state (or to retry): the pool's done callback. */
 void pg__job_finish(struct pg__item *it, void *job);
+/* Call the progress callback. */
+void pg__job_progress(struct pg_job *job);
+/* The main loop (job_loop.c). */
+void pg__job_run_loop(struct pg_job *job);
+
+/* The frontier (job_fleet.c). */
+/* With frontier: the job name and lease; PG_E_INVALID with a message. */
+enum pg_code pg__options_check_frontier(struct pg_job *job) PG_WARN_UNUSED;
+/* Create the frontier (memory or shared) and start it. */
+enum pg_code pg__job_setup_frontier(struct pg_job *job) PG_WARN_UNUSED;
 
 /* The options (options.c). */
 /*

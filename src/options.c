@@ -36,6 +36,7 @@ void pg_options_init(struct pg_options *o)
     o->grace_ms = 10000;
     o->queue_memory = 64ULL << 20;
     o->depth = PG_DEPTH_DEFAULT;
+    o->lease_s = 60;
 }
 
 /* *s becomes a copy of itself (NULL stays NULL). */
@@ -77,7 +78,8 @@ static int copy_list(const char *const **v, size_t n)
                    &(o)->manifest_path, &(o)->user_agent, \
                    &(o)->load_cookies, &(o)->save_cookies, \
                    &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate, \
-                   &(o)->divert_path
+                   &(o)->divert_path, \
+                   &(o)->frontier, &(o)->job_name, &(o)->job_shape
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \
@@ -180,7 +182,8 @@ enum pg_code pg__options_check(struct pg_job *job)
             return rc;
         }
     }
-    return pg__shard_check(o, job->errmsg, sizeof(job->errmsg));
+    rc = pg__shard_check(o, job->errmsg, sizeof(job->errmsg));
+    return rc ? rc : pg__options_check_frontier(job);
 }
 
 /* The save file's directory must take a new file (checked before the

@@ -377,6 +377,19 @@ struct pg_options {
                                    other-shard to this file, one a line
                                    (truncated at start unless resume);
                                    needs shard_n */
+    /* One crawl shared by many instances (see "Running on many
+     * machines" in README.md). */
+    const char *frontier;       /* "redis://HOST[:PORT][/DB]": the queue,
+                                   seen set, per-host politeness and
+                                   counters live in Redis; NULL = in
+                                   memory (the default) */
+    const char *job_name;       /* the shared job's name, required with
+                                   frontier: 1-64 of A-Z a-z 0-9 . _ - */
+    unsigned lease_s;           /* a claimed URL's lease, renewed while it
+                                   runs; 1..86400, default 60 */
+    const char *job_shape;      /* more crawl-shaping options of the
+                                   embedder (e.g. naming rules), text
+                                   that must be equal in every instance */
 
     pg_result_cb result_cb;
     void *result_userdata;
@@ -563,6 +576,53 @@ PG_API enum pg_code pg_result_save(struct pg_result *res, const char *relname,
 /* From a result callback: mark the result failed with a message. */
 PG_API void pg_result_fail(struct pg_result *res, enum pg_status st,
                     const char *fmt, ...) PG_PRINTF(3, 4);
+
+/* ---- A crawl shared through Redis (pg_options.frontier) ---------------- */
+
+struct pg_fleet_instance {
+    const char *id;             /* "HOST-PID-XXXX" */
+    double idle_s;              /* since it last spoke to Redis */
+    uint64_t ok, failed;        /* URLs it recorded */
+    uint64_t leased;            /* URLs it holds now */
+};
+
+struct pg_fleet_host {
+    const char *origin;         /* "scheme://host:port" */
+    uint64_t queued;
+};
+
+struct pg_fleet_status {
+    int exists;                 /* the job was ever started */
+    uint64_t queued, leased, ok, failed, dead, reclaimed, seen;
+    int seeded;                 /* an instance read all its input */
+    uint64_t seeders;           /* instances still reading their input */
+    int stopped;                /* pg_fleet_stop() was called */
+    struct pg_fleet_instance *instances;
+    size_t n_instances;
+    struct pg_fleet_host *hosts; /* the origins with queued URLs (up to
+                                    100, most queued first) */
+    size_t n_hosts;
+};
+
+/*
+ * Read the state of job `job` at frontier "redis://HOST[:PORT][/DB]".
+ * *out is freed with pg_fleet_status_free().  PG_E_INVALID (bad URL or
+ * name) or PG_E_NETWORK (Redis unreachable: one try), with err set.
+ */
+PG_API enum pg_code pg_fleet_status(const char *frontier, const char *job,
+                                    struct pg_fleet_status **out, char *err,
+                                    size_t errlen) PG_WARN_UNUSED;
+PG_API void pg_fleet_status_free(struct pg_fleet_status *st);
+
+/*
+ * stop = 1: every instance of the job stops claiming, finishes (and
+ * records) what it holds and exits; instances that start later are
+ * refused.  stop = 0: let the job run again.  Errors as
+ * pg_fleet_status().
+ */
+PG_API enum pg_code pg_fleet_stop(const char *frontier, const char *job,
+                                  int stop, char *err, size_t errlen)
+    PG_WARN_UNUSED;
 
 /*
  * Allocation used by the library; pg_free(NULL) is a no-op.

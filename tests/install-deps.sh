@@ -14,10 +14,10 @@ if [ "${1:-}" = gcovr ]; then
 fi
 
 # nghttpd (nghttp2-server) is the tests' HTTP/2 server; Debian puts it in
-# /usr/sbin.
-if pkg-config --exists libcurl libxml-2.0 libpcre2-8 libcrypto cmocka libmicrohttpd \
+# /usr/sbin.  redis-server runs the shared-frontier tests.
+if pkg-config --exists libcurl libxml-2.0 libpcre2-8 libcrypto hiredis cmocka libmicrohttpd \
     2>/dev/null && { command -v nghttpd || [ -x /usr/sbin/nghttpd ]; } \
-    >/dev/null 2>&1; then
+    >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -28,14 +28,15 @@ if [ "$(id -u)" -ne 0 ]; then
     else
         echo "install-deps.sh: not root and no sudo; install:" >&2
         echo "  build-essential pkg-config libcurl4-openssl-dev libxml2-dev" >&2
-        echo "  libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev" >&2
-        echo "  nghttp2-server valgrind" >&2
+        echo "  libpcre2-dev libssl-dev libhiredis-dev redis-server libcmocka-dev" >&2
+        echo "  libmicrohttpd-dev nghttp2-server valgrind" >&2
         exit 1
     fi
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-deps.sh: no apt-get; install libcurl, libxml2, pcre2," >&2
-    echo "  cmocka, libmicrohttpd (development files), pkg-config, valgrind" >&2
+    echo "install-deps.sh: no apt-get; install libcurl, libxml2, pcre2, hiredis," >&2
+    echo "  cmocka, libmicrohttpd (development files), redis-server, pkg-config," >&2
+    echo "  valgrind" >&2
     exit 1
 fi
 
@@ -43,5 +44,5 @@ echo "install-deps.sh: installing the missing development packages" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update || exit 1
 $SUDO apt-get install -y build-essential pkg-config libcurl4-openssl-dev \
-    libxml2-dev libpcre2-dev libssl-dev libcmocka-dev libmicrohttpd-dev \
-    nghttp2-server valgrind
+    libxml2-dev libpcre2-dev libssl-dev libhiredis-dev redis-server \
+    libcmocka-dev libmicrohttpd-dev nghttp2-server valgrind

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "frontier.h"
+#include "frontier_mem.h"
 #include "mem.h"
 #include "unit.h"
 
@@ -28,19 +28,19 @@ static struct pg__item *mk(const char *url, unsigned flags)
     return it;
 }
 
-static struct pg__item *pop(struct pg__frontier *f, double now,
+static struct pg__item *pop(struct pg__memfr *f, double now,
                             double *wake)
 {
     enum pg_code err;
-    struct pg__item *it = pg__frontier_pop(f, now, wake, &err);
+    struct pg__item *it = pg__memfr_pop(f, now, wake, &err);
 
     assert_int_equal(err, PG_OK);
     return it;
 }
 
-static void finish(struct pg__frontier *f, struct pg__item *it)
+static void finish(struct pg__memfr *f, struct pg__item *it)
 {
-    pg__frontier_done(f, it);
+    pg__memfr_done(f, it);
     pg__item_free(it);
 }
 
@@ -55,15 +55,15 @@ static void test_origin_len(void **state)
 
 static void test_per_host_limit(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *a, *b, *c;
     double wake;
     int i;
 
     (void)state;
-    pg__frontier_init(&f, 2, 0, 0);
+    pg__memfr_init(&f, 2, 0, 0);
     for (i = 0; i < 5; i++)
-        assert_int_equal(pg__frontier_push(&f, mk("http://h/x", 0)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk("http://h/x", 0)), PG_OK);
     a = pop(&f, 0, &wake);
     b = pop(&f, 0, &wake);
     assert_non_null(a);
@@ -71,27 +71,27 @@ static void test_per_host_limit(void **state)
     /* Two running: the host is held back until one is done. */
     assert_null(pop(&f, 0, &wake));
     assert_true(wake == 0);
-    assert_int_equal(pg__frontier_queued(&f), 3);
+    assert_int_equal(pg__memfr_queued(&f), 3);
     finish(&f, a);
     c = pop(&f, 0, &wake);
     assert_non_null(c);
     assert_null(pop(&f, 0, &wake));
     finish(&f, b);
     finish(&f, c);
-    pg__frontier_release(&f);   /* frees the two still queued */
+    pg__memfr_release(&f);   /* frees the two still queued */
 }
 
 static void test_wait(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *a;
     double wake;
 
     (void)state;
-    pg__frontier_init(&f, 0, 100, 0);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/1", 0)), PG_OK);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/2", 0)), PG_OK);
-    assert_int_equal(pg__frontier_push(&f, mk("http://g/3", 0)), PG_OK);
+    pg__memfr_init(&f, 0, 100, 0);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/1", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/2", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://g/3", 0)), PG_OK);
     a = pop(&f, 10.0, &wake);
     assert_string_equal(a->url, "http://h/1");
     finish(&f, a);
@@ -105,24 +105,24 @@ static void test_wait(void **state)
     assert_non_null(a);
     assert_string_equal(a->url, "http://h/2");
     finish(&f, a);
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static void test_random_wait_bounds(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *a;
     double wake, lo = 1e9, hi = 0;
     int i;
 
     (void)state;
-    pg__frontier_init(&f, 0, 1000, 1);
+    pg__memfr_init(&f, 0, 1000, 1);
     for (i = 0; i < 200; i++) {
-        assert_int_equal(pg__frontier_push(&f, mk("http://h/x", 0)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk("http://h/x", 0)), PG_OK);
         a = pop(&f, 1e6 * i, &wake);
         assert_non_null(a);
         finish(&f, a);
-        assert_int_equal(pg__frontier_push(&f, mk("http://h/y", 0)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk("http://h/y", 0)), PG_OK);
         assert_null(pop(&f, 1e6 * i, &wake));
         wake -= 1e6 * i;
         lo = wake < lo ? wake : lo;
@@ -134,7 +134,7 @@ static void test_random_wait_bounds(void **state)
     /* Waits vary within 0.5x..1.5x of one second, and do vary. */
     assert_true(lo >= 0.5 && hi < 1.5);
     assert_true(hi - lo > 0.3);
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static void test_round_robin(void **state)
@@ -147,14 +147,14 @@ static void test_round_robin(void **state)
         "http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://b/2",
         "http://c/1",
     };
-    struct pg__frontier f;
+    struct pg__memfr f;
     double wake;
     size_t i;
 
     (void)state;
-    pg__frontier_init(&f, 0, 0, 0);
+    pg__memfr_init(&f, 0, 0, 0);
     for (i = 0; i < 6; i++)
-        assert_int_equal(pg__frontier_push(&f, mk(urls[i], 0)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk(urls[i], 0)), PG_OK);
     for (i = 0; i < 6; i++) {
         struct pg__item *it = pop(&f, 0, &wake);
 
@@ -163,21 +163,21 @@ static void test_round_robin(void **state)
         finish(&f, it);
     }
     assert_null(pop(&f, 0, &wake));
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static void test_robots_gate(void **state)
 {
     static const char robots[] = "User-agent: *\nDisallow: /private/\n";
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *r, *it, *in;
     double wake;
 
     (void)state;
-    pg__frontier_init(&f, 0, 0, 0);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h:8/private/a.jpg",
+    pg__memfr_init(&f, 0, 0, 0);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h:8/private/a.jpg",
                                               PG_ITEM_ROBOTS_CHECK)), PG_OK);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h:8/ok.jpg",
+    assert_int_equal(pg__memfr_push(&f, mk("http://h:8/ok.jpg",
                                               PG_ITEM_ROBOTS_CHECK)), PG_OK);
     /* First a robots.txt fetch for the origin; the links wait for it. */
     r = pop(&f, 0, &wake);
@@ -186,13 +186,13 @@ static void test_robots_gate(void **state)
     assert_string_equal(r->url, "http://h:8/robots.txt");
     assert_null(pop(&f, 0, &wake));
     /* An input URL (no robots check) on another origin is not held. */
-    assert_int_equal(pg__frontier_push(&f, mk("http://g/in", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://g/in", 0)), PG_OK);
     in = pop(&f, 0, &wake);
     assert_non_null(in);
     assert_string_equal(in->url, "http://g/in");
     finish(&f, in);
 
-    pg__frontier_set_robots(&f, r, pg__robots_parse(robots,
+    pg__memfr_set_robots(&f, r, pg__robots_parse(robots,
                                                     sizeof(robots) - 1,
                                                     "pagegrab"));
     finish(&f, r);
@@ -208,31 +208,31 @@ static void test_robots_gate(void **state)
     assert_int_equal(it->res.status, PG_ST_OK);
     finish(&f, it);
     /* robots.txt is fetched once per origin. */
-    assert_int_equal(pg__frontier_push(&f, mk("http://h:8/more.jpg",
+    assert_int_equal(pg__memfr_push(&f, mk("http://h:8/more.jpg",
                                               PG_ITEM_ROBOTS_CHECK)), PG_OK);
     it = pop(&f, 0, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h:8/more.jpg");
     finish(&f, it);
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static void test_nofetch(void **state)
 {
     static const char robots[] = "User-agent: *\nDisallow: /private/\n";
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *r, *busy, *it;
     double wake;
 
     (void)state;
-    pg__frontier_init(&f, 1, 5000, 0);
+    pg__memfr_init(&f, 1, 5000, 0);
     /* The host is busy and inside its wait... */
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/page", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/page", 0)), PG_OK);
     busy = pop(&f, 0, &wake);
     assert_non_null(busy);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/private/a.jpg",
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/private/a.jpg",
         PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/b.jpg",
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/b.jpg",
         PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
     /* ...so the robots.txt fetch waits too, and listing waits for it. */
     assert_null(pop(&f, 1, &wake));
@@ -242,12 +242,12 @@ static void test_nofetch(void **state)
     r = pop(&f, 6, &wake);
     assert_non_null(r);
     assert_true(r->flags & PG_ITEM_ROBOTS);
-    pg__frontier_set_robots(&f, r, pg__robots_parse(robots,
+    pg__memfr_set_robots(&f, r, pg__robots_parse(robots,
                                                     sizeof(robots) - 1,
                                                     "pagegrab"));
     finish(&f, r);
     /* Listed items pass the busy, waiting host, but not robots.txt. */
-    assert_int_equal(pg__frontier_push(&f, mk("http://h/page2", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/page2", 0)), PG_OK);
     it = pop(&f, 6, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h/private/a.jpg");
@@ -260,29 +260,29 @@ static void test_nofetch(void **state)
     assert_null(it->host);
     finish(&f, it);
     assert_null(pop(&f, 6, &wake));   /* page2 waits for the host */
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static void test_seen(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     char url[64];
     int i;
 
     (void)state;
-    pg__frontier_init(&f, 0, 0, 0);
-    assert_int_equal(pg__frontier_see(&f, "http://h/a"), 1);
-    assert_int_equal(pg__frontier_see(&f, "http://h/a"), 0);
-    assert_int_equal(pg__frontier_see(&f, "http://h/b"), 1);
+    pg__memfr_init(&f, 0, 0, 0);
+    assert_int_equal(pg__memfr_see(&f, "http://h/a"), 1);
+    assert_int_equal(pg__memfr_see(&f, "http://h/a"), 0);
+    assert_int_equal(pg__memfr_see(&f, "http://h/b"), 1);
     for (i = 0; i < 20000; i++) {
         snprintf(url, sizeof(url), "http://h/%d", i);
-        assert_int_equal(pg__frontier_see(&f, url), 1);
+        assert_int_equal(pg__memfr_see(&f, url), 1);
     }
     for (i = 0; i < 20000; i += 997) {
         snprintf(url, sizeof(url), "http://h/%d", i);
-        assert_int_equal(pg__frontier_see(&f, url), 0);
+        assert_int_equal(pg__memfr_see(&f, url), 0);
     }
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 /* ---- spilling past the memory budget ------------------------------- */
@@ -342,20 +342,20 @@ static unsigned check_spill(const struct pg__item *it)
 static void run_spill(int dirfd, uint64_t budget, uint64_t *order,
                       uint64_t *spilled)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     unsigned next[SP_ORIGINS] = { 0 }, got[SP_ORIGINS] = { 0 };
     size_t n_out = 0, i;
     double wake;
 
-    pg__frontier_init(&f, 2, 0, 0);
-    pg__frontier_set_spill(&f, dirfd, budget);
+    pg__memfr_init(&f, 2, 0, 0);
+    pg__memfr_set_spill(&f, dirfd, budget);
     for (i = 0; i < (size_t)SP_ORIGINS * SP_PER; i++) {
         unsigned o = (unsigned)((i * 7 / 5) % SP_ORIGINS);
         struct pg__item *it;
 
         if (next[o] == SP_PER)
             o = next[0] < SP_PER ? 0 : next[1] < SP_PER ? 1 : 2;
-        assert_int_equal(pg__frontier_push(&f, mk_spill(o, next[o]++)),
+        assert_int_equal(pg__memfr_push(&f, mk_spill(o, next[o]++)),
                          PG_OK);
         if (i % 3 == 0) {
             it = pop(&f, 0, &wake);
@@ -384,10 +384,10 @@ static void run_spill(int dirfd, uint64_t budget, uint64_t *order,
     assert_int_equal(n_out, (size_t)SP_ORIGINS * SP_PER);
     for (i = 0; i < SP_ORIGINS; i++)
         assert_int_equal(got[i], SP_PER);
-    assert_int_equal(pg__frontier_queued(&f), 0);
+    assert_int_equal(pg__memfr_queued(&f), 0);
     assert_int_equal(f.mem, 0);
     *spilled = f.spill.items;
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 }
 
 static int count_tmp(const char *dir)
@@ -434,7 +434,7 @@ static void test_spill_order(void **state)
 
 static void test_spill_defer_and_clear(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *it, *retry;
     char *dir = ut_tmpdir();
     double wake;
@@ -445,23 +445,23 @@ static void test_spill_defer_and_clear(void **state)
     assert_non_null(dir);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(dfd >= 0);
-    pg__frontier_init(&f, 0, 0, 0);
-    pg__frontier_set_spill(&f, dfd, 4096);
+    pg__memfr_init(&f, 0, 0, 0);
+    pg__memfr_set_spill(&f, dfd, 4096);
     for (i = 0; i < 100; i++)
-        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk_spill(0, i)), PG_OK);
     assert_true(f.spill.on_disk > 50);
     retry = pop(&f, 0, &wake);
     assert_int_equal(check_spill(retry), 0);
-    pg__frontier_done(&f, retry);
+    pg__memfr_done(&f, retry);
     retry->res.attempts = 1;
     retry->not_before = 5.0;
-    assert_int_equal(pg__frontier_defer(&f, retry), PG_OK);
+    assert_int_equal(pg__memfr_defer(&f, retry), PG_OK);
     /* Before it is due, the queue goes on in order. */
     it = pop(&f, 1.0, &wake);
     assert_int_equal(check_spill(it), 1);
     finish(&f, it);
     for (i = 100; i < 200; i++)
-        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk_spill(0, i)), PG_OK);
     /* Once due, the retry comes first, tried state intact. */
     it = pop(&f, 5.0, &wake);
     assert_ptr_equal(it, retry);
@@ -473,11 +473,11 @@ static void test_spill_defer_and_clear(void **state)
         finish(&f, it);
     }
     /* A stopping job: what is on disk counts as never started. */
-    assert_int_equal(pg__frontier_queued(&f), 150);
-    assert_int_equal(pg__frontier_clear(&f, NULL, NULL), 150);
-    assert_int_equal(pg__frontier_queued(&f), 0);
+    assert_int_equal(pg__memfr_queued(&f), 150);
+    assert_int_equal(pg__memfr_clear(&f, NULL, NULL), 150);
+    assert_int_equal(pg__memfr_queued(&f), 0);
     assert_null(pop(&f, 7.0, &wake));
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
     close(dfd);
     ut_rm_tree(dir);
     free(dir);
@@ -485,7 +485,7 @@ static void test_spill_defer_and_clear(void **state)
 
 static void test_spill_errors(void **state)
 {
-    struct pg__frontier f;
+    struct pg__memfr f;
     struct pg__item *it;
     char *dir = ut_tmpdir(), *file;
     enum pg_code err;
@@ -503,60 +503,60 @@ static void test_spill_errors(void **state)
     assert_true(ffd >= 0);
 
     /* The file cannot be created: the push fails, nothing is lost. */
-    pg__frontier_init(&f, 0, 0, 0);
-    pg__frontier_set_spill(&f, ffd, 2048);
+    pg__memfr_init(&f, 0, 0, 0);
+    pg__memfr_set_spill(&f, ffd, 2048);
     for (i = 0; i < 100; i++) {
         it = mk_spill(0, i);
-        if (pg__frontier_push(&f, it) != PG_OK)
+        if (pg__memfr_push(&f, it) != PG_OK)
             break;
     }
     assert_true(i > 0 && i < 100);
-    assert_string_equal(pg__frontier_spill_error(&f, &e), "create");
+    assert_string_equal(pg__memfr_spill_error(&f, &e), "create");
     assert_int_equal(e, ENOTDIR);
     pg__item_free(it);
-    assert_int_equal(pg__frontier_queued(&f), i);
-    pg__frontier_set_spill(&f, -1, 0);
+    assert_int_equal(pg__memfr_queued(&f), i);
+    pg__memfr_set_spill(&f, -1, 0);
     for (e = 0; e < (int)i; e++) {
         it = pop(&f, 0, &wake);
         assert_int_equal(check_spill(it), (unsigned)e);
         finish(&f, it);
     }
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
 
     /* Writing fails (a read-only fd): an error, the item not taken. */
     rdonly = open(file, O_RDONLY | O_CLOEXEC);
     assert_true(rdonly >= 0);
-    pg__frontier_init(&f, 0, 0, 0);
-    pg__frontier_set_spill(&f, dfd, 2048);
+    pg__memfr_init(&f, 0, 0, 0);
+    pg__memfr_set_spill(&f, dfd, 2048);
     for (i = 0; i < 20; i++)
-        assert_int_equal(pg__frontier_push(&f, mk_spill(0, i)), PG_OK);
+        assert_int_equal(pg__memfr_push(&f, mk_spill(0, i)), PG_OK);
     assert_true(f.spill.fd >= 0);
     assert_true(dup2(rdonly, f.spill.fd) >= 0);
     for (; i < 100; i++) {
         it = mk_spill(0, i);
-        if (pg__frontier_push(&f, it) != PG_OK)
+        if (pg__memfr_push(&f, it) != PG_OK)
             break;
     }
     assert_true(i < 100);
     pg__item_free(it);
-    assert_string_equal(pg__frontier_spill_error(&f, &e), "write");
+    assert_string_equal(pg__memfr_spill_error(&f, &e), "write");
     assert_int_equal(e, EBADF);
-    assert_int_equal(pg__frontier_queued(&f), i);
+    assert_int_equal(pg__memfr_queued(&f), i);
 
     /* Reading fails (the file is gone): pop reports it. */
     assert_true(dup2(rdonly, f.spill.fd) >= 0);
     close(f.spill.fd);
     for (;;) {
-        it = pg__frontier_pop(&f, 0, &wake, &err);
+        it = pg__memfr_pop(&f, 0, &wake, &err);
         if (!it)
             break;
         finish(&f, it);
     }
     assert_int_equal(err, PG_E_IO);
-    assert_string_equal(pg__frontier_spill_error(&f, &e), "read");
+    assert_string_equal(pg__memfr_spill_error(&f, &e), "read");
     assert_int_equal(e, EBADF);
     f.spill.fd = -1;
-    pg__frontier_release(&f);
+    pg__memfr_release(&f);
     close(rdonly);
     close(ffd);
     close(dfd);
