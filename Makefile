@@ -204,7 +204,7 @@ test-progs: $(PROG_BIN)
 # The test runner: every binary is run on its own; 77 means skipped.
 # PG_TEST_MODES restricts the integration suites to some modes (tsan).
 RUN_TESTS = tests/run-tests.sh
-export PG_TEST_MODES PG_TEST_QUICK PG_TEST_PER_WORKER
+export PG_TEST_MODES PG_TEST_QUICK PG_TEST_PER_WORKER PG_TEST_SANITIZER
 
 check-deps:
 	@$(PKG_CONFIG) --exists $(DEPS) || { echo "missing build dependencies: run 'sh tests/install-deps.sh'" >&2; exit 1; }
@@ -247,7 +247,7 @@ asan: deps
 
 tsan: deps
 	$(MAKE) O=build/tsan SANITIZE=thread CFLAGS='-O1 -g' PG_TEST_MODES=thread \
-		PG_TEST_QUICK=1 integration-test
+		PG_TEST_QUICK=1 PG_TEST_SANITIZER=thread integration-test
 
 valgrind: deps
 	$(MAKE) --no-print-directory $(BIN) $(PROG_BIN) $(IT_BIN)
