@@ -74,7 +74,9 @@ enum opt_id {
     OPT_LOAD_COOKIES,
     OPT_SAVE_COOKIES,
     OPT_PROXY,
-    OPT_NO_PROXY
+    OPT_NO_PROXY,
+    OPT_EXEC,
+    OPT_EXEC_JOBS
 };
 
 static const struct option long_opts[] = {
@@ -128,6 +130,8 @@ static const struct option long_opts[] = {
     { "grace", required_argument, NULL, OPT_GRACE },
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
+    { "exec", required_argument, NULL, OPT_EXEC },
+    { "exec-jobs", required_argument, NULL, OPT_EXEC_JOBS },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -456,6 +460,14 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_SYNC:
         cli->o.sync = 1;
         return 0;
+    case OPT_EXEC:
+        cli->o.exec_cmd = val;
+        return 0;
+    case OPT_EXEC_JOBS:
+        if (parse_long(name, val, 1, 1024, &v))
+            return -1;
+        cli->o.exec_jobs = (unsigned)v;
+        return 0;
     case OPT_ALLOW_PRIVATE:
         cli->o.allow_private = 1;
         return 0;
@@ -686,6 +698,7 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     }
     if (cli->quiet)
         cli->progress = 0;
+    cli->o.exec_quiet = cli->quiet;
 
     if (finish_lists(cli))
         return -1;

@@ -16,7 +16,8 @@
 /* Exit statuses (documented in pagegrab.1 and README.md). */
 enum pg_exit {
     PG_EXIT_OK = 0,      /* every URL ok (or kept existing file) */
-    PG_EXIT_FAILED = 1,  /* some URLs failed; see the manifest */
+    PG_EXIT_FAILED = 1,  /* some URLs (or --exec hooks) failed; see the
+                            manifest */
     PG_EXIT_USAGE = 2,   /* bad option, value, config or input file */
     PG_EXIT_FATAL = 3,   /* the job could not run or go on */
     PG_EXIT_INTERRUPTED = 4 /* stopped by SIGINT, SIGTERM or SIGHUP */

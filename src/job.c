@@ -24,6 +24,10 @@
 #include "url.h"
 #include "util.h"
 
+/* pg__exec_poll's view of the stop: the grace's end, a second request. */
+#define HOOK_STOP(job) (job)->interrupted ? (job)->grace_end : 0, \
+                       atomic_load(&(job)->stop_req) >= 2
+
 /* How often the progress callback fires while nothing finishes. */
 #define TICK_MS 250
 
@@ -75,6 +79,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     pg__dedup_init(&job->origins);
     pg__frontier_init(&job->fr, o->per_host, o->wait_ms, o->random_wait);
     pg__manifest_init(&job->man);
+    pg__exec_init(&job->exec, o, job, &job->log, &job->stats);
     return job;
 }
 
@@ -95,6 +100,7 @@ void pg_job_free(struct pg_job *job)
         pg__log(&job->log, PG_LOG_ERROR, "cannot write manifest '%s'",
                 job->o->manifest_path);
     pg__buf_release(&job->man.line);
+    pg__exec_release(&job->exec);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
@@ -352,13 +358,14 @@ static void count_result(struct pg_job *job, const struct pg__item *it)
         probe_outdir(job);
 }
 
-/* The manifest record (synced with --sync); a failure stops the job. */
-static void write_record(struct pg_job *job, const struct pg_result *r)
+void pg__job_record(struct pg_job *job, const struct pg_result *r,
+                    const char *line, size_t len)
 {
     char errtxt[128];
     enum pg_code rc;
 
-    rc = pg__manifest_write(&job->man, r);
+    rc = line ? pg__manifest_write_line(&job->man, line, len)
+              : pg__manifest_write(&job->man, r);
     if (!rc && job->o->sync)
         rc = pg__manifest_sync(&job->man);
     if (rc && !job->stop) {
@@ -385,17 +392,23 @@ void pg__job_finish(struct pg__item *it, void *ud)
 {
     struct pg_job *job = ud;
     size_t i;
+    int hook;
 
     count_transfer(job, it);
     if (settle(job, it))
         return;
     run_callback(job, it);
     count_result(job, it);
-    write_record(job, &it->res);
+    hook = pg__exec_wants(&job->exec, it);
+    /* With a hook: "exec_pending", and again when the hook ends. */
+    pg__job_record(job, &it->res, NULL, 0);
     for (i = 0; i < it->links.n && !job->stop; i++)
         pg__crawl_discover(job, it, &it->links.v[i]);
     report_progress(job);
-    pg__item_free(it);
+    if (!hook)
+        pg__item_free(it);
+    else if (pg__exec_push(&job->exec, it, job->stop))
+        pg__job_fail(job, PG_E_NOMEM);
 }
 
 /* --quota and --max-pages: an item that may not start is skipped. */
@@ -601,6 +614,8 @@ static enum pg_code setup_manifest(struct pg_job *job)
     }
     if (o->resume) {
         rc = pg__crawl_resume(job);
+        if (!rc)
+            rc = pg__exec_resume_start(&job->exec, &job->done);
         if (rc)
             return rc;
     }
@@ -641,6 +656,12 @@ static enum pg_code start_pool(struct pg_job *job)
     pc.parent_fds[pc.n_parent_fds++] = job->wake[0];
     pc.parent_fds[pc.n_parent_fds++] = job->wake[1];
     pc.wake_fd = job->wake[0];
+    /* --exec: woken when a hook exits; its pidfds come and go. */
+    if (job->exec.epfd >= 0)
+        pc.parent_fds[pc.n_parent_fds++] = job->exec.epfd;
+    pc.wake_fd2 = job->exec.epfd;
+    pc.more_fds = job->exec.pidfd;
+    pc.n_more_fds = job->exec.pidfd ? job->exec.jobs : 0;
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;
@@ -666,10 +687,11 @@ static void sync_manifest(struct pg_job *job, double now)
                 job->o->manifest_path);
 }
 
-/* How long the loop may wait: a tick, less for the grace or a retry. */
+/* How long the loop may wait: a tick, less for the grace, a retry or a
+ * hook. */
 static int wait_ms(const struct pg_job *job, double now, double wake)
 {
-    int timeout = TICK_MS;
+    int timeout = TICK_MS, hook = pg__exec_timeout(&job->exec, now);
 
     if (job->interrupted && !job->aborted) {
         double ms = (job->grace_end - now) * 1000.0 + 1;
@@ -682,7 +704,7 @@ static int wait_ms(const struct pg_job *job, double now, double wake)
 
         timeout = ms < 0 ? 0 : ms < TICK_MS ? (int)ms : TICK_MS;
     }
-    return timeout;
+    return hook >= 0 && hook < timeout ? hook : timeout;
 }
 
 /* The main loop: start what may start, wait, finish what came back. */
@@ -695,10 +717,12 @@ static void run_loop(struct pg_job *job)
         double wake, now;
 
         handle_stop(job);
-        wake = fill_pool(job);
+        pg__exec_poll(&job->exec, job->stop, HOOK_STOP(job));
+        /* Too many saved files wait for their hooks: no new transfer. */
+        wake = pg__exec_full(&job->exec) ? 0 : fill_pool(job);
         now = pg__now();
         sync_manifest(job, now);
-        if (job->pool->inflight == 0 &&
+        if (job->pool->inflight == 0 && !pg__exec_busy(&job->exec) &&
             (job->stop || (job->input_done &&
                            pg__frontier_queued(&job->fr) == 0)))
             break;
@@ -720,6 +744,7 @@ static enum pg_code end_run(struct pg_job *job)
     char errtxt[128];
 
     pg__pool_stop(job->pool, pg__job_finish, job);
+    pg__exec_finish(&job->exec, job->stop, HOOK_STOP(job));
     pg__options_finish(job);
     if (job->fr.spill.items)
         pg__log(&job->log, PG_LOG_INFO, "frontier: spilled %llu items to "
@@ -747,6 +772,8 @@ enum pg_code pg_job_run(struct pg_job *job)
     job->ran = 1;
     job->t0 = pg__now();
     rc = pg__options_check(job);
+    if (!rc)
+        rc = pg__exec_setup(&job->exec, job->errmsg, sizeof(job->errmsg));
     if (!rc)
         rc = pg__crawl_setup(job);
     if (!rc)

@@ -74,7 +74,7 @@ static int copy_list(const char *const **v, size_t n)
 #define STRINGS(o) &(o)->input_path, &(o)->output_dir, \
                    &(o)->manifest_path, &(o)->user_agent, \
                    &(o)->load_cookies, &(o)->save_cookies, \
-                   &(o)->proxy, &(o)->no_proxy
+                   &(o)->proxy, &(o)->no_proxy, &(o)->exec_cmd
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \

@@ -636,12 +636,11 @@ struct seen {
     int n;
 };
 
-static enum pg_code collect(const char *url, const char *status,
-                            const char *kind, const char *path, void *ud)
+static enum pg_code collect(const struct pg__manifest_rec *rec, void *ud)
 {
     struct seen *s = ud;
+    const char *url = rec->url, *status = rec->status, *path = rec->path;
 
-    (void)kind;
     if (s->n < 64) {
         snprintf(s->url[s->n], sizeof(s->url[0]), "%s", url);
         snprintf(s->status[s->n], sizeof(s->status[0]), "%s", status);
