@@ -83,7 +83,9 @@ enum opt_id {
     OPT_DIVERT,
     OPT_FRONTIER,
     OPT_JOB,
-    OPT_LEASE
+    OPT_LEASE,
+    OPT_EXEC,
+    OPT_EXEC_JOBS
 };
 
 static const struct option long_opts[] = {
@@ -139,6 +141,8 @@ static const struct option long_opts[] = {
     { "grace", required_argument, NULL, OPT_GRACE },
     { "resume", no_argument, NULL, OPT_RESUME },
     { "sync", no_argument, NULL, OPT_SYNC },
+    { "exec", required_argument, NULL, OPT_EXEC },
+    { "exec-jobs", required_argument, NULL, OPT_EXEC_JOBS },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "shards", required_argument, NULL, OPT_SHARDS },
@@ -207,77 +211,6 @@ static int add_domains(struct pg_cli *cli, const char *val,
     if (cli->domains.n == 0) {
         pg_cli_error("invalid value '%s' for %s: expected domains such as "
                      "'example.org,cdn.example.net'", val, name);
-        return -1;
-    }
-    return 0;
-}
-
-/* --shard, --shards, --shard-key, --divert. */
-static int apply_shard(struct pg_cli *cli, int id, char *val,
-                       const char *name)
-{
-    char err[256];
-    long v;
-
-    switch (id) {
-    case OPT_SHARD:
-        cli->shard_auto = !strcmp(val, "auto");
-        if (cli->shard_auto)
-            return 0;
-        if (pg_shard_parse(val, &cli->o.shard_k, &cli->o.shard_n, err,
-                           sizeof(err))) {
-            pg_cli_error("invalid value '%s' for %s: %s", val, name, err);
-            return -1;
-        }
-        return 0;
-    case OPT_SHARDS:
-        if (pg_cli_parse_long(name, val, 1, 1000000, &v))
-            return -1;
-        cli->shards = (unsigned)v;
-        return 0;
-    case OPT_SHARD_KEY:
-        if (strcmp(val, "url") && strcmp(val, "host")) {
-            pg_cli_error("invalid value '%s' for %s: expected 'url' or "
-                         "'host'", val, name);
-            return -1;
-        }
-        cli->o.shard_key = !strcmp(val, "url") ? PG_SHARD_KEY_URL
-                                               : PG_SHARD_KEY_HOST;
-        return 0;
-    case OPT_DIVERT:
-        if (!*val) {
-            pg_cli_error("empty value for %s", name);
-            return -1;
-        }
-        cli->o.divert_path = val;
-        return 0;
-    }
-    return -1;
-}
-
-/* --shard auto from the environment; the shard options agree. */
-static int finish_shard(struct pg_cli *cli)
-{
-    struct pg_options *o = &cli->o;
-    char err[256];
-
-    if (cli->shard_auto) {
-        if (pg_shard_from_env(NULL, cli->shards, &o->shard_k, &o->shard_n,
-                              err, sizeof(err))) {
-            pg_cli_error("--shard auto: %s", err);
-            return -1;
-        }
-    } else if (cli->shards && !o->shard_n) {
-        pg_cli_error("--shards %u needs --shard auto", cli->shards);
-        return -1;
-    } else if (cli->shards && cli->shards != o->shard_n) {
-        pg_cli_error("--shards %u disagrees with --shard %u/%u",
-                     cli->shards, o->shard_k, o->shard_n);
-        return -1;
-    }
-    if (o->divert_path && !o->shard_n) {
-        pg_cli_error("--divert '%s' needs --shard K/N (or auto)",
-                     o->divert_path);
         return -1;
     }
     return 0;
@@ -464,6 +397,14 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_SYNC:
         cli->o.sync = 1;
         return 0;
+    case OPT_EXEC:
+        cli->o.exec_cmd = val;
+        return 0;
+    case OPT_EXEC_JOBS:
+        if (pg_cli_parse_long(name, val, 1, 1024, &v))
+            return -1;
+        cli->o.exec_jobs = (unsigned)v;
+        return 0;
     case OPT_ALLOW_PRIVATE:
         cli->o.allow_private = 1;
         return 0;
@@ -509,8 +450,16 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
     case OPT_NO_PROGRESS:
         cli->progress = 0;
         return 0;
+    case OPT_SHARD:
+        return pg_cli_shard_option(cli, PG_CLI_SHARD, val, name);
+    case OPT_SHARDS:
+        return pg_cli_shard_option(cli, PG_CLI_SHARDS, val, name);
+    case OPT_SHARD_KEY:
+        return pg_cli_shard_option(cli, PG_CLI_SHARD_KEY, val, name);
+    case OPT_DIVERT:
+        return pg_cli_shard_option(cli, PG_CLI_DIVERT, val, name);
     }
-    return apply_shard(cli, id, val, name);
+    return -1;
 }
 
 static int is_true(const char *s)
@@ -748,8 +697,9 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     }
     if (cli->quiet)
         cli->progress = 0;
-    if (finish_shard(cli))
+    if (pg_cli_shard_finish(cli))
         return -1;
+    cli->o.exec_quiet = cli->quiet;
 
     if (finish_lists(cli))
         return -1;

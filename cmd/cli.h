@@ -16,7 +16,8 @@
 /* Exit statuses (documented in pagegrab.1 and README.md). */
 enum pg_exit {
     PG_EXIT_OK = 0,      /* every URL ok (or kept existing file) */
-    PG_EXIT_FAILED = 1,  /* some URLs failed; see the manifest */
+    PG_EXIT_FAILED = 1,  /* some URLs (or --exec hooks) failed; see the
+                            manifest */
     PG_EXIT_USAGE = 2,   /* bad option, value, config or input file */
     PG_EXIT_FATAL = 3,   /* the job could not run or go on */
     PG_EXIT_INTERRUPTED = 4 /* stopped by SIGINT, SIGTERM or SIGHUP */
@@ -85,6 +86,16 @@ int pg_cli_job_name_ok(const char *name);
  * Returns the exit status (fleet.c).
  */
 int pg_fleet_main(int argc, char **argv);
+
+/* --shard, --shards, --shard-key, --divert (shard_opt.c): 0, or -1
+ * after printing a message naming the option and the value. */
+enum pg_cli_shard_opt {
+    PG_CLI_SHARD, PG_CLI_SHARDS, PG_CLI_SHARD_KEY, PG_CLI_DIVERT
+};
+int pg_cli_shard_option(struct pg_cli *cli, enum pg_cli_shard_opt id,
+                        char *val, const char *name);
+/* --shard auto from the environment; the shard options agree. */
+int pg_cli_shard_finish(struct pg_cli *cli);
 
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);

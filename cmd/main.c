@@ -79,7 +79,7 @@ static void sanitize_std_fds(void)
 int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st)
 {
     if (rc == PG_OK)
-        return st->failed ? PG_EXIT_FAILED : PG_EXIT_OK;
+        return st->failed || st->exec_failed ? PG_EXIT_FAILED : PG_EXIT_OK;
     if (rc == PG_E_INVALID)
         return PG_EXIT_USAGE;
     if (rc == PG_E_INTERRUPTED)

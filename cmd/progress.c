@@ -159,4 +159,8 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
             (double)st->done / el, rate,
             cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
             cli->o.workers, per, other);
+    if (cli->o.exec_cmd)
+        message("", "--exec: %llu hook(s) ended, %llu failed",
+                (unsigned long long)st->exec_done,
+                (unsigned long long)st->exec_failed);
 }

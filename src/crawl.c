@@ -69,7 +69,7 @@ int pg__crawl_already_done(struct pg_job *job, const char *url)
     /* A shared frontier knows what the job has done. */
     if (!job->o->resume || pg__frontier_shared(job->fr) ||
         !pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) ||
-        v != 1)
+        !(v & RESUME_DONE))
         return 0;
     job->stats.done++;
     job->stats.ok++;
@@ -149,7 +149,7 @@ static void other_shard(struct pg_job *job, const struct pg__item *page,
 
     if (job->o->resume &&
         pg__nameset_get(&job->done, pg__hash64(url, strlen(url)), &v) &&
-        v == 2)
+        (v & RESUME_OTHER_SHARD))
         return;
     it = link_item(job, page, url, PG_KIND_PAGE);
     if (!it) {
@@ -291,26 +291,35 @@ enum pg_code pg__crawl_setup(struct pg_job *job)
  * the names it gave (the first URL to hold a name keeps it), so that no
  * other URL is given one of them.
  */
-static enum pg_code resume_record(const char *url, const char *status,
-                                  const char *kind, const char *path,
+static enum pg_code resume_record(const struct pg__manifest_rec *rec,
                                   void *ud)
 {
     struct pg_job *job = ud;
-    int ok = (!strcmp(status, "ok") || !strcmp(status, "exists")) &&
-             strcmp(kind, "page");
+    uint64_t h = pg__hash64(rec->url, strlen(rec->url));
+    int ok = !strcmp(rec->status, "ok") || !strcmp(rec->status, "exists");
     enum pg_code rc;
 
-    /* 2: recorded (and diverted) as another shard's page. */
-    if (!strcmp(status, "other-shard"))
-        ok = 2;
-    if (path && !pg__spool_check_name(path)) {
+    if (rec->path && !pg__spool_check_name(rec->path)) {
         rc = pg__names_claim(&job->save.names, &job->save.names_urls,
-                             job->save.outdir_fd, path, url);
+                             job->save.outdir_fd, rec->path, rec->url);
         if (rc)
             return rc;
     }
-    return pg__nameset_put(&job->done, pg__hash64(url, strlen(url)),
-                           (uint32_t)ok);
+    /* A saved file whose hook did not end: the hook runs again (exec.c),
+     * the URL is not fetched again (unless it is a page). */
+    if (ok && rec->exec_pending) {
+        rc = pg__exec_resume_add(&job->exec, rec, h);
+        if (rc)
+            return rc;
+    }
+    return pg__nameset_put(&job->done, h,
+                           (ok && strcmp(rec->kind, "page") ?
+                            RESUME_DONE : 0) |
+                           (ok && rec->exec_pending ? RESUME_HOOK : 0) |
+                           /* recorded (and diverted) as another
+                            * shard's page */
+                           (!strcmp(rec->status, "other-shard") ?
+                            RESUME_OTHER_SHARD : 0));
 }
 
 enum pg_code pg__crawl_resume(struct pg_job *job)

@@ -73,6 +73,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     pg__manifest_init(&job->man);
     pg__divert_init(&job->divert);
     job->shard_by_host = pg__shard_by_host(o);
+    pg__exec_init(&job->exec, o, job, &job->log, &job->stats);
     return job;
 }
 
@@ -94,6 +95,7 @@ void pg_job_free(struct pg_job *job)
                 job->o->manifest_path);
     pg__buf_release(&job->man.line);
     pg__crawl_divert_close(job);
+    pg__exec_release(&job->exec);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
     if (job->wake[0] >= 0)
@@ -365,13 +367,14 @@ static void count_result(struct pg_job *job, const struct pg__item *it)
         probe_outdir(job);
 }
 
-/* The manifest record (synced with --sync); a failure stops the job. */
-static void write_record(struct pg_job *job, const struct pg_result *r)
+void pg__job_record(struct pg_job *job, const struct pg_result *r,
+                    const char *line, size_t len)
 {
     char errtxt[128];
     enum pg_code rc;
 
-    rc = pg__manifest_write(&job->man, r);
+    rc = line ? pg__manifest_write_line(&job->man, line, len)
+              : pg__manifest_write(&job->man, r);
     if (!rc && job->o->sync)
         rc = pg__manifest_sync(&job->man);
     if (rc && !job->stop) {
@@ -398,19 +401,25 @@ void pg__job_finish(struct pg__item *it, void *ud)
 {
     struct pg_job *job = ud;
     size_t i;
+    int hook;
 
     count_transfer(job, it);
     if (settle(job, it))
         return;
     run_callback(job, it);
     count_result(job, it);
-    write_record(job, &it->res);
+    hook = pg__exec_wants(&job->exec, it);
+    /* With a hook: "exec_pending", and again when the hook ends. */
+    pg__job_record(job, &it->res, NULL, 0);
     for (i = 0; i < it->links.n && !job->stop; i++)
         pg__crawl_discover(job, it, &it->links.v[i]);
     /* After its links: a shared frontier records both at once. */
     pg__frontier_complete(job->fr, it);
     pg__job_progress(job);
-    pg__item_free(it);
+    if (!hook)
+        pg__item_free(it);
+    else if (pg__exec_push(&job->exec, it, job->stop))
+        pg__job_fail(job, PG_E_NOMEM);
 }
 
 /* Open the output directory and clear what earlier runs left there. */
@@ -463,6 +472,8 @@ static enum pg_code setup_manifest(struct pg_job *job)
     }
     if (o->resume) {
         rc = pg__crawl_resume(job);
+        if (!rc)
+            rc = pg__exec_resume_start(&job->exec, &job->done);
         if (rc)
             return rc;
     }
@@ -505,6 +516,12 @@ static enum pg_code start_pool(struct pg_job *job)
     pc.parent_fds[pc.n_parent_fds++] = job->wake[0];
     pc.parent_fds[pc.n_parent_fds++] = job->wake[1];
     pc.wake_fd = job->wake[0];
+    /* --exec: woken when a hook exits; its pidfds come and go. */
+    if (job->exec.epfd >= 0)
+        pc.parent_fds[pc.n_parent_fds++] = job->exec.epfd;
+    pc.wake_fd2 = job->exec.epfd;
+    pc.more_fds = job->exec.pidfd;
+    pc.n_more_fds = job->exec.pidfd ? job->exec.jobs : 0;
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;
@@ -526,6 +543,7 @@ static enum pg_code end_run(struct pg_job *job)
     char errtxt[128];
 
     pg__pool_stop(job->pool, pg__job_finish, job);
+    pg__exec_finish(&job->exec, job->stop, HOOK_STOP(job));
     pg__options_finish(job);
     if (job->fr && job->fr->mem.spill.items)
         pg__log(&job->log, PG_LOG_INFO, "frontier: spilled %llu items to "
@@ -555,6 +573,8 @@ enum pg_code pg_job_run(struct pg_job *job)
     job->ran = 1;
     job->t0 = pg__now();
     rc = pg__options_check(job);
+    if (!rc)
+        rc = pg__exec_setup(&job->exec, job->errmsg, sizeof(job->errmsg));
     if (!rc)
         rc = pg__crawl_setup(job);
     if (!rc)

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "exec.h"
 #include "extract.h"
 #include "fetch.h"
 #include "filter.h"
@@ -47,6 +48,7 @@ struct pg_job {
     char *shape;               /* shared frontier: the crawl-shaping
                                   options as text (job_fleet.c) */
     struct pg__manifest man;
+    struct pg__exec exec;      /* --exec hooks (exec.c) */
 
     /* Extraction and crawling. */
     int crawl;                 /* input URLs are pages to parse */
@@ -75,7 +77,7 @@ struct pg_job {
 
     /* Limits, retries, resume. */
     uint64_t pages_started;
-    struct pg__nameset done;   /* --resume: URLs already ok */
+    struct pg__nameset done;   /* --resume: RESUME_* bits per URL */
     double last_sync;
 
     struct pg_stats stats;
@@ -84,11 +86,14 @@ struct pg_job {
     char errmsg[PG_ERRBUF_SIZE];
 };
 
-/* For the job's own files (job.c, feed.c, crawl.c). */
+/* For the job's own files (job.c, feed.c, crawl.c, exec.c). */
 void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
     PG_PRINTF(2, 3);
-/* Stop the job: nothing new starts; `code` is what pg_job_run returns. */
-void pg__job_fail(struct pg_job *job, enum pg_code code);
+/* Stop the job: nothing new starts; `code` is what pg_job_run returns
+ * (declared in exec.h). */
+/* pg__job_record(job, r, line, len) (declared in exec.h): write r's
+ * manifest record, or line (len bytes, formatted earlier) if not NULL;
+ * synced with --sync; a failure stops the job. */
 /* An item in its final state (or to retry): the pool's done callback. */
 void pg__job_finish(struct pg__item *it, void *job);
 /* Call the progress callback. */
@@ -140,5 +145,9 @@ int pg__crawl_already_done(struct pg_job *job, const char *url);
  * failure stops the job, or is logged once it ended). */
 enum pg_code pg__crawl_divert_open(struct pg_job *job) PG_WARN_UNUSED;
 void pg__crawl_divert_close(struct pg_job *job);
+
+/* pg__exec_poll's view of the stop: the grace's end, a second request. */
+#define HOOK_STOP(job) (job)->interrupted ? (job)->grace_end : 0, \
+                       atomic_load(&(job)->stop_req) >= 2
 
 #endif

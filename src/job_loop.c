@@ -184,7 +184,7 @@ static void sync_manifest(struct pg_job *job, double now)
 /* How long the loop may wait: a tick, less for the grace or a retry. */
 static int wait_ms(const struct pg_job *job, double now, double wake)
 {
-    int timeout = TICK_MS;
+    int timeout = TICK_MS, hook = pg__exec_timeout(&job->exec, now);
 
     if (job->interrupted && !job->aborted) {
         double ms = (job->grace_end - now) * 1000.0 + 1;
@@ -197,7 +197,7 @@ static int wait_ms(const struct pg_job *job, double now, double wake)
 
         timeout = ms < 0 ? 0 : ms < TICK_MS ? (int)ms : TICK_MS;
     }
-    return timeout;
+    return hook >= 0 && hook < timeout ? hook : timeout;
 }
 
 /*
@@ -213,7 +213,8 @@ static int over(struct pg_job *job, double now, double *wake)
         pg__job_set_err(job, "%s", job->fr->errmsg);
         pg__job_fail(job, job->fr->fatal);
     }
-    if (job->pool->inflight > 0)
+    /* Running hooks keep the job, stopping or not (exec.c ends them). */
+    if (job->pool->inflight > 0 || pg__exec_busy(&job->exec))
         return 0;
     if (job->stop)
         return 1;
@@ -236,7 +237,9 @@ void pg__job_run_loop(struct pg_job *job)
         double wake, now;
 
         handle_stop(job);
-        wake = fill_pool(job);
+        pg__exec_poll(&job->exec, job->stop, HOOK_STOP(job));
+        /* Too many saved files wait for their hooks: no new transfer. */
+        wake = pg__exec_full(&job->exec) ? 0 : fill_pool(job);
         now = pg__now();
         sync_manifest(job, now);
         pg__frontier_tick(job->fr, now);

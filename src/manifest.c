@@ -172,24 +172,59 @@ PG_UNITTEST_STATIC int record_complete(const char *line)
     return p[1] == '\n' && p[2] == '\0';
 }
 
+/* The text fields of a record beside url, decoded. */
+enum { R_STATUS, R_KIND, R_PATH, R_CTYPE, R_HASH, R_REF, R_COUNT };
+
+static const char *const rec_keys[R_COUNT] = {
+    "status", "kind", "path", "content_type", "hash", "referrer"
+};
+
+/* Fill rec from line (after: just past the url); -1 if not a record. */
+static int parse_rec(const char *line, size_t n, const char *after,
+                     struct pg__buf f[R_COUNT], struct pg__manifest_rec *rec)
+{
+    const char **out[R_COUNT] = { &rec->status, &rec->kind, &rec->path,
+                                  &rec->content_type, &rec->hash,
+                                  &rec->referrer };
+    int i;
+
+    for (i = 0; i < R_COUNT; i++) {
+        *out[i] = NULL;
+        if (field(after, rec_keys[i], &f[i]) == 0)
+            *out[i] = pg__buf_str(&f[i]);
+        else if (i <= R_KIND)
+            return -1;
+        if (i > R_KIND && *out[i] && !*out[i][0])
+            *out[i] = NULL;
+    }
+    /* No string holds ," unescaped: this is the key itself. */
+    rec->exec_pending = strstr(after, ",\"exec_pending\":true") != NULL;
+    rec->line = line;
+    rec->len = n;
+    return 0;
+}
+
 enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
                                void *ud)
 {
     struct pg__buf url = PG_BUF_INIT(RECORD_MAX);
-    struct pg__buf st = PG_BUF_INIT(64), kind = PG_BUF_INIT(64);
-    struct pg__buf saved = PG_BUF_INIT(RECORD_MAX);
+    struct pg__buf f[R_COUNT];
+    struct pg__manifest_rec rec;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     enum pg_code rc = PG_OK;
-    FILE *f = fopen(path, "re");
+    FILE *f_in = fopen(path, "re");
+    int i;
 
-    if (!f)
+    if (!f_in)
         return errno == ENOENT ? PG_OK : PG_E_IO;
+    for (i = 0; i < R_COUNT; i++)
+        pg__buf_init(&f[i], RECORD_MAX);
     while (!rc) {
         const char *after;
 
-        n = getline(&line, &cap, f);
+        n = getline(&line, &cap, f_in);
         if (n <= 0)
             break;
         /* A torn line (anywhere in the file), two records glued into
@@ -199,22 +234,18 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
             strncmp(line, "{\"url\":\"", 8) || !record_complete(line))
             continue;
         after = json_unquote(line + 8, &url);
-        if (!after || !url.ptr || field(after, "status", &st) ||
-            field(after, "kind", &kind))
+        if (!after || !url.ptr || parse_rec(line, (size_t)n, after, f, &rec))
             continue;
-        if (field(after, "path", &saved))
-            pg__buf_reset(&saved);
-        rc = cb(url.ptr, pg__buf_str(&st), pg__buf_str(&kind),
-                saved.len ? saved.ptr : NULL, ud);
+        rec.url = url.ptr;
+        rc = cb(&rec, ud);
     }
-    if (!rc && ferror(f))
+    if (!rc && ferror(f_in))
         rc = PG_E_IO;
     free(line);
-    fclose(f);
+    fclose(f_in);
     pg__buf_release(&url);
-    pg__buf_release(&st);
-    pg__buf_release(&kind);
-    pg__buf_release(&saved);
+    for (i = 0; i < R_COUNT; i++)
+        pg__buf_release(&f[i]);
     return rc;
 }
 
@@ -294,6 +325,11 @@ static enum pg_code format(struct pg__buf *b, const struct pg_result *r,
         rc = pg__buf_addstr(b, ",\"http_version\":");
     if (!rc)
         rc = pg__json_str(b, r->http_version);
+    if (!rc && r->exec_state == PG_EXEC_PENDING)
+        rc = pg__buf_addstr(b, ",\"exec_pending\":true");
+    if (!rc && r->exec_state == PG_EXEC_DONE)
+        rc = pg__buf_addf(b, ",\"exec_status\":%d,\"exec_ms\":%.3f",
+                         r->exec_status, r->exec_ms);
     for (i = 0; !rc && i < F_COUNT; i++) {
         if (cut[i])
             rc = pg__buf_addf(b, ",\"%s_truncated\":true", field_names[i]);
@@ -327,6 +363,14 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
     if (rc)
         return rc;
     return pg__wire_write_all(m->fd, m->line.ptr, m->line.len);
+}
+
+enum pg_code pg__manifest_write_line(struct pg__manifest *m,
+                                     const char *line, size_t len)
+{
+    if (m->fd < 0)
+        return PG_OK;
+    return pg__wire_write_all(m->fd, line, len);
 }
 
 enum pg_code pg__manifest_close(struct pg__manifest *m)

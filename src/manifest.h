@@ -40,13 +40,20 @@ enum pg_code pg__manifest_sync(struct pg__manifest *m) PG_WARN_UNUSED;
 /*
  * Read an existing manifest for --resume: calls cb for every complete
  * record (a torn last line, or any line that is not a record, is
- * skipped) with its url, status, kind and saved path (NULL if none).  PG_OK also when the file does
- * not exist; PG_E_IO (errno) or PG_E_NOMEM otherwise.
+ * skipped).  PG_OK also when the file does not exist; PG_E_IO (errno)
+ * or PG_E_NOMEM otherwise.
  */
-typedef enum pg_code (*pg__manifest_record_cb)(const char *url,
-                                               const char *status,
-                                               const char *kind,
-                                               const char *path, void *ud);
+struct pg__manifest_rec {
+    const char *url, *status, *kind;
+    const char *path;          /* NULL if none */
+    const char *content_type, *hash, *referrer; /* NULL if none */
+    int exec_pending;          /* "exec_pending":true: its hook did not
+                                  end */
+    const char *line;          /* the whole record, its newline included */
+    size_t len;
+};
+typedef enum pg_code (*pg__manifest_record_cb)(
+    const struct pg__manifest_rec *rec, void *ud);
 #ifdef PG_UNITTEST
 /* Whether line is one complete record and its newline. */
 int record_complete(const char *line);
@@ -57,6 +64,14 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
 /* Append the record for r.  PG_E_IO (errno set), PG_E_NOMEM. */
 enum pg_code pg__manifest_write(struct pg__manifest *m,
                                 const struct pg_result *r) PG_WARN_UNUSED;
+
+/*
+ * Append a record formatted earlier (by pg__manifest_format), e.g. a
+ * pending --exec record completed.  PG_E_IO (errno set).
+ */
+enum pg_code pg__manifest_write_line(struct pg__manifest *m,
+                                     const char *line, size_t len)
+    PG_WARN_UNUSED;
 
 /* fsync and close; PG_E_IO if either failed. */
 enum pg_code pg__manifest_close(struct pg__manifest *m) PG_WARN_UNUSED;

@@ -79,7 +79,8 @@ static int copy_list(const char *const **v, size_t n)
                    &(o)->load_cookies, &(o)->save_cookies, \
                    &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate, \
                    &(o)->divert_path, \
-                   &(o)->frontier, &(o)->job_name, &(o)->job_shape
+                   &(o)->frontier, &(o)->job_name, &(o)->job_shape, \
+                   &(o)->exec_cmd
 #define LISTS(o) { &(o)->urls, (o)->n_urls }, \
                  { &(o)->headers, (o)->n_headers }, \
                  { &(o)->xpaths, (o)->n_xpaths }, \

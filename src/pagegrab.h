@@ -30,8 +30,10 @@
  * Process mode forks the caller (mode = PG_MODE_PROCESS):
  *  - pg_job_run() fork()s `workers` worker processes from the calling
  *    process, at its start and again to replace a worker that died;
- *    they are gone when it returns.  Nothing else in the library forks;
- *    thread mode starts pthreads instead.
+ *    they are gone when it returns.  Thread mode starts pthreads instead.
+ *    Besides, in both modes, exec_cmd hooks are started with
+ *    posix_spawn() and reaped by their pids before pg_job_run()
+ *    returns.
  *  - Before each fork the library flushes stdio (fflush(NULL)) and
  *    blocks every signal; the parent's mask is restored right after.
  *  - A child runs only library code (fetch and extract, talking to the
@@ -51,7 +53,7 @@
  *    common signals get the library's or the default handlers: the
  *    embedder's handlers never run in a worker.  On Linux a worker gets
  *    SIGTERM when the parent dies.
- *  - The parent reaps each worker by its pid (wait4()).  Setting
+ *  - The parent reaps each worker (and hook) by its pid.  Setting
  *    SIGCHLD to SIG_IGN, or a SIGCHLD handler that reaps any child
  *    (waitpid(-1, ...)), steals those exits: do not, while a job runs.
  *  - Call pg_global_init() while single-threaded, as always; a
@@ -205,6 +207,17 @@ struct pg_result {
                                  hash_bodies */
     const char *duplicate_of; /* --dedup: the copy this body equals */
     struct pg_job *job;       /* the job this result belongs to */
+    /* --exec (exec_cmd): set after the result callback, for the
+     * manifest.  PG_EXEC_PENDING in the record written when the file is
+     * saved, PG_EXEC_DONE in the one written when its hook ended. */
+    enum pg_exec_state {
+        PG_EXEC_NONE = 0,     /* no hook for this result */
+        PG_EXEC_PENDING,      /* its hook has not ended yet */
+        PG_EXEC_DONE          /* exec_status and exec_ms are set */
+    } exec_state;
+    int exec_status;          /* the hook's exit code, 128 + N when
+                                 signal N killed it */
+    double exec_ms;           /* the hook's run time */
 };
 
 /*
@@ -243,6 +256,8 @@ struct pg_stats {
                                      mode */
     uint64_t other_shard; /* --shard: discovered pages recorded
                              other-shard (not in done, ok or failed) */
+    uint64_t exec_done;  /* --exec hooks that ended (0..255 or killed) */
+    uint64_t exec_failed;/* of those, the ones that did not exit 0 */
 };
 
 /* Called in the main thread after every finished URL. */
@@ -390,6 +405,23 @@ struct pg_options {
     const char *job_shape;      /* more crawl-shaping options of the
                                    embedder (e.g. naming rules), text
                                    that must be equal in every instance */
+    /* Hooks (exec.c).  For each saved file (status PG_ST_OK with a path)
+     * the main thread runs /bin/sh -c exec_cmd sh PATH: PATH ("$1") is
+     * output_dir as given joined with the saved name ("./NAME" when
+     * output_dir is "."; never starting with '-'), and PAGEGRAB_URL,
+     * PAGEGRAB_PATH, PAGEGRAB_STATUS, PAGEGRAB_CONTENT_TYPE,
+     * PAGEGRAB_HASH and PAGEGRAB_REFERRER are in its environment (unset
+     * when absent).  Nothing from the network is put into the command
+     * text.  Hooks run in their own process group, stdin /dev/null, with
+     * no descriptor of the job open, at most exec_jobs at once, without
+     * blocking the job; the result's record is written when its hook
+     * ends (exec_status, exec_ms).  After pg_job_stop() hooks get
+     * SIGTERM, then SIGKILL after grace_ms; resume runs again the hooks
+     * that did not end.  The job reaps each hook by its pid. */
+    const char *exec_cmd;       /* NULL: no hooks */
+    unsigned exec_jobs;         /* hooks at once, 0..1024; 0 (the
+                                   default): the number of online CPUs */
+    int exec_quiet;             /* hooks' stdout and stderr: /dev/null */
 
     pg_result_cb result_cb;
     void *result_userdata;

@@ -23,7 +23,7 @@
 #include "log.h"
 #include "pagegrab.h"
 
-#define PG__POOL_MAX_PARENT_FDS 8
+#define PG__POOL_MAX_PARENT_FDS 16
 
 struct pg__pool_config {
     enum pg_mode mode;
@@ -40,6 +40,12 @@ struct pg__pool_config {
     int parent_fds[PG__POOL_MAX_PARENT_FDS];
     size_t n_parent_fds;
     int wake_fd;             /* also polled by wait(); -1 if none */
+    int wake_fd2;            /* another (--exec hooks), or -1 */
+    /* Also closed in worker processes: descriptors the job opens and
+     * closes while the pool runs (--exec pidfds), read at each fork
+     * from the job's array (n entries, -1 unused). */
+    const int *more_fds;
+    size_t n_more_fds;
 };
 
 typedef void (*pg__pool_done_cb)(struct pg__item *it, void *userdata);

@@ -81,6 +81,10 @@ static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
         if (i != self && pp->w[i].fd >= 0)
             close(pp->w[i].fd);
     }
+    for (k = 0; k < c->n_more_fds; k++) {
+        if (c->more_fds[k] > 2 && c->more_fds[k] != mine)
+            close(c->more_fds[k]);
+    }
     for (k = 0; k < c->n_parent_fds; k++) {
         int fd = c->parent_fds[k];
 
@@ -156,7 +160,7 @@ static enum pg_code pp_start(struct pg__pool *p)
     unsigned i, ok = 0;
 
     pp->w = pg__calloc(p->cfg.workers, sizeof(*pp->w));
-    pp->pfd = pg__calloc(p->cfg.workers + 1, sizeof(*pp->pfd));
+    pp->pfd = pg__calloc(p->cfg.workers + 2, sizeof(*pp->pfd));
     if (!pp->w || !pp->pfd)
         return PG_E_NOMEM;
     for (i = 0; i < p->cfg.workers; i++) {
@@ -617,7 +621,10 @@ static enum pg_code pp_wait(struct pg__pool *p, int timeout_ms,
     pp->pfd[n].fd = p->cfg.wake_fd;
     pp->pfd[n].events = POLLIN;
     pp->pfd[n].revents = 0;
-    rc = poll(pp->pfd, n + 1, timeout_ms);
+    pp->pfd[n + 1].fd = p->cfg.wake_fd2;
+    pp->pfd[n + 1].events = POLLIN;
+    pp->pfd[n + 1].revents = 0;
+    rc = poll(pp->pfd, n + 2, timeout_ms);
     if (rc < 0 && errno != EINTR) {
         snprintf(p->errmsg, sizeof(p->errmsg), "poll failed");
         return PG_E_WORKER;

@@ -313,11 +313,12 @@ static enum pg_code tp_wait(struct pg__pool *p, int timeout_ms,
                             pg__pool_done_cb cb, void *ud)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
-    struct pollfd pfd[2] = { { tp->notify[0], POLLIN, 0 },
-                             { p->cfg.wake_fd, POLLIN, 0 } };
+    struct pollfd pfd[3] = { { tp->notify[0], POLLIN, 0 },
+                             { p->cfg.wake_fd, POLLIN, 0 },
+                             { p->cfg.wake_fd2, POLLIN, 0 } };
     char drain[256];
 
-    if (poll(pfd, 2, timeout_ms) > 0 && (pfd[0].revents & POLLIN)) {
+    if (poll(pfd, 3, timeout_ms) > 0 && (pfd[0].revents & POLLIN)) {
         while (read(tp->notify[0], drain, sizeof(drain)) > 0)
             ;
     }

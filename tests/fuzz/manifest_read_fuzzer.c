@@ -22,11 +22,20 @@ struct count {
     size_t records;
 };
 
-static enum pg_code on_record(const char *url, const char *status,
-                              const char *kind, const char *path,
-                              void *ud)
+static enum pg_code on_record(const struct pg__manifest_rec *rec, void *ud)
 {
     struct count *c = ud;
+    const char *url = rec->url, *status = rec->status, *kind = rec->kind,
+               *path = rec->path;
+    const char *more[3] = { rec->content_type, rec->hash, rec->referrer };
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (more[i] && strlen(more[i]) == (size_t)-1)
+            abort();
+    }
+    if (rec->len != strlen(rec->line) || rec->line[rec->len - 1] != '\n')
+        abort();
 
     if (!url || !status || !kind)
         abort();

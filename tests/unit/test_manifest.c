@@ -296,6 +296,32 @@ static void test_format_full_record(void **state)
     pg__buf_release(&b);
 }
 
+/* --exec: the pending key, then the hook's end, after duplicate_of. */
+static void test_format_exec(void **state)
+{
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+    const char *s;
+
+    (void)state;
+    full_result(&r);
+    r.exec_state = PG_EXEC_PENDING;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    s = pg__buf_str(&b);
+    assert_non_null(strstr(s, ",\"exec_pending\":true}\n"));
+    assert_null(strstr(s, "exec_status"));
+    assert_true(record_complete(s));
+    r.exec_state = PG_EXEC_DONE;
+    r.exec_status = 137;
+    r.exec_ms = 12.5;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    s = pg__buf_str(&b);
+    assert_non_null(strstr(s, ",\"exec_status\":137,\"exec_ms\":12.500}"));
+    assert_null(strstr(s, "exec_pending"));
+    assert_true(record_complete(s));
+    pg__buf_release(&b);
+}
+
 /* Every status has its documented name in the record. */
 static void test_format_status_names(void **state)
 {
@@ -634,20 +660,25 @@ struct seen {
     char url[64][64];
     char status[64][16];
     char path[64][32];
+    char ctype[64][32];
+    int pending[64];
     int n;
 };
 
-static enum pg_code collect(const char *url, const char *status,
-                            const char *kind, const char *path, void *ud)
+static enum pg_code collect(const struct pg__manifest_rec *rec, void *ud)
 {
     struct seen *s = ud;
+    const char *url = rec->url, *status = rec->status, *path = rec->path;
 
-    (void)kind;
     if (s->n < 64) {
         snprintf(s->url[s->n], sizeof(s->url[0]), "%s", url);
         snprintf(s->status[s->n], sizeof(s->status[0]), "%s", status);
         snprintf(s->path[s->n], sizeof(s->path[0]), "%s",
                  path ? path : "(null)");
+        snprintf(s->ctype[s->n], sizeof(s->ctype[0]), "%s",
+                 rec->content_type ? rec->content_type : "(null)");
+        s->pending[s->n] = rec->exec_pending;
+        assert_int_equal(rec->len, strlen(rec->line));
     }
     s->n++;
     return PG_OK;
@@ -702,6 +733,40 @@ static void test_read_skips_torn_middle(void **state)
     assert_string_equal(s.path[1], "(null)");
 }
 
+/* --resume reads exec_pending, never from inside a string. */
+static void test_read_exec_pending(void **state)
+{
+    char *dir = *state, path[4096];
+    struct pg__buf b = PG_BUF_INIT(256 * 1024);
+    struct pg_result r;
+    struct seen s;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/m.jsonl", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    memset(&r, 0, sizeof(r));
+    r.url = "http://h/1";
+    r.path = "h/1";
+    r.content_type = "image/png";
+    r.exec_state = PG_EXEC_PENDING;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    fputs(pg__buf_str(&b), f);
+    r.url = "http://h/2?,\"exec_pending\":true";
+    r.content_type = ",\"exec_pending\":true";
+    r.exec_state = PG_EXEC_DONE;
+    assert_int_equal(pg__manifest_format(&b, &r), PG_OK);
+    fputs(pg__buf_str(&b), f);
+    assert_int_equal(fclose(f), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(pg__manifest_read(path, collect, &s), PG_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.pending[0], 1);
+    assert_string_equal(s.ctype[0], "image/png");
+    assert_int_equal(s.pending[1], 0);
+    pg__buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,11 +775,14 @@ int main(void)
         cmocka_unit_test(test_json_str_null_and_append),
         cmocka_unit_test(test_json_str_exhaustive),
         cmocka_unit_test(test_format_full_record),
+        cmocka_unit_test(test_format_exec),
         cmocka_unit_test(test_format_status_names),
         cmocka_unit_test(test_format_no_forgery),
         cmocka_unit_test(test_format_long_url),
         cmocka_unit_test(test_append_cuts_torn_line),
         cmocka_unit_test_setup_teardown(test_read_skips_torn_middle,
+                                        setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_exec_pending,
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_mode_and_records,
                                         setup_dir, teardown_dir),
