@@ -143,6 +143,8 @@ void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
     size_t n;
     int seen;
 
+    if (link->kind == PG_LINK_CSS)
+        return; /* stylesheets are not fetched yet */
     if (kind == PG_KIND_PAGE) {
         if (page->res.depth + 1 > job->o->depth)
             return;
