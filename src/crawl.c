@@ -58,8 +58,8 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
 
 /*
  * --resume: whether url's last record in the old manifest was a success
- * that needs no redoing (pages are fetched again: their links are
- * needed).  Counted as done.
+ * that needs no redoing (pages and stylesheets are fetched again: their
+ * links are needed).  Counted as done.
  */
 int pg__crawl_already_done(struct pg_job *job, const char *url)
 {
@@ -98,6 +98,26 @@ static int in_scope(const struct pg_job *job, const char *host, size_t n)
     return 0;
 }
 
+/* The nesting of a stylesheet (0 for a page). */
+static unsigned css_nest(const struct pg__item *it)
+{
+    return (it->flags & PG_ITEM_NEST_MASK) >> PG_ITEM_NEST_SHIFT;
+}
+
+/* What a link found on page becomes: a page, an image or a stylesheet. */
+static enum pg_kind link_kind(const struct pg__link *link)
+{
+    switch (link->kind) {
+    case PG_LINK_PAGE:
+        return PG_KIND_PAGE;
+    case PG_LINK_CSS:
+        return PG_KIND_CSS;
+    case PG_LINK_IMAGE:
+        break;
+    }
+    return PG_KIND_IMAGE;
+}
+
 /* A new item for a discovered link, with what it inherits. */
 static struct pg__item *link_item(struct pg_job *job,
                                   const struct pg__item *page,
@@ -119,6 +139,8 @@ static struct pg__item *link_item(struct pg_job *job,
     it->res.depth = page->res.depth + (kind == PG_KIND_PAGE);
     if (kind == PG_KIND_PAGE)
         it->flags |= PG_ITEM_PARSE;
+    else if (kind == PG_KIND_CSS)
+        it->flags |= PG_ITEM_CSS | (css_nest(page) + 1) << PG_ITEM_NEST_SHIFT;
     else
         it->flags |= PG_ITEM_IMAGE;
     if (!job->o->no_robots)
@@ -135,16 +157,17 @@ static struct pg__item *link_item(struct pg_job *job,
 void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
                         const struct pg__link *link)
 {
-    enum pg_kind kind = link->kind == PG_LINK_PAGE ? PG_KIND_PAGE
-                                                   : PG_KIND_IMAGE;
+    enum pg_kind kind = link_kind(link);
     char host[PG_URL_MAX];
     struct pg__item *it;
     enum pg_code rc;
     size_t n;
     int seen;
 
-    if (link->kind == PG_LINK_CSS)
-        return; /* stylesheets are not fetched yet */
+    /* A page's stylesheets are its requisites, like its images: any
+     * host, whatever --depth; only @import chains are bounded. */
+    if (kind == PG_KIND_CSS && css_nest(page) + 1 > PG_CSS_NEST_MAX)
+        return;
     if (kind == PG_KIND_PAGE) {
         if (page->res.depth + 1 > job->o->depth)
             return;
@@ -243,7 +266,7 @@ static enum pg_code resume_record(const char *url, const char *status,
 {
     struct pg_job *job = ud;
     int ok = (!strcmp(status, "ok") || !strcmp(status, "exists")) &&
-             strcmp(kind, "page");
+             strcmp(kind, "page") && strcmp(kind, "css");
     enum pg_code rc;
 
     if (path && !pg__spool_check_name(path)) {

@@ -37,9 +37,20 @@ enum pg__item_flags {
                                       redirect leads to) */
     PG_ITEM_GUARD = 1 << 12,       /* may use a private address only if
                                       the first one it used was private */
-    PG_ITEM_IN_CALLBACK = 1 << 13  /* its result callback is running:
+    PG_ITEM_IN_CALLBACK = 1 << 13, /* its result callback is running:
                                       pg_result_save/fail may change it */
+    PG_ITEM_CSS = 1 << 14          /* a stylesheet (--images): parsed as
+                                      CSS; HTML is a mismatch */
 };
+
+/*
+ * A stylesheet's nesting, kept in its flags (so that it travels with the
+ * item to workers and spill files): 1 for one a page links to, 2 for one
+ * that stylesheet @imports, and so on up to PG_CSS_NEST_MAX.
+ */
+#define PG_ITEM_NEST_SHIFT 16
+#define PG_ITEM_NEST_MASK (7u << PG_ITEM_NEST_SHIFT)
+#define PG_CSS_NEST_MAX 5u
 
 struct pg__item {
     struct pg__item *next;  /* queue link, owned by whoever holds it */

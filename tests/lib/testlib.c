@@ -1131,7 +1131,7 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         "robots",      "listed",        "too-large",  "skipped",
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
     };
-    static const char *const kinds[] = {"file", "page", "image"};
+    static const char *const kinds[] = {"file", "page", "image", "css"};
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);
     const char *status;
     const char *kind;
