@@ -425,7 +425,66 @@ static void test_without_images(struct pg_test *t)
     site_stop(&s);
 }
 
+/*
+ * The rules around stylesheets: one answered with HTML is a
+ * type-mismatch (exit 1, nothing saved); --reject applies to
+ * stylesheets, --accept (an image filter) does not.
+ */
+static void test_rules(struct pg_test *t)
+{
+    static const char page[] =
+        "<link rel=stylesheet href=/s/html.css>"
+        "<link rel=stylesheet href=/s/skip-me.css>"
+        "<link rel=stylesheet href=/s/ok.css>";
+    static const char html[] = "<!DOCTYPE html><html><body>login</body>";
+    struct pg_test_route r[7];
+    struct pg_test_server *srv;
+    struct pg_args x = {{0}, 0};
+    struct pg_manifest m;
+    const struct pg_record *rec;
+    struct pg_run run;
+    char *man = pg_path(t, "m.jsonl");
+
+    route(&r[0], "/page.html", page, "text/html");
+    route(&r[1], "/s/html.css", html, "text/css");
+    route(&r[2], "/s/skip-me.css", ".a{background:url(no.png)}", "text/css");
+    route(&r[3], "/s/ok.css", ".a{background:url(a.png)}.b{background:"
+          "url(b.gif)}", "text/css");
+    route(&r[4], "/s/a.png", "IMG a", "image/png");
+    route(&r[5], "/s/b.gif", "IMG b", "image/gif");
+    route(&r[6], "/robots.txt", "", "text/plain");
+    r[6].status = 404;
+    srv = start(t, r, 7);
+    pg_args_push(&x, "--mode", t->mode, "-o", pg_path(t, "out"),
+                 "--manifest", man, "--images", "--accept", "\\.png$",
+                 "--reject", "skip-me", "-q",
+                 pg_test_server_url(srv, "/page.html"), END);
+    pg_run(t, &run, NULL, 60, x.v);
+    PG_CHECK_INT(t, run.code, 1, "exit status (a type-mismatch)");
+    pg_manifest_must_load(t, man, &m);
+    rec = record_of(t, &m, srv, "/s/html.css");
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "type-mismatch",
+                 "html.css");
+    PG_CHECK(t, pg_record_is_null(rec, "path"), "html.css was saved");
+    rec = record_of(t, &m, srv, "/s/skip-me.css");
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "filtered", "skip-me.css");
+    rec = record_of(t, &m, srv, "/s/ok.css");
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "ok", "ok.css");
+    rec = record_of(t, &m, srv, "/s/a.png");
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "ok", "a.png");
+    rec = record_of(t, &m, srv, "/s/b.gif");
+    PG_CHECK_STR(t, pg_record_str(rec, "status"), "filtered", "b.gif");
+    PG_CHECK_INT(t, pg_test_server_hits(srv, "/s/skip-me.css", NULL), 0,
+                 "skip-me.css requests");
+    PG_CHECK_INT(t, pg_test_server_hits(srv, "/s/b.gif", NULL), 0,
+                 "b.gif requests");
+    pg_manifest_release(&m);
+    pg_run_release(&run);
+    pg_test_server_stop(srv);
+}
+
 static const struct pg_test_case cases[] = {
+    {"rules", test_rules, PG_TEST_PER_MODE, 60},
     {"list", test_list, PG_TEST_PER_MODE, 90},
     {"crawl", test_crawl, PG_TEST_PER_MODE, 120},
     {"without_images", test_without_images, PG_TEST_PER_MODE, 60},
