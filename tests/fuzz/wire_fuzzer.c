@@ -83,21 +83,21 @@ static void result(const void *payload, size_t len)
         abort();
     pg__wire_reader_init(&r, payload, len);
     it->id = pg__wire_get_u64(&r);
-    it->status = (enum pg_status)pg__wire_get_u32(&r);
-    it->http_code = (long)pg__wire_get_u64(&r);
-    it->bytes = pg__wire_get_u64(&r);
-    it->time_ms = pg__wire_get_f64(&r);
+    it->res.status = (enum pg_status)pg__wire_get_u32(&r);
+    it->res.http_code = (long)pg__wire_get_u64(&r);
+    it->res.bytes = pg__wire_get_u64(&r);
+    it->res.time_ms = pg__wire_get_f64(&r);
     for (k = 0; k < 5; k++)
         (void)get_str(&r);
     it->flags = pg__wire_get_u32(&r);
     it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(&r);
-    it->n_links = pg__wire_get_u32(&r);
+    it->res.links = pg__wire_get_u32(&r);
     n = pg__wire_get_u32(&r);
     for (i = 0; !r.bad && i < n; i++) {
         uint32_t kind = pg__wire_get_u32(&r);
         const char *url = get_str(&r);
 
-        if (r.bad || !url || kind > PG_LINK_PAGE)
+        if (r.bad || !url || kind > PG_LINK_CSS)
             break;
         if (pg__links_add(&it->links, (enum pg__link_kind)kind, url))
             abort();
