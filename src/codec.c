@@ -121,7 +121,7 @@ enum pg_code pg__codec_get_links(struct pg__wire_reader *r,
         const char *url = pg__wire_get_str(r);
         enum pg_code rc;
 
-        if (r->bad || !url || kind > PG_LINK_PAGE)
+        if (r->bad || !url || kind > PG_LINK_CSS)
             return PG_E_PARSE;
         rc = pg__links_append(l, (enum pg__link_kind)kind, url);
         if (rc)

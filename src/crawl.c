@@ -59,8 +59,8 @@ void pg__crawl_robots_done(struct pg_job *job, struct pg__item *it)
 
 /*
  * --resume: whether url's last record in the old manifest was a success
- * that needs no redoing (pages are fetched again: their links are
- * needed).  Counted as done.
+ * that needs no redoing (pages and stylesheets are fetched again: their
+ * links are needed).  Counted as done.
  */
 int pg__crawl_already_done(struct pg_job *job, const char *url)
 {
@@ -100,6 +100,26 @@ static int in_scope(const struct pg_job *job, const char *host, size_t n)
     return 0;
 }
 
+/* The nesting of a stylesheet (0 for a page). */
+static unsigned css_nest(const struct pg__item *it)
+{
+    return (it->flags & PG_ITEM_NEST_MASK) >> PG_ITEM_NEST_SHIFT;
+}
+
+/* What a link found on page becomes: a page, an image or a stylesheet. */
+static enum pg_kind link_kind(const struct pg__link *link)
+{
+    switch (link->kind) {
+    case PG_LINK_PAGE:
+        return PG_KIND_PAGE;
+    case PG_LINK_CSS:
+        return PG_KIND_CSS;
+    case PG_LINK_IMAGE:
+        break;
+    }
+    return PG_KIND_IMAGE;
+}
+
 /* A new item for a discovered link, with what it inherits. */
 static struct pg__item *link_item(struct pg_job *job,
                                   const struct pg__item *page,
@@ -121,6 +141,8 @@ static struct pg__item *link_item(struct pg_job *job,
     it->res.depth = page->res.depth + (kind == PG_KIND_PAGE);
     if (kind == PG_KIND_PAGE)
         it->flags |= PG_ITEM_PARSE;
+    else if (kind == PG_KIND_CSS)
+        it->flags |= PG_ITEM_CSS | (css_nest(page) + 1) << PG_ITEM_NEST_SHIFT;
     else
         it->flags |= PG_ITEM_IMAGE;
     if (!job->o->no_robots)
@@ -191,12 +213,15 @@ static int page_fate(struct pg_job *job, const char *url)
 void pg__crawl_discover(struct pg_job *job, const struct pg__item *page,
                         const struct pg__link *link)
 {
-    enum pg_kind kind = link->kind == PG_LINK_PAGE ? PG_KIND_PAGE
-                                                   : PG_KIND_IMAGE;
+    enum pg_kind kind = link_kind(link);
     struct pg__item *it;
     enum pg_code rc;
     int seen, fate = 1;
 
+    /* A page's stylesheets are its requisites, like its images: any
+     * host, whatever --depth; only @import chains are bounded. */
+    if (kind == PG_KIND_CSS && css_nest(page) + 1 > PG_CSS_NEST_MAX)
+        return;
     if (kind == PG_KIND_PAGE) {
         if (page->res.depth + 1 > job->o->depth)
             return;
@@ -296,7 +321,7 @@ static enum pg_code resume_record(const struct pg__manifest_rec *rec,
 {
     struct pg_job *job = ud;
     uint64_t h = pg__hash64(rec->url, strlen(rec->url));
-    int ok = !strcmp(rec->status, "ok") || !strcmp(rec->status, "exists");
+    int ok = (!strcmp(rec->status, "ok") || !strcmp(rec->status, "exists"));
     enum pg_code rc;
 
     if (rec->path && !pg__spool_check_name(rec->path)) {
@@ -313,8 +338,10 @@ static enum pg_code resume_record(const struct pg__manifest_rec *rec,
             return rc;
     }
     return pg__nameset_put(&job->done, h,
-                           (ok && strcmp(rec->kind, "page") ?
-                            RESUME_DONE : 0) |
+                           /* pages and stylesheets: fetched again for
+                            * their links */
+                           (ok && strcmp(rec->kind, "page") &&
+                            strcmp(rec->kind, "css") ? RESUME_DONE : 0) |
                            (ok && rec->exec_pending ? RESUME_HOOK : 0) |
                            /* recorded (and diverted) as another
                             * shard's page */

@@ -67,6 +67,7 @@ const char *pg_kind_name(enum pg_kind kind)
     case PG_KIND_FILE: return "file";
     case PG_KIND_PAGE: return "page";
     case PG_KIND_IMAGE: return "image";
+    case PG_KIND_CSS: return "css";
     }
     return "unknown";
 }

@@ -28,6 +28,7 @@
 
 #include "ascii.h"
 #include "charset.h"
+#include "css.h"
 #include "extract.h"
 #include "mem.h"
 #include "prescan.h"
@@ -132,6 +133,16 @@ static const char default_images[] =
     "name()='data-lazy-src'] | "
     "//source/@*[name()='srcset' or name()='data-srcset']";
 static const char default_image_links[] = "//a/@href";
+/* With --images, CSS and meta data too (see extract.h). */
+static const char default_stylesheets[] =
+    "//link[contains(concat(' ', translate(normalize-space(@rel), "
+    "'STYLEHS', 'stylehs'), ' '), ' stylesheet ')]/@href";
+static const char default_meta_images[] =
+    "//meta[@property='og:image' or @property='og:image:url' or "
+    "@property='og:image:secure_url' or @name='twitter:image' or "
+    "@name='twitter:image:src' or @property='twitter:image']/@content";
+static const char default_style_blocks[] = "//style";
+static const char default_style_attrs[] = "//@style";
 static const char base_href[] = "(//base[@href])[1]/@href";
 
 /* Attributes taken, in this order, from an element an XPath selects. */
@@ -145,6 +156,15 @@ struct expr {
     const char *text;
     enum pg__link_kind kind;
     int image_files_only; /* keep URLs with an image extension only */
+    int css;              /* values are CSS: style blocks (elements,
+                             with @import) or declarations (attributes) */
+};
+
+/* How the results of an expression are read (add_expr). */
+enum how {
+    HOW_URL = 0,     /* every URL */
+    HOW_IMAGE_FILES, /* URLs with an image extension only */
+    HOW_CSS          /* CSS text: its url()s (and @imports) */
 };
 
 struct pg__extractor {
@@ -173,7 +193,7 @@ void pg__extractor_free(struct pg__extractor *x)
 
 /* Compile text as the next expression of x. */
 static enum pg_code add_expr(struct pg__extractor *x, const char *text,
-                             enum pg__link_kind kind, int image_files_only,
+                             enum pg__link_kind kind, int how,
                              char *err, size_t errlen)
 {
     char why[PG_ERRBUF_SIZE];
@@ -188,9 +208,34 @@ static enum pg_code add_expr(struct pg__extractor *x, const char *text,
     }
     e->text = text;
     e->kind = kind;
-    e->image_files_only = image_files_only;
+    e->image_files_only = how == HOW_IMAGE_FILES;
+    e->css = how == HOW_CSS;
     x->n++;
     return PG_OK;
+}
+
+/* The built-in expressions of --images. */
+static enum pg_code add_defaults(struct pg__extractor *x, char *err,
+                                 size_t errlen)
+{
+    static const struct {
+        const char *text;
+        enum pg__link_kind kind;
+        enum how how;
+    } d[] = {
+        {default_images, PG_LINK_IMAGE, HOW_URL},
+        {default_image_links, PG_LINK_IMAGE, HOW_IMAGE_FILES},
+        {default_stylesheets, PG_LINK_CSS, HOW_URL},
+        {default_meta_images, PG_LINK_IMAGE, HOW_URL},
+        {default_style_blocks, PG_LINK_IMAGE, HOW_CSS},
+        {default_style_attrs, PG_LINK_IMAGE, HOW_CSS},
+    };
+    enum pg_code rc = PG_OK;
+    size_t i;
+
+    for (i = 0; !rc && i < PG_ARRAY_SIZE(d); i++)
+        rc = add_expr(x, d[i].text, d[i].kind, d[i].how, err, errlen);
+    return rc;
 }
 
 enum pg_code pg__extractor_new(const struct pg__extract_config *cfg,
@@ -204,7 +249,7 @@ enum pg_code pg__extractor_new(const struct pg__extract_config *cfg,
     *out = NULL;
     err[0] = '\0';
     pg__extract_silence();
-    n = 2 + cfg->n_image_xpaths + cfg->n_follow_xpaths;
+    n = 6 + cfg->n_image_xpaths + cfg->n_follow_xpaths;
     x = pg__calloc(1, sizeof(*x));
     if (!x)
         goto out;
@@ -215,15 +260,12 @@ enum pg_code pg__extractor_new(const struct pg__extract_config *cfg,
         goto out;
     rc = pg__xpath_compile(x->xp, &x->xerr, base_href, &x->base, err, errlen);
     if (!rc && cfg->default_images)
-        rc = add_expr(x, default_images, PG_LINK_IMAGE, 0, err, errlen);
-    if (!rc && cfg->default_images)
-        rc = add_expr(x, default_image_links, PG_LINK_IMAGE, 1, err,
-                      errlen);
+        rc = add_defaults(x, err, errlen);
     for (i = 0; !rc && i < cfg->n_image_xpaths; i++)
-        rc = add_expr(x, cfg->image_xpaths[i], PG_LINK_IMAGE, 0, err,
+        rc = add_expr(x, cfg->image_xpaths[i], PG_LINK_IMAGE, HOW_URL, err,
                       errlen);
     for (i = 0; !rc && i < cfg->n_follow_xpaths; i++)
-        rc = add_expr(x, cfg->follow_xpaths[i], PG_LINK_PAGE, 0, err,
+        rc = add_expr(x, cfg->follow_xpaths[i], PG_LINK_PAGE, HOW_URL, err,
                       errlen);
 out:
     if (rc) {
@@ -243,11 +285,9 @@ out:
 /* The state of one pg__extract() call. */
 struct page {
     struct pg__extractor *x;
-    CURLU *base;
-    struct pg__links *out;
-    size_t added; /* links this call added to out */
-    int full;     /* the link limit is reached: stop */
-    char *err;    /* the first warning goes here */
+    struct pg__link_sink sink; /* base, out, the link limit */
+    size_t css_refs;           /* CSS references that may still be read */
+    char *err;                 /* the first warning goes here */
     size_t errlen;
 };
 
@@ -272,33 +312,31 @@ static void warn(struct page *pg, const char *fmt, ...)
 static enum pg_code add_ref(struct page *pg, const struct expr *e,
                             const char *ref, size_t len)
 {
-    size_t max = pg->x->cfg->max_links;
-    enum pg_code rc;
-    char *url;
-    int added;
+    enum pg_code rc = pg__link_sink_add(&pg->sink, e->kind, ref, len,
+                                        e->image_files_only);
 
-    if (pg->full)
-        return PG_OK;
-    rc = pg__link_resolve_with(pg->base, ref, len, &url);
-    if (rc)
-        return rc;
-    if (e->image_files_only && !pg__link_is_image(url)) {
-        pg_free(url);
-        return PG_OK;
+    if (pg->sink.full)
+        warn(pg, "more than %zu links; the rest of the page is skipped",
+             pg->sink.max);
+    return rc;
+}
+
+/* Add the url()s of CSS text (with its @imports when imports). */
+static enum pg_code add_css(struct page *pg, const char *css, size_t len,
+                            int imports)
+{
+    enum pg_code rc;
+    int cut = 0;
+
+    rc = pg__css_links(&pg->sink, css, len, imports, &pg->css_refs, &cut);
+    if (cut) {
+        pg->sink.out->truncated = 1;
+        warn(pg, "more than %u CSS references; the rest of the page's "
+             "CSS is skipped", PG_CSS_MAX_REFS);
     }
-    if (max && pg->added >= max) {
-        if (!pg__links_has(pg->out, e->kind, url)) {
-            pg->full = 1;
-            pg->out->truncated = 1;
-            warn(pg, "more than %zu links; the rest of the page is "
-                 "skipped", max);
-        }
-        pg_free(url);
-        return PG_OK;
-    }
-    rc = pg__links_take(pg->out, e->kind, url, &added);
-    if (!rc && added)
-        pg->added++;
+    if (pg->sink.full)
+        warn(pg, "more than %zu links; the rest of the page is skipped",
+             pg->sink.max);
     return rc;
 }
 
@@ -315,7 +353,7 @@ static enum pg_code add_srcset(struct page *pg, const struct expr *e,
         return rc;
     if (!pg->x->cfg->srcset_all && n > 1)
         qsort(c, n, sizeof(*c), pg__srcset_cmp);
-    for (i = 0; i < n && !pg->full; i++) {
+    for (i = 0; i < n && !pg->sink.full; i++) {
         rc = add_ref(pg, e, c[i].url, c[i].len);
         if (rc == PG_E_NOMEM) {
             result = rc;
@@ -361,7 +399,12 @@ static enum pg_code add_attr(struct page *pg, const struct expr *e,
 {
     xmlChar *tofree;
     const char *v = attr_value(a, &tofree);
-    enum pg_code rc = add_value(pg, e, (const char *)a->name, v);
+    enum pg_code rc;
+
+    if (e->css)
+        rc = add_css(pg, v, strlen(v), 0);
+    else
+        rc = add_value(pg, e, (const char *)a->name, v);
 
     xmlFree(tofree);
     return rc;
@@ -381,6 +424,14 @@ static enum pg_code add_node(struct page *pg, const struct expr *e,
         rc = add_attr(pg, e, (xmlAttrPtr)node);
         break;
     case XML_ELEMENT_NODE:
+        if (e->css) {
+            text = xmlNodeGetContent(node);
+            if (text)
+                rc = add_css(pg, (const char *)text,
+                             strlen((const char *)text), 1);
+            xmlFree(text);
+            break;
+        }
         for (k = 0; k < PG_ARRAY_SIZE(element_attrs); k++) {
             for (a = node->properties; a; a = a->next) {
                 if (!a->ns && !strcmp((const char *)a->name,
@@ -432,7 +483,7 @@ static enum pg_code eval(struct page *pg, xmlXPathCompExprPtr comp,
         x->xerr.code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED ||
         x->xerr.code ==
             XML_XPATH_EXPRESSION_OK + XPATH_RECURSION_LIMIT_EXCEEDED)
-        pg->out->truncated = 1;
+        pg->sink.out->truncated = 1;
     warn(pg, "XPath expression '%.100s' failed: %s", text,
          x->xerr.code ? pg__xpath_msg(x->xerr.code) : "no result");
     return PG_OK;
@@ -451,7 +502,7 @@ static enum pg_code run_expr(struct page *pg, const struct expr *e)
     case XPATH_NODESET:
         for (i = 0; r->nodesetval && i < r->nodesetval->nodeNr; i++) {
             rc = add_node(pg, e, r->nodesetval->nodeTab[i]);
-            if (rc || pg->full)
+            if (rc || pg->sink.full)
                 break;
         }
         break;
@@ -493,7 +544,7 @@ static enum pg_code set_base(struct page *pg)
         r->nodesetval->nodeTab[0]->type != XML_ATTRIBUTE_NODE)
         goto out;
     v = attr_value((xmlAttrPtr)r->nodesetval->nodeTab[0], &tofree);
-    rc = pg__link_resolve_with(pg->base, v, strlen(v), &url);
+    rc = pg__link_resolve_with(pg->sink.base, v, strlen(v), &url);
     if (rc) {
         rc = rc == PG_E_NOMEM ? rc : PG_OK;
         goto out;
@@ -503,8 +554,8 @@ static enum pg_code set_base(struct page *pg)
         rc = rc == PG_E_NOMEM ? rc : PG_OK;
         goto out;
     }
-    curl_url_cleanup(pg->base);
-    pg->base = h;
+    curl_url_cleanup(pg->sink.base);
+    pg->sink.base = h;
 out:
     pg_free(url);
     xmlFree(tofree);
@@ -658,12 +709,14 @@ enum pg_code pg__extract(struct pg__extractor *x, const char *body,
     memset(&t, 0, sizeof(t));
     memset(&pg, 0, sizeof(pg));
     pg.x = x;
-    pg.out = out;
+    pg.sink.out = out;
+    pg.sink.max = x->cfg->max_links;
+    pg.css_refs = PG_CSS_MAX_REFS;
     pg.err = err;
     pg.errlen = errlen;
     err[0] = '\0';
     rc = pg__link_base(page_url ? page_url : "", page_url ?
-                     strlen(page_url) : 0, &pg.base);
+                     strlen(page_url) : 0, &pg.sink.base);
     if (rc) {
         if (rc != PG_E_NOMEM) {
             snprintf(err, errlen, "page URL '%.200s' is not an http(s) "
@@ -701,7 +754,7 @@ enum pg_code pg__extract(struct pg__extractor *x, const char *body,
     }
     x->xp->doc = doc;
     rc = set_base(&pg);
-    for (i = 0; !rc && !pg.full && i < x->n; i++)
+    for (i = 0; !rc && !pg.sink.full && i < x->n; i++)
         rc = run_expr(&pg, &x->e[i]);
 out:
     if (rc == PG_E_NOMEM)
@@ -710,6 +763,6 @@ out:
     x->xp->node = NULL;
     if (doc)
         xmlFreeDoc(doc);
-    curl_url_cleanup(pg.base);
+    curl_url_cleanup(pg.sink.base);
     return rc;
 }

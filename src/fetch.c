@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "css.h"
 #include "fetch.h"
 #include "mem.h"
 #include "proxy.h"
@@ -111,6 +112,72 @@ static void hash_final(struct pg__xfer *x, struct pg__item *it)
     it->hash[2 * n] = '\0';
 }
 
+/* The start of the spooled body (at most PG_PARSE_MAX bytes, then a
+ * NUL), or NULL when out of memory; *got says how much was read. */
+static char *read_body(struct pg__xfer *x, const struct pg__item *it,
+                       size_t *got)
+{
+    size_t want = it->res.bytes > PG_PARSE_MAX ? PG_PARSE_MAX
+                                               : (size_t)it->res.bytes;
+    char *body = pg_malloc(want + 1);
+
+    *got = 0;
+    if (!body)
+        return NULL;
+    while (*got < want) {
+        ssize_t r = pread(x->fd, body + *got, want - *got, (off_t)*got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        *got += (size_t)r;
+    }
+    body[*got] = '\0';
+    return body;
+}
+
+/* After a parse that ended with rc and err: the cut, logged, counted. */
+static void parsed(const struct pg__fetch_config *c, struct pg__item *it,
+                   enum pg_code rc, char *err, size_t errlen)
+{
+    if (rc)
+        pg__log(c->log, PG_LOG_DEBUG, "%s: not parsed: %s", it->url, err);
+    if (!rc && it->res.bytes > PG_PARSE_MAX && !it->links.truncated) {
+        it->links.truncated = 1;
+        snprintf(err, errlen, "%s of %llu bytes: only the first %u are "
+                 "parsed", (it->flags & PG_ITEM_CSS) ? "stylesheet" : "page",
+                 (unsigned long long)it->res.bytes, PG_PARSE_MAX);
+    }
+    if (it->links.truncated) {
+        it->res.links_truncated = 1;
+        pg__log(c->log, PG_LOG_WARN, "%s: links truncated: %s", it->url,
+                err);
+    }
+    it->res.links = (unsigned)it->links.n;
+}
+
+/* Parse a fetched stylesheet: its url()s and @imports, resolved against
+ * its own (final) URL. */
+static void parse_css(struct pg__xfer *x, struct pg__item *it)
+{
+    const struct pg__fetch_config *c = x->f->cfg;
+    const struct pg__extract_config *xc = c->extract;
+    char err[PG_ERRBUF_SIZE];
+    size_t got;
+    char *body = read_body(x, it, &got);
+    enum pg_code rc;
+
+    if (!body)
+        return;
+    rc = pg__css_extract(body, got, it->res.final_url ? it->res.final_url
+                         : it->url, xc->max_links, xc->max_bytes ?
+                         xc->max_bytes : PG_EXTRACT_MAX_BYTES, &it->links,
+                         err, sizeof(err));
+    parsed(c, it, rc, err, sizeof(err));
+    pg_free(body);
+}
+
 /* Parse a fetched HTML page from its spool file (still open). */
 static void parse_page(struct pg__xfer *x, struct pg__item *it)
 {
@@ -118,9 +185,13 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     const struct pg__fetch_config *c = f->cfg;
     char err[PG_ERRBUF_SIZE];
     char *body;
-    size_t got = 0, want;
+    size_t got;
     enum pg_code rc;
 
+    if (c->extract && (it->flags & PG_ITEM_CSS)) {
+        parse_css(x, it);
+        return;
+    }
     if (!c->extract || !pg__extract_is_html(it->res.content_type, x->sniff,
                                             x->sniff_len))
         return;
@@ -135,37 +206,13 @@ static void parse_page(struct pg__xfer *x, struct pg__item *it)
     }
     if (!f->x)
         return;
-    want = it->res.bytes > PG_PARSE_MAX ? PG_PARSE_MAX : (size_t)it->res.bytes;
-    body = pg_malloc(want + 1);
+    body = read_body(x, it, &got);
     if (!body)
         return;
-    while (got < want) {
-        ssize_t r = pread(x->fd, body + got, want - got, (off_t)got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    body[got] = '\0';
     rc = pg__extract(f->x, body, got, it->res.content_type,
-                     it->res.final_url ? it->res.final_url : it->url, &it->links,
-                     err, sizeof(err));
-    if (rc)
-        pg__log(c->log, PG_LOG_DEBUG, "%s: not parsed: %s", it->url, err);
-    if (!rc && it->res.bytes > PG_PARSE_MAX && !it->links.truncated) {
-        it->links.truncated = 1;
-        snprintf(err, sizeof(err), "page of %llu bytes: only the first %u "
-                 "are parsed", (unsigned long long)it->res.bytes,
-                 PG_PARSE_MAX);
-    }
-    if (it->links.truncated) {
-        it->res.links_truncated = 1;
-        pg__log(c->log, PG_LOG_WARN, "%s: links truncated: %s", it->url,
-                err);
-    }
-    it->res.links = (unsigned)it->links.n;
+                     it->res.final_url ? it->res.final_url : it->url,
+                     &it->links, err, sizeof(err));
+    parsed(c, it, rc, err, sizeof(err));
     pg_free(body);
 }
 
@@ -427,16 +474,18 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     if (x->first_addr == PG_ADDR_PRIVATE)
         it->flags |= PG_ITEM_PRIVATE_IP;
     /* By Content-Type or by the bytes, whatever the type claims. */
-    if (it->res.status == PG_ST_OK && (it->flags & PG_ITEM_IMAGE) &&
+    if (it->res.status == PG_ST_OK &&
+        (it->flags & (PG_ITEM_IMAGE | PG_ITEM_CSS)) &&
         (pg__extract_is_html(it->res.content_type, x->sniff, x->sniff_len) ||
          pg__extract_is_html(NULL, x->sniff, x->sniff_len)))
-        pg__item_error(it, PG_ST_TYPE_MISMATCH, "an image link answered "
+        pg__item_error(it, PG_ST_TYPE_MISMATCH, "%s link answered "
                        "with HTML (Content-Type %s)",
+                       (it->flags & PG_ITEM_CSS) ? "a stylesheet" : "an image",
                        it->res.content_type ? it->res.content_type : "none");
     if (it->res.status == PG_ST_OK) {
         if (c->hash)
             hash_final(x, it);
-        if (it->flags & PG_ITEM_PARSE)
+        if (it->flags & (PG_ITEM_PARSE | PG_ITEM_CSS))
             parse_page(x, it);
     }
 

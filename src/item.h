@@ -42,9 +42,20 @@ enum pg__item_flags {
     PG_ITEM_PERMANENT = 1 << 14,   /* set by the worker: a failure no
                                       retry can fix (a refused TLS
                                       certificate): not retried */
-    PG_ITEM_LEASED = 1 << 15       /* claimed from a shared frontier: its
+    PG_ITEM_LEASED = 1 << 15,      /* claimed from a shared frontier: its
                                       lease is held until complete() */
+    PG_ITEM_CSS = 1 << 19          /* a stylesheet (--images): parsed as
+                                      CSS; HTML is a mismatch */
 };
+
+/*
+ * A stylesheet's nesting, kept in its flags (so that it travels with the
+ * item to workers and spill files): 1 for one a page links to, 2 for one
+ * that stylesheet @imports, and so on up to PG_CSS_NEST_MAX.
+ */
+#define PG_ITEM_NEST_SHIFT 16
+#define PG_ITEM_NEST_MASK (7u << PG_ITEM_NEST_SHIFT)
+#define PG_CSS_NEST_MAX 5u
 
 struct pg__item {
     struct pg__item *next;  /* queue link, owned by whoever holds it */

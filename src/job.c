@@ -163,11 +163,15 @@ void pg__job_fail(struct pg_job *job, enum pg_code code)
     }
 }
 
-/* Whether a page that was parsed is also kept. */
+/* Whether a page that was parsed is also kept; a stylesheet is kept
+ * when pages are. */
 static int keep_body(const struct pg_job *job, const struct pg__item *it)
 {
-    return !(it->res.kind == PG_KIND_PAGE && (it->flags & PG_ITEM_HTML) &&
-             (job->o->images_only || job->o->list_only));
+    int parsed = (it->res.kind == PG_KIND_PAGE &&
+                  (it->flags & PG_ITEM_HTML)) ||
+                 it->res.kind == PG_KIND_CSS;
+
+    return !(parsed && (job->o->images_only || job->o->list_only));
 }
 
 /* Whether a failed attempt is worth another try. */

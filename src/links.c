@@ -327,6 +327,37 @@ enum pg_code pg__link_resolve(const char *base, const char *ref,
     return rc;
 }
 
+enum pg_code pg__link_sink_add(struct pg__link_sink *s,
+                               enum pg__link_kind k, const char *ref,
+                               size_t len, int image_files_only)
+{
+    enum pg_code rc;
+    char *url;
+    int added;
+
+    if (s->full)
+        return PG_OK;
+    rc = pg__link_resolve_with(s->base, ref, len, &url);
+    if (rc)
+        return rc;
+    if (image_files_only && !pg__link_is_image(url)) {
+        pg_free(url);
+        return PG_OK;
+    }
+    if (s->max && s->added >= s->max) {
+        if (!pg__links_has(s->out, k, url)) {
+            s->full = 1;
+            s->out->truncated = 1;
+        }
+        pg_free(url);
+        return PG_OK;
+    }
+    rc = pg__links_take(s->out, k, url, &added);
+    if (!rc && added)
+        s->added++;
+    return rc;
+}
+
 /* 1 if the path of the normalised url ends in an image extension. */
 int pg__link_is_image(const char *url)
 {

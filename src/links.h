@@ -27,7 +27,8 @@
 
 enum pg__link_kind {
     PG_LINK_IMAGE = 0, /* an image to download */
-    PG_LINK_PAGE = 1   /* a page to fetch and parse (--follow) */
+    PG_LINK_PAGE = 1,  /* a page to fetch and parse (--follow) */
+    PG_LINK_CSS = 2    /* a stylesheet to fetch and parse (--images) */
 };
 
 struct pg__link {
@@ -113,6 +114,32 @@ enum pg_code pg__link_base(const char *abs, size_t n,
 /* pg__link_resolve() against a handle from pg__link_base(). */
 enum pg_code pg__link_resolve_with(CURLU *base, const char *ref,
                                    size_t len, char **out) PG_WARN_UNUSED;
+
+/*
+ * Where one page's (or stylesheet's) references go: resolved against
+ * base, added to out, at most max of them (0: no limit).  The caller
+ * sets base, out and max and zeroes the rest; base stays the caller's.
+ */
+struct pg__link_sink {
+    CURLU *base;
+    struct pg__links *out;
+    size_t max;
+    size_t added; /* links added through this sink */
+    int full;     /* a new link was refused for max: out->truncated is
+                     set and the rest of the input should be skipped */
+};
+
+/*
+ * Resolve ref[0..len) against s->base (pg__link_resolve_with()) and add
+ * it with kind k; when image_files_only, only a URL whose path ends in
+ * an image extension.  Returns PG_OK when the reference gave a usable
+ * URL (added, already there, not an image file, or refused because s
+ * is full), PG_E_URL or PG_E_SCHEME when not, PG_E_NOMEM.
+ */
+enum pg_code pg__link_sink_add(struct pg__link_sink *s,
+                               enum pg__link_kind k, const char *ref,
+                               size_t len, int image_files_only)
+    PG_WARN_UNUSED;
 
 /* 1 if the path of the normalised url ends in an image extension. */
 int pg__link_is_image(const char *url);

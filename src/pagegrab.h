@@ -145,10 +145,12 @@ PG_API int pg_status_is_success(enum pg_status st);
 enum pg_kind {
     PG_KIND_FILE = 0, /* a plain download (no extraction asked for) */
     PG_KIND_PAGE,     /* an input page or a followed link: parsed */
-    PG_KIND_IMAGE     /* a link selected by --images / --xpath */
+    PG_KIND_IMAGE,    /* a link selected by --images / --xpath */
+    PG_KIND_CSS       /* a stylesheet of a page (--images): parsed for
+                         its images and @imports */
 };
 
-/* "file", "page" or "image". */
+/* "file", "page", "image" or "css". */
 PG_API const char *pg_kind_name(enum pg_kind kind);
 
 enum pg_mode {

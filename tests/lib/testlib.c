@@ -1133,7 +1133,7 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
         "other-shard",
     };
-    static const char *const kinds[] = {"file", "page", "image"};
+    static const char *const kinds[] = {"file", "page", "image", "css"};
     static const char *const versions[] = {"1.0", "1.1", "2", "3"};
     const char *version;
     const size_t nkeys = sizeof(schema) / sizeof(schema[0]);

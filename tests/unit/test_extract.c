@@ -558,6 +558,7 @@ static void test_follow_expressions(void **state)
         "I http://www.example.com/dir/el.png",
         "I http://www.example.com/dir/pic.png",
         "I http://www.example.com/dir/es2.png",
+        "I http://www.example.com/og.jpg",     /* og:image (issue 13) */
         "P http://www.example.com/dir/g1.jpg",
         "P http://www.example.com/dir/g2.html",
         "P http://www.example.com/favicon.ico",
