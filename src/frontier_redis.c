@@ -49,6 +49,8 @@ struct rfr {
     struct pg__item **recs;    /* its record()ed links, in order */
     size_t n_recs, cap_recs;
     double next_claim, next_check, next_renew;
+    unsigned long long seq;    /* of claim and state calls (redis_lua.c's
+                                  ONCE: a retried call is not run twice) */
     unsigned outages_seen;
     int seeding, stopping;
     uint64_t rng;
@@ -162,7 +164,8 @@ static int claim(struct rfr *x, double now, size_t n)
         pg__redis_args_addf(&a, "%u", c->lease_s * 1000) ||
         pg__redis_args_addf(&a, "%u", c->per_host) ||
         pg__redis_args_addf(&a, "%.0f", wait) ||
-        pg__redis_args_addf(&a, "%u", c->max_claims)) {
+        pg__redis_args_addf(&a, "%u", c->max_claims) ||
+        pg__redis_args_addf(&a, "%llu", ++x->seq)) {
         pg__redis_args_release(&a);
         return -1;
     }
@@ -501,7 +504,8 @@ static int job_over(struct rfr *x)
     pg__redis_args_init(&a);
     if (!args_start(x, &a, 1) &&
         !pg__redis_args_addf(&a, "%u", c->max_claims) &&
-        !pg__redis_args_addf(&a, "%u", c->per_host))
+        !pg__redis_args_addf(&a, "%u", c->per_host) &&
+        !pg__redis_args_addf(&a, "%llu", ++x->seq))
         rep = run(x, &s_state, &a);
     pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 5) {

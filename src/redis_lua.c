@@ -88,6 +88,24 @@
 "  end\n" \
 "end\n"
 
+/*
+ * The end of a script that leases URLs (claim, state): body() runs once
+ * per call.  The caller's sequence number is the last ARGV; a call
+ * whose reply was lost (Redis went away after running it) is sent again
+ * with the same number and gets the stored answer, not new leases: a
+ * lease nobody knows of would be renewed forever and the job would
+ * never end.
+ */
+#define ONCE(tag) \
+"local lk = P .. '" tag ":' .. ARGV[2]\n" \
+"local seq = ARGV[#ARGV]\n" \
+"if redis.call('HGET', lk, 'seq') == seq then\n" \
+"  return cjson.decode(redis.call('HGET', lk, 'out'))\n" \
+"end\n" \
+"local out = body()\n" \
+"redis.call('HSET', lk, 'seq', seq, 'out', cjson.encode(out))\n" \
+"return out\n"
+
 /* ARGV: P, inst, shape, seeding (0/1), lease_ms.
  * -> {"ok"|"shape"|"stop", the job's shape} */
 const char pg__lua_join[] = PRELUDE
@@ -124,10 +142,11 @@ const char pg__lua_seed[] = PRELUDE
 "end\n"
 "return n\n";
 
-/* ARGV: P, inst, n, lease_ms, per_host, wait_ms, max_claims
+/* ARGV: P, inst, n, lease_ms, per_host, wait_ms, max_claims, seq
  * -> {stopped, ms until a host is due (0 = none), hosts in scope, then
  *    (kind "L"|"D", record, leases taken)...} */
 const char pg__lua_claim[] = PRELUDE
+"local function body()\n"
 "local inst = ARGV[2]\n"
 "local n, lease, per_host = tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
 "  tonumber(ARGV[5])\n"
@@ -171,7 +190,9 @@ const char pg__lua_claim[] = PRELUDE
 "  local e = redis.call('ZRANGE', P .. 'hosts', 0, 0, 'WITHSCORES')\n"
 "  if e[2] then out[2] = math.max(1, tonumber(e[2]) - now) end\n"
 "end\n"
-"return out\n";
+"return out\n"
+"end\n"
+ONCE("lc");
 
 /* ARGV: P, inst, url, "ok"|"failed"|"release", per_host, wait_ms, then
  * (mode "q"|"r", hash, origin, record)... for the page's links.  The
@@ -247,9 +268,10 @@ const char pg__lua_seeded[] = PRELUDE
 "redis.call('SET', P .. 'seeded', '1')\n"
 "return 1\n";
 
-/* ARGV: P, inst, max_claims, per_host
+/* ARGV: P, inst, max_claims, per_host, seq
  * -> {queued, leased, seeded, seeders, stopped, then D entries} */
 const char pg__lua_state[] = PRELUDE
+"local function body()\n"
 "local inst, maxc, per_host = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
 "local now = now_ms()\n"
 "local out = {0, 0, 0, 0, 0}\n"
@@ -261,7 +283,9 @@ const char pg__lua_state[] = PRELUDE
 "out[3] = redis.call('EXISTS', P .. 'seeded')\n"
 "out[4] = redis.call('ZCARD', P .. 'seeders')\n"
 "out[5] = redis.call('EXISTS', P .. 'stop')\n"
-"return out\n";
+"return out\n"
+"end\n"
+ONCE("ls");
 
 /* ARGV: P, origin, ms: no instance starts a request there before. */
 const char pg__lua_hold[] = PRELUDE
