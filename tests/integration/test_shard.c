@@ -303,6 +303,7 @@ static void test_crawl_host(struct pg_test *t)
                    pg_strlist_join(&links, "\n"));
     PG_CHECK(t, len > 0 && len < INDEX_LEN, "index too long");
     memset(index + len, ' ', INDEX_LEN - (size_t)len);
+    pg_test_server_publish(srv);
     start_url = url_on("127.0.0.1", port, "/index.html");
     crawl_args(&x, t, k, out, man);
     pg_args_push(&x, "--divert", div, start_url, END);

@@ -346,6 +346,8 @@ static void test_redirect_http_https(struct pg_test *t)
     snprintf(to_https, sizeof(to_https), "Location: https://localhost:%u"
              "/secure", pg_test_server_port(s));
     snprintf(to_http, sizeof(to_http), "Location: %s", final);
+    pg_test_server_publish(p);
+    pg_test_server_publish(s);
     pg_args_push(&x, "--mode", t->mode, "-o", pg_path(t, "out"),
                  "--manifest", man, "--ca-certificate", ca, "--flat", url,
                  END);

@@ -691,6 +691,10 @@ static enum MHD_Result answer(struct pg_test_server *srv,
     uint64_t size;
     const char *ctype = r->content_type;
 
+    /* Route data a test wrote after the start (pg_test_server_publish)
+     * is read after this: the lock orders the two threads. */
+    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_unlock(&srv->lock);
     if (kind == PG_FAULT_STATUS)
         return queue_text(conn, r->fault_status ? r->fault_status : 503,
                           r->fault_headers, "fault\n");
@@ -1335,6 +1339,12 @@ unsigned pg_test_server_inflight(const struct pg_test_server *srv)
 unsigned pg_test_server_peak(const struct pg_test_server *srv)
 {
     return atomic_load(&((struct pg_test_server *)srv)->peak);
+}
+
+void pg_test_server_publish(struct pg_test_server *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_unlock(&srv->lock);
 }
 
 void pg_test_server_reset(struct pg_test_server *srv)

@@ -257,6 +257,14 @@ int pg_test_server_header(struct pg_test_server *srv, const char *path,
                           const char *name, char *buf, size_t len);
 
 /*
+ * A test wrote route data (a body or header buffer the routes point to)
+ * after the server started: make the writes visible to the server's
+ * threads before the requests that read them (ThreadSanitizer sees no
+ * order through the client's socket).
+ */
+void pg_test_server_publish(struct pg_test_server *srv);
+
+/*
  * Set every counter (hits, totals, the numbering `times` counts) back to
  * zero and empty the request log. The peaks restart from the number of
  * requests in flight (waiting) right now; those requests keep their
