@@ -1,12 +1,18 @@
 #!/bin/sh
-# demo.sh - fetch the bundled sample site (tests/data/site) with pagegrab,
-# once in thread mode and once in process mode, and check both copies.
+# demo.sh - show what pagegrab is for, on the bundled sample site
+# (tests/data/site, served by pg-serve on 127.0.0.1):
+#
+#   1. a crawl: list page -> detail pages -> the full-size images only,
+#      in thread mode and in process mode;
+#   2. `pagegrab compare` on that crawl: the table, and an SVG chart;
+#   3. a scripted batch: every file of the site with a manifest.
 #
 #   sh tests/demo.sh            (what `make demo` runs after building)
 #
 # Uses PAGEGRAB_BIN (default build/pagegrab) and PG_BUILD_DIR/tests/pg-serve.
-# The output stays in a fresh directory under $TMPDIR (or /tmp), printed at
-# the end. The server listens on 127.0.0.1 only and is stopped on exit.
+# Everything is written under a fresh directory in $TMPDIR (or /tmp),
+# printed at the end. The server listens on 127.0.0.1 only and is stopped
+# on exit. Each step checks its result; the exit status is 0 if all did.
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,36 +37,93 @@ trap 'exit 130' INT TERM HUP
 
 pg_serve_start "$serve" "$site" "$work" || exit 1
 port=$PG_SERVE_PORT
-pg_site_urls "$site" "$port" >"$work/urls.txt"
-count=$(wc -l <"$work/urls.txt" | tr -d ' ')
-echo "demo: serving $site on http://127.0.0.1:$port/ ($count files)"
-
+base=http://127.0.0.1:$port
 status=0
+
+fail() {
+    echo "demo: $*" >&2
+    status=1
+}
+
+# show CMD...: print a command as the user would type it, then run it.
+show() {
+    printf '\n$'
+    for a in "$@"; do
+        case $a in
+        "$bin") a=pagegrab ;;
+        *[!A-Za-z0-9_./:=,@%+-]*) a="'$a'" ;;
+        esac
+        printf ' %s' "$a"
+    done | sed "s|$work/||g"
+    printf '\n'
+    "$@" 2>&1
+}
+
+# ---- 1. the crawl ----------------------------------------------------------
+# The wallpaper site: wallpapers/index.html links 12 detail pages through
+# thumbnails; each detail page shows one full image in <div id="img">.
+# --follow picks the detail pages, --xpath the one image on each,
+# --images-only keeps the images and not the pages.
+follow='//*[@id="main"]//li/a/@href'
+xpath='//*[@id="img"]/img/@src'
+want=$( (cd "$site/wallpapers/full" && ls) | wc -l | tr -d ' ')
+echo "== 1. crawl: list page -> detail pages -> $want full-size images"
 for mode in thread process; do
-    out=$work/$mode
-    echo
-    echo "== $mode mode: pagegrab --mode $mode -j 4 -i urls.txt -o $out"
-    # stderr (progress bar, summary line) goes where stdout goes.
-    "$bin" --mode "$mode" -j 4 -i "$work/urls.txt" -o "$out" \
-        --manifest "$work/$mode.jsonl" 2>&1
+    out=$work/crawl-$mode
+    show "$bin" --mode "$mode" --follow "$follow" --xpath "$xpath" \
+        --depth 1 --images-only -o "$out" --manifest "$out.jsonl" \
+        "$base/wallpapers/"
     rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "demo: pagegrab --mode $mode exited with $rc" >&2
-        status=1
-    fi
-    if pg_check_tree "$site" "$out" "$port"; then
-        echo "demo: $mode mode: all $count files identical to the site"
+    [ "$rc" -eq 0 ] || fail "crawl in $mode mode exited with $rc"
+    dir=$out/127.0.0.1:$port/wallpapers/full
+    got=$(find "$out" -type f | wc -l | tr -d ' ')
+    same=0
+    for f in "$site"/wallpapers/full/*; do
+        cmp -s "$f" "$dir/$(basename "$f")" && same=$((same + 1))
+    done
+    if [ "$got" -eq "$want" ] && [ "$same" -eq "$want" ]; then
+        echo "demo: $mode mode: $want of $want full images, no thumbnails," \
+            "no pages, in ${dir#$work/}/"
     else
-        echo "demo: $mode mode: the copy differs from the site" >&2
-        status=1
+        fail "$mode mode: $got files saved, $same of $want full images" \
+            "identical to the site"
     fi
 done
 
+# ---- 2. compare the models on the same crawl ---------------------------------
+echo
+echo "== 2. compare: the same crawl in thread and process mode, 3 runs each"
+mkdir -p "$work/compare"
+show "$bin" compare --repeat 3 -q -o "$work/compare" \
+    --svg "$work/compare.svg" --follow "$follow" --xpath "$xpath" \
+    --depth 1 --images-only "$base/wallpapers/"
+rc=$?
+[ "$rc" -eq 0 ] || fail "compare exited with $rc"
+if [ -s "$work/compare.svg" ]; then
+    echo "demo: chart written to $work/compare.svg"
+else
+    fail "compare wrote no chart"
+fi
+
+# ---- 3. a scripted batch with a manifest --------------------------------------
+echo
+pg_site_urls "$site" "$port" >"$work/urls.txt"
+count=$(wc -l <"$work/urls.txt" | tr -d ' ')
+echo "== 3. batch: the $count files of the site, with a manifest"
+show "$bin" -i "$work/urls.txt" -o "$work/batch" \
+    --manifest "$work/batch.jsonl"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the batch exited with $rc"
+if pg_check_tree "$site" "$work/batch" "$port"; then
+    echo "demo: all $count files identical to the site;" \
+        "$(wc -l <"$work/batch.jsonl" | tr -d ' ') records in batch.jsonl"
+else
+    fail "the batch copy differs from the site"
+fi
+
 pg_serve_stop
 echo
-echo "output:    $work/thread/127.0.0.1:$port/"
-echo "           $work/process/127.0.0.1:$port/"
-echo "manifests: $work/thread.jsonl $work/process.jsonl"
+echo "output: $work/"
 if [ "$status" -eq 0 ]; then
     echo "demo: OK"
 else
