@@ -232,11 +232,9 @@ void print_peers_text(const struct compare *c, FILE *out)
     for (i = 0; i < N_PEERS; i++) {
         const struct peer *p = &c->peer[i];
 
+        if (!p->argv)
+            continue; /* its row says why */
         fprintf(out, "%s: ", p->label);
-        if (!p->argv) {
-            fprintf(out, "skipped: %s\n", p->skip);
-            continue;
-        }
         for (a = 0; a < p->argc; a++) {
             if (a)
                 fputc(' ', out);
