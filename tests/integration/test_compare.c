@@ -1193,6 +1193,41 @@ static unsigned installed_peers(void)
     return n;
 }
 
+/* The SVG: in each panel a bar per mode and per installed peer, each
+ * peer's labelled with its name. */
+static void check_peer_bars(struct pg_test *t, const char *svg,
+                            size_t want)
+{
+    xmlDocPtr doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    xmlNodePtr root;
+    size_t panels = 0;
+
+    PG_CHECK(t, doc, "'%s' does not parse as XML", svg);
+    root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr g = root->children; g; g = g->next) {
+        size_t bars = 0, texts = 0;
+        char *text;
+
+        if (g->type != XML_ELEMENT_NODE || !has_class(g, "panel"))
+            continue;
+        panels++;
+        free(collect(g, "rect", "bar", &bars));
+        PG_CHECK_INT(t, bars, want, "bars in a panel (modes and peers)");
+        text = collect(g, "text", NULL, &texts);
+        for (size_t i = 0; i < N_PEERS; i++) {
+            char *label = pg_strdupf("|%s|", PEERS[i]);
+
+            PG_CHECK(t, !in_path(PEERS[i]) || strstr(text, label),
+                     "panel %zu has no bar for %s: '%s'", panels, PEERS[i],
+                     text);
+            free(label);
+        }
+        free(text);
+    }
+    PG_CHECK_INT(t, panels, 2, "panels");
+    xmlFreeDoc(doc);
+}
+
 /*
  * --peers on a batch: a row per peer after the modes, each installed
  * peer's files and bytes equal to pagegrab's, every request made once
@@ -1203,6 +1238,7 @@ static void test_peers_batch(struct pg_test *t)
     struct site s;
     struct pg_args a = {{0}, 0};
     char *base = new_dir(t, "base");
+    char *svg = pg_path(t, "peers.svg");
     struct csv_row rows[8];
     struct pg_run r;
     size_t n;
@@ -1210,7 +1246,7 @@ static void test_peers_batch(struct pg_test *t)
     site_start(t, &s, 6, 0);
     pg_args_push(&a, "compare", "--peers", "--modes", "thread:1,process:2",
               "--repeat", "2", "--format", "csv", "-j", "2", "-o", base,
-              (const char *)NULL);
+              "--svg", svg, (const char *)NULL);
     push_urls(&a, &s);
     pg_run(t, &r, NULL, 120, a.v);
     PG_CHECK_INT(t, r.code, 0, "exit status");
@@ -1237,6 +1273,7 @@ static void test_peers_batch(struct pg_test *t)
         free(line);
     }
     check_empty_dir(t, base, "after the runs");
+    check_peer_bars(t, svg, 2 + installed_peers());
     for (size_t i = 0; i < n; i++)
         free(rows[i].line);
     pg_run_release(&r);
