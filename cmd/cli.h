@@ -6,7 +6,9 @@
  * shows progress (progress.c) and maps the outcome to an exit status;
  * `pagegrab compare` runs one job under several models (compare.c).
  * Besides pagegrab.h, cmd/ may include the library's src/util.h and
- * src/json.h (headers made for it, as curl's tool uses curlx).
+ * src/json.h (headers made for it, as curl's tool uses curlx); and
+ * peers.c src/input.h and src/url.h, so that `compare --peers` gives the
+ * peers exactly the URLs the job fetches.
  */
 #ifndef PG_CLI_H
 #define PG_CLI_H

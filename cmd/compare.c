@@ -71,6 +71,11 @@ static const char compare_usage[] =
 "      --format FMT     table, csv or json (default: table)\n"
 "      --svg FILE       also draw throughput and CPU time as an SVG chart\n"
 "      --keep           keep each run's output directory and print where\n"
+"      --peers          also run the job with curl -Z --parallel-max C,\n"
+"                       wget2 --max-threads=C and aria2c -j C, those in\n"
+"                       PATH (C = -j x -K); a crawl with wget2 -r where\n"
+"                       it can express it; each checked against\n"
+"                       pagegrab's files (count and bytes)\n"
 "  -h, --help           show this help\n"
 "\n"
 "The job options are those of 'pagegrab --help', except --resume.\n"
@@ -79,8 +84,9 @@ static const char compare_usage[] =
 "writes manifest.jsonl in its own directory.  The report (medians over\n"
 "the runs) goes to stdout.\n"
 "\n"
-"Exit status: 0 every run completed (failed URLs are counted in the\n"
-"errors column), 2 usage error, 3 a run could not run, 4 interrupted.\n";
+"Exit status: 0 every pagegrab run completed (failed URLs are counted in\n"
+"the errors column; a peer's failure or mismatch is shown in its row),\n"
+"2 usage error, 3 a run could not run, 4 interrupted.\n";
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -285,6 +291,12 @@ static int parse_own(struct compare *c, int argc, char **argv)
         }
         if (!strncmp(a, "--keep=", 7))
             return usage_error("option '--keep' takes no value");
+        if (!strcmp(a, "--peers")) {
+            c->peers = 1;
+            continue;
+        }
+        if (!strncmp(a, "--peers=", 8))
+            return usage_error("option '--peers' takes no value");
         for (k = 0; k < n_own && r == 0; k++)
             r = option_value(argc, argv, &i, own_options[k].name, &val);
         if (r < 0 || (r > 0 && own_options[k - 1].parse(c, val) != 0))
@@ -545,6 +557,7 @@ static void compare_release(struct compare *c)
     unsigned r;
     char err[128];
 
+    peers_release(c);
     if (c->input_copy && unlink(c->input_copy) != 0 && errno != ENOENT)
         pg_cli_error("cannot remove '%s': %s", c->input_copy,
                      pg__errstr(errno, err, sizeof(err)));
@@ -585,6 +598,8 @@ int pg_compare_main(int argc, char **argv)
         pg_cli_error("note: --manifest: each run writes manifest.jsonl in "
                      "its own directory (see --keep)");
     status = open_base(&c) != 0 ? PG_EXIT_FATAL : prepare_input(&c);
+    if (status == 0)
+        status = peers_prepare(&c);
     if (status == 0)
         status = run_all(&c);
     if (status == PG_EXIT_INTERRUPTED || stop_signal) {

@@ -27,7 +27,7 @@
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static double seconds(struct timeval tv)
+double seconds(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
@@ -141,7 +141,7 @@ static void child_main(struct compare *c, const struct mode *m,
  * ours; then reap it with wait4() for its rusage, clearing child_pid
  * with signals blocked.  *t_end is when it ended.
  */
-static int wait_child(pid_t pid, int *status, struct rusage *ru,
+int wait_child(pid_t pid, int *status, struct rusage *ru,
                       double *t_end)
 {
     sigset_t all, old;
@@ -181,18 +181,14 @@ static int read_report(int fd, struct report *rep)
 }
 
 /*
- * A new run directory "BASE/pagegrab-compare-MODE-K-rN.XXXXXX" (heap),
- * or NULL with the reason in run->why.
+ * A new directory "BASE/NAME" (NAME ending in XXXXXX, heap), or NULL
+ * with the reason in run->why.
  */
-static char *make_run_dir(struct compare *c, const struct mode *m,
-                          unsigned rep, struct run *run)
+char *make_dir(struct compare *c, const char *name, struct run *run)
 {
-    char name[96], err[128];
-    char *path;
+    char err[128];
+    char *path = concat3(c->base, "/", name);
 
-    snprintf(name, sizeof(name), "pagegrab-compare-%s-%u-r%u.XXXXXX",
-             m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k, rep);
-    path = concat3(c->base, "/", name);
     if (!path) {
         snprintf(run->why, sizeof(run->why), "out of memory");
         return NULL;
@@ -204,6 +200,61 @@ static char *make_run_dir(struct compare *c, const struct mode *m,
         return NULL;
     }
     return path;
+}
+
+/* A new run directory "BASE/pagegrab-compare-MODE-K-rN.XXXXXX". */
+static char *make_run_dir(struct compare *c, const struct mode *m,
+                          unsigned rep, struct run *run)
+{
+    char name[96];
+
+    snprintf(name, sizeof(name), "pagegrab-compare-%s-%u-r%u.XXXXXX",
+             m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k, rep);
+    return make_dir(c, name, run);
+}
+
+/*
+ * fork() with every signal blocked; *old is the mask to restore.  In
+ * the parent the child becomes the one stop signals are passed on to,
+ * and the mask is restored; the child returns with signals blocked.
+ */
+pid_t fork_child(sigset_t *old)
+{
+    sigset_t all;
+    pid_t pid;
+    int e;
+
+    fflush(NULL);
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, old);
+    pid = fork();
+    if (pid == 0)
+        return 0;
+    e = errno;
+    if (pid > 0)
+        child_pid = pid;
+    sigprocmask(SIG_SETMASK, old, NULL);
+    errno = e;
+    return pid;
+}
+
+/* After a run: keep its directory (--keep) or remove it; frees dir. */
+void release_dir(struct compare *c, struct run *run, char *dir)
+{
+    char err[128];
+    int e;
+
+    if (!dir)
+        return;
+    if (c->keep && run->done) {
+        run->kept_dir = dir;
+        return;
+    }
+    e = remove_tree(c->base_fd, dir + strlen(c->base) + 1);
+    if (e)
+        pg_cli_error("cannot remove '%s': %s", dir,
+                     pg__errstr(e, err, sizeof(err)));
+    free(dir);
 }
 
 /* Fill run from what the child left: exit status, rusage, report. */
@@ -242,7 +293,7 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
     int fds[2] = { -1, -1 };
     struct report report;
     struct rusage ru;
-    sigset_t all, old;
+    sigset_t old;
     double t0, t1;
     char *dir;
     int status = 0, e;
@@ -260,11 +311,8 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
     fcntl(fds[0], F_SETFD, FD_CLOEXEC);
     fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 
-    fflush(NULL);
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, &old);
     t0 = pg__now();
-    pid = fork();
+    pid = fork_child(&old);
     if (pid == 0) {
         close(fds[0]);
         close(c->base_fd);
@@ -272,9 +320,6 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
         child_main(c, m, dir, fds[1], &old);
     }
     e = errno;
-    if (pid > 0)
-        child_pid = pid;
-    sigprocmask(SIG_SETMASK, &old, NULL);
     close(fds[1]);
     fds[1] = -1;
     if (pid < 0) {
@@ -290,24 +335,69 @@ static void run_one(struct compare *c, struct mode *m, struct run *run,
     }
     run->wall_s = t1 - t0;
     collect(run, status, &ru, read_report(fds[0], &report) == 0, &report);
+    if (c->peers && run->ok)
+        count_files(dir, c->cli.o.manifest_path != NULL, run);
 out:
     if (fds[0] >= 0)
         close(fds[0]);
-    if (c->keep && run->done) {
-        run->kept_dir = dir;
-        dir = NULL;
-    } else {
-        e = remove_tree(c->base_fd, dir + strlen(c->base) + 1);
-        if (e)
-            pg_cli_error("cannot remove '%s': %s", dir,
-                         pg__errstr(e, err, sizeof(err)));
-        free(dir);
+    release_dir(c, run, dir);
+}
+
+/* The progress line of one run (or its failure); 1 if it failed. */
+static int tell(const struct compare *c, const char *label,
+                const struct run *run, unsigned seq, unsigned total,
+                int peer)
+{
+    char counts[160] = "";
+    int match = peer ? peers_matches(c, run) : -1;
+
+    if (!run->ok) {
+        pg_cli_error("run %u/%u: %s failed: %s", seq, total, label,
+                     run->why);
+        return 1;
     }
+    if (c->cli.quiet)
+        return 0;
+    if (run->counted)
+        snprintf(counts, sizeof(counts), " (%llu files, %llu bytes%s)",
+                 (unsigned long long)run->files,
+                 (unsigned long long)run->file_bytes,
+                 match > 0 ? ": as pagegrab"
+                 : match == 0 ? ": NOT as pagegrab" : "");
+    pg_cli_error("run %u/%u: %s ... %.3f s%s%s%s%s", seq, total, label,
+                 run->wall_s, counts, run->kept_dir ? ", kept in '" : "",
+                 run->kept_dir ? run->kept_dir : "",
+                 run->kept_dir ? "'" : "");
+    return 0;
+}
+
+/* The run tables; 0 or -1 (out of memory, printed). */
+static int alloc_runs(struct compare *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_modes; i++) {
+        c->modes[i].runs = calloc(c->repeat, sizeof(struct run));
+        if (!c->modes[i].runs)
+            goto nomem;
+    }
+    for (i = 0; c->peers && i < N_PEERS; i++) {
+        if (c->peer[i].argv) {
+            c->peer[i].runs = calloc(c->repeat, sizeof(struct run));
+            if (!c->peer[i].runs)
+                goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    pg_cli_error("out of memory");
+    return -1;
 }
 
 /*
- * Every run: for r in 1..R, every mode once.  Returns 0, or the exit
- * status: PG_EXIT_FATAL if some run did not complete, PG_EXIT_INTERRUPTED
+ * Every run: for r in 1..R, every mode once, then every peer once.
+ * Returns 0, or the exit status: PG_EXIT_FATAL if some pagegrab run did
+ * not complete (a peer's failure is only reported), PG_EXIT_INTERRUPTED
  * after a signal.
  */
 int run_all(struct compare *c)
@@ -316,36 +406,34 @@ int run_all(struct compare *c)
     int status = 0;
     size_t i;
 
-    for (i = 0; i < c->n_modes; i++) {
-        c->modes[i].runs = calloc(c->repeat, sizeof(struct run));
-        if (!c->modes[i].runs) {
-            pg_cli_error("out of memory");
-            return PG_EXIT_FATAL;
-        }
-    }
+    if (alloc_runs(c) != 0)
+        return PG_EXIT_FATAL;
+    for (i = 0; c->peers && i < N_PEERS; i++)
+        total += c->peer[i].runs ? c->repeat : 0;
     c->ran = 1;
     for (r = 0; r < c->repeat; r++) {
         for (i = 0; i < c->n_modes; i++) {
             struct mode *m = &c->modes[i];
-            struct run *run = &m->runs[r];
 
             if (stop_signal)
                 return PG_EXIT_INTERRUPTED;
-            seq++;
-            run_one(c, m, run, r + 1);
+            run_one(c, m, &m->runs[r], r + 1);
             if (stop_signal)
                 return PG_EXIT_INTERRUPTED;
-            if (!run->ok) {
-                pg_cli_error("run %u/%u: %s failed: %s", seq, total,
-                             m->label, run->why);
+            if (tell(c, m->label, &m->runs[r], ++seq, total, 0))
                 status = PG_EXIT_FATAL;
-            } else if (!c->cli.quiet) {
-                pg_cli_error("run %u/%u: %s ... %.3f s%s%s%s", seq, total,
-                             m->label, run->wall_s,
-                             run->kept_dir ? ", kept in '" : "",
-                             run->kept_dir ? run->kept_dir : "",
-                             run->kept_dir ? "'" : "");
-            }
+        }
+        for (i = 0; c->peers && i < N_PEERS; i++) {
+            struct peer *p = &c->peer[i];
+
+            if (!p->runs)
+                continue;
+            if (stop_signal)
+                return PG_EXIT_INTERRUPTED;
+            peer_run_one(c, p, &p->runs[r], r + 1);
+            if (stop_signal)
+                return PG_EXIT_INTERRUPTED;
+            tell(c, p->label, &p->runs[r], ++seq, total, 1);
         }
     }
     return status;

@@ -7,7 +7,8 @@
 
 const char pg_cli_usage_text[] =
 "Usage: pagegrab [OPTIONS] [URL...]\n"
-"       pagegrab compare [OPTIONS] [URL...]  (time each mode; pagegrab(1))\n"
+"       pagegrab compare [OPTIONS] [URL...]  (time each mode; --peers:\n"
+"                       curl, wget2 and aria2c too; pagegrab(1))\n"
 "       pagegrab fleet status|stop|resume --frontier URL --job NAME\n"
 "Download URLs concurrently with a pool of threads or processes.\n"
 "\n"

@@ -10,8 +10,14 @@
  * request count the server saw.  They also check that the temporary
  * directories and the stdin copy are gone, that --keep keeps them, that
  * a killed run is reported while the others go on, that a signal stops
- * everything cleanly, and the usage errors.  The modes are in each
- * report, so no test is flagged per mode.
+ * everything cleanly, and the usage errors.  With --peers: a row per
+ * peer (curl, wget2, aria2c; a test accepts a peer that is not
+ * installed as skipped, and CI installs all three) whose files and
+ * bytes equal pagegrab's, a failing peer (a fake curl first in PATH) as
+ * a failed row in a report that goes on, URLs with shell
+ * metacharacters fetched by every peer and run by none, and a crawl
+ * compared with wget2 -r or, with an XPath rule, with no peer.  The
+ * modes are in each report, so no test is flagged per mode.
  */
 #include "fault.h"
 #include "json.h"
@@ -1073,6 +1079,510 @@ static void test_usage_errors(struct pg_test *t)
     pg_test_server_stop(s.srv);
 }
 
+/* ------------------------------------------------------------------ */
+/* --peers                                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *const PEERS[] = {"curl", "wget2", "aria2c"};
+#define N_PEERS 3
+
+/* Is name an executable in PATH? */
+static int in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    char *copy = pg_strdupf("%s", path ? path : "");
+    int found = 0;
+
+    for (char *dir = copy, *next; dir && !found; dir = next) {
+        char *full;
+
+        next = strchr(dir, ':');
+        if (next)
+            *next++ = '\0';
+        full = pg_strdupf("%s/%s", *dir ? dir : ".", name);
+        found = access(full, X_OK) == 0;
+        free(full);
+    }
+    free(copy);
+    return found;
+}
+
+/* The CSV of --peers: split into rows of fields (heap copies). */
+#define PEER_CSV_FIELDS (CSV_FIELDS + 3)
+
+struct csv_row {
+    char *line;
+    char *f[PEER_CSV_FIELDS + 1];
+    size_t n;
+};
+
+static size_t peer_csv(struct pg_test *t, const char *out,
+                       struct csv_row *rows, size_t max)
+{
+    char *copy = pg_strdupf("%s", out);
+    char *lines[MAX_FILES];
+    char *header = pg_strdupf("%s,files,file_bytes,check", CSV_HEADER);
+    size_t n;
+
+    PG_CHECK(t, *copy && copy[strlen(copy) - 1] == '\n', "the CSV must "
+             "end with a newline: '%s'", out);
+    copy[strlen(copy) - 1] = '\0';
+    n = split(copy, '\n', lines, MAX_FILES - 1);
+    PG_CHECK(t, n >= 1 && n - 1 <= max, "the CSV has %zu lines:\n%s", n,
+             out);
+    PG_CHECK_STR(t, lines[0], header, "the CSV header with --peers");
+    for (size_t i = 1; i < n; i++) {
+        struct csv_row *r = &rows[i - 1];
+
+        r->line = pg_strdupf("%s", lines[i]);
+        r->n = split(lines[i], ',', r->f, PEER_CSV_FIELDS);
+        PG_CHECK(t, r->n == PEER_CSV_FIELDS, "CSV row %zu has %zu fields, "
+                 "expected %d: %s", i, r->n, PEER_CSV_FIELDS, r->line);
+    }
+    free(header);
+    return n - 1;
+}
+
+/*
+ * Check a peer's CSV row: installed, one completed run per repeat with
+ * the files and bytes of the site, checked "ok", no latency or error
+ * figure; else "skipped".
+ */
+static void check_peer_row(struct pg_test *t, const struct csv_row *r,
+                           const char *tool, unsigned runs, size_t files,
+                           size_t bytes)
+{
+    char *want_files = pg_strdupf("%zu", files);
+    char *want_bytes = pg_strdupf("%zu", bytes);
+    char *want_runs = pg_strdupf("%u", runs);
+
+    PG_CHECK_STR(t, r->f[0], tool, "a peer row's name");
+    PG_CHECK_STR(t, r->f[1], "", "a peer has no per_worker");
+    if (!in_path(tool)) {
+        PG_CHECK_STR(t, r->f[2], "0", "a skipped peer's runs");
+        PG_CHECK_STR(t, r->f[18], "skipped", "a peer not in PATH");
+        goto out;
+    }
+    PG_CHECK(t, !strcmp(r->f[2], want_runs), "%s: %s completed runs, "
+             "expected %u: %s", tool, r->f[2], runs, r->line);
+    PG_CHECK(t, !strcmp(r->f[3], want_files) && !strcmp(r->f[4], want_bytes),
+             "%s: pages and bytes must be its files: %s", tool, r->line);
+    PG_CHECK(t, atof(r->f[5]) > 0 && atof(r->f[6]) > 0 &&
+                    atof(r->f[10]) > 0, "%s: wall, files/s and RSS must "
+             "be measured: %s", tool, r->line);
+    for (size_t k = 11; k <= 15; k++)
+        PG_CHECK_STR(t, r->f[k], "", "a figure no peer gives (start-up, "
+                     "latencies, errors)");
+    PG_CHECK(t, !strcmp(r->f[16], want_files) &&
+                    !strcmp(r->f[17], want_bytes),
+             "%s: files %s and bytes %s, expected %zu and %zu (pagegrab's)",
+             tool, r->f[16], r->f[17], files, bytes);
+    PG_CHECK_STR(t, r->f[18], "ok", "a peer that saved what pagegrab did");
+out:
+    free(want_files);
+    free(want_bytes);
+    free(want_runs);
+}
+
+static unsigned installed_peers(void)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < N_PEERS; i++)
+        n += in_path(PEERS[i]);
+    return n;
+}
+
+/* The SVG: in each panel a bar per mode and per installed peer, each
+ * peer's labelled with its name. */
+static void check_peer_bars(struct pg_test *t, const char *svg,
+                            size_t want)
+{
+    xmlDocPtr doc = xmlReadFile(svg, NULL, XML_PARSE_NONET);
+    xmlNodePtr root;
+    size_t panels = 0;
+
+    PG_CHECK(t, doc, "'%s' does not parse as XML", svg);
+    root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr g = root->children; g; g = g->next) {
+        size_t bars = 0, texts = 0;
+        char *text;
+
+        if (g->type != XML_ELEMENT_NODE || !has_class(g, "panel"))
+            continue;
+        panels++;
+        free(collect(g, "rect", "bar", &bars));
+        PG_CHECK_INT(t, bars, want, "bars in a panel (modes and peers)");
+        text = collect(g, "text", NULL, &texts);
+        for (size_t i = 0; i < N_PEERS; i++) {
+            char *label = pg_strdupf("|%s|", PEERS[i]);
+
+            PG_CHECK(t, !in_path(PEERS[i]) || strstr(text, label),
+                     "panel %zu has no bar for %s: '%s'", panels, PEERS[i],
+                     text);
+            free(label);
+        }
+        free(text);
+    }
+    PG_CHECK_INT(t, panels, 2, "panels");
+    xmlFreeDoc(doc);
+}
+
+/*
+ * --peers on a batch: a row per peer after the modes, each installed
+ * peer's files and bytes equal to pagegrab's, every request made once
+ * per run, nothing left in the base directory (lists and runs).
+ */
+static void test_peers_batch(struct pg_test *t)
+{
+    struct site s;
+    struct pg_args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *svg = pg_path(t, "peers.svg");
+    struct csv_row rows[8];
+    struct pg_run r;
+    size_t n;
+
+    site_start(t, &s, 6, 0);
+    pg_args_push(&a, "compare", "--peers", "--modes", "thread:1,process:2",
+              "--repeat", "2", "--format", "csv", "-j", "2", "-o", base,
+              "--svg", svg, (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 120, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    n = peer_csv(t, r.out, rows, 8);
+    PG_CHECK_INT(t, n, 2 + N_PEERS, "rows: 2 modes and 3 peers");
+    for (size_t i = 0; i < 2; i++) {
+        PG_CHECK_STR(t, rows[i].f[0], i ? "process" : "thread", "mode");
+        PG_CHECK(t, atof(rows[i].f[16]) == (double)s.n &&
+                        atof(rows[i].f[17]) == (double)s.bytes &&
+                        !strcmp(rows[i].f[18], "ok"),
+                 "pagegrab's row must count its files: %s", rows[i].line);
+    }
+    for (size_t i = 0; i < N_PEERS; i++)
+        check_peer_row(t, &rows[2 + i], PEERS[i], 2, s.n, s.bytes);
+    PG_CHECK_INT(t, pg_test_server_total(s.srv),
+                 2 * (2 + installed_peers()) * s.n,
+                 "requests: every URL once per run of each row");
+    if (in_path("curl")) {
+        /* Alternated: thread, process, then the peers, curl first. */
+        char *line = pg_strdupf("run 3/%u: curl ...",
+                                2 * (2 + installed_peers()));
+
+        check_line_with(t, r.err, line, "as pagegrab", "progress");
+        free(line);
+    }
+    check_empty_dir(t, base, "after the runs");
+    check_peer_bars(t, svg, 2 + installed_peers());
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].line);
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* A fake curl first in PATH: it complains and exits 1. */
+static char *fake_curl_path(struct pg_test *t)
+{
+    char *bin = new_dir(t, "fakebin");
+    char *curl = pg_strdupf("%s/curl", bin);
+    static const char script[] =
+        "#!/bin/sh\necho 'fake curl: refusing to run' >&2\nexit 1\n";
+    char *path = pg_strdupf("%s:%s", bin, getenv("PATH") ? getenv("PATH")
+                                                         : "");
+
+    pg_write_file(t, curl, script, strlen(script));
+    PG_CHECK(t, chmod(curl, 0755) == 0, "chmod: %s", strerror(errno));
+    free(curl);
+    return path;
+}
+
+static const struct pg_json_field *jtool(struct pg_test *t,
+                                         const struct pg_json_field *tools,
+                                         size_t i)
+{
+    PG_CHECK(t, tools && tools->type == PG_JSON_ARRAY && tools->n == N_PEERS,
+             "'peers.tools' must be an array of %d", N_PEERS);
+    PG_CHECK_STR(t, jstr(t, &tools->f[i], "tool"), PEERS[i], "tool");
+    return &tools->f[i];
+}
+
+/*
+ * A peer that fails (a fake curl that exits 1) is a failed row with its
+ * reason; the report goes on, the exit status stays 0, the JSON parses
+ * and holds every peer; the other peers still match pagegrab.
+ */
+static void test_peers_failing_json(struct pg_test *t)
+{
+    struct site s;
+    struct pg_args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *old_path = pg_strdupf("%s", getenv("PATH") ? getenv("PATH") : "");
+    char *path = fake_curl_path(t);
+    struct pg_json_field root;
+    const struct pg_json_field *peers, *tools, *curl, *runs;
+    struct pg_run r;
+
+    site_start(t, &s, 4, 0);
+    PG_CHECK(t, setenv("PATH", path, 1) == 0, "setenv");
+    pg_args_push(&a, "compare", "--peers", "--modes", "thread:1", "--repeat",
+              "2", "--format", "json", "-j", "2", "-o", base,
+              (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 120, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status (a peer's failure is not "
+                 "pagegrab's)");
+    check_line_with(t, r.err, "curl failed: curl exited with status 1",
+                    "fake curl: refusing to run", "the failed peer");
+    json_must_parse(t, r.out, r.out_len, &root);
+    PG_CHECK_STR(t, jstr(t, &pg_json_get(&root, "modes")->f[0], "check"),
+                 "ok", "the mode's check");
+    peers = pg_json_get(&root, "peers");
+    PG_CHECK(t, peers && peers->type == PG_JSON_OBJECT, "'peers' object");
+    PG_CHECK_INT(t, jnum(t, pg_json_get(peers, "reference"), "files"), s.n,
+                 "the reference: pagegrab's files");
+    PG_CHECK_INT(t, jnum(t, peers, "concurrency"),
+                 2 * (getenv("PG_TEST_PER_WORKER")
+                          ? strtoul(getenv("PG_TEST_PER_WORKER"), NULL, 10)
+                          : 1),
+                 "C = -j x -K");
+    tools = pg_json_get(peers, "tools");
+    curl = jtool(t, tools, 0);
+    PG_CHECK(t, strstr(jstr(t, curl, "path"), "/fakebin/curl") != NULL,
+             "curl must be the PATH's first: %s", jstr(t, curl, "path"));
+    PG_CHECK_INT(t, jnum(t, curl, "runs_ok"), 0, "the fake curl's runs_ok");
+    PG_CHECK_STR(t, jstr(t, curl, "check"), "failed", "its check");
+    runs = pg_json_get(curl, "runs");
+    PG_CHECK(t, runs && runs->type == PG_JSON_ARRAY && runs->n == 2,
+             "the fake curl's 'runs' must be an array of 2");
+    for (size_t k = 0; k < 2; k++) {
+        PG_CHECK_INT(t, jnum(t, &runs->f[k], "exit_status"), 1,
+                     "its exit status");
+        PG_CHECK(t, strstr(jstr(t, &runs->f[k], "error"), "status 1"),
+                 "its error must say why");
+    }
+    for (size_t i = 1; i < N_PEERS; i++) {
+        const struct pg_json_field *p = jtool(t, tools, i);
+        const struct pg_json_field *p50 = pg_json_get(p, "p50_ms");
+
+        if (!in_path(PEERS[i])) {
+            PG_CHECK(t, strstr(jstr(t, p, "skipped"), "PATH"),
+                     "%s: skipped must say why", PEERS[i]);
+            continue;
+        }
+        PG_CHECK_INT(t, jnum(t, p, "runs_ok"), 2, PEERS[i]);
+        PG_CHECK_INT(t, jnum(t, p, "files"), s.n, PEERS[i]);
+        PG_CHECK_INT(t, jnum(t, p, "file_bytes"), s.bytes, PEERS[i]);
+        PG_CHECK_STR(t, jstr(t, p, "check"), "ok", PEERS[i]);
+        PG_CHECK(t, p50 && p50->type == PG_JSON_NULL, "%s: p50_ms must be "
+                 "null (a peer cannot give it)", PEERS[i]);
+        PG_CHECK(t, jnum(t, p, "wall_s") > 0, "%s: wall_s", PEERS[i]);
+    }
+    pg_json_release(&root);
+    PG_CHECK(t, setenv("PATH", old_path, 1) == 0, "setenv");
+    check_empty_dir(t, base, "after the runs");
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/*
+ * URLs holding $(...), backticks and spaces: every peer fetches them
+ * (its files equal pagegrab's) and nothing runs them.
+ */
+static void test_peers_shell_chars(struct pg_test *t)
+{
+    static const char *const paths[] = {
+        "/s/q$(touch pwned-dollar).txt",
+        "/s/`touch pwned-tick` x y.txt",
+        "/s/plain.txt",
+    };
+    static const char *const bodies[] = {"dollar\n", "backtick!\n", "p\n"};
+    struct pg_test_route routes[3];
+    struct pg_test_server *srv;
+    struct pg_args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *list = pg_path(t, "urls.txt");
+    char *text = pg_strdupf("%s", "");
+    struct csv_row rows[8];
+    size_t n, bytes = 0;
+    struct pg_run r;
+
+    memset(routes, 0, sizeof(routes));
+    for (size_t i = 0; i < 3; i++) {
+        routes[i].path = paths[i];
+        routes[i].body = bodies[i];
+        routes[i].body_len = strlen(bodies[i]);
+        routes[i].content_type = "text/plain";
+        bytes += strlen(bodies[i]);
+    }
+    srv = pg_test_server_start(routes, 3);
+    PG_CHECK(t, srv, "cannot start the test server");
+    for (size_t i = 0; i < 3; i++) {
+        char *next = pg_strdupf("%shttp://127.0.0.1:%u%s\n", text,
+                                pg_test_server_port(srv), paths[i]);
+
+        free(text);
+        text = next;
+    }
+    pg_write_file(t, list, text, strlen(text));
+    pg_args_push(&a, "compare", "--peers", "--modes", "thread:1", "--repeat",
+              "1", "--format", "csv", "-q", "-j", "2", "-i", list, "-o",
+              base, (const char *)NULL);
+    pg_run(t, &r, NULL, 120, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    n = peer_csv(t, r.out, rows, 8);
+    PG_CHECK_INT(t, n, 1 + N_PEERS, "rows");
+    PG_CHECK(t, atof(rows[0].f[16]) == 3, "pagegrab saved %s files, "
+             "expected 3: %s", rows[0].f[16], rows[0].line);
+    for (size_t i = 0; i < N_PEERS; i++)
+        check_peer_row(t, &rows[1 + i], PEERS[i], 1, 3, bytes);
+    for (size_t i = 0; i < 3; i++)
+        PG_CHECK_INT(t, pg_test_server_hits(srv, paths[i], "GET"),
+                     1 + installed_peers(), paths[i]);
+    PG_CHECK(t, access("pwned-dollar", F_OK) != 0 &&
+                    access("pwned-tick", F_OK) != 0,
+             "a URL was run by a shell");
+    check_empty_dir(t, base, "after the runs (no pwned-* either)");
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].line);
+    free(text);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
+/* No peer in PATH: each row says it was skipped and why, and the
+ * report says that none is installed; only pagegrab's runs are made. */
+static void test_peers_missing(struct pg_test *t)
+{
+    struct site s;
+    struct pg_args a = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *empty = new_dir(t, "emptybin");
+    char *old_path = pg_strdupf("%s", getenv("PATH") ? getenv("PATH") : "");
+    struct pg_run r;
+
+    site_start(t, &s, 3, 0);
+    PG_CHECK(t, setenv("PATH", empty, 1) == 0, "setenv");
+    pg_args_push(&a, "compare", "--peers", "--modes", "thread:1", "--repeat",
+              "1", "-q", "-j", "2", "-o", base, (const char *)NULL);
+    push_urls(&a, &s);
+    pg_run(t, &r, NULL, 120, a.v);
+    PG_CHECK(t, setenv("PATH", old_path, 1) == 0, "setenv");
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    for (size_t i = 0; i < N_PEERS; i++) {
+        char *why = pg_strdupf("skipped: not installed (no executable '%s' "
+                               "in PATH)", PEERS[i]);
+
+        check_line_with(t, r.out, PEERS[i], why, "a missing peer's row");
+        free(why);
+    }
+    check_line_with(t, r.out, "no peer is installed", NULL, "the note");
+    PG_CHECK_INT(t, pg_test_server_total(s.srv), s.n, "requests");
+    check_empty_dir(t, base, "after the runs");
+    free(old_path);
+    pg_run_release(&r);
+    pg_test_server_stop(s.srv);
+}
+
+/* A small gallery: two pages, three images (one on the second page). */
+static struct pg_test_server *gallery_start(struct pg_test *t,
+                                            size_t *image_bytes)
+{
+    static char png[1000], jpg[2000], gif[3000];
+    static const char index_html[] =
+        "<html><body><img src=\"/g/a.png\"><img src=\"b.jpg\">"
+        "<a href=\"p2.html\">next</a></body></html>";
+    static const char p2_html[] =
+        "<html><body><img src=\"c.gif\"><a href=\"index.html\">back</a>"
+        "</body></html>";
+    struct pg_test_route routes[5];
+    struct pg_test_server *srv;
+
+    memset(png, 'p', sizeof(png));
+    memset(jpg, 'j', sizeof(jpg));
+    memset(gif, 'g', sizeof(gif));
+    memset(routes, 0, sizeof(routes));
+    routes[0] = (struct pg_test_route){ .path = "/g/index.html",
+        .body = index_html, .body_len = strlen(index_html),
+        .content_type = "text/html" };
+    routes[1] = (struct pg_test_route){ .path = "/g/p2.html",
+        .body = p2_html, .body_len = strlen(p2_html),
+        .content_type = "text/html" };
+    routes[2] = (struct pg_test_route){ .path = "/g/a.png", .body = png,
+        .body_len = sizeof(png), .content_type = "image/png" };
+    routes[3] = (struct pg_test_route){ .path = "/g/b.jpg", .body = jpg,
+        .body_len = sizeof(jpg), .content_type = "image/jpeg" };
+    routes[4] = (struct pg_test_route){ .path = "/g/c.gif", .body = gif,
+        .body_len = sizeof(gif), .content_type = "image/gif" };
+    srv = pg_test_server_start(routes, 5);
+    PG_CHECK(t, srv, "cannot start the test server");
+    *image_bytes = sizeof(png) + sizeof(jpg) + sizeof(gif);
+    return srv;
+}
+
+/*
+ * A crawl: --images --images-only --follow '//a/@href' is compared with
+ * wget2 -r (same images); curl and aria2c say they cannot crawl.  An
+ * XPath follow rule: no peer runs, and the report says so.
+ */
+static void test_peers_crawl(struct pg_test *t)
+{
+    struct pg_args a = {{0}, 0}, b = {{0}, 0};
+    char *base = new_dir(t, "base");
+    char *start;
+    struct csv_row rows[8];
+    size_t n, bytes;
+    struct pg_test_server *srv = gallery_start(t, &bytes);
+    unsigned long before;
+    struct pg_run r;
+
+    start = pg_strdupf("http://127.0.0.1:%u/g/index.html",
+                       pg_test_server_port(srv));
+    pg_args_push(&a, "compare", "--peers", "--modes", "thread:1", "--repeat",
+              "1", "--format", "csv", "-q", "-j", "2", "-o", base,
+              "--images", "--images-only", "--follow", "//a/@href",
+              "--no-robots", start, (const char *)NULL);
+    pg_run(t, &r, NULL, 120, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    n = peer_csv(t, r.out, rows, 8);
+    PG_CHECK_INT(t, n, 1 + N_PEERS, "rows");
+    PG_CHECK(t, atof(rows[0].f[16]) == 3 && atof(rows[0].f[17]) == bytes,
+             "pagegrab saved the 3 images: %s", rows[0].line);
+    PG_CHECK_STR(t, rows[1].f[18], "skipped", "curl cannot crawl");
+    PG_CHECK_STR(t, rows[3].f[18], "skipped", "aria2c cannot crawl");
+    if (in_path("wget2")) {
+        PG_CHECK_STR(t, rows[2].f[0], "wget2 -r", "wget2's row");
+        PG_CHECK(t, atof(rows[2].f[16]) == 3 &&
+                        atof(rows[2].f[17]) == bytes &&
+                        !strcmp(rows[2].f[18], "ok"),
+                 "wget2 -r must save the same images: %s", rows[2].line);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].line);
+    pg_run_release(&r);
+
+    /* An XPath follow rule: no peer can express it. */
+    before = pg_test_server_total(srv);
+    pg_args_push(&b, "compare", "--peers", "--modes", "thread:1", "--repeat",
+              "1", "-q", "-j", "2", "-o", base, "--images", "--follow",
+              "//div[@id='x']//a/@href", "--no-robots", start,
+              (const char *)NULL);
+    pg_run(t, &r, NULL, 120, b.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    check_line_with(t, r.out, "no peer can express this job",
+                    "//div[@id='x']//a/@href", "the plain statement");
+    check_line_with(t, r.out, "wget2", "skipped: cannot express this crawl",
+                    "wget2's row");
+    check_line_with(t, r.out, "curl", "skipped: fetches a list of URLs",
+                    "curl's row");
+    PG_CHECK_INT(t, pg_test_server_total(srv) - before, 3,
+                 "requests: only pagegrab's (the start page and its two "
+                 "images)");
+    check_empty_dir(t, base, "after the runs");
+    free(start);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
 static const struct pg_test_case cases[] = {
     {"json_parser", test_json_parser, PG_TEST_NO_BINARY, 10},
     {"csv_rows", test_csv_rows, 0, 120},
@@ -1087,6 +1597,11 @@ static const struct pg_test_case cases[] = {
     {"signal_stops", test_signal_stops, 0, 120},
     {"planted_symlinks", test_planted_symlinks, 0, 120},
     {"usage_errors", test_usage_errors, 0, 180},
+    {"peers_batch", test_peers_batch, 0, 180},
+    {"peers_failing_json", test_peers_failing_json, 0, 180},
+    {"peers_shell_chars", test_peers_shell_chars, 0, 180},
+    {"peers_missing", test_peers_missing, 0, 120},
+    {"peers_crawl", test_peers_crawl, 0, 180},
 };
 
 int main(int argc, char **argv)
