@@ -23,6 +23,7 @@
 #define _DEFAULT_SOURCE /* wait4() */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 #endif
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,36 +73,90 @@ struct proc_pool {
     int cancelled;           /* cancel(): waiting items go back unsent */
 };
 
-static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
+/* Close the fds lo..hi (hi may be INT_MAX - 1: all above lo). */
+static void close_stretch(int lo, int hi)
+{
+    DIR *d;
+    struct dirent *e;
+    long max;
+
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0u) == 0)
+        return;
+#endif
+    /* An older kernel: the fds that are open, from /proc. */
+    d = opendir("/proc/self/fd");
+    if (d) {
+        int self = dirfd(d);
+
+        while ((e = readdir(d)) != NULL) {
+            char *end;
+            long fd = strtol(e->d_name, &end, 10);
+
+            if (*end == '\0' && end != e->d_name && fd >= lo &&
+                fd <= hi && fd != self)
+                close((int)fd);
+        }
+        closedir(d);
+        return;
+    }
+    max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (long fd = lo; fd <= hi && fd < max; fd++)
+        close((int)fd);
+}
+
+/* Close every fd from `from` up, except keep[0..n). */
+static void close_from(int from, const int *keep, size_t n)
+{
+    int lo = from;
+
+    for (;;) {
+        int hi = INT_MAX;
+        size_t k;
+
+        /* The lowest kept fd at or above lo bounds this stretch. */
+        for (k = 0; k < n; k++) {
+            if (keep[k] >= lo && keep[k] < hi)
+                hi = keep[k];
+        }
+        if (hi > lo)
+            close_stretch(lo, hi - 1);
+        if (hi == INT_MAX)
+            return;
+        lo = hi + 1;
+    }
+}
+
+/*
+ * A new worker keeps its own socket, the output directory (spool files
+ * are created in it) and stdin/stdout/stderr; everything else the parent
+ * had open is closed: the other workers' sockets, the manifest, the URL
+ * store and spill file, a Redis connection, cached directory fds, hook
+ * pidfds, and whatever fds the host program leaked without CLOEXEC (a
+ * pipe held open by a long-lived worker would hide its EOF from the
+ * reader).  Parent fds at 0-2 (a list read from stdin) become /dev/null.
+ */
+static void close_inherited(struct proc_pool *pp, int mine)
 {
     const struct pg__pool_config *c = &pp->base.cfg;
-    unsigned i;
+    int keep[2] = { mine, c->fetch->outdir_fd };
     size_t k;
 
-    for (i = 0; i < c->workers; i++) {
-        if (i != self && pp->w[i].fd >= 0)
-            close(pp->w[i].fd);
-    }
-    for (k = 0; k < c->n_more_fds; k++) {
-        if (c->more_fds[k] > 2 && c->more_fds[k] != mine)
-            close(c->more_fds[k]);
-    }
     for (k = 0; k < c->n_parent_fds; k++) {
         int fd = c->parent_fds[k];
 
-        if (fd < 0 || fd == mine)
-            continue;
-        if (fd <= 2) {
+        if (fd >= 0 && fd <= 2 && fd != mine) {
             int null = open("/dev/null", O_RDWR);
 
             if (null >= 0 && null != fd) {
                 dup2(null, fd);
                 close(null);
             }
-        } else {
-            close(fd);
         }
     }
+    close_from(3, keep, 2);
 }
 
 /* ---- parent side ------------------------------------------------------ */
@@ -132,7 +188,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
             _exit(0);
         sigprocmask(SIG_SETMASK, &old, NULL);
         w->fd = -1;
-        close_inherited(pp, w->index, sv[1]);
+        close_inherited(pp, sv[1]);
         pg__worker_main(&pp->base.cfg, w->index, sv[1]);
         _exit(0);
     }

@@ -16,10 +16,13 @@
  * The test process is a child subreaper, so orphaned workers become its
  * children: it can see them end, reap them and kill any left over.
  */
+#define _DEFAULT_SOURCE /* realpath() */
 #include "fault.h"
 #include "testlib.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -194,6 +197,125 @@ static void test_orphan_workers(struct pg_test *t)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * worker_fds: a worker keeps only what it needs.  The test hands
+ * pagegrab a pipe without FD_CLOEXEC (as a careless host program would);
+ * while two transfers stall, each worker's fds above 2 may only be
+ * sockets, anonymous inodes (libcurl's wake-ups), the output directory
+ * and its own spool files: not the pipe (a worker holding its write end
+ * would hide EOF from the reader for as long as it lives), not the
+ * manifest, the input list or an unlinked store.
+ */
+static int fd_allowed(const char *target, const char *out)
+{
+    size_t n = strlen(out);
+
+    if (!strncmp(target, "socket:", 7) || !strncmp(target, "anon_inode:", 11))
+        return 1;
+    if (strstr(target, "(deleted)"))
+        return 0;
+    if (!strcmp(target, out))
+        return 1;
+    return !strncmp(target, out, n) && target[n] == '/' &&
+           !strncmp(target + n + 1, ".pagegrab-", 10) &&
+           strstr(target + n + 1, ".part") != NULL &&
+           strchr(target + n + 1, '/') == NULL;
+}
+
+/* How many of pid's fds above 2 are not allowed; prints them. */
+static size_t foreign_fds(pid_t pid, const char *out)
+{
+    char dir[64], link[96 + 256], target[PATH_MAX];
+    struct dirent *e;
+    size_t bad = 0;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+    d = opendir(dir);
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        ssize_t k;
+
+        if (e->d_name[0] == '.' || atoi(e->d_name) <= 2)
+            continue;
+        snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+        k = readlink(link, target, sizeof(target) - 1);
+        if (k < 0)
+            continue;   /* closed meanwhile */
+        target[k] = '\0';
+        if (!fd_allowed(target, out)) {
+            fprintf(stderr, "  worker %ld fd %s -> %s\n", (long)pid,
+                    e->d_name, target);
+            bad++;
+        }
+    }
+    closedir(d);
+    return bad;
+}
+
+static void test_worker_fds(struct pg_test *t)
+{
+    struct pg_test_route routes[] = {
+        { .path = "/ok.bin", .fault = PG_FAULT_NONE, .gen_len = 2048,
+          .gen_seed = 3 },
+        { .path = "/stall/", .fault = PG_FAULT_STALL,
+          .flags = PG_ROUTE_PREFIX, .gen_len = 64u << 20, .cut = 4096 },
+    };
+    const char *paths[] = { "/ok.bin", "/stall/0.bin", "/stall/1.bin" };
+    struct pg_child kids[MAX_WORKERS];
+    struct pg_test_server *srv;
+    struct pg_args a = {0};
+    struct pg_proc p;
+    struct pg_run r;
+    char *out, *man, *urls, *rout;
+    double deadline;
+    size_t nkids, bad = 0;
+    int pfd[2];
+
+    if (!(t->modes & PG_MODE_PROCESS))
+        pg_test_skip(t, "process mode not enabled");
+    srv = pg_test_server_start_on(routes, 2, NULL);
+    PG_CHECK(t, srv != NULL, "cannot start the fault server");
+    out = pg_path(t, "out");
+    man = pg_path(t, "manifest.jsonl");
+    urls = pg_path(t, "urls.txt");
+    write_urls(t, urls, srv, paths, 3);
+    PG_CHECK(t, pipe(pfd) == 0, "pipe: %s", strerror(errno));
+    pg_args_push(&a, "--mode", "process", "-j", "2", "-K", "1", "-o", out,
+                 "--manifest", man, "-i", urls, "--retries", "0",
+                 "--timeout", "100", "--stall", "100", END);
+    pg_proc_start(t, &p, NULL, 0, a.v);
+    close(pfd[0]);
+    close(pfd[1]);
+
+    deadline = pg_fault_now() + pg_test_scaled(20);
+    while (pg_fault_inflight_now(srv) < 2) {
+        PG_CHECK(t, !pg_proc_done(&p), "pagegrab ended early");
+        PG_CHECK(t, pg_fault_now() < deadline, "2 stalled transfers not in "
+                 "flight after 20 s");
+        pg_fault_sleep_ms(10);
+    }
+    rout = realpath(out, NULL);
+    PG_CHECK(t, rout != NULL, "realpath %s: %s", out, strerror(errno));
+    nkids = pg_proc_children(p.pid, kids, MAX_WORKERS);
+    for (size_t i = 0; i < nkids && i < MAX_WORKERS; i++)
+        bad += foreign_fds(kids[i].pid, rout);
+    /* A second signal aborts the stalled transfers at once. */
+    kill(p.pid, SIGTERM);
+    pg_fault_sleep_ms(200);
+    kill(p.pid, SIGTERM);
+    pg_proc_wait(t, &p, 30, 1, &r);
+    PG_CHECK(t, nkids == 2, "%zu worker processes found, expected 2", nkids);
+    PG_CHECK(t, bad == 0, "%zu fd(s) of the parent left open in the "
+             "workers (listed above)", bad);
+    free(rout);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
+/* ------------------------------------------------------------------ */
+
 static void test_fatal_stops(struct pg_test *t)
 {
     struct pg_test_route routes[] = {
@@ -275,6 +397,7 @@ static void test_fatal_stops(struct pg_test *t)
 static const struct pg_test_case cases[] = {
     { "orphan_workers", test_orphan_workers, 0, 60 },
     { "fatal_stops", test_fatal_stops, PG_TEST_PER_MODE, 60 },
+    { "worker_fds", test_worker_fds, 0, 60 },
 };
 
 int main(int argc, char **argv)
