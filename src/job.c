@@ -226,8 +226,6 @@ static int retry(struct pg_job *job, struct pg__item *it)
     pg__log(&job->log, PG_LOG_INFO, "%s: %s; retry %u in %.1f s",
             it->res.url, it->error[0] ? it->error : "failed",
             it->res.attempts, delay_ms / 1000.0);
-    if (it->retry_after_ms >= 0)
-        pg__frontier_hold(job->fr, it, (long)delay_ms);
     if (it->res.tmp_name) {
         unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
         PG_FREE_CONST(it->res.tmp_name);
@@ -239,6 +237,36 @@ static int retry(struct pg_job *job, struct pg__item *it)
         return 0;
     }
     return 1;
+}
+
+/*
+ * A 429 or 503 with Retry-After: no request to its origin starts before
+ * then, from any worker (shared: any instance), whether or not the URL
+ * is retried.  The wait is capped by --max-retry-wait, as the retry's.
+ */
+static void hold_origin(struct pg_job *job, const struct pg__item *it)
+{
+    long ms = it->retry_after_ms;
+    char when[16] = "?";
+    time_t t;
+    struct tm tm;
+
+    if (ms <= 0 || (it->res.http_code != 429 && it->res.http_code != 503) ||
+        (it->flags & PG_ITEM_CANCELLED))
+        return;
+    if (ms > job->o->max_retry_wait_ms)
+        ms = job->o->max_retry_wait_ms;
+    if (pg__frontier_hold(job->fr, it, ms)) {
+        pg__job_fail(job, PG_E_NOMEM);
+        return;
+    }
+    t = time(NULL) + (ms + 999) / 1000;
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    pg__log(&job->log, PG_LOG_INFO, "%s: HTTP %ld with Retry-After: %.*s "
+            "held until %s (%.1f s)", it->res.url, it->res.http_code,
+            (int)pg__url_origin_len(it->url), it->url, when,
+            (double)ms / 1000.0);
 }
 
 /*
@@ -278,6 +306,7 @@ static void count_transfer(struct pg_job *job, const struct pg__item *it)
  */
 static int settle(struct pg_job *job, struct pg__item *it)
 {
+    hold_origin(job, it);
     if (it->flags & PG_ITEM_ROBOTS) {
         /* The rules go to the item's origin, which done() forgets. */
         pg__crawl_robots_done(job, it);
