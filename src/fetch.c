@@ -16,6 +16,7 @@
 
 #include "css.h"
 #include "fetch.h"
+#include "hold.h"
 #include "mem.h"
 #include "proxy.h"
 #include "spool.h"
@@ -467,6 +468,8 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
     it->retry_after_ms = x->retry_after_ms;
+    if (c->holds)
+        pg__holds_note(c->holds, it);
     if (x->got_cookie && c->jar)
         pg__jar_collect(c->jar, x->easy);
     /* Private from the start, not by a redirect: only then may the
@@ -511,13 +514,28 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
 
 /* ---- drivers ---------------------------------------------------------- */
 
+/*
+ * Its origin is held (another transfer got a 429 or 503 with
+ * Retry-After): it goes back unstarted.  robots.txt fetches and crash
+ * suspects (ALONE) are not held back.
+ */
+static int recalled(const struct pg__fetcher *f, struct pg__item *it)
+{
+    if (!f->cfg->holds || (it->flags & (PG_ITEM_ROBOTS | PG_ITEM_ALONE)) ||
+        !pg__holds_active(f->cfg->holds, it->url))
+        return 0;
+    pg__item_reset_result(it);
+    it->flags |= PG_ITEM_RECALLED;
+    return 1;
+}
+
 void pg__fetch(struct pg__fetcher *f, struct pg__item *it)
 {
     struct pg__xfer *x = &f->slots[0];
 
     CURLcode cc;
 
-    if (xfer_begin(x, it))
+    if (recalled(f, it) || xfer_begin(x, it))
         return;
     cc = curl_easy_perform(x->easy);
     while (xfer_next_hop(x, &cc))
@@ -535,7 +553,7 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
         pg__item_error(it, PG_ST_NETWORK_ERROR, "no free transfer slot");
         return 1;
     }
-    if (xfer_begin(x, it))
+    if (recalled(f, it) || xfer_begin(x, it))
         return 1;
     if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK) {
         xfer_end(x, CURLE_OUT_OF_MEMORY);

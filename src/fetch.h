@@ -68,6 +68,8 @@ struct pg__fetch_config {
     struct pg__jar *jar;          /* the jar behind share, or NULL */
     const char *ca_file;          /* --ca-certificate, or NULL */
     int no_verify;                /* --no-check-certificate */
+    struct pg__holds *holds;      /* origins held by a Retry-After
+                                     (hold.h), shared; NULL: none */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */

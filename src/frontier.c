@@ -6,6 +6,7 @@
 
 #include "frontier.h"
 #include "mem.h"
+#include "util.h"
 
 /* ---- the memory backend ------------------------------------------------ */
 
@@ -54,11 +55,17 @@ static void mem_complete(struct pg__frontier *f, struct pg__item *it)
     (void)it;
 }
 
-static void mem_hold(struct pg__frontier *f, const struct pg__item *it,
-                     long ms)
+static enum pg_code mem_hold(struct pg__frontier *f,
+                             const struct pg__item *it, long ms)
+{
+    return pg__memfr_hold(&f->mem, it->url, pg__now() + (double)ms / 1000.0);
+}
+
+/* The queue itself paces the origin (pg__memfr_set_robots). */
+static void mem_gap(struct pg__frontier *f, const char *url, long ms)
 {
     (void)f;
-    (void)it;
+    (void)url;
     (void)ms;
 }
 
@@ -101,7 +108,7 @@ static void mem_free(struct pg__frontier *f)
 
 static const struct pg__frontier_backend mem_backend = {
     mem_start, mem_see, mem_push, mem_record, mem_pop, mem_defer, mem_done,
-    mem_complete, mem_hold, mem_clear, mem_finished, mem_nothing, mem_tick,
+    mem_complete, mem_hold, mem_gap, mem_clear, mem_finished, mem_nothing, mem_tick,
     mem_add_scope, mem_free
 };
 
@@ -177,10 +184,10 @@ void pg__frontier_complete(struct pg__frontier *f, struct pg__item *it)
     f->be->complete(f, it);
 }
 
-void pg__frontier_hold(struct pg__frontier *f, const struct pg__item *it,
-                       long ms)
+enum pg_code pg__frontier_hold(struct pg__frontier *f,
+                               const struct pg__item *it, long ms)
 {
-    f->be->hold(f, it, ms);
+    return f->be->hold(f, it, ms);
 }
 
 size_t pg__frontier_clear(struct pg__frontier *f,
@@ -214,7 +221,11 @@ void pg__frontier_set_robots(struct pg__frontier *f,
                              const struct pg__item *robots_item,
                              struct pg__robots *rules)
 {
+    long ms = rules ? pg__robots_crawl_delay_ms(rules) : 0;
+
     pg__memfr_set_robots(&f->mem, robots_item, rules);
+    if (ms > 0)
+        f->be->gap(f, robots_item->url, ms);
 }
 
 size_t pg__frontier_queued(const struct pg__frontier *f)

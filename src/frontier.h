@@ -75,8 +75,10 @@ struct pg__frontier_backend {
     enum pg_code (*defer)(struct pg__frontier *f, struct pg__item *it);
     void (*done)(struct pg__frontier *f, struct pg__item *it);
     void (*complete)(struct pg__frontier *f, struct pg__item *it);
-    void (*hold)(struct pg__frontier *f, const struct pg__item *it,
-                 long ms);
+    enum pg_code (*hold)(struct pg__frontier *f, const struct pg__item *it,
+                         long ms);
+    void (*gap)(struct pg__frontier *f, const char *url, long ms); /* url's
+                                 origin has a Crawl-delay of ms */
     size_t (*clear)(struct pg__frontier *f,
                     void (*keep)(struct pg__item *it, void *ud), void *ud);
     int (*finished)(struct pg__frontier *f, double now, double *wake);
@@ -146,10 +148,13 @@ void pg__frontier_done(struct pg__frontier *f, struct pg__item *it);
  */
 void pg__frontier_complete(struct pg__frontier *f, struct pg__item *it);
 
-/* A Retry-After of ms from it's host: hold the host (redis: for every
- * instance). */
-void pg__frontier_hold(struct pg__frontier *f, const struct pg__item *it,
-                       long ms);
+/*
+ * A Retry-After of ms from it's origin: no request starts there for ms
+ * (redis: from any instance); running ones go on.  PG_E_NOMEM.
+ */
+enum pg_code pg__frontier_hold(struct pg__frontier *f,
+                               const struct pg__item *it, long ms)
+    PG_WARN_UNUSED;
 
 size_t pg__frontier_clear(struct pg__frontier *f,
                           void (*keep)(struct pg__item *it, void *ud),
@@ -174,6 +179,11 @@ enum pg_code pg__frontier_add_scope(struct pg__frontier *f, const char *host)
 /* Called from the main loop: redis renews leases. */
 void pg__frontier_tick(struct pg__frontier *f, double now);
 
+/*
+ * The robots.txt of robots_item's origin came (rules taken over; NULL:
+ * allow all).  Its Crawl-delay, if any, becomes the origin's smallest
+ * gap between two starts (redis: for every instance).
+ */
 void pg__frontier_set_robots(struct pg__frontier *f,
                              const struct pg__item *robots_item,
                              struct pg__robots *rules);

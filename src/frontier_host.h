@@ -31,7 +31,10 @@ struct pg__host {
     char *origin;
     uint64_t key;
     unsigned active;              /* popped and not done */
-    double next_start;
+    double next_start;            /* none starts before (--wait,
+                                     Crawl-delay, a Retry-After hold) */
+    double last_start;            /* the latest start */
+    long delay_ms;                /* robots.txt's Crawl-delay, 0 = none */
     int robots_state;
     struct pg__robots *robots;
     struct pg__item *head, *tail; /* in memory, before any on disk */

@@ -2,7 +2,8 @@
  * frontier_mem.c - see frontier_mem.h.
  *
  * This file: the per-origin FIFO queues served round robin, the
- * --per-host limit, --wait, robots.txt holds and deferred retries.  The
+ * --per-host limit, --wait and Crawl-delay, robots.txt and Retry-After
+ * holds, and deferred retries.  The
  * spill file is in frontier_spill.c; struct pg__host in frontier_host.h.
  */
 #include <errno.h>
@@ -375,14 +376,19 @@ static double jitter(struct pg__memfr *f)
                  (double)(1ULL << 53);
 }
 
+/* The gap to the next start: --wait (jittered), at least Crawl-delay. */
 static void started(struct pg__memfr *f, struct pg__host *h, double now)
 {
     double w = (double)f->wait_ms / 1000.0;
 
     if (f->random_wait)
         w *= jitter(f);
+    if ((double)h->delay_ms / 1000.0 > w)
+        w = (double)h->delay_ms / 1000.0;
     h->active++;
-    h->next_start = now + w;
+    h->last_start = now;
+    if (now + w > h->next_start)
+        h->next_start = now + w;
 }
 
 static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
@@ -538,7 +544,28 @@ void pg__memfr_set_robots(struct pg__memfr *f,
     pg__robots_free(h->robots);
     h->robots = rules;
     h->robots_state = ROBOTS_READY;
+    /* The robots.txt fetch was a request too: the gap runs from it. */
+    h->delay_ms = rules ? pg__robots_crawl_delay_ms(rules) : 0;
+    if (h->last_start + (double)h->delay_ms / 1000.0 > h->next_start)
+        h->next_start = h->last_start + (double)h->delay_ms / 1000.0;
     make_ready(f, h);
+}
+
+long pg__memfr_delay_ms(const struct pg__item *it)
+{
+    return it->host ? it->host->delay_ms : 0;
+}
+
+enum pg_code pg__memfr_hold(struct pg__memfr *f, const char *url,
+                            double until)
+{
+    struct pg__host *h = host_for(f, url);
+
+    if (!h)
+        return PG_E_NOMEM;
+    if (until > h->next_start)
+        h->next_start = until;
+    return PG_OK;
 }
 
 size_t pg__memfr_queued(const struct pg__memfr *f)

@@ -7,7 +7,10 @@
  * The frontier belongs to the job's main thread.  It keeps a FIFO of
  * queued items per origin ("scheme://host:port"), serves origins round
  * robin, and holds an item back while its origin is at the --per-host
- * limit, inside its --wait interval, or waiting for its robots.txt.  It
+ * limit, inside its gap (the larger of --wait, jittered by --random-wait,
+ * and its robots.txt's Crawl-delay, from the previous start there, the
+ * robots.txt fetch included), held (a Retry-After: pg__memfr_hold), or
+ * waiting for its robots.txt.  It
  * also remembers every URL it has seen (64-bit hashes: 12 bytes a slot),
  * so a discovered link is fetched at most once per run.
  *
@@ -147,6 +150,17 @@ void pg__memfr_done(struct pg__memfr *f, struct pg__item *it);
 void pg__memfr_set_robots(struct pg__memfr *f,
                              const struct pg__item *robots_item,
                              struct pg__robots *rules);
+
+/*
+ * A Retry-After: no item of url's origin starts before `until` (the
+ * clock of pop()); running ones go on, and items recorded without a
+ * fetch (robots, --list) still come out.  PG_E_NOMEM.
+ */
+enum pg_code pg__memfr_hold(struct pg__memfr *f, const char *url,
+                            double until) PG_WARN_UNUSED;
+
+/* The Crawl-delay of a popped item's origin (ms), 0 if none. */
+long pg__memfr_delay_ms(const struct pg__item *it);
 
 /* Queued and deferred items (not counting running ones). */
 size_t pg__memfr_queued(const struct pg__memfr *f);

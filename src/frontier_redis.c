@@ -35,6 +35,7 @@ static struct pg__redis_script s_renew = { pg__lua_renew, "" };
 static struct pg__redis_script s_seeded = { pg__lua_seeded, "" };
 static struct pg__redis_script s_state = { pg__lua_state, "" };
 static struct pg__redis_script s_hold = { pg__lua_hold, "" };
+static struct pg__redis_script s_gap = { pg__lua_gap, "" };
 
 struct rfr {
     struct pg__frontier base;  /* first */
@@ -196,6 +197,30 @@ static int claim(struct rfr *x, double now, size_t n)
     return got;
 }
 
+static void origin_ms(struct rfr *x, struct pg__redis_script *s,
+                      const char *what, const char *url, long ms,
+                      const char *gap);
+
+/*
+ * it starts here after it waited in the local stage (for robots.txt, a
+ * Crawl-delay, a retry), or it is a robots.txt fetch (a request Redis
+ * did not see): Redis's next start there moves to the gap from now, for
+ * every instance.  The local stage paces its own items (Crawl-delay);
+ * --wait it learns here too.
+ */
+static void staged_start(struct rfr *x, const struct pg__item *it,
+                         double now)
+{
+    long ms = x->base.cfg.wait_ms;
+
+    if (ms <= 0 && pg__memfr_delay_ms(it) <= 0)
+        return;
+    origin_ms(x, &s_hold, "hold", it->url, ms, "gap");
+    if (ms > 0 &&
+        pg__memfr_hold(&x->base.mem, it->url, now + (double)ms / 1000.0))
+        x->base.fatal = PG_E_NOMEM;
+}
+
 static struct pg__item *rd_pop(struct pg__frontier *f, double now,
                                size_t room, double *wake, enum pg_code *err)
 {
@@ -204,6 +229,9 @@ static struct pg__item *rd_pop(struct pg__frontier *f, double now,
     size_t staged;
     int n;
 
+    if (it && it->res.status != PG_ST_ROBOTS &&
+        !(it->flags & PG_ITEM_NOFETCH))
+        staged_start(x, it, now);
     if (it || *err || f->fatal || x->stopping)
         return it;
     staged = pg__memfr_queued(&f->mem);
@@ -223,6 +251,8 @@ static struct pg__item *rd_pop(struct pg__frontier *f, double now,
         return NULL;
     }
     it = pg__memfr_pop(&f->mem, now, wake, err);
+    if (it && (it->flags & PG_ITEM_ROBOTS))
+        staged_start(x, it, now);
     if (!it && x->next_claim > 0 && (*wake == 0 || x->next_claim < *wake))
         *wake = x->next_claim;
     return it;
@@ -454,22 +484,41 @@ static void rd_done(struct pg__frontier *f, struct pg__item *it)
     pg__memfr_done(&f->mem, it);
 }
 
-static void rd_hold(struct pg__frontier *f, const struct pg__item *it,
-                    long ms)
+/* Run the hold or gap script for url's origin and ms. */
+static void origin_ms(struct rfr *x, struct pg__redis_script *s,
+                      const char *what, const char *url, long ms,
+                      const char *gap)
 {
-    struct rfr *x = R(f);
     struct pg__redis_args a;
     redisReply *rep = NULL;
 
     pg__redis_args_init(&a);
     if (!args_start(x, &a, 0) &&
-        !pg__redis_args_add(&a, it->url, pg__url_origin_len(it->url)) &&
-        !pg__redis_args_addf(&a, "%ld", ms))
-        rep = run(x, &s_hold, &a);
+        !pg__redis_args_add(&a, url, pg__url_origin_len(url)) &&
+        !pg__redis_args_addf(&a, "%ld", ms) &&
+        (!gap || !pg__redis_args_add(&a, gap, strlen(gap))))
+        rep = run(x, s, &a);
     pg__redis_args_release(&a);
     if (rep && rep->type == REDIS_REPLY_ERROR)
-        fatal(x, "hold", rep);
+        fatal(x, what, rep);
     pg__redis_free_reply(rep);
+}
+
+/* Held for every instance, and here at once (what waits in the local
+ * stage was claimed before). */
+static enum pg_code rd_hold(struct pg__frontier *f, const struct pg__item *it,
+                            long ms)
+{
+    origin_ms(R(f), &s_hold, "hold", it->url, ms, NULL);
+    return pg__memfr_hold(&f->mem, it->url,
+                          pg__now() + (double)ms / 1000.0);
+}
+
+/* The local stage paces the origin already (pg__memfr_set_robots);
+ * Redis paces its claims for every instance. */
+static void rd_gap(struct pg__frontier *f, const char *url, long ms)
+{
+    origin_ms(R(f), &s_gap, "gap", url, ms, NULL);
 }
 
 /* An item never started here: its lease goes back to the queue. */
@@ -700,7 +749,7 @@ static enum pg_code rd_start(struct pg__frontier *f)
 
 static const struct pg__frontier_backend redis_backend = {
     rd_start, rd_see, rd_push, rd_record, rd_pop, rd_defer, rd_done,
-    rd_complete, rd_hold, rd_clear, rd_finished, rd_input_done, rd_tick,
+    rd_complete, rd_hold, rd_gap, rd_clear, rd_finished, rd_input_done, rd_tick,
     rd_add_scope, rd_free
 };
 

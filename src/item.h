@@ -44,8 +44,10 @@ enum pg__item_flags {
                                       certificate): not retried */
     PG_ITEM_LEASED = 1 << 15,      /* claimed from a shared frontier: its
                                       lease is held until complete() */
-    PG_ITEM_CSS = 1 << 19          /* a stylesheet (--images): parsed as
+    PG_ITEM_CSS = 1 << 19,         /* a stylesheet (--images): parsed as
                                       CSS; HTML is a mismatch */
+    PG_ITEM_RECALLED = 1 << 20     /* handed back unstarted: its origin
+                                      is held (hold.h); queued again */
 };
 
 /*

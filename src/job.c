@@ -17,6 +17,7 @@
 
 #include <libxml/parser.h>
 
+#include "hold.h"
 #include "job.h"
 #include "mem.h"
 #include "name.h"
@@ -83,6 +84,7 @@ void pg_job_free(struct pg_job *job)
         return;
     if (job->pool)
         pg__pool_free(job->pool);
+    pg__holds_free(job->fetch.holds);
     pg__jar_free(job->jar);
     for (size_t i = 0; i < 3; i++)
         pg_free(job->proxy_env[i]);
@@ -226,8 +228,6 @@ static int retry(struct pg_job *job, struct pg__item *it)
     pg__log(&job->log, PG_LOG_INFO, "%s: %s; retry %u in %.1f s",
             it->res.url, it->error[0] ? it->error : "failed",
             it->res.attempts, delay_ms / 1000.0);
-    if (it->retry_after_ms >= 0)
-        pg__frontier_hold(job->fr, it, (long)delay_ms);
     if (it->res.tmp_name) {
         unlinkat(job->save.outdir_fd, it->res.tmp_name, 0);
         PG_FREE_CONST(it->res.tmp_name);
@@ -239,6 +239,33 @@ static int retry(struct pg_job *job, struct pg__item *it)
         return 0;
     }
     return 1;
+}
+
+/*
+ * A 429 or 503 with Retry-After: no request to its origin starts before
+ * then, from any worker (shared: any instance), whether or not the URL
+ * is retried.  The wait is capped by --max-retry-wait, as the retry's.
+ */
+static void hold_origin(struct pg_job *job, const struct pg__item *it)
+{
+    long ms = pg__holds_asked(it, job->o->max_retry_wait_ms);
+    char when[16] = "?";
+    time_t t;
+    struct tm tm;
+
+    if (ms <= 0 || (it->flags & PG_ITEM_CANCELLED))
+        return;
+    if (pg__frontier_hold(job->fr, it, ms)) {
+        pg__job_fail(job, PG_E_NOMEM);
+        return;
+    }
+    t = time(NULL) + (ms + 999) / 1000;
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    pg__log(&job->log, PG_LOG_INFO, "%s: HTTP %ld with Retry-After: %.*s "
+            "held until %s (%.1f s)", it->res.url, it->res.http_code,
+            (int)pg__url_origin_len(it->url), it->url, when,
+            (double)ms / 1000.0);
 }
 
 /*
@@ -278,6 +305,18 @@ static void count_transfer(struct pg_job *job, const struct pg__item *it)
  */
 static int settle(struct pg_job *job, struct pg__item *it)
 {
+    if (it->flags & PG_ITEM_RECALLED) {
+        /* Never started, its origin held: queued again, at the front. */
+        it->flags &= ~(unsigned)PG_ITEM_RECALLED;
+        pg__frontier_done(job->fr, it);
+        it->not_before = pg__now();
+        if (!pg__frontier_defer(job->fr, it))
+            return 1;
+        pg__job_fail(job, PG_E_NOMEM);
+        pg__item_error(it, PG_ST_INTERRUPTED, "not started: out of memory");
+        return 0;
+    }
+    hold_origin(job, it);
     if (it->flags & PG_ITEM_ROBOTS) {
         /* The rules go to the item's origin, which done() forgets. */
         pg__crawl_robots_done(job, it);
@@ -514,6 +553,10 @@ static enum pg_code start_pool(struct pg_job *job)
      * without waiting for the main thread. */
     pc.per_worker = o->per_worker;
     pc.depth = o->per_worker > 1 ? 2 * o->per_worker : 2;
+    /* Holds reach items already queued in the pool (hold.h). */
+    job->fetch.holds = pg__holds_new(o->max_retry_wait_ms);
+    if (!job->fetch.holds)
+        return PG_E_NOMEM;
     pc.fetch = &job->fetch;
     pc.jar = o->mode == PG_MODE_PROCESS ? job->jar : NULL;
     pc.log = &job->log;

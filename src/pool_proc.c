@@ -574,7 +574,7 @@ static void on_result(struct proc_pool *pp, struct proc_worker *w,
     }
     rc = pg__codec_get_result(r, it);
     /* An item handed back unstarted was not an attempt. */
-    if (!(it->flags & PG_ITEM_CANCELLED))
+    if (!(it->flags & (PG_ITEM_CANCELLED | PG_ITEM_RECALLED)))
         it->res.attempts++;
     if (rc) {
         hold(w, it);  /* handed back as a crash when the worker is reaped */

@@ -13,7 +13,9 @@
  *   q:ORIGIN    LIST  records waiting, per origin
  *   hosts       ZSET  origins with records that may be claimed, scored
  *                     by when (not at their --per-host limit)
- *   h:ORIGIN    HASH  inflight, next (the --wait / Retry-After time)
+ *   h:ORIGIN    HASH  inflight, next (the --wait / Crawl-delay /
+ *                     Retry-After time)
+ *   gap         HASH  ORIGIN -> its robots.txt's Crawl-delay (ms)
  *   leases      ZSET  URL -> deadline
  *   lease       HASH  URL -> INSTANCE \x1f record
  *   att         HASH  URL -> leases taken so far
@@ -43,6 +45,20 @@
 "end\n" \
 "local function num(v)\n" \
 "  return tonumber(v or '0') or 0\n" \
+"end\n" \
+/* No request to o starts before `at` (ms): next, and the hosts score. */ \
+"local function hold(o, at)\n" \
+"  local hk = P .. 'h:' .. o\n" \
+"  if at > num(redis.call('HGET', hk, 'next')) then\n" \
+"    redis.call('HSET', hk, 'next', at)\n" \
+"    if redis.call('ZSCORE', P .. 'hosts', o) then\n" \
+"      redis.call('ZADD', P .. 'hosts', at, o)\n" \
+"    end\n" \
+"  end\n" \
+"end\n" \
+/* o's gap between two starts: --wait (w), at least its Crawl-delay. */ \
+"local function gap_of(o, w)\n" \
+"  return math.max(w, num(redis.call('HGET', P .. 'gap', o)))\n" \
 "end\n" \
 /* hosts holds o exactly when o has records and room under --per-host. */ \
 "local function place(o, per_host, now)\n" \
@@ -163,8 +179,9 @@ const char pg__lua_claim[] = PRELUDE
 "  if got >= n then break end\n"
 "  local hk = P .. 'h:' .. o\n"
 "  local inf = num(redis.call('HGET', hk, 'inflight'))\n"
+"  local w = gap_of(o, wait)\n"
 "  local take = n - got\n"
-"  if wait > 0 then take = 1 end\n"
+"  if w > 0 then take = 1 end\n"
 "  if per_host > 0 and per_host - inf < take then take = per_host - inf end\n"
 "  local k = 0\n"
 "  while k < take do\n"
@@ -182,7 +199,7 @@ const char pg__lua_claim[] = PRELUDE
 "    got = got + k\n"
 "    redis.call('HINCRBY', hk, 'inflight', k)\n"
 "    redis.call('HINCRBY', P .. 'stats', 'queued', -k)\n"
-"    if wait > 0 then redis.call('HSET', hk, 'next', now + wait) end\n"
+"    if w > 0 then redis.call('HSET', hk, 'next', now + w) end\n"
 "  end\n"
 "  place(o, per_host, now)\n"
 "end\n"
@@ -197,7 +214,8 @@ ONCE("lc");
 /* ARGV: P, inst, url, "ok"|"failed"|"release", per_host, wait_ms, then
  * (mode "q"|"r", hash, origin, record)... for the page's links.  The
  * host's next start is also no earlier than wait_ms after this end (so
- * the gap holds at the server whatever the instances' dispatch times)
+ * the gap holds at the server whatever the instances' dispatch times;
+ * with the origin's Crawl-delay if larger, as in claim)
  * -> {1 if the lease was ours, then per link 1 if new} */
 const char pg__lua_complete[] = PRELUDE
 "local inst, url, res = ARGV[2], ARGV[3], ARGV[4]\n"
@@ -213,9 +231,10 @@ const char pg__lua_complete[] = PRELUDE
 "  redis.call('HDEL', P .. 'lease', url)\n"
 "  redis.call('SREM', P .. 'i:' .. inst, url)\n"
 "  redis.call('HINCRBY', P .. 'h:' .. o, 'inflight', -1)\n"
-"  if wait > 0 and now + wait > num(redis.call('HGET', P .. 'h:' .. o,\n"
-"                                              'next')) then\n"
-"    redis.call('HSET', P .. 'h:' .. o, 'next', now + wait)\n"
+"  local w = gap_of(o, wait)\n"
+"  if w > 0 and now + w > num(redis.call('HGET', P .. 'h:' .. o,\n"
+"                                        'next')) then\n"
+"    redis.call('HSET', P .. 'h:' .. o, 'next', now + w)\n"
 "  end\n"
 "  if res == 'release' then\n"
 "    redis.call('LPUSH', P .. 'q:' .. o, rec)\n"
@@ -287,15 +306,19 @@ const char pg__lua_state[] = PRELUDE
 "end\n"
 ONCE("ls");
 
-/* ARGV: P, origin, ms: no instance starts a request there before. */
+/* ARGV: P, origin, ms[, "gap"]: no instance starts a request there
+ * before ms from now (with "gap": a request started here now, after its
+ * claim; ms is --wait, and the origin's Crawl-delay if larger). */
 const char pg__lua_hold[] = PRELUDE
+"local ms = tonumber(ARGV[3])\n"
+"if ARGV[4] == 'gap' then ms = gap_of(ARGV[2], ms) end\n"
+"hold(ARGV[2], now_ms() + ms)\n"
+"return 1\n";
+
+/* ARGV: P, origin, ms: its robots.txt's Crawl-delay, for every
+ * instance's claims from now on (and the next one ms from now). */
+const char pg__lua_gap[] = PRELUDE
 "local o, ms = ARGV[2], tonumber(ARGV[3])\n"
-"local now = now_ms()\n"
-"local hk = P .. 'h:' .. o\n"
-"if now + ms > num(redis.call('HGET', hk, 'next')) then\n"
-"  redis.call('HSET', hk, 'next', now + ms)\n"
-"  if redis.call('ZSCORE', P .. 'hosts', o) then\n"
-"    redis.call('ZADD', P .. 'hosts', now + ms, o)\n"
-"  end\n"
-"end\n"
+"redis.call('HSET', P .. 'gap', o, ms)\n"
+"hold(o, now_ms() + ms)\n"
 "return 1\n";

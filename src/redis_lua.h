@@ -13,5 +13,6 @@ extern const char pg__lua_renew[];
 extern const char pg__lua_seeded[];
 extern const char pg__lua_state[];
 extern const char pg__lua_hold[];
+extern const char pg__lua_gap[];
 
 #endif
