@@ -1125,13 +1125,14 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         {"depth", I},        {"referrer", S | Z},  {"links", I},
         {"hash", S | Z},     {"duplicate_of", S | Z},
         {"http_version", S | Z},
+        {"etag", S | Z},     {"last_modified", S | Z},
     };
     static const char *const statuses[] = {
         "ok",          "exists",        "http-error", "network-error",
         "redirect-error", "invalid-url", "save-error", "filtered",
         "robots",      "listed",        "too-large",  "skipped",
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
-        "other-shard",
+        "other-shard", "unchanged",     "changed",    "gone",
     };
     static const char *const kinds[] = {"file", "page", "image", "css"};
     static const char *const versions[] = {"1.0", "1.1", "2", "3"};

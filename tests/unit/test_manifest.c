@@ -253,7 +253,8 @@ static const char full_line[] =
     "\"final_url\":\"https://example.com/a%20b\",\"attempts\":2,"
     "\"time_ms\":12.346,\"error\":null,"
     "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-    "\"hash\":null,\"duplicate_of\":null,\"http_version\":\"1.1\"}\n";
+    "\"hash\":null,\"duplicate_of\":null,\"http_version\":\"1.1\","
+    "\"etag\":null,\"last_modified\":null}\n";
 
 static const char failed_line[] =
     "{\"url\":\"http://h/x\",\"line\":7,\"status\":\"http-error\","
@@ -261,7 +262,8 @@ static const char failed_line[] =
     "\"final_url\":null,\"attempts\":1,\"time_ms\":0.000,"
     "\"error\":\"HTTP 404\","
     "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-    "\"hash\":null,\"duplicate_of\":null,\"http_version\":null}\n";
+    "\"hash\":null,\"duplicate_of\":null,\"http_version\":null,"
+    "\"etag\":null,\"last_modified\":null}\n";
 
 static size_t count_char(const char *s, char c)
 {
@@ -329,7 +331,8 @@ static void test_format_status_names(void **state)
         "ok", "exists", "http-error", "network-error", "redirect-error",
         "invalid-url", "save-error", "filtered", "robots", "listed",
         "too-large", "skipped", "interrupted", "worker-crash",
-        "type-mismatch", "blocked", "other-shard",
+        "type-mismatch", "blocked", "other-shard", "unchanged", "changed",
+        "gone",
     };
     struct pg__buf b = PG_BUF_INIT(4096);
     struct pg_result r;
@@ -360,7 +363,8 @@ static void test_format_no_forgery(void **state)
         "\"final_url\":\"http://h/\\u0001%FF\",\"attempts\":1,"
         "\"time_ms\":1.500,\"error\":\"cannot save '\\u001b[2J\\n'\","
         "\"kind\":\"file\",\"depth\":0,\"referrer\":null,\"links\":0,"
-        "\"hash\":null,\"duplicate_of\":null,\"http_version\":null}\n";
+        "\"hash\":null,\"duplicate_of\":null,\"http_version\":null,"
+    "\"etag\":null,\"last_modified\":null}\n";
     struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
 
@@ -617,6 +621,7 @@ static void test_format_cuts_long_fields(void **state)
 {
     static const char tail[] =
         ",\"duplicate_of\":null,\"http_version\":\"1.1\","
+        "\"etag\":null,\"last_modified\":null,"
         "\"url_truncated\":true,\"error_truncated\":true}\n";
     struct pg__buf b = PG_BUF_INIT(256 * 1024);
     struct pg_result r;
