@@ -85,7 +85,10 @@ enum opt_id {
     OPT_JOB,
     OPT_LEASE,
     OPT_EXEC,
-    OPT_EXEC_JOBS
+    OPT_EXEC_JOBS,
+    OPT_UPDATE,
+    OPT_DELETE_GONE,
+    OPT_REPORT
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +146,9 @@ static const struct option long_opts[] = {
     { "sync", no_argument, NULL, OPT_SYNC },
     { "exec", required_argument, NULL, OPT_EXEC },
     { "exec-jobs", required_argument, NULL, OPT_EXEC_JOBS },
+    { "update", no_argument, NULL, OPT_UPDATE },
+    { "delete-gone", no_argument, NULL, OPT_DELETE_GONE },
+    { "report", required_argument, NULL, OPT_REPORT },
     { "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "shards", required_argument, NULL, OPT_SHARDS },
@@ -458,6 +464,12 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         return pg_cli_shard_option(cli, PG_CLI_SHARD_KEY, val, name);
     case OPT_DIVERT:
         return pg_cli_shard_option(cli, PG_CLI_DIVERT, val, name);
+    case OPT_UPDATE:
+    case OPT_DELETE_GONE:
+    case OPT_REPORT:
+        return pg_cli_update_option(cli, id == OPT_UPDATE ? PG_CLI_UPDATE :
+                                    id == OPT_REPORT ? PG_CLI_REPORT :
+                                    PG_CLI_DELETE_GONE, val, name);
     }
     return -1;
 }
@@ -697,7 +709,7 @@ static int parse(struct pg_cli *cli, int argc, char **argv)
     }
     if (cli->quiet)
         cli->progress = 0;
-    if (pg_cli_shard_finish(cli))
+    if (pg_cli_shard_finish(cli) || pg_cli_update_finish(cli))
         return -1;
     cli->o.exec_quiet = cli->quiet;
 
@@ -746,5 +758,6 @@ void pg_cli_release(struct pg_cli *cli)
     free(cli->reject.v);
     free(cli->names.v);
     pg_namer_free(cli->namer);
+    pg_cli_report_release(cli);
     memset(cli, 0, sizeof(*cli));
 }

@@ -13,6 +13,8 @@
 #ifndef PG_CLI_H
 #define PG_CLI_H
 
+#include <stdio.h>
+
 #include "../src/pagegrab.h"
 
 /* Exit statuses (documented in pagegrab.1 and README.md). */
@@ -39,8 +41,22 @@ struct pg_strlist {
     size_t n, cap;
 };
 
+/* --update's classes, in the summary's and the report's order. */
+enum pg_cli_upd_class {
+    PG_CLI_UPD_CHANGED, PG_CLI_UPD_UNCHANGED, PG_CLI_UPD_GONE,
+    PG_CLI_UPD_NEW, PG_CLI_UPD_FAILED, PG_CLI_UPD__COUNT
+};
+
+/* --report FILE: each class's URLs, spooled to unlinked files. */
+struct pg_cli_report {
+    const char *path;        /* NULL: no report */
+    FILE *list[PG_CLI_UPD__COUNT];
+    uint64_t n[PG_CLI_UPD__COUNT];
+};
+
 struct pg_cli {
     struct pg_options o;
+    struct pg_cli_report report;
     int quiet;
     int verbose;
     int flat;
@@ -98,6 +114,23 @@ int pg_cli_shard_option(struct pg_cli *cli, enum pg_cli_shard_opt id,
                         char *val, const char *name);
 /* --shard auto from the environment; the shard options agree. */
 int pg_cli_shard_finish(struct pg_cli *cli);
+
+/* --update, --delete-gone, --report (update_opt.c): 0, or -1 after
+ * printing a message naming the option and the value. */
+enum pg_cli_update_opt { PG_CLI_UPDATE, PG_CLI_DELETE_GONE, PG_CLI_REPORT };
+int pg_cli_update_option(struct pg_cli *cli, enum pg_cli_update_opt id,
+                         char *val, const char *name);
+/* The options agree (--update needs --manifest, ...). */
+int pg_cli_update_finish(struct pg_cli *cli);
+/* From the result callback: res's URL into its class's list (--report).
+ * PG_E_IO when the list cannot be written. */
+enum pg_code pg_cli_report_add(struct pg_cli *cli,
+                               const struct pg_result *res);
+/* Write --report FILE (atomically); -1 after a message. */
+int pg_cli_report_finish(struct pg_cli *cli);
+void pg_cli_report_release(struct pg_cli *cli);
+/* `pagegrab compact-manifest FILE`; the exit status. */
+int pg_cli_compact_main(int argc, char **argv);
 
 /* Print a message "pagegrab: ..." to stderr with one write(). */
 void pg_cli_error(const char *fmt, ...) PG_PRINTF(1, 2);

@@ -111,6 +111,11 @@ int main(int argc, char **argv)
         pg_global_cleanup();
         return status;
     }
+    if (argc > 1 && !strcmp(argv[1], "compact-manifest")) {
+        status = pg_cli_compact_main(argc, argv);
+        pg_global_cleanup();
+        return status;
+    }
     if (argc > 1 && !strcmp(argv[1], "fleet")) {
         status = pg_fleet_main(argc, argv);
         pg_global_cleanup();
@@ -151,6 +156,10 @@ int main(int argc, char **argv)
         pg_cli_error("cannot write to standard output");
         status = PG_EXIT_FATAL;
     }
+    /* The report says what this run did, also when it was stopped. */
+    if (status != PG_EXIT_USAGE && pg_cli_report_finish(&cli) &&
+        status != PG_EXIT_INTERRUPTED)
+        status = PG_EXIT_FATAL;
     if (status != PG_EXIT_USAGE)
         pg_cli_summary(&cli, &st);
     pg_job_free(job);

@@ -138,6 +138,7 @@ void pg_cli_progress_end(struct pg_cli *cli)
 void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
 {
     char bytes[32], rate[32], per[32] = "", shard[48] = "", other[64] = "";
+    char classes[160];
     double el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
 
     if (cli->quiet)
@@ -152,10 +153,20 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
     if (st->other_shard)
         snprintf(other, sizeof(other), "; %llu pages of other shards",
                  (unsigned long long)st->other_shard);
-    message("", "%s%llu URLs: %llu ok, %llu failed; %s in %.2f s "
+    if (cli->o.update)
+        snprintf(classes, sizeof(classes), "%llu changed, %llu unchanged, "
+                 "%llu gone, %llu new, %llu failed",
+                 (unsigned long long)st->upd_changed,
+                 (unsigned long long)st->upd_unchanged,
+                 (unsigned long long)st->upd_gone,
+                 (unsigned long long)st->upd_new,
+                 (unsigned long long)st->failed);
+    else
+        snprintf(classes, sizeof(classes), "%llu ok, %llu failed",
+                 (unsigned long long)st->ok, (unsigned long long)st->failed);
+    message("", "%s%llu URLs: %s; %s in %.2f s "
             "(%.1f files/s, %s/s, %s mode, %u workers%s)%s", shard,
-            (unsigned long long)st->done, (unsigned long long)st->ok,
-            (unsigned long long)st->failed, bytes, st->elapsed_s,
+            (unsigned long long)st->done, classes, bytes, st->elapsed_s,
             (double)st->done / el, rate,
             cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
             cli->o.workers, per, other);

@@ -8,9 +8,8 @@
 
 #include "cli.h"
 
-enum pg_code pg_cli_save(struct pg_result *res, void *userdata)
+static enum pg_code save(struct pg_result *res, const struct pg_cli *cli)
 {
-    const struct pg_cli *cli = userdata;
     char *name = NULL;
     enum pg_code rc;
 
@@ -35,4 +34,17 @@ enum pg_code pg_cli_save(struct pg_result *res, void *userdata)
     pg_free(name);
     /* A file that cannot be saved is recorded; only memory is fatal. */
     return rc == PG_E_NOMEM ? rc : PG_OK;
+}
+
+enum pg_code pg_cli_save(struct pg_result *res, void *userdata)
+{
+    struct pg_cli *cli = userdata;
+    enum pg_code rc = save(res, cli);
+
+    /* --report: the URL in its class once the save decided it. */
+    if (!rc && pg_cli_report_add(cli, res)) {
+        pg_cli_error("cannot spool the --report list of '%s'", res->url);
+        return PG_E_IO;
+    }
+    return rc;
 }

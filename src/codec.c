@@ -38,9 +38,28 @@ enum pg_code pg__codec_put_job(struct pg__buf *b, const struct pg__item *it)
         rc = pg__wire_put_str(b, it->url);
     if (!rc)
         rc = pg__wire_put_str(b, it->res.referrer);
+    /* --update: the validators and the recorded copy (or none). */
+    if (!rc)
+        rc = pg__wire_put_str(b, it->cond_etag);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->cond_lm);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->cond_path);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->cond_ctype);
     if (!rc)
         rc = pg__wire_end(b);
     return rc;
+}
+
+/* The next string of a frame into *dst (a new copy); 0, or -1 when out
+ * of memory. */
+static int get_opt_str(struct pg__wire_reader *r, char **dst)
+{
+    const char *s = pg__wire_get_str(r);
+
+    *dst = NULL;
+    return s && !(*dst = pg__strdup(s)) ? -1 : 0;
 }
 
 /* Decode one JOB frame into a new item; NULL if malformed. */
@@ -59,7 +78,10 @@ struct pg__item *pg__codec_get_job(const void *payload, size_t len)
     url = pg__wire_get_str(&r);
     ref = pg__wire_get_str(&r);
     if (r.bad || !url || !(it->url = pg__strdup(url)) ||
-        (ref && !(it->res.referrer = pg__strdup(ref)))) {
+        (ref && !(it->res.referrer = pg__strdup(ref))) ||
+        get_opt_str(&r, &it->cond_etag) || get_opt_str(&r, &it->cond_lm) ||
+        get_opt_str(&r, &it->cond_path) ||
+        get_opt_str(&r, &it->cond_ctype) || r.bad) {
         pg__item_free(it);
         return NULL;
     }
@@ -166,6 +188,10 @@ enum pg_code pg__codec_put_result(struct pg__buf *b,
         rc = pg__wire_put_u64(b, (uint64_t)(int64_t)it->retry_after_ms);
     if (!rc)
         rc = pg__wire_put_u32(b, it->res.links_truncated ? 1 : 0);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->res.etag);
+    if (!rc)
+        rc = pg__wire_put_str(b, it->res.last_modified);
     /* The links went ahead in LINKS frames. */
     if (!rc)
         rc = pg__wire_put_u32(b, 0);
@@ -200,6 +226,9 @@ enum pg_code pg__codec_get_result(struct pg__wire_reader *r,
     it->flags = pg__wire_get_u32(r);
     it->retry_after_ms = (long)(int64_t)pg__wire_get_u64(r);
     it->res.links_truncated = pg__wire_get_u32(r) != 0;
+    /* (Checked again: only a printable validator is kept.) */
+    it->res.etag = pg__validator_dup(pg__wire_get_str(r));
+    it->res.last_modified = pg__validator_dup(pg__wire_get_str(r));
     if (pg__codec_get_links(r, &it->links) != PG_OK)
         r->bad = 1;
     it->res.links = (unsigned)it->links.n;

@@ -4,13 +4,15 @@
  * by side in codec.c, on top of wire.h's framing.
  *
  * JOB (parent -> worker): id, attempts, flags, url, referrer (or
- * none).
+ * none), and --update's etag, last-modified, saved path and content
+ * type (each or none).
  * LINKS (worker -> parent): id, then a count and (kind, url) pairs; a
  * page's links take as many LINKS frames as they need, ahead of its
  * RESULT.
  * RESULT (worker -> parent): id, status, http code, bytes, time,
  * content type, final url, spool file name, error, hash, flags,
- * Retry-After, links found, and a count of links (0: they went ahead).
+ * Retry-After, links found, the response's ETag and Last-Modified (or
+ * none), and a count of links (0: they went ahead).
  * LOG (worker -> parent): level, line.
  * COOKIES (both ways): a count and cookies.txt lines: those a worker's
  * responses set (ahead of the item's LINKS and RESULT), or those the

@@ -321,10 +321,17 @@ static enum pg_code resume_record(const struct pg__manifest_rec *rec,
 {
     struct pg_job *job = ud;
     uint64_t h = pg__hash64(rec->url, strlen(rec->url));
-    int ok = (!strcmp(rec->status, "ok") || !strcmp(rec->status, "exists"));
+    int ok = (!strcmp(rec->status, "ok") || !strcmp(rec->status, "exists") ||
+              !strcmp(rec->status, "changed") ||
+              !strcmp(rec->status, "unchanged") ||
+              !strcmp(rec->status, "gone"));
     enum pg_code rc;
 
-    if (rec->path && !pg__spool_check_name(rec->path)) {
+    /* --update: an earlier run's record is what is refreshed, not what
+     * this run did (update.c claimed its names). */
+    if (pg__update_before_mark(job, rec->lineno))
+        return PG_OK;
+    if (rec->path && !job->o->update && !pg__spool_check_name(rec->path)) {
         rc = pg__names_claim(&job->save.names, &job->save.names_urls,
                              job->save.outdir_fd, rec->path, rec->url);
         if (rc)

@@ -45,6 +45,9 @@ static const char *const status_names[PG_ST__COUNT] = {
     [PG_ST_TYPE_MISMATCH] = "type-mismatch",
     [PG_ST_BLOCKED] = "blocked",
     [PG_ST_OTHER_SHARD] = "other-shard",
+    [PG_ST_UNCHANGED] = "unchanged",
+    [PG_ST_CHANGED] = "changed",
+    [PG_ST_GONE] = "gone",
 };
 
 const char *pg_status_name(enum pg_status st)
@@ -58,7 +61,8 @@ int pg_status_is_success(enum pg_status st)
 {
     return st == PG_ST_OK || st == PG_ST_EXISTS || st == PG_ST_FILTERED ||
            st == PG_ST_ROBOTS || st == PG_ST_LISTED ||
-           st == PG_ST_OTHER_SHARD;
+           st == PG_ST_OTHER_SHARD || st == PG_ST_UNCHANGED ||
+           st == PG_ST_CHANGED || st == PG_ST_GONE;
 }
 
 const char *pg_kind_name(enum pg_kind kind)

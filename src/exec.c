@@ -419,9 +419,10 @@ int pg__exec_wants(const struct pg__exec *x, struct pg__item *it)
 {
     const struct pg_result *r = &it->res;
 
-    /* The hook point: a file saved now.  (With --update, a `changed`
-     * file also gets its hook: add its status here.) */
-    if (!x->cmd || !r->path || r->status != PG_ST_OK)
+    /* The hook point: a file saved now, or saved again (--update:
+     * changed); never an unchanged one. */
+    if (!x->cmd || !r->path ||
+        (r->status != PG_ST_OK && r->status != PG_ST_CHANGED))
         return 0;
     it->res.exec_state = PG_EXEC_PENDING;
     return 1;

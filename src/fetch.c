@@ -180,7 +180,7 @@ static void parse_css(struct pg__xfer *x, struct pg__item *it)
 }
 
 /* Parse a fetched HTML page from its spool file (still open). */
-static void parse_page(struct pg__xfer *x, struct pg__item *it)
+void pg__fetch_parse(struct pg__xfer *x, struct pg__item *it)
 {
     struct pg__fetcher *f = x->f;
     const struct pg__fetch_config *c = f->cfg;
@@ -335,7 +335,7 @@ static void xfer_target(struct pg__xfer *x, const char *url)
                                       c->no_proxy, url);
 
     pg_free(origin);
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, mine ? c->headers : NULL);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, pg__cond_headers(x, mine));
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
     /* The proxy of this hop, or none ("": not even the environment's). */
     curl_easy_setopt(x->easy, CURLOPT_PROXY, proxy ? proxy : "");
@@ -430,6 +430,7 @@ static int xfer_begin(struct pg__xfer *x, struct pg__item *it)
     if (c->proxy_http || c->proxy_https)
         x->manual = 1;
     x->it = it;
+    pg__cond_begin(x, it);
     if (c->hash)
         EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
     if (pg__spool_create_pid(c->outdir_fd, f->pid, f->worker, &f->seq,
@@ -467,6 +468,7 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
     it->res.content_type = dup_info(x->easy, CURLINFO_CONTENT_TYPE,
                                 CONTENT_TYPE_MAX);
     classify(x, it, cc);
+    pg__cond_end(x, it);
     it->retry_after_ms = x->retry_after_ms;
     if (c->holds)
         pg__holds_note(c->holds, it);
@@ -489,7 +491,7 @@ static void xfer_end(struct pg__xfer *x, CURLcode cc)
         if (c->hash)
             hash_final(x, it);
         if (it->flags & (PG_ITEM_PARSE | PG_ITEM_CSS))
-            parse_page(x, it);
+            pg__fetch_parse(x, it);
     }
 
     /* --sync: the body is on disk before its record can be. */

@@ -118,6 +118,11 @@ struct pg__xfer {
     char *origin;         /* the item's origin; headers only there */
     double t0;            /* start, for --timeout over all hops */
     curl_off_t time_us;   /* of the hops before the current one */
+    /* --update (fetch_cond.c): the request's header lists with the
+     * validators (with --header lines / alone), and the last response's
+     * ETag and Last-Modified. */
+    struct curl_slist *cond_own, *cond_other;
+    char *etag, *last_modified;
 };
 
 struct pg__fetcher {
@@ -144,6 +149,23 @@ struct pg__fetcher {
  */
 enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f);
 void pg__xfer_release(struct pg__xfer *x);
+
+/*
+ * fetch_cond.c, for fetch.c and fetch_opts.c: a response header line
+ * (ETag, Last-Modified kept); the validators of it for slot x (before
+ * the first hop) and the header list of a hop (mine: on the item's
+ * origin); after classify(): the validators into the result, and a 304
+ * of a PG_ITEM_COND item made PG_ST_UNCHANGED (a page parsed from its
+ * saved copy); freeing the lists.
+ */
+void pg__cond_on_header(struct pg__xfer *x, const char *data, size_t n);
+void pg__cond_begin(struct pg__xfer *x, struct pg__item *it);
+struct curl_slist *pg__cond_headers(struct pg__xfer *x, int mine);
+void pg__cond_end(struct pg__xfer *x, struct pg__item *it);
+void pg__cond_release(struct pg__xfer *x);
+/* fetch.c: parse the body in x->fd (it->res.bytes long, x->sniff its
+ * start) as its item asks (a page or a stylesheet). */
+void pg__fetch_parse(struct pg__xfer *x, struct pg__item *it);
 
 /*
  * 1 if ip (text) is loopback, private, link-local, site-local or

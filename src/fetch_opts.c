@@ -168,6 +168,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (n > 11 && !strncasecmp(data, "Set-Cookie:", 11))
         x->got_cookie = 1;
+    pg__cond_on_header(x, data, n);
     if (n > 5 && !strncmp(data, "HTTP/", 5)) {
         x->retry_after_ms = -1;  /* a new response begins */
     } else if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
@@ -436,6 +437,7 @@ void pg__xfer_release(struct pg__xfer *x)
         curl_easy_cleanup(x->easy);
     x->easy = NULL;
     PG_FREE(x->origin);
+    pg__cond_release(x);
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
 }

@@ -40,7 +40,47 @@ void pg__item_reset_result(struct pg__item *it)
     PG_FREE_CONST(r->final_url);
     PG_FREE_CONST(r->tmp_name);
     PG_FREE_CONST(r->path);
+    PG_FREE_CONST(r->etag);
+    PG_FREE_CONST(r->last_modified);
     it->error[0] = '\0';
+}
+
+char *pg__validator_dupn(const char *s, size_t n)
+{
+    size_t i;
+
+    if (!s)
+        return NULL;
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+                     s[n - 1] == '\r' || s[n - 1] == '\n'))
+        n--;
+    if (n == 0 || n > PG_VALIDATOR_MAX)
+        return NULL;
+    /* Sent back in a request header and written in the manifest: only
+     * printable ASCII, so nothing can end the header line. */
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return NULL;
+    }
+    return pg__strndup(s, n);
+}
+
+char *pg__validator_dup(const char *s)
+{
+    return s ? pg__validator_dupn(s, strlen(s)) : NULL;
+}
+
+void pg__item_cond_clear(struct pg__item *it)
+{
+    PG_FREE(it->cond_etag);
+    PG_FREE(it->cond_lm);
+    PG_FREE(it->cond_path);
+    PG_FREE(it->cond_ctype);
+    it->flags &= ~(unsigned)PG_ITEM_COND;
 }
 
 void pg__item_free(struct pg__item *it)
@@ -48,6 +88,7 @@ void pg__item_free(struct pg__item *it)
     if (!it)
         return;
     pg__item_reset_result(it);
+    pg__item_cond_clear(it);
     pg_free((void *)it->res.url);
     pg_free(it->url);
     pg_free((void *)it->res.referrer);

@@ -46,8 +46,11 @@ enum pg__item_flags {
                                       lease is held until complete() */
     PG_ITEM_CSS = 1 << 19,         /* a stylesheet (--images): parsed as
                                       CSS; HTML is a mismatch */
-    PG_ITEM_RECALLED = 1 << 20     /* handed back unstarted: its origin
+    PG_ITEM_RECALLED = 1 << 20,    /* handed back unstarted: its origin
                                       is held (hold.h); queued again */
+    PG_ITEM_COND = 1 << 21         /* --update: requested with the
+                                      validators below; a 304 is
+                                      unchanged (update.c) */
 };
 
 /*
@@ -81,6 +84,11 @@ struct pg__item {
     unsigned crashes;       /* worker processes lost with this item */
     unsigned claims;        /* shared frontier: leases taken so far
                                (1 = first); main side only */
+    /* --update (set by update.c when the item is handed to the pool,
+     * read by the worker, sent in the JOB frame): the recorded copy's
+     * validators, its path in the output directory (a page's links are
+     * read from it on a 304) and its content type; NULL if none. */
+    char *cond_etag, *cond_lm, *cond_path, *cond_ctype;
 
     /* Set by the worker. */
     char hash[65];          /* SHA-256 hex of the body, or "" */
@@ -95,6 +103,15 @@ void pg__item_free(struct pg__item *it);
 
 /* Forget the result part (before a retry or after a crash). */
 void pg__item_reset_result(struct pg__item *it);
+/*
+ * A copy of an ETag or Last-Modified value (n bytes, blanks around it
+ * trimmed), or NULL when it is empty, longer than PG_VALIDATOR_MAX or
+ * holds a byte that is not printable ASCII (or when out of memory).
+ */
+char *pg__validator_dupn(const char *s, size_t n);
+char *pg__validator_dup(const char *s);   /* NULL -> NULL */
+/* Free the cond_* strings and drop PG_ITEM_COND. */
+void pg__item_cond_clear(struct pg__item *it);
 
 /* "1.0", "1.1", "2", "3" for CURLINFO_HTTP_VERSION's 10, 11, 20, 30
  * (a static string); NULL for 0 or a value not listed. */

@@ -66,6 +66,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
     atomic_init(&job->stop_req, 0);
     atomic_init(&job->abort_now, 0);
     pg__nameset_init(&job->done);
+    pg__update_init(&job->upd);
     job->log.cb = o->log_cb;
     job->log.userdata = o->log_userdata;
     job->log.level = o->log_level;
@@ -100,6 +101,7 @@ void pg_job_free(struct pg_job *job)
     pg__exec_release(&job->exec);
     pg__nameset_release(&job->start_hosts);
     pg__nameset_release(&job->done);
+    pg__update_release(&job->upd);
     if (job->wake[0] >= 0)
         close(job->wake[0]);
     if (job->wake[1] >= 0)
@@ -167,7 +169,7 @@ void pg__job_fail(struct pg_job *job, enum pg_code code)
 
 /* Whether a page that was parsed is also kept; a stylesheet is kept
  * when pages are. */
-static int keep_body(const struct pg_job *job, const struct pg__item *it)
+int pg__job_keeps_body(const struct pg_job *job, const struct pg__item *it)
 {
     int parsed = (it->res.kind == PG_KIND_PAGE &&
                   (it->flags & PG_ITEM_HTML)) ||
@@ -361,7 +363,7 @@ static void run_callback(struct pg_job *job, struct pg__item *it)
     struct pg_result *r = &it->res;
     enum pg_code rc;
 
-    if (r->status != PG_ST_OK || !keep_body(job, it))
+    if (r->status != PG_ST_OK || !pg__job_keeps_body(job, it))
         drop_body(job, it);
     r->error = it->error[0] ? it->error : NULL;
     r->hash = it->hash[0] ? it->hash : NULL;
@@ -400,6 +402,7 @@ static void count_result(struct pg_job *job, const struct pg__item *it)
     else
         job->stats.failed++;
     job->stats.bytes += r->bytes;
+    pg__update_count(job, it);
 
     /* Invalid input lines were reported, with their line, in reject(). */
     if (!pg_status_is_success(r->status) && r->status != PG_ST_INVALID_URL)
@@ -449,6 +452,7 @@ void pg__job_finish(struct pg__item *it, void *ud)
     count_transfer(job, it);
     if (settle(job, it))
         return;
+    pg__update_settle(job, it);
     run_callback(job, it);
     count_result(job, it);
     hook = pg__exec_wants(&job->exec, it);
@@ -513,6 +517,9 @@ static enum pg_code setup_manifest(struct pg_job *job)
                         "of the run to resume)");
         return PG_E_INVALID;
     }
+    rc = pg__update_setup(job);
+    if (rc)
+        return rc;
     if (o->resume) {
         rc = pg__crawl_resume(job);
         if (!rc)
@@ -521,13 +528,14 @@ static enum pg_code setup_manifest(struct pg_job *job)
             return rc;
     }
     if (o->manifest_path && pg__manifest_open(&job->man, o->manifest_path,
-                                              o->resume)) {
+                                              o->resume || o->update)) {
         pg__job_set_err(job, "cannot create manifest '%s': %s",
                         o->manifest_path,
                         pg__errstr(errno, errtxt, sizeof(errtxt)));
         return PG_E_FATAL;
     }
-    return pg__crawl_divert_open(job);
+    rc = pg__update_start(job);
+    return rc ? rc : pg__crawl_divert_open(job);
 }
 
 /* Create and start the pool. */
@@ -606,6 +614,7 @@ static enum pg_code end_run(struct pg_job *job)
         job->fatal = PG_E_FATAL;
     }
     pg__crawl_divert_close(job);
+    pg__update_end(job);
     if (job->fatal)
         return job->fatal == PG_E_NOMEM ? PG_E_NOMEM : PG_E_FATAL;
     return job->interrupted ? PG_E_INTERRUPTED : PG_OK;

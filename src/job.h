@@ -25,6 +25,7 @@
 #include "pool.h"
 #include "save.h"
 #include "shard.h"
+#include "update.h"
 
 struct pg_job {
     /* First: pg_result_save() reaches it through res->job (save.h). */
@@ -78,6 +79,7 @@ struct pg_job {
     /* Limits, retries, resume. */
     uint64_t pages_started;
     struct pg__nameset done;   /* --resume: RESUME_* bits per URL */
+    struct pg__update upd;     /* --update: the old manifest (update.c) */
     double last_sync;
 
     struct pg_stats stats;
@@ -96,6 +98,9 @@ void pg__job_set_err(struct pg_job *job, const char *fmt, ...)
  * synced with --sync; a failure stops the job. */
 /* An item in its final state (or to retry): the pool's done callback. */
 void pg__job_finish(struct pg__item *it, void *job);
+/* Whether a result's body is kept (a parsed page is not with
+ * images_only or list_only). */
+int pg__job_keeps_body(const struct pg_job *job, const struct pg__item *it);
 /* Call the progress callback. */
 void pg__job_progress(struct pg_job *job);
 /* The main loop (job_loop.c). */
@@ -145,6 +150,27 @@ int pg__crawl_already_done(struct pg_job *job, const char *url);
  * failure stops the job, or is logged once it ended). */
 enum pg_code pg__crawl_divert_open(struct pg_job *job) PG_WARN_UNUSED;
 void pg__crawl_divert_close(struct pg_job *job);
+
+/* --update (refresh.c; the map is update.h). */
+/* Before the manifest is opened: the checks (PG_E_INVALID with a
+ * message) and the old manifest read into the map (the names of saved
+ * files claimed for their URLs). */
+enum pg_code pg__update_setup(struct pg_job *job) PG_WARN_UNUSED;
+/* After it is opened: this run's marker (unless --resume continues a
+ * marked run). */
+enum pg_code pg__update_start(struct pg_job *job) PG_WARN_UNUSED;
+/* --resume with --update: whether the record on line `lineno` is of an
+ * earlier run (before the marker): to refresh, not done in this one. */
+int pg__update_before_mark(const struct pg_job *job, uint64_t lineno);
+/* An item is handed to the pool: its validators, if it has any. */
+void pg__update_attach(struct pg_job *job, struct pg__item *it);
+/* An item in its final state, before its result callback: unchanged,
+ * changed (saved over the recorded file), gone, or new. */
+void pg__update_settle(struct pg_job *job, struct pg__item *it);
+/* Count the result in the job's statistics. */
+void pg__update_count(struct pg_job *job, const struct pg__item *it);
+/* The run ended (manifest closed): compact it, unless interrupted. */
+void pg__update_end(struct pg_job *job);
 
 /* pg__exec_poll's view of the stop: the grace's end, a second request. */
 #define HOOK_STOP(job) (job)->interrupted ? (job)->grace_end : 0, \

@@ -102,6 +102,7 @@ static double fill_pool(struct pg_job *job)
                 pg__job_fail(job, PG_E_NOMEM);
                 break;
             }
+            pg__update_attach(job, it);
             pg__pool_submit(job->pool, it);
             continue;
         }

@@ -173,10 +173,12 @@ PG_UNITTEST_STATIC int record_complete(const char *line)
 }
 
 /* The text fields of a record beside url, decoded. */
-enum { R_STATUS, R_KIND, R_PATH, R_CTYPE, R_HASH, R_REF, R_COUNT };
+enum { R_STATUS, R_KIND, R_PATH, R_CTYPE, R_HASH, R_REF, R_ETAG, R_LM,
+       R_COUNT };
 
 static const char *const rec_keys[R_COUNT] = {
-    "status", "kind", "path", "content_type", "hash", "referrer"
+    "status", "kind", "path", "content_type", "hash", "referrer", "etag",
+    "last_modified"
 };
 
 /* Fill rec from line (after: just past the url); -1 if not a record. */
@@ -185,7 +187,8 @@ static int parse_rec(const char *line, size_t n, const char *after,
 {
     const char **out[R_COUNT] = { &rec->status, &rec->kind, &rec->path,
                                   &rec->content_type, &rec->hash,
-                                  &rec->referrer };
+                                  &rec->referrer, &rec->etag,
+                                  &rec->last_modified };
     int i;
 
     for (i = 0; i < R_COUNT; i++) {
@@ -221,12 +224,14 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
         return errno == ENOENT ? PG_OK : PG_E_IO;
     for (i = 0; i < R_COUNT; i++)
         pg__buf_init(&f[i], RECORD_MAX);
+    rec.lineno = 0;
     while (!rc) {
         const char *after;
 
         n = getline(&line, &cap, f_in);
         if (n <= 0)
             break;
+        rec.lineno++;
         /* A torn line (anywhere in the file), two records glued into
          * one, or not a record at all: skipped, so no URL is given
          * another's status. */
@@ -325,6 +330,15 @@ static enum pg_code format(struct pg__buf *b, const struct pg_result *r,
         rc = pg__buf_addstr(b, ",\"http_version\":");
     if (!rc)
         rc = pg__json_str(b, r->http_version);
+    /* (At most PG_VALIDATOR_MAX printable bytes: never cut.) */
+    if (!rc)
+        rc = pg__buf_addstr(b, ",\"etag\":");
+    if (!rc)
+        rc = pg__json_str(b, r->etag);
+    if (!rc)
+        rc = pg__buf_addstr(b, ",\"last_modified\":");
+    if (!rc)
+        rc = pg__json_str(b, r->last_modified);
     if (!rc && r->exec_state == PG_EXEC_PENDING)
         rc = pg__buf_addstr(b, ",\"exec_pending\":true");
     if (!rc && r->exec_state == PG_EXEC_DONE)
@@ -371,6 +385,18 @@ enum pg_code pg__manifest_write_line(struct pg__manifest *m,
     if (m->fd < 0)
         return PG_OK;
     return pg__wire_write_all(m->fd, line, len);
+}
+
+enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
+{
+    char line[96];
+    int n;
+
+    if (m->fd < 0)
+        return PG_OK;
+    n = snprintf(line, sizeof(line), "%s,\"pid\":%ld}\n",
+                 PG_MANIFEST_UPDATE_MARK, (long)getpid());
+    return pg__wire_write_all(m->fd, line, (size_t)n);
 }
 
 enum pg_code pg__manifest_close(struct pg__manifest *m)

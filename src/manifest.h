@@ -47,8 +47,10 @@ struct pg__manifest_rec {
     const char *url, *status, *kind;
     const char *path;          /* NULL if none */
     const char *content_type, *hash, *referrer; /* NULL if none */
+    const char *etag, *last_modified; /* NULL if none */
     int exec_pending;          /* "exec_pending":true: its hook did not
                                   end */
+    uint64_t lineno;           /* its line in the file (1 = first) */
     const char *line;          /* the whole record, its newline included */
     size_t len;
 };
@@ -71,6 +73,15 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
  */
 enum pg_code pg__manifest_write_line(struct pg__manifest *m,
                                      const char *line, size_t len)
+    PG_WARN_UNUSED;
+
+/*
+ * --update: the line that marks the start of an update run (it is no
+ * record: readers skip it, compaction drops it).  Records after the
+ * last one are that run's (--resume).
+ */
+#define PG_MANIFEST_UPDATE_MARK "{\"update_run\":\"started\""
+enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
     PG_WARN_UNUSED;
 
 /* fsync and close; PG_E_IO if either failed. */

@@ -129,6 +129,12 @@ enum pg_status {
     PG_ST_BLOCKED,        /* a discovered link to a private address */
     PG_ST_OTHER_SHARD,    /* --shard: a discovered page of another shard,
                              not fetched (a success: not a failure) */
+    PG_ST_UNCHANGED,      /* --update: 304 Not Modified, or the same body
+                             (SHA-256) as recorded; the file untouched */
+    PG_ST_CHANGED,        /* --update: a new body replaced the recorded
+                             file (at the recorded path) */
+    PG_ST_GONE,           /* --update: a recorded URL answered 404 or 410
+                             (the file kept unless delete_gone) */
     PG_ST__COUNT
 };
 
@@ -137,7 +143,7 @@ PG_API const char *pg_status_name(enum pg_status st);
 
 /*
  * 1 for the statuses that do not count as failures (ok, exists, filtered,
- * robots, listed, other-shard), else 0.
+ * robots, listed, other-shard, unchanged, changed, gone), else 0.
  */
 PG_API int pg_status_is_success(enum pg_status st);
 
@@ -220,7 +226,18 @@ struct pg_result {
     int exec_status;          /* the hook's exit code, 128 + N when
                                  signal N killed it */
     double exec_ms;           /* the hook's run time */
+    /* Validators of the final response (printable ASCII, at most
+     * PG_VALIDATOR_MAX bytes, else NULL); for an unchanged URL whose 304
+     * carried none, the recorded ones.  Recorded in the manifest for
+     * update. */
+    const char *etag;
+    const char *last_modified;
+    int update_new;           /* update: the manifest did not record this
+                                 URL as saved (a success counts as new) */
 };
+
+/* The longest ETag or Last-Modified value kept. */
+#define PG_VALIDATOR_MAX 256
 
 /*
  * Called in the main thread for every URL in its final state, before its
@@ -260,6 +277,8 @@ struct pg_stats {
                              other-shard (not in done, ok or failed) */
     uint64_t exec_done;  /* --exec hooks that ended (0..255 or killed) */
     uint64_t exec_failed;/* of those, the ones that did not exit 0 */
+    /* update: URLs by class (failed is above). */
+    uint64_t upd_changed, upd_unchanged, upd_gone, upd_new;
 };
 
 /* Called in the main thread after every finished URL. */
@@ -420,10 +439,32 @@ struct pg_options {
      * ends (exec_status, exec_ms).  After pg_job_stop() hooks get
      * SIGTERM, then SIGKILL after grace_ms; resume runs again the hooks
      * that did not end.  The job reaps each hook by its pid. */
-    const char *exec_cmd;       /* NULL: no hooks */
+    const char *exec_cmd;       /* NULL: no hooks (also run for a
+                                   PG_ST_CHANGED file, never for an
+                                   unchanged one) */
     unsigned exec_jobs;         /* hooks at once, 0..1024; 0 (the
                                    default): the number of online CPUs */
     int exec_quiet;             /* hooks' stdout and stderr: /dev/null */
+
+    /* Conditional refresh (update.c; needs manifest_path, not with
+     * frontier).  The manifest's last record of each URL is read first;
+     * a URL recorded as saved (ok, changed or unchanged) is requested
+     * with If-None-Match / If-Modified-Since from its recorded etag and
+     * last_modified (when its recorded file is there): 304 gives
+     * PG_ST_UNCHANGED (file untouched; a page's links are read from the
+     * saved copy), a 2xx body with the recorded SHA-256 too, another
+     * body PG_ST_CHANGED (the library saves it over the recorded path
+     * before the result callback, which gets tmp_name NULL), 404/410
+     * PG_ST_GONE.  Pages that are parsed but not kept (images_only,
+     * list_only) are fetched without validators and compared by hash.
+     * Other URLs are fetched as usual (update_new).  The manifest is
+     * appended to and, when the run ends (not interrupted), compacted
+     * to one record per URL (pg_manifest_compact). */
+    int update;
+    int delete_gone;            /* update: remove a gone URL's recorded
+                                   file (a regular file inside
+                                   output_dir, never through a
+                                   symlink) */
 
     pg_result_cb result_cb;
     void *result_userdata;
@@ -582,6 +623,18 @@ PG_API enum pg_code pg_shard_from_env(const char *(*get)(const char *name),
                                       unsigned shards, unsigned *k,
                                       unsigned *n, char *err, size_t errlen)
     PG_WARN_UNUSED;
+
+/*
+ * Rewrite the JSON Lines manifest at path with only the last record of
+ * each URL (in the order of those last records; lines that are not
+ * complete records are dropped), atomically: a temporary file in the
+ * same directory, fsync, rename, fsync of the directory.  *kept and
+ * *dropped (may be NULL) count the records.  PG_E_IO / PG_E_NOMEM with
+ * the reason, naming the file, in err.  Not while a job writes it.
+ */
+PG_API enum pg_code pg_manifest_compact(const char *path, uint64_t *kept,
+                                        uint64_t *dropped, char *err,
+                                        size_t errlen) PG_WARN_UNUSED;
 
 /* Flags for pg_result_save(). */
 enum pg_save_flags {

@@ -115,3 +115,30 @@ int pg__spool_check_name(const char *relname)
     }
     return 0;
 }
+
+int pg__spool_parent(int dirfd, const char *relname, const char **leaf)
+{
+    char comp[256];
+    const char *p = relname, *slash;
+    int fd = dirfd, next;
+
+    if (pg__spool_check_name(relname)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (; (slash = strchr(p, '/')); p = slash + 1) {
+        size_t n = (size_t)(slash - p);
+
+        memcpy(comp, p, n);   /* (n <= 255: checked above) */
+        comp[n] = '\0';
+        next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                      O_CLOEXEC);
+        if (fd != dirfd)
+            close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+    }
+    *leaf = p;
+    return fd;
+}

@@ -44,4 +44,12 @@ unsigned pg__spool_cleanup(int dirfd);
  */
 int pg__spool_check_name(const char *relname);
 
+/*
+ * The directory holding relname (which must pass pg__spool_check_name),
+ * reached from dirfd one component at a time, never through a symlink:
+ * its fd (dirfd itself when relname has no '/'; close it otherwise) and
+ * *leaf, relname's last component.  -1 with errno set.
+ */
+int pg__spool_parent(int dirfd, const char *relname, const char **leaf);
+
 #endif

@@ -52,6 +52,7 @@ struct route {
     atomic_ulong *file_hits;     /* PG_ROUTE_FILES: nfiles counters */
     char *extra;                 /* BIG/MANY_HEADERS: the header lines */
     char *last_headers;          /* guarded by the server's lock */
+    atomic_ulong not_modified;   /* 304 answers */
 };
 
 /* Per Host header value: requests waiting for their response. */
@@ -678,6 +679,53 @@ static enum MHD_Result serve_dir(struct MHD_Connection *conn,
     return ret;
 }
 
+/* The route's ETag and Last-Modified headers, if it has them. */
+static enum MHD_Result add_validators(struct MHD_Response *resp,
+                                      const struct pg_test_route *r)
+{
+    if (r->etag && MHD_add_response_header(resp, "ETag", r->etag) != MHD_YES)
+        return MHD_NO;
+    if (r->last_modified &&
+        MHD_add_response_header(resp, "Last-Modified", r->last_modified) !=
+            MHD_YES)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* Whether the request's validators match the route's (RFC 9110 13.2.2:
+ * If-None-Match first; If-Modified-Since only without it). */
+static int not_modified(struct MHD_Connection *conn,
+                        const struct pg_test_route *r)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  "If-None-Match");
+    const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  "If-Modified-Since");
+
+    if (inm)
+        return r->etag && strstr(inm, r->etag) != NULL;
+    return ims && r->last_modified && !strcmp(ims, r->last_modified);
+}
+
+static enum MHD_Result queue_not_modified(struct MHD_Connection *conn,
+                                          struct route *rt)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (!resp)
+        return MHD_NO;
+    if (add_validators(resp, &rt->r) != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    atomic_fetch_add(&rt->not_modified, 1);
+    ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 static enum MHD_Result answer(struct pg_test_server *srv,
                               struct MHD_Connection *conn, struct request *rq)
 {
@@ -698,6 +746,8 @@ static enum MHD_Result answer(struct pg_test_server *srv,
     if (kind == PG_FAULT_STATUS)
         return queue_text(conn, r->fault_status ? r->fault_status : 503,
                           r->fault_headers, "fault\n");
+    if (kind == PG_FAULT_NONE && not_modified(conn, r))
+        return queue_not_modified(conn, (struct route *)rt);
     if (kind == PG_FAULT_RETRY_DATE) {
         char hdr[128];
 
@@ -774,6 +824,7 @@ static enum MHD_Result answer(struct pg_test_server *srv,
     if ((ctype && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                           ctype) != MHD_YES) ||
         add_headers(resp, r->headers) != MHD_YES ||
+        add_validators(resp, r) != MHD_YES ||
         (kind != PG_FAULT_NONE && add_headers(resp, rt->extra) != MHD_YES)) {
         fprintf(stderr, "test server: cannot add the headers of '%s'\n",
                 r->path);
@@ -1324,6 +1375,39 @@ unsigned long pg_test_server_file_hits(const struct pg_test_server *srv,
             return i < rt->r.nfiles ? atomic_load(&rt->file_hits[i]) : 0;
     }
     return 0;
+}
+
+unsigned long pg_test_server_not_modified(const struct pg_test_server *srv,
+                                          const char *path)
+{
+    for (size_t i = 0; i < srv->n; i++) {
+        if (!strcmp(srv->routes[i].r.path, path))
+            return atomic_load(&srv->routes[i].not_modified);
+    }
+    return 0;
+}
+
+int pg_test_server_set_route(struct pg_test_server *srv, const char *path,
+                             const struct pg_test_route *r)
+{
+    for (size_t i = 0; i < srv->n; i++) {
+        struct pg_test_route *d = &srv->routes[i].r;
+
+        if (strcmp(d->path, path))
+            continue;
+        /* Under the lock: answer() takes it before reading the route. */
+        pthread_mutex_lock(&srv->lock);
+        d->status = r->status;
+        d->headers = r->headers;
+        d->body = r->body;
+        d->body_len = r->body_len;
+        d->content_type = r->content_type;
+        d->etag = r->etag;
+        d->last_modified = r->last_modified;
+        pthread_mutex_unlock(&srv->lock);
+        return 0;
+    }
+    return -1;
 }
 
 unsigned long pg_test_server_total(const struct pg_test_server *srv)

@@ -181,6 +181,14 @@ struct pg_test_route {
     size_t size_max;
     size_t slow_every;
     unsigned slow_ms;
+    /* Validators (NULL = none): the normal answer carries "ETag: etag"
+     * and "Last-Modified: last_modified", and a request whose
+     * If-None-Match holds etag (or, without If-None-Match, whose
+     * If-Modified-Since equals last_modified) gets 304 Not Modified
+     * without a body (counted: pg_test_server_not_modified()).
+     * Borrowed. */
+    const char *etag;
+    const char *last_modified;
 };
 
 struct pg_test_server;
@@ -233,6 +241,19 @@ unsigned long pg_test_server_hits(const struct pg_test_server *srv,
 /* Requests for file i of the PG_ROUTE_FILES route route_path. */
 unsigned long pg_test_server_file_hits(const struct pg_test_server *srv,
                                        const char *route_path, size_t i);
+
+/* The 304 answers given on route path (exactly as in the table). */
+unsigned long pg_test_server_not_modified(const struct pg_test_server *srv,
+                                          const char *path);
+
+/*
+ * Give the route whose path is path (exactly as in the table) a new
+ * normal answer: r's status, headers, body, body_len, content_type,
+ * etag and last_modified (borrowed until stop), e.g. between two runs
+ * of a test.  Its counters stay.  0, or -1 if there is no such route.
+ */
+int pg_test_server_set_route(struct pg_test_server *srv, const char *path,
+                             const struct pg_test_route *r);
 
 /* Requests received in total (all routes, including 404s). */
 unsigned long pg_test_server_total(const struct pg_test_server *srv);

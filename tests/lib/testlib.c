@@ -477,6 +477,9 @@ char **pg_test_argv(const struct pg_test *t, const char *const *args)
      * (after a subcommand name, which must come first). */
     if (nargs > 0 && !strcmp(args[0], "compare"))
         argv[n++] = (char *)args[i++];
+    /* (A subcommand that runs no job takes no job options.) */
+    if (nargs > 0 && !strcmp(args[0], "compact-manifest"))
+        k = NULL;
     if (k) {
         argv[n++] = "--per-worker";
         argv[n++] = (char *)k;
@@ -1125,13 +1128,14 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         {"depth", I},        {"referrer", S | Z},  {"links", I},
         {"hash", S | Z},     {"duplicate_of", S | Z},
         {"http_version", S | Z},
+        {"etag", S | Z},     {"last_modified", S | Z},
     };
     static const char *const statuses[] = {
         "ok",          "exists",        "http-error", "network-error",
         "redirect-error", "invalid-url", "save-error", "filtered",
         "robots",      "listed",        "too-large",  "skipped",
         "interrupted", "worker-crash",  "type-mismatch", "blocked",
-        "other-shard",
+        "other-shard", "unchanged",     "changed",    "gone",
     };
     static const char *const kinds[] = {"file", "page", "image", "css"};
     static const char *const versions[] = {"1.0", "1.1", "2", "3"};
@@ -1175,6 +1179,12 @@ int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
         const struct pg_json_field *f = &r->f[i];
         size_t k = strlen(f->key);
         int cut_key = !strcmp(f->key, "links_truncated") && i == r->n - 1;
+
+        /* --exec (issue 13): "exec_pending":true, or the hook's end. */
+        if ((!strcmp(f->key, "exec_pending") && f->type == PG_JSON_BOOL) ||
+            (!strcmp(f->key, "exec_status") && f->is_int) ||
+            (!strcmp(f->key, "exec_ms") && f->type == PG_JSON_NUMBER))
+            continue;
 
         for (size_t j = 0; j < nkeys; j++) {
             size_t kj = strlen(schema[j].key);

@@ -328,7 +328,9 @@ int pg_record_check_schema(const struct pg_record *r, char *why,
  * "duplicate_of", the new statuses "filtered", "robots" and "listed",
  * kind one of file/page/image, depth and links >= 0, hash null or 64
  * lowercase hex digits; then (issue 12) "http_version": null or one of
- * "1.0", "1.1", "2", "3".
+ * "1.0", "1.1", "2", "3"; then (issue 13) "etag" and "last_modified"
+ * (string or null), the statuses "unchanged", "changed" and "gone",
+ * and the --exec keys "exec_pending", "exec_status", "exec_ms".
  */
 int pg_record_check_crawl_schema(const struct pg_record *r, char *why,
                                  size_t whylen);

@@ -46,6 +46,25 @@ static void test_job_round_trip(void **state)
     assert_int_equal(got->res.attempts, 3);
     assert_int_equal(got->flags, PG_ITEM_ALONE);
     assert_string_equal(got->url, "http://example.com/a");
+    assert_null(got->cond_etag);
+    assert_null(got->cond_lm);
+    assert_null(got->cond_path);
+    assert_null(got->cond_ctype);
+    pg__item_free(got);
+    /* --update: the validators and the saved copy travel too. */
+    it->flags |= PG_ITEM_COND;
+    it->cond_etag = pg__strdup("W/\"e1\"");
+    it->cond_lm = pg__strdup("Mon, 01 Jan 2024 00:00:00 GMT");
+    it->cond_path = pg__strdup("example.com/a");
+    pg__buf_reset(&b);
+    assert_int_equal(pg__codec_put_job(&b, it), PG_OK);
+    got = pg__codec_get_job(b.ptr + PG_WIRE_HEADER, b.len - PG_WIRE_HEADER);
+    assert_non_null(got);
+    assert_int_equal(got->flags, PG_ITEM_ALONE | PG_ITEM_COND);
+    assert_string_equal(got->cond_etag, "W/\"e1\"");
+    assert_string_equal(got->cond_lm, "Mon, 01 Jan 2024 00:00:00 GMT");
+    assert_string_equal(got->cond_path, "example.com/a");
+    assert_null(got->cond_ctype);
     /* Cut short: refused. */
     assert_null(pg__codec_get_job(b.ptr + PG_WIRE_HEADER, 12));
     pg__item_free(got);
@@ -123,6 +142,7 @@ static void test_result_round_trip(void **state)
     it->flags = PG_ITEM_HTML;
     it->retry_after_ms = 3000;
     it->res.links = 4;
+    it->res.etag = pg__strdup("\"v2\"");
     assert_int_equal(pg__codec_put_result(&b, it), PG_OK);
     frame_reader(&b, PG_WIRE_RESULT, &r);
     assert_int_equal(pg__wire_get_u64(&r), 9);
@@ -141,6 +161,8 @@ static void test_result_round_trip(void **state)
     assert_int_equal(got->flags, PG_ITEM_HTML);
     assert_int_equal(got->retry_after_ms, 3000);
     assert_int_equal(got->res.links, 0);   /* links went ahead */
+    assert_string_equal(got->res.etag, "\"v2\"");
+    assert_null(got->res.last_modified);
     /* Cut short: refused. */
     pg__item_reset_result(got);
     pg__wire_reader_init(&r, b.ptr + PG_WIRE_HEADER, 30);
