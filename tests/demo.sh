@@ -5,7 +5,9 @@
 #   1. a crawl: list page -> detail pages -> the full-size images only,
 #      in thread mode and in process mode;
 #   2. `pagegrab compare` on that crawl: the table, and an SVG chart;
-#   3. a scripted batch: every file of the site with a manifest.
+#   3. a scripted batch: every file of the site with a manifest, then
+#      `--update` re-runs: one that transfers nothing, one after the
+#      site changed (changed, unchanged, gone and new URLs).
 #
 #   sh tests/demo.sh            (what `make demo` runs after building)
 #
@@ -35,7 +37,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pagegrab-demo.XXXXXX") || exit 1
 trap 'pg_serve_stop' EXIT
 trap 'exit 130' INT TERM HUP
 
-pg_serve_start "$serve" "$site" "$work" || exit 1
+# Serve a copy: step 3 edits it to show what --update does.
+served=$work/site
+cp -R "$site" "$served" || exit 1
+pg_serve_start "$serve" "$served" "$work" || exit 1
 port=$PG_SERVE_PORT
 base=http://127.0.0.1:$port
 status=0
@@ -105,7 +110,7 @@ else
     fail "compare wrote no chart"
 fi
 
-# ---- 3. a scripted batch with a manifest --------------------------------------
+# ---- 3. a scripted batch with a manifest, then nightly --update runs ---------
 echo
 pg_site_urls "$site" "$port" >"$work/urls.txt"
 count=$(wc -l <"$work/urls.txt" | tr -d ' ')
@@ -114,12 +119,46 @@ show "$bin" -i "$work/urls.txt" -o "$work/batch" \
     --manifest "$work/batch.jsonl"
 rc=$?
 [ "$rc" -eq 0 ] || fail "the batch exited with $rc"
-if pg_check_tree "$site" "$work/batch" "$port"; then
+if pg_check_tree "$served" "$work/batch" "$port"; then
     echo "demo: all $count files identical to the site;" \
         "$(wc -l <"$work/batch.jsonl" | tr -d ' ') records in batch.jsonl"
 else
     fail "the batch copy differs from the site"
 fi
+
+# The next night nothing changed: every URL is asked "changed since?"
+# (If-None-Match / If-Modified-Since) and answered 304, no body.
+echo
+echo "== the next night, nothing changed: --update transfers no body"
+show "$bin" -i "$work/urls.txt" -o "$work/batch" \
+    --manifest "$work/batch.jsonl" --update --report "$work/night2.json"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the first --update run exited with $rc"
+grep -q "\"unchanged\":$count," "$work/night2.json" ||
+    fail "night2.json does not count $count unchanged URLs"
+
+# The night after, one page changed, one file is gone, one URL is new.
+printf '<p>Updated.</p>\n' >>"$served/pages/news.html"
+rm -f "$served/data/readme.txt"
+cp "$served/pages/about.html" "$served/pages/team.html"
+echo "$base/pages/team.html" >>"$work/urls.txt"
+echo
+echo "== the night after: news.html edited, readme.txt removed, team.html added"
+show "$bin" -i "$work/urls.txt" -o "$work/batch" \
+    --manifest "$work/batch.jsonl" --update --report "$work/night3.json"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the second --update run exited with $rc"
+for want in '"changed":1,' "\"unchanged\":$((count - 2))," '"gone":1,' \
+    '"new":1,'; do
+    grep -q "$want" "$work/night3.json" ||
+        fail "night3.json lacks $want"
+done
+cmp -s "$served/pages/news.html" \
+    "$work/batch/127.0.0.1:$port/pages/news.html" ||
+    fail "news.html was not refreshed"
+echo "demo: the manifest still holds one record per URL:" \
+    "$(wc -l <"$work/batch.jsonl" | tr -d ' ') records" \
+    "(reports: night2.json, night3.json)"
 
 pg_serve_stop
 echo

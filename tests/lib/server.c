@@ -624,6 +624,35 @@ static int has_dotdot(const char *path)
     return 0;
 }
 
+/* A file's ETag ("size-mtime", hex) and Last-Modified (IMF-fixdate). */
+static void file_validators(const struct stat *st, char *etag, size_t elen,
+                            char *lastmod, size_t llen)
+{
+    struct tm tm;
+    time_t mt = st->st_mtim.tv_sec;
+
+    snprintf(etag, elen, "\"%llx-%llx%09ld\"",
+             (unsigned long long)st->st_size, (unsigned long long)mt,
+             (long)st->st_mtim.tv_nsec);
+    gmtime_r(&mt, &tm);
+    strftime(lastmod, llen, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* RFC 9110 13.2.2: If-None-Match decides when present; else an
+ * If-Modified-Since equal to the file's date (what a client echoes). */
+static int dir_not_modified(struct MHD_Connection *conn, const char *etag,
+                            const char *lastmod)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  "If-None-Match");
+    const char *ims = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  "If-Modified-Since");
+
+    if (inm)
+        return strstr(inm, etag) != NULL || !strcmp(inm, "*");
+    return ims && !strcmp(ims, lastmod);
+}
+
 static enum MHD_Result serve_dir(struct MHD_Connection *conn,
                                  const struct route *rt, const char *url)
 {
@@ -633,6 +662,7 @@ static enum MHD_Result serve_dir(struct MHD_Connection *conn,
     struct stat st;
     struct MHD_Response *resp;
     enum MHD_Result ret;
+    char etag[64], lastmod[40];
     int fd;
     int n;
 
@@ -666,6 +696,22 @@ static enum MHD_Result serve_dir(struct MHD_Connection *conn,
     }
     if (fd < 0)
         return queue_text(conn, MHD_HTTP_NOT_FOUND, NULL, "not found\n");
+    /* Validators as a static file server gives them: an ETag from size
+     * and mtime, Last-Modified from mtime; a request that still holds
+     * them gets 304 and no body. */
+    file_validators(&st, etag, sizeof(etag), lastmod, sizeof(lastmod));
+    if (dir_not_modified(conn, etag, lastmod)) {
+        close(fd);
+        resp = MHD_create_response_from_buffer(0, (void *)"",
+                                               MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "ETag", etag);
+        MHD_add_response_header(resp, "Last-Modified", lastmod);
+        ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     /* On success the response owns fd and closes it when destroyed. */
     resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
     if (!resp) {
@@ -674,6 +720,8 @@ static enum MHD_Result serve_dir(struct MHD_Connection *conn,
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             guess_type(name));
+    MHD_add_response_header(resp, "ETag", etag);
+    MHD_add_response_header(resp, "Last-Modified", lastmod);
     ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;
