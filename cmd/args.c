@@ -77,6 +77,7 @@ enum opt_id {
     OPT_NO_PROXY,
     OPT_CA_CERTIFICATE,
     OPT_NO_CHECK_CERTIFICATE,
+    OPT_PROXY_CA_CERTIFICATE,
     OPT_SHARD,
     OPT_SHARDS,
     OPT_SHARD_KEY,
@@ -116,6 +117,8 @@ static const struct option long_opts[] = {
     { "no-proxy", required_argument, NULL, OPT_NO_PROXY },
     { "ca-certificate", required_argument, NULL, OPT_CA_CERTIFICATE },
     { "no-check-certificate", no_argument, NULL, OPT_NO_CHECK_CERTIFICATE },
+    { "proxy-ca-certificate", required_argument, NULL,
+      OPT_PROXY_CA_CERTIFICATE },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "images", no_argument, NULL, OPT_IMAGES },
     { "xpath", required_argument, NULL, OPT_XPATH },
@@ -312,12 +315,16 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         }
         return list_add(&cli->headers, val);
     case OPT_CA_CERTIFICATE:
+    case OPT_PROXY_CA_CERTIFICATE:
         /* (Read and checked by the library before the job starts.) */
         if (!*val) {
             pg_cli_error("empty value for %s", name);
             return -1;
         }
-        cli->o.ca_certificate = val;
+        if (id == OPT_CA_CERTIFICATE)
+            cli->o.ca_certificate = val;
+        else
+            cli->o.proxy_ca_certificate = val;
         return 0;
     case OPT_NO_CHECK_CERTIFICATE:
         cli->o.no_check_certificate = 1;

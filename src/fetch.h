@@ -67,6 +67,7 @@ struct pg__fetch_config {
                                      cookies of jar), or NULL */
     struct pg__jar *jar;          /* the jar behind share, or NULL */
     const char *ca_file;          /* --ca-certificate, or NULL */
+    const char *proxy_ca_file;    /* --proxy-ca-certificate, or NULL */
     int no_verify;                /* --no-check-certificate */
     struct pg__holds *holds;      /* origins held by a Retry-After
                                      (hold.h), shared; NULL: none */

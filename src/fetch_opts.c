@@ -427,7 +427,7 @@ enum pg_code pg__xfer_init(struct pg__xfer *x, struct pg__fetcher *f)
      * host's connection starts, which a slow response stretches into a
      * timeout. */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    pg__tls_setopt(e, c->ca_file, c->no_verify);
+    pg__tls_setopt(e, c->ca_file, c->proxy_ca_file, c->no_verify);
     return PG_OK;
 }
 

@@ -78,6 +78,7 @@ static int copy_list(const char *const **v, size_t n)
                    &(o)->manifest_path, &(o)->user_agent, \
                    &(o)->load_cookies, &(o)->save_cookies, \
                    &(o)->proxy, &(o)->no_proxy, &(o)->ca_certificate, \
+                   &(o)->proxy_ca_certificate, \
                    &(o)->divert_path, \
                    &(o)->frontier, &(o)->job_name, &(o)->job_shape, \
                    &(o)->exec_cmd
@@ -180,6 +181,13 @@ enum pg_code pg__options_check(struct pg_job *job)
         rc = pg__tls_check_ca(o->ca_certificate, err, sizeof(err));
         if (rc) {
             pg__job_set_err(job, "%s", err);
+            return rc;
+        }
+    }
+    if (o->proxy_ca_certificate) {
+        rc = pg__tls_check_ca(o->proxy_ca_certificate, err, sizeof(err));
+        if (rc) {
+            pg__job_set_err(job, "--proxy-ca-certificate: %s", err);
             return rc;
         }
     }
@@ -339,6 +347,7 @@ enum pg_code pg__options_fetch(struct pg_job *job)
     f->hash = o->manifest_path || o->dedup || o->hash_bodies;
     f->sync = o->sync;
     f->ca_file = o->ca_certificate;
+    f->proxy_ca_file = o->proxy_ca_certificate;
     f->no_verify = o->no_check_certificate;
     /* Once per job, not per URL or per worker. */
     if (o->no_check_certificate)

@@ -465,6 +465,12 @@ struct pg_options {
                                    file (a regular file inside
                                    output_dir, never through a
                                    symlink) */
+    const char *proxy_ca_certificate; /* PEM file of CA certificates to
+                                   trust for an https:// proxy, as
+                                   ca_certificate is for servers (checked
+                                   the same way).  NULL: the system store.
+                                   no_check_certificate skips the proxy's
+                                   check too */
 
     pg_result_cb result_cb;
     void *result_userdata;

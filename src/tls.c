@@ -65,19 +65,24 @@ const char *pg__tls_ca_mode(void)
     return has_dir ? "added to" : "replaces";
 }
 
-void pg__tls_setopt(CURL *e, const char *ca_file, int no_verify)
+void pg__tls_setopt(CURL *e, const char *ca_file, const char *proxy_ca_file,
+                    int no_verify)
 {
-    if (no_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    long on = no_verify ? 0L : 1L;
+
+    /* The same rules for an https:// proxy as for the server. */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, on);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L * on);
+    curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, on);
+    curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 2L * on);
+    if (no_verify)
         return;
-    }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     /* Only the bundle file is replaced; CURLOPT_CAPATH keeps libcurl's
      * built-in directory (tls.h). */
     if (ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+    if (proxy_ca_file)
+        curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, proxy_ca_file);
 }
 
 int pg__tls_permanent(CURLcode cc, const char *detail)
@@ -152,12 +157,17 @@ void pg__tls_describe(CURL *e, CURLcode cc, const char *detail, char *buf,
 {
     const char *cause = NULL, *what;
     long v = 0;
-    int unknown_ca = 0;
+    int unknown_ca = 0, proxy = 0;
 
     if (!detail || !detail[0])
         detail = curl_easy_strerror(cc);
     if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_ISSUER_ERROR) {
-        if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &v) != CURLE_OK)
+        /* An https:// proxy's certificate is checked first. */
+        if (curl_easy_getinfo(e, CURLINFO_PROXY_SSL_VERIFYRESULT, &v) ==
+                CURLE_OK && v != X509_V_OK)
+            proxy = 1;
+        else if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &v) !=
+                 CURLE_OK)
             v = 0;
         cause = verify_cause(v, &unknown_ca);
         /* libcurl checks the name itself, after a chain that verified,
@@ -168,13 +178,15 @@ void pg__tls_describe(CURL *e, CURLcode cc, const char *detail, char *buf,
             cause = "name mismatch";
         if (!cause && v != X509_V_OK)
             cause = X509_verify_cert_error_string(v);
-        what = "TLS certificate refused";
+        what = proxy ? "TLS certificate of the proxy refused" :
+               "TLS certificate refused";
     } else {
         what = cc == CURLE_SSL_CACERT_BADFILE ? "CA certificates unusable" :
                "TLS handshake failed";
     }
     snprintf(buf, len, "%s%s%s%s: %s%s; not retried", what,
              cause ? " (" : "", cause ? cause : "", cause ? ")" : "",
-             detail, unknown_ca ? " (trust its CA with --ca-certificate "
-             "FILE)" : "");
+             detail, !unknown_ca ? "" : proxy ? " (trust its CA with "
+             "--proxy-ca-certificate FILE)" : " (trust its CA with "
+             "--ca-certificate FILE)");
 }

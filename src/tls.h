@@ -40,7 +40,8 @@ const char *pg__tls_ca_mode(void);
  * The TLS options of a handle: ca_file (NULL: the system store only) and
  * no_verify (no certificate or host name check at all).
  */
-void pg__tls_setopt(CURL *e, const char *ca_file, int no_verify);
+void pg__tls_setopt(CURL *e, const char *ca_file, const char *proxy_ca_file,
+                    int no_verify);
 
 /*
  * 1 if a transfer that ended with cc (detail: libcurl's error text, may

@@ -16,6 +16,7 @@
  */
 #include "server.h"
 #include "testlib.h"
+#include "tlscert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,97 @@ static void test_proxy_option(struct pg_test *t)
     pg_test_server_stop(pp.target);
 }
 
+/* An https:// proxy is verified like a server: trusted with
+ * --proxy-ca-certificate, skipped with --no-check-certificate, and a
+ * refused proxy certificate fails each URL at once (one attempt, no
+ * request reaches the proxy or the target). */
+static void test_https_proxy(struct pg_test *t)
+{
+    static const struct pg_test_route tr[] = {
+        {.path = "/a.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
+        {.path = "/b.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
+    };
+    struct proxy_pair pp;
+    struct pg_args x = {{0}, 0};
+    struct pg_manifest m;
+    struct pg_run r;
+    char *dir = pg_path(t, "tls"), *ca, *cert, *key, *man;
+
+    if (!pg_test_server_tls_supported())
+        pg_test_skip(t, "libmicrohttpd has no TLS");
+    unsetenv("http_proxy");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    pg_tls_make_certs(t, dir);
+    ca = pg_path(t, "tls/ca.pem");
+    cert = pg_path(t, "tls/server.pem");
+    key = pg_path(t, "tls/server.key");
+    pp.target = start(t, tr, 2);
+    pp.u1 = pg_test_server_url(pp.target, "/a.bin");
+    pp.u2 = pg_test_server_url(pp.target, "/b.bin");
+    {
+        const struct pg_test_route pr[] = {
+            {.path = pp.u1, .body = PROXIED,
+             .body_len = sizeof(PROXIED) - 1},
+            {.path = pp.u2, .body = PROXIED,
+             .body_len = sizeof(PROXIED) - 1},
+        };
+
+        pp.proxy = pg_test_server_start_tls(pr, 2, cert, key);
+        PG_CHECK(t, pp.proxy != NULL, "cannot start the TLS proxy");
+    }
+    pp.proxy_url = pg_test_server_url(pp.proxy, "");
+    PG_CHECK(t, !strncmp(pp.proxy_url, "https://", 8), "proxy URL %s",
+             pp.proxy_url);
+    run_pair(t, &pp, "proxy-ca", 1, pg_strdupf("--proxy=%s", pp.proxy_url),
+             "--proxy-ca-certificate", ca);
+    run_pair(t, &pp, "proxy-nocheck", 1, "--proxy", pp.proxy_url,
+             "--no-check-certificate");
+
+    /* Not trusted: each URL fails once, naming the certificate. */
+    man = pg_path(t, "m-untrusted.jsonl");
+    pg_test_server_reset(pp.proxy);
+    pg_args_push(&x, "--mode", t->mode, "-o", pg_path(t, "out-untrusted"),
+                 "--flat", "--manifest", man, "-q", "--retries", "3",
+                 "--proxy", pp.proxy_url, pp.u1, pp.u2, END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 1, "exit status with an untrusted proxy");
+    pg_manifest_must_load(t, man, &m);
+    PG_CHECK_INT(t, m.n, 2, "records");
+    for (size_t i = 0; i < m.n; i++) {
+        const char *err = pg_record_str(&m.rec[i], "error");
+
+        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"), "network-error",
+                     "untrusted proxy");
+        PG_CHECK_INT(t, pg_record_int(&m.rec[i], "attempts", -1), 1,
+                     "attempts with an untrusted proxy certificate");
+        PG_CHECK(t, err && strstr(err, "certificate of the proxy") &&
+                 strstr(err, "--proxy-ca-certificate"), "the error does "
+                 "not name the proxy's certificate: %s", err ? err : "(null)");
+    }
+    pg_manifest_release(&m);
+    PG_CHECK_INT(t, pg_test_server_total(pp.proxy), 0,
+                 "requests that reached the untrusted proxy");
+    PG_CHECK_INT(t, pg_test_server_total(pp.target), 0,
+                 "requests that reached the target");
+    pg_run_release(&r);
+
+    /* An unreadable CA file is a usage error naming it. */
+    x.n = 0;
+    pg_args_push(&x, "--mode", t->mode, "-q", "--proxy", pp.proxy_url,
+                 "--proxy-ca-certificate", pg_path(t, "no-such-ca.pem"),
+                 pp.u1, END);
+    pg_run(t, &r, NULL, 30, x.v);
+    PG_CHECK_INT(t, r.code, 2, "exit status with a missing proxy CA file");
+    PG_CHECK(t, strstr(r.err, "no-such-ca.pem") != NULL,
+             "the error does not name the file: %s", r.err);
+    pg_run_release(&r);
+    pg_test_server_stop(pp.proxy);
+    pg_test_server_stop(pp.target);
+}
+
 /* http_proxy and no_proxy / NO_PROXY are honoured as libcurl does;
  * --no-proxy '' and --proxy override them. */
 static void test_proxy_env(struct pg_test *t)
@@ -483,6 +575,7 @@ static const struct pg_test_case cases[] = {
     {"save_cookies", test_save_cookies, PG_TEST_PER_MODE, 90},
     {"proxy_option", test_proxy_option, PG_TEST_PER_MODE, 120},
     {"proxy_env", test_proxy_env, PG_TEST_PER_MODE, 120},
+    {"https_proxy", test_https_proxy, PG_TEST_PER_MODE, 120},
     {"proxy_private_target", test_proxy_private_target, PG_TEST_PER_MODE,
      90},
 };
