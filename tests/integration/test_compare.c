@@ -1341,9 +1341,7 @@ static void test_peers_failing_json(struct pg_test *t)
     PG_CHECK_INT(t, jnum(t, pg_json_get(peers, "reference"), "files"), s.n,
                  "the reference: pagegrab's files");
     PG_CHECK_INT(t, jnum(t, peers, "concurrency"),
-                 2 * (getenv("PG_TEST_PER_WORKER")
-                          ? strtoul(getenv("PG_TEST_PER_WORKER"), NULL, 10)
-                          : 1),
+                 2 * pg_test_per_worker(),
                  "C = -j x -K");
     tools = pg_json_get(peers, "tools");
     curl = jtool(t, tools, 0);
