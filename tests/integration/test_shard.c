@@ -136,6 +136,23 @@ static size_t check_shard_manifest(struct pg_test *t, const char *path,
     return i;
 }
 
+/* Records of the manifest with this status (NULL: all of them). */
+static size_t count_records_with(struct pg_test *t, const char *path,
+                                 const char *status)
+{
+    struct pg_manifest m;
+    size_t i, n = 0;
+
+    pg_manifest_must_load(t, path, &m);
+    for (i = 0; i < m.n; i++) {
+        const char *st = pg_record_str(&m.rec[i], "status");
+
+        n += !status || (st && !strcmp(st, status));
+    }
+    pg_manifest_release(&m);
+    return n;
+}
+
 /* Run shard k of n over the list; the exit status says whether the
  * shard got an invalid line. */
 static void run_batch_shard(struct pg_test *t, const char *list,
@@ -210,6 +227,48 @@ static void test_batch_partition(struct pg_test *t)
     PG_CHECK_INT(t, pg_test_server_total(srv), 0, "requests on --resume");
     pg_test_server_stop(srv);
     free(seen);
+}
+
+/* --update with --shard: the shard refreshes only its own URLs (each
+ * compared by hash, since these files have no validators), counts them
+ * in its summary and keeps one record per URL of its own. */
+static void test_update_shard(struct pg_test *t)
+{
+    struct pg_test_server *srv = start(t, &files_route, 1);
+    struct pg_strlist lines = {0};
+    char *list = write_list(t, srv, &lines, N_FILES);
+    char *out = pg_path(t, "out"), *man = pg_path(t, "shard-1.jsonl");
+    size_t mine = 0, bad = 0, recs;
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+    char want[128];
+
+    for (size_t i = 0; i < lines.n; i++) {
+        if (shard_of(lines.v[i], N_SHARDS) == 1) {
+            mine++;
+            bad += is_bad_line(lines.v[i]);
+        }
+    }
+    run_batch_shard(t, list, out, man, 1, N_SHARDS, &lines, 0);
+    pg_test_server_reset(srv);
+    pg_args_push(&x, "--mode", t->mode, "-j", "4", "-i", list, "-o", out,
+                 "--manifest", man, "--shard", "1/3", "--update",
+                 "--no-progress", END);
+    pg_run(t, &r, NULL, 120, x.v);
+    PG_CHECK_INT(t, r.code, bad ? 1 : 0, "exit status");
+    snprintf(want, sizeof(want), "shard 1/3: %zu URLs: 0 changed, %zu "
+             "unchanged, 0 gone, 0 new, %zu failed;", mine, mine - bad, bad);
+    PG_CHECK(t, strstr(r.err, want), "summary: expected '%s' in: %s", want,
+             r.err);
+    /* Only this shard's files were asked for, once each. */
+    PG_CHECK_INT(t, pg_test_server_total(srv), mine - bad,
+                 "requests of the --update run");
+    pg_run_release(&r);
+    recs = count_records_with(t, man, "unchanged");
+    PG_CHECK_INT(t, recs, mine - bad, "unchanged records");
+    PG_CHECK_INT(t, count_records_with(t, man, NULL), mine,
+                 "records after compaction (one per URL of the shard)");
+    pg_test_server_stop(srv);
 }
 
 /* ---- a crawl over five hosts, keyed by host ------------------------ */
@@ -557,6 +616,7 @@ static void test_usage_errors(struct pg_test *t)
 
 static const struct pg_test_case cases[] = {
     {"batch_partition", test_batch_partition, PG_TEST_PER_MODE, 300},
+    {"update_shard", test_update_shard, PG_TEST_PER_MODE, 120},
     {"crawl_host", test_crawl_host, PG_TEST_PER_MODE, 300},
     {"auto_env", test_auto_env, 0, 120},
     {"usage_errors", test_usage_errors, 0, 120},
