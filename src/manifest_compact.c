@@ -8,6 +8,7 @@
  * the second copies exactly those lines into a temporary file beside
  * the manifest, which replaces it once it is on disk.
  */
+#define _DEFAULT_SOURCE /* realpath() */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -160,19 +161,31 @@ enum pg_code pg_manifest_compact(const char *path, uint64_t *kept,
 {
     struct compact c;
     uint32_t *keep = NULL;
-    const char *what = "read";
+    const char *what = "read", *file = path;
+    char *real;
     char errtxt[128];
     uint64_t lines = 0;
     size_t n = 0;
     enum pg_code rc;
 
     pg__nameset_init(&c.last);
-    rc = pg__manifest_read(path, last_line, &c);
-    if (!rc && access(path, F_OK) < 0)
+    /* A manifest that is a symlink: the file it names is compacted (the
+     * runs append there), the symlink stays. */
+    real = realpath(path, NULL);
+    if (!real && errno != ENOENT) {
+        snprintf(err, errlen, "cannot compact manifest '%s': %s", path,
+                 pg__errstr(errno, errtxt, sizeof(errtxt)));
+        pg__nameset_release(&c.last);
+        return errno == ENOMEM ? PG_E_NOMEM : PG_E_IO;
+    }
+    if (real)
+        file = real;
+    rc = pg__manifest_read(file, last_line, &c);
+    if (!rc && access(file, F_OK) < 0)
         rc = PG_E_IO;   /* (the reader takes a missing file for empty) */
     if (!rc) {
         keep = kept_lines(&c, &n);
-        rc = keep ? rewrite(path, keep, n, &lines, &what) : PG_E_NOMEM;
+        rc = keep ? rewrite(file, keep, n, &lines, &what) : PG_E_NOMEM;
     }
     if (rc)
         snprintf(err, errlen, "cannot compact manifest '%s': cannot %s "
@@ -184,6 +197,7 @@ enum pg_code pg_manifest_compact(const char *path, uint64_t *kept,
     if (dropped)
         *dropped = rc ? 0 : lines - n;
     pg_free(keep);
+    free(real);
     pg__nameset_release(&c.last);
     return rc;
 }

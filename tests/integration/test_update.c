@@ -688,6 +688,35 @@ static void test_compact(struct pg_test *t)
     PG_CHECK(t, strstr(r.err, "missing.jsonl"), "not named: %s", r.err);
 }
 
+/*
+ * compact-manifest on a manifest that is a symlink: the file it points
+ * at is compacted and the symlink stays (replaced by a regular file, it
+ * would leave the target as it was and the next run appending apart).
+ */
+static void test_compact_symlink(struct pg_test *t)
+{
+    static const char in[] =
+        "{\"url\":\"http://h/a\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n";
+    static const char want[] =
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n";
+    char *target = pg_path(t, "real.jsonl"), *man = pg_path(t, "m.jsonl");
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+    struct stat st;
+    char *got;
+
+    pg_write_file(t, target, in, sizeof(in) - 1);
+    PG_CHECK(t, symlink("real.jsonl", man) == 0, "symlink");
+    pg_args_push(&x, "compact-manifest", man, END);
+    pg_run(t, &r, NULL, 30, x.v);
+    PG_CHECK_INT(t, r.code, 0, "compact-manifest");
+    PG_CHECK(t, lstat(man, &st) == 0 && S_ISLNK(st.st_mode),
+             "the manifest's symlink was replaced");
+    got = pg_read_file(target, NULL);
+    PG_CHECK_STR(t, got, want, "the symlink's target");
+}
+
 static const struct pg_test_case cases[] = {
     {"basic", test_basic, PG_TEST_PER_MODE, 90},
     {"delete_gone", test_delete_gone, PG_TEST_PER_MODE, 90},
@@ -697,6 +726,7 @@ static const struct pg_test_case cases[] = {
     {"options", test_options, PG_TEST_PER_MODE, 60},
     {"shared_path", test_shared_path, PG_TEST_PER_MODE, 90},
     {"compact", test_compact, 0, 60},
+    {"compact_symlink", test_compact_symlink, 0, 60},
 };
 
 int main(int argc, char **argv)
