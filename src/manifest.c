@@ -218,6 +218,7 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
     ssize_t n;
     enum pg_code rc = PG_OK;
     FILE *f_in = fopen(path, "re");
+    uint64_t next = 0;
     int i;
 
     if (!f_in)
@@ -231,6 +232,8 @@ enum pg_code pg__manifest_read(const char *path, pg__manifest_record_cb cb,
         n = getline(&line, &cap, f_in);
         if (n <= 0)
             break;
+        rec.offset = next;
+        next += (uint64_t)n;
         rec.lineno++;
         /* A torn line (anywhere in the file), two records glued into
          * one, or not a record at all: skipped, so no URL is given

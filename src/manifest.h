@@ -51,6 +51,7 @@ struct pg__manifest_rec {
     int exec_pending;          /* "exec_pending":true: its hook did not
                                   end */
     uint64_t lineno;           /* its line in the file (1 = first) */
+    uint64_t offset;           /* where that line begins in the file */
     const char *line;          /* the whole record, its newline included */
     size_t len;
 };
@@ -90,5 +91,10 @@ enum pg_code pg__manifest_close(struct pg__manifest *m) PG_WARN_UNUSED;
 /* Format one record (with its newline) into b. */
 enum pg_code pg__manifest_format(struct pg__buf *b, const struct pg_result *r)
     PG_WARN_UNUSED;
+
+#ifdef PG_UNITTEST
+/* The hash compaction keys URLs by (a test makes every URL collide). */
+extern uint64_t (*pg__compact_hash)(const void *p, size_t n);
+#endif
 
 #endif

@@ -73,20 +73,35 @@ static char class_of(const struct pg__manifest_rec *rec, const char *path,
     return 'O';
 }
 
-/* The name of a saved file stays its URL's (as pg_result_save() knows
- * the URL: normalised), so no other URL of this run is given it. */
+/*
+ * The name of a saved file stays its URL's (as pg_result_save() knows
+ * the URL: normalised), so no other URL of this run is given it.  *mine
+ * is set when the name is this URL's: the first record to name a file
+ * owns it, and a later record of another URL naming it too (a manifest
+ * edited by hand, a --dedup copy recorded where its first copy is) must
+ * not make it its own: no 304 keeps it, no --delete-gone removes it.
+ */
 static enum pg_code claim_name(struct pg_job *job, const char *url,
-                               const char *path)
+                               const char *path, int *mine)
 {
     char err[PG_ERRBUF_SIZE];
     struct pg__url u;
     enum pg_code rc;
 
+    *mine = 0;
     rc = pg__url_parse(&u, url, strlen(url), err, sizeof(err));
     if (rc)
         return rc == PG_E_NOMEM ? rc : PG_OK;
     rc = pg__names_claim(&job->save.names, &job->save.names_urls,
                          job->save.outdir_fd, path, u.url);
+    if (!rc) {
+        int owner = pg__names_owner(&job->save.names,
+                                    &job->save.names_urls, path, u.url);
+
+        if (owner < 0)
+            rc = PG_E_IO;
+        *mine = owner == 1;
+    }
     pg__url_release(&u);
     return rc;
 }
@@ -103,11 +118,14 @@ static enum pg_code load_record(const struct pg__manifest_rec *rec, void *ud)
         validator_or_null(rec->last_modified), rec->content_type
     };
     enum pg_code rc;
+    int mine;
 
     if (path) {
-        rc = claim_name(job, rec->url, path);
+        rc = claim_name(job, rec->url, path, &mine);
         if (rc)
             return rc;
+        if (!mine)
+            f[E_PATH] = path = NULL;   /* another URL's file */
     }
     if (f[E_CTYPE] && strlen(f[E_CTYPE]) > 200)
         f[E_CTYPE] = NULL;
@@ -325,6 +343,12 @@ static void settle_body(struct pg_job *job, struct pg__item *it,
     int kept = pg__job_keeps_body(job, it);
     enum pg_code rc;
 
+    if (!path && kept && it->res.tmp_name) {
+        /* No file of its own is recorded (none, or an unusable path):
+         * the body is saved as a new URL's is. */
+        it->res.update_new = 1;
+        return;
+    }
     if (e->f[E_HASH] && !strcmp(it->hash, e->f[E_HASH]) &&
         (!path || !kept || saved_file_there(job, path))) {
         it->res.status = PG_ST_UNCHANGED;   /* the body goes (unkept) */

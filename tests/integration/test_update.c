@@ -381,6 +381,100 @@ static void test_delete_gone(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+/* line of text (NUL-terminated copy) holding needle, with every `from`
+ * replaced by `to`. */
+static char *line_with(struct pg_test *t, const char *text,
+                       const char *needle, const char *from, const char *to)
+{
+    const char *p = strstr(text, needle), *b, *e;
+    char *line, *out, *q;
+    size_t n = 0;
+
+    PG_CHECK(t, p != NULL, "no line with %s", needle);
+    for (b = p; b > text && b[-1] != '\n'; b--)
+        ;
+    e = strchr(p, '\n');
+    line = pg_strdupf("%.*s", (int)(e ? e - b + 1 : (long)strlen(b)), b);
+    for (q = line; (q = strstr(q, from)); q += strlen(from))
+        n++;
+    out = malloc(strlen(line) + n * strlen(to) + 1);
+    PG_CHECK(t, out != NULL, "malloc");
+    out[0] = '\0';
+    for (p = line; (q = strstr(p, from)); p = q + strlen(from)) {
+        strncat(out, p, (size_t)(q - p));
+        strcat(out, to);
+    }
+    strcat(out, p);
+    free(line);
+    return out;
+}
+
+/*
+ * A manifest edited so that two other URLs record the first one's file
+ * (its path and its hash): neither may make it theirs.  /b.txt answers
+ * 304 (its saved copy would be /a.txt's file: two URLs sharing one file,
+ * a page's links read from another URL's copy), /c.txt is gone with
+ * --delete-gone (it must not remove /a.txt's file).
+ */
+static void test_shared_path(struct pg_test *t)
+{
+    static const char A[] = "body of a\n", B[] = "body of b\n";
+    const struct pg_test_route routes[] = {
+        { .path = "/a.txt", .body = A, .body_len = 10, .etag = "\"same\"" },
+        { .path = "/b.txt", .body = B, .body_len = 10, .etag = "\"same\"" },
+        { .path = "/c.txt", .status = 404 },
+    };
+    struct pg_test_server *srv = start_server(t, routes, 3);
+    char *man = pg_path(t, "m.jsonl"), *out = pg_path(t, "out"), *text;
+    char *la, *lb, *lc, *apath, *p;
+    const struct pg_record *rec;
+    struct pg_args x = {{0}, 0};
+    struct pg_manifest m;
+    struct pg_run r;
+
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+                 pg_test_server_url(srv, "/a.txt"), END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "first run");
+    pg_manifest_must_load(t, man, &m);
+    rec = only_rec(t, &m, pg_test_server_url(srv, "/a.txt"));
+    apath = pg_strdupf("%s", pg_record_str(rec, "path"));
+    pg_manifest_release(&m);
+    text = pg_read_file(man, NULL);
+    la = line_with(t, text, "/a.txt\"", "@@", "@@");
+    lb = line_with(t, text, "/a.txt\"", pg_strdupf("\"%s\"",
+                   pg_test_server_url(srv, "/a.txt")), pg_strdupf("\"%s\"",
+                   pg_test_server_url(srv, "/b.txt")));
+    lc = line_with(t, text, "/a.txt\"", pg_strdupf("\"%s\"",
+                   pg_test_server_url(srv, "/a.txt")), pg_strdupf("\"%s\"",
+                   pg_test_server_url(srv, "/c.txt")));
+    p = pg_strdupf("%s%s%s", la, lb, lc);
+    pg_write_file(t, man, p, strlen(p));
+    x.n = 0;
+    pg_args_push(&x, "--mode", t->mode, "-o", out, "--manifest", man,
+                 "--update", "--delete-gone",
+                 pg_test_server_url(srv, "/a.txt"),
+                 pg_test_server_url(srv, "/b.txt"),
+                 pg_test_server_url(srv, "/c.txt"), END);
+    pg_run(t, &r, NULL, 60, x.v);
+    PG_CHECK_INT(t, r.code, 0, "update run");
+    p = pg_read_file(pg_path(t, "out/%s", apath), NULL);
+    PG_CHECK(t, p && !strcmp(p, A), "/a.txt's file is %s",
+             p ? p : "gone");
+    pg_manifest_must_load(t, man, &m);
+    check_status(t, only_rec(t, &m, pg_test_server_url(srv, "/a.txt")),
+                 "unchanged");
+    rec = only_rec(t, &m, pg_test_server_url(srv, "/b.txt"));
+    PG_CHECK(t, !pg_str_eq(pg_record_str(rec, "path"), apath),
+             "/b.txt shares /a.txt's file: %s", pg_record_text(rec));
+    p = saved(t, out, rec);
+    PG_CHECK(t, p && !strcmp(p, B), "/b.txt's file is %s", p ? p : "none");
+    rec = only_rec(t, &m, pg_test_server_url(srv, "/c.txt"));
+    check_status(t, rec, "gone");
+    pg_manifest_release(&m);
+    pg_test_server_stop(srv);
+}
+
 static const char LIST[] =
     "<html><body><a href=\"/detail.html\">d</a></body></html>";
 static const char DETAIL1[] =
@@ -594,6 +688,35 @@ static void test_compact(struct pg_test *t)
     PG_CHECK(t, strstr(r.err, "missing.jsonl"), "not named: %s", r.err);
 }
 
+/*
+ * compact-manifest on a manifest that is a symlink: the file it points
+ * at is compacted and the symlink stays (replaced by a regular file, it
+ * would leave the target as it was and the next run appending apart).
+ */
+static void test_compact_symlink(struct pg_test *t)
+{
+    static const char in[] =
+        "{\"url\":\"http://h/a\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n";
+    static const char want[] =
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n";
+    char *target = pg_path(t, "real.jsonl"), *man = pg_path(t, "m.jsonl");
+    struct pg_args x = {{0}, 0};
+    struct pg_run r;
+    struct stat st;
+    char *got;
+
+    pg_write_file(t, target, in, sizeof(in) - 1);
+    PG_CHECK(t, symlink("real.jsonl", man) == 0, "symlink");
+    pg_args_push(&x, "compact-manifest", man, END);
+    pg_run(t, &r, NULL, 30, x.v);
+    PG_CHECK_INT(t, r.code, 0, "compact-manifest");
+    PG_CHECK(t, lstat(man, &st) == 0 && S_ISLNK(st.st_mode),
+             "the manifest's symlink was replaced");
+    got = pg_read_file(target, NULL);
+    PG_CHECK_STR(t, got, want, "the symlink's target");
+}
+
 static const struct pg_test_case cases[] = {
     {"basic", test_basic, PG_TEST_PER_MODE, 90},
     {"delete_gone", test_delete_gone, PG_TEST_PER_MODE, 90},
@@ -601,7 +724,9 @@ static const struct pg_test_case cases[] = {
     {"crawl_images_only", test_crawl_images_only, PG_TEST_PER_MODE, 90},
     {"resume", test_resume, PG_TEST_PER_MODE, 90},
     {"options", test_options, PG_TEST_PER_MODE, 60},
+    {"shared_path", test_shared_path, PG_TEST_PER_MODE, 90},
     {"compact", test_compact, 0, 60},
+    {"compact_symlink", test_compact_symlink, 0, 60},
 };
 
 int main(int argc, char **argv)

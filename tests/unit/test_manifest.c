@@ -848,6 +848,56 @@ static void test_validators_round_trip(void **state)
     pg_free(v);
 }
 
+/* Every URL with one hash, as two URLs of a hostile site can be. */
+static uint64_t one_hash(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return 42;
+}
+
+/* Compaction tells URLs apart by their text, not by their 64-bit hash:
+ * colliding URLs each keep their last record. */
+static void test_compact_hash_collision(void **state)
+{
+    static const char text[] =
+        "{\"url\":\"http://h/a\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/b\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/ab\",\"status\":\"gone\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/\\\"x\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/b\",\"status\":\"unchanged\",\"kind\":\"file\"}\n";
+    static const char want[] =
+        "{\"url\":\"http://h/a\",\"status\":\"changed\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/ab\",\"status\":\"gone\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/\\\"x\",\"status\":\"ok\",\"kind\":\"file\"}\n"
+        "{\"url\":\"http://h/b\",\"status\":\"unchanged\",\"kind\":\"file\"}\n";
+    char *dir = *state, path[4096], err[256], got[1024];
+    uint64_t (*saved)(const void *, size_t) = pg__compact_hash;
+    uint64_t kept = 0, dropped = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/m.jsonl", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f),
+                     sizeof(text) - 1);
+    assert_int_equal(fclose(f), 0);
+    pg__compact_hash = one_hash;
+    assert_int_equal(pg_manifest_compact(path, &kept, &dropped, err,
+                                         sizeof(err)), PG_OK);
+    pg__compact_hash = saved;
+    assert_int_equal(kept, 4);
+    assert_int_equal(dropped, 2);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(got, 1, sizeof(got) - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    assert_string_equal(got, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -873,6 +923,8 @@ int main(void)
                                         setup_dir, teardown_dir),
         cmocka_unit_test(test_format_cuts_long_fields),
         cmocka_unit_test_setup_teardown(test_validators_round_trip,
+                                        setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_compact_hash_collision,
                                         setup_dir, teardown_dir),
     };
 
