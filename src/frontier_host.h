@@ -34,6 +34,8 @@ struct pg__host {
     double next_start;            /* none starts before (--wait,
                                      Crawl-delay, a Retry-After hold) */
     double last_start;            /* the latest start */
+    double gap;                   /* --wait / Crawl-delay chosen at the
+                                     latest start, 0 = none */
     long delay_ms;                /* robots.txt's Crawl-delay, 0 = none */
     int robots_state;
     struct pg__robots *robots;

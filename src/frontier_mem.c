@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "frontier_mem.h"
+#include "util.h"
 #include "frontier_host.h"
 #include "mem.h"
 #include "url.h"
@@ -376,7 +377,13 @@ static double jitter(struct pg__memfr *f)
                  (double)(1ULL << 53);
 }
 
-/* The gap to the next start: --wait (jittered), at least Crawl-delay. */
+/*
+ * The gap to the next start: --wait (jittered), at least Crawl-delay.
+ * It runs from this start and again from this request's end (done()): a
+ * popped item may wait in a worker's queue before it starts, so only a
+ * gap after the end holds at the server.  A host with a gap has one
+ * request at a time, as wget's --wait ("between retrievals").
+ */
 static void started(struct pg__memfr *f, struct pg__host *h, double now)
 {
     double w = (double)f->wait_ms / 1000.0;
@@ -387,8 +394,15 @@ static void started(struct pg__memfr *f, struct pg__host *h, double now)
         w = (double)h->delay_ms / 1000.0;
     h->active++;
     h->last_start = now;
+    h->gap = w;
     if (now + w > h->next_start)
         h->next_start = now + w;
+}
+
+/* A host whose requests are spaced: one at a time. */
+static int spaced(const struct pg__memfr *f, const struct pg__host *h)
+{
+    return f->wait_ms > 0 || h->delay_ms > 0;
 }
 
 static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
@@ -461,6 +475,7 @@ static struct pg__item *take(struct pg__memfr *f, struct pg__host *h,
         return it;
     }
     if ((f->per_host && h->active >= f->per_host) ||
+        (spaced(f, h) && h->active > 0) ||
         (robots_needed && h->robots_state == ROBOTS_PENDING))
         return NULL;
     if (now < h->next_start) {
@@ -528,6 +543,12 @@ void pg__memfr_done(struct pg__memfr *f, struct pg__item *it)
     (void)f;
     if (h && h->active > 0)
         h->active--;
+    if (h && h->gap > 0) {
+        double next = pg__now() + h->gap;
+
+        if (next > h->next_start)
+            h->next_start = next;
+    }
     it->host = NULL;
 }
 
@@ -544,10 +565,11 @@ void pg__memfr_set_robots(struct pg__memfr *f,
     pg__robots_free(h->robots);
     h->robots = rules;
     h->robots_state = ROBOTS_READY;
-    /* The robots.txt fetch was a request too: the gap runs from it. */
+    /* The robots.txt fetch was a request too: the gap runs from its
+     * end (now). */
     h->delay_ms = rules ? pg__robots_crawl_delay_ms(rules) : 0;
-    if (h->last_start + (double)h->delay_ms / 1000.0 > h->next_start)
-        h->next_start = h->last_start + (double)h->delay_ms / 1000.0;
+    if (pg__now() + (double)h->delay_ms / 1000.0 > h->next_start)
+        h->next_start = pg__now() + (double)h->delay_ms / 1000.0;
     make_ready(f, h);
 }
 
