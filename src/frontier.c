@@ -46,7 +46,7 @@ static enum pg_code mem_defer(struct pg__frontier *f, struct pg__item *it)
 
 static void mem_done(struct pg__frontier *f, struct pg__item *it)
 {
-    pg__memfr_done(&f->mem, it);
+    pg__memfr_done(&f->mem, it, pg__now());
 }
 
 static void mem_complete(struct pg__frontier *f, struct pg__item *it)
@@ -223,7 +223,7 @@ void pg__frontier_set_robots(struct pg__frontier *f,
 {
     long ms = rules ? pg__robots_crawl_delay_ms(rules) : 0;
 
-    pg__memfr_set_robots(&f->mem, robots_item, rules);
+    pg__memfr_set_robots(&f->mem, robots_item, rules, pg__now());
     if (ms > 0)
         f->be->gap(f, robots_item->url, ms);
 }

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "frontier_mem.h"
-#include "util.h"
 #include "frontier_host.h"
 #include "mem.h"
 #include "url.h"
@@ -536,7 +535,7 @@ struct pg__item *pg__memfr_pop(struct pg__memfr *f, double now,
     return NULL;
 }
 
-void pg__memfr_done(struct pg__memfr *f, struct pg__item *it)
+void pg__memfr_done(struct pg__memfr *f, struct pg__item *it, double now)
 {
     struct pg__host *h = it->host;
 
@@ -544,7 +543,7 @@ void pg__memfr_done(struct pg__memfr *f, struct pg__item *it)
     if (h && h->active > 0)
         h->active--;
     if (h && h->gap > 0) {
-        double next = pg__now() + h->gap;
+        double next = now + h->gap;
 
         if (next > h->next_start)
             h->next_start = next;
@@ -554,7 +553,7 @@ void pg__memfr_done(struct pg__memfr *f, struct pg__item *it)
 
 void pg__memfr_set_robots(struct pg__memfr *f,
                              const struct pg__item *robots_item_done,
-                             struct pg__robots *rules)
+                             struct pg__robots *rules, double now)
 {
     struct pg__host *h = robots_item_done->host;
 
@@ -568,8 +567,8 @@ void pg__memfr_set_robots(struct pg__memfr *f,
     /* The robots.txt fetch was a request too: the gap runs from its
      * end (now). */
     h->delay_ms = rules ? pg__robots_crawl_delay_ms(rules) : 0;
-    if (pg__now() + (double)h->delay_ms / 1000.0 > h->next_start)
-        h->next_start = pg__now() + (double)h->delay_ms / 1000.0;
+    if (now + (double)h->delay_ms / 1000.0 > h->next_start)
+        h->next_start = now + (double)h->delay_ms / 1000.0;
     make_ready(f, h);
 }
 

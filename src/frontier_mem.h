@@ -140,16 +140,18 @@ size_t pg__memfr_clear(struct pg__memfr *f,
                           void (*keep)(struct pg__item *it, void *ud),
                           void *ud);
 
-/* A popped item finished (or was never started). */
-void pg__memfr_done(struct pg__memfr *f, struct pg__item *it);
+/* A popped item finished (or was never started) at `now` (the clock of
+ * pop()): a spaced origin's gap runs from then. */
+void pg__memfr_done(struct pg__memfr *f, struct pg__item *it, double now);
 
 /*
- * The robots.txt of the origin of `robots_item` is known: rules is
- * taken over (NULL means allow all).
+ * The robots.txt of the origin of `robots_item` is known at `now`:
+ * rules is taken over (NULL means allow all); its Crawl-delay runs from
+ * then.
  */
 void pg__memfr_set_robots(struct pg__memfr *f,
                              const struct pg__item *robots_item,
-                             struct pg__robots *rules);
+                             struct pg__robots *rules, double now);
 
 /*
  * A Retry-After: no item of url's origin starts before `until` (the

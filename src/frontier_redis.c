@@ -481,7 +481,7 @@ static enum pg_code rd_defer(struct pg__frontier *f, struct pg__item *it)
 
 static void rd_done(struct pg__frontier *f, struct pg__item *it)
 {
-    pg__memfr_done(&f->mem, it);
+    pg__memfr_done(&f->mem, it, pg__now());
 }
 
 /* Run the hold or gap script for url's origin and ms. */

@@ -28,19 +28,24 @@ static struct pg__item *mk(const char *url, unsigned flags)
     return it;
 }
 
+/* The clock of the latest pop(): finish() ends a transfer then. */
+static double t_now;
+
 static struct pg__item *pop(struct pg__memfr *f, double now,
                             double *wake)
 {
     enum pg_code err;
-    struct pg__item *it = pg__memfr_pop(f, now, wake, &err);
+    struct pg__item *it;
 
+    t_now = now;
+    it = pg__memfr_pop(f, now, wake, &err);
     assert_int_equal(err, PG_OK);
     return it;
 }
 
 static void finish(struct pg__memfr *f, struct pg__item *it)
 {
-    pg__memfr_done(f, it);
+    pg__memfr_done(f, it, t_now);
     pg__item_free(it);
 }
 
@@ -102,6 +107,33 @@ static void test_wait(void **state)
     assert_null(pop(&f, 10.05, &wake));
     assert_true(wake > 10.099 && wake < 10.101);
     a = pop(&f, 10.1, &wake);
+    assert_non_null(a);
+    assert_string_equal(a->url, "http://h/2");
+    finish(&f, a);
+    pg__memfr_release(&f);
+}
+
+/* A spaced host (--wait, Crawl-delay) has one request at a time, and the
+ * gap runs from its end: a request that ran long, or waited in a busy
+ * worker's queue before it started, still leaves the whole gap. */
+static void test_wait_from_end(void **state)
+{
+    struct pg__memfr f;
+    struct pg__item *a;
+    double wake;
+
+    (void)state;
+    pg__memfr_init(&f, 0, 100, 0);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/1", 0)), PG_OK);
+    assert_int_equal(pg__memfr_push(&f, mk("http://h/2", 0)), PG_OK);
+    a = pop(&f, 10.0, &wake);
+    assert_string_equal(a->url, "http://h/1");
+    assert_null(pop(&f, 10.2, &wake));      /* h/1 still runs */
+    pop(&f, 10.5, &wake);
+    finish(&f, a);                          /* ends at 10.5 */
+    assert_null(pop(&f, 10.55, &wake));
+    assert_true(wake > 10.599 && wake < 10.601);
+    a = pop(&f, 10.6, &wake);
     assert_non_null(a);
     assert_string_equal(a->url, "http://h/2");
     finish(&f, a);
@@ -194,7 +226,7 @@ static void test_robots_gate(void **state)
 
     pg__memfr_set_robots(&f, r, pg__robots_parse(robots,
                                                     sizeof(robots) - 1,
-                                                    "pagegrab"));
+                                                    "pagegrab"), t_now);
     finish(&f, r);
     it = pop(&f, 0, &wake);
     assert_non_null(it);
@@ -234,32 +266,39 @@ static void test_nofetch(void **state)
         PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
     assert_int_equal(pg__memfr_push(&f, mk("http://h/b.jpg",
         PG_ITEM_NOFETCH | PG_ITEM_ROBOTS_CHECK)), PG_OK);
-    /* ...so the robots.txt fetch waits too, and listing waits for it. */
+    /* ...so the robots.txt fetch waits too, and listing waits for it:
+     * while the page runs (one request at a time on a spaced host), then
+     * for the wait from its end. */
     assert_null(pop(&f, 1, &wake));
     r = pop(&f, 6, &wake);
     assert_null(r);
-    finish(&f, busy);
-    r = pop(&f, 6, &wake);
+    finish(&f, busy);                 /* ends at 6: next start at 11 */
+    assert_null(pop(&f, 10.9, &wake));
+    assert_true(wake > 10.999 && wake < 11.001);
+    r = pop(&f, 11, &wake);
     assert_non_null(r);
     assert_true(r->flags & PG_ITEM_ROBOTS);
     pg__memfr_set_robots(&f, r, pg__robots_parse(robots,
                                                     sizeof(robots) - 1,
-                                                    "pagegrab"));
+                                                    "pagegrab"), t_now);
     finish(&f, r);
-    /* Listed items pass the busy, waiting host, but not robots.txt. */
+    /* Listed items pass the waiting host, but not robots.txt. */
     assert_int_equal(pg__memfr_push(&f, mk("http://h/page2", 0)), PG_OK);
-    it = pop(&f, 6, &wake);
+    it = pop(&f, 11, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h/private/a.jpg");
     assert_int_equal(it->res.status, PG_ST_ROBOTS);
     finish(&f, it);
-    it = pop(&f, 6, &wake);
+    it = pop(&f, 11, &wake);
     assert_non_null(it);
     assert_string_equal(it->url, "http://h/b.jpg");
     assert_int_equal(it->res.status, PG_ST_OK);
     assert_null(it->host);
     finish(&f, it);
-    assert_null(pop(&f, 6, &wake));   /* page2 waits for the host */
+    assert_null(pop(&f, 15.9, &wake));   /* page2 waits for the host */
+    assert_non_null(it = pop(&f, 16, &wake));
+    assert_string_equal(it->url, "http://h/page2");
+    finish(&f, it);
     pg__memfr_release(&f);
 }
 
@@ -452,7 +491,7 @@ static void test_spill_defer_and_clear(void **state)
     assert_true(f.spill.on_disk > 50);
     retry = pop(&f, 0, &wake);
     assert_int_equal(check_spill(retry), 0);
-    pg__memfr_done(&f, retry);
+    pg__memfr_done(&f, retry, t_now);
     retry->res.attempts = 1;
     retry->not_before = 5.0;
     assert_int_equal(pg__memfr_defer(&f, retry), PG_OK);
@@ -571,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_origin_len),
         cmocka_unit_test(test_per_host_limit),
         cmocka_unit_test(test_wait),
+        cmocka_unit_test(test_wait_from_end),
         cmocka_unit_test(test_random_wait_bounds),
         cmocka_unit_test(test_round_robin),
         cmocka_unit_test(test_robots_gate),
