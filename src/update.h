@@ -33,6 +33,8 @@ struct pg__update {
     char *arena;             /* the entries' bytes */
     size_t len, cap;
     size_t *ents;            /* each entry's offset in arena */
+    uint32_t *chain;         /* per entry: the entry + 1 of another URL
+                                with the same hash, 0 = none */
     size_t n, n_cap;
     uint64_t mark_line;      /* the last update-run marker's line, 0 */
     uint64_t mark_lines;     /* lines read (markers included) */
@@ -49,5 +51,10 @@ enum pg_code pg__update_add(struct pg__update *u, char cls,
 /* The entry of url into *e: 1, or 0 when there is none. */
 int pg__update_find(const struct pg__update *u, const char *url,
                     struct pg__upd_entry *e);
+
+#ifdef PG_UNITTEST
+/* The hash the map keys URLs by (a test makes every URL collide). */
+extern uint64_t (*pg__update_hash)(const void *p, size_t n);
+#endif
 
 #endif

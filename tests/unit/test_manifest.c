@@ -22,6 +22,7 @@
 #include "manifest.h"
 #include "mem.h"
 #include "unit.h"
+#include "update.h"
 
 struct json_case {
     const char *in;
@@ -898,6 +899,39 @@ static void test_compact_hash_collision(void **state)
     assert_string_equal(got, want);
 }
 
+/* The update map with every URL on one hash: each URL still finds its
+ * own last record, and replacing one keeps the others reachable. */
+static void test_update_map_collision(void **state)
+{
+    uint64_t (*saved)(const void *, size_t) = pg__update_hash;
+    const char *urls[] = { "http://h/a", "http://h/b", "http://h/c" };
+    struct pg__update u;
+    struct pg__upd_entry e;
+    const char *f[PG_UPD_NF] = { NULL };
+    size_t i;
+
+    (void)state;
+    pg__update_hash = one_hash;
+    pg__update_init(&u);
+    for (i = 0; i < 3; i++) {
+        f[PG_UPD_URL] = urls[i];
+        f[PG_UPD_PATH] = urls[i] + 9;
+        assert_int_equal(pg__update_add(&u, 'S', f), PG_OK);
+    }
+    f[PG_UPD_URL] = "http://h/b";     /* b's later record: gone */
+    f[PG_UPD_PATH] = "b2";
+    assert_int_equal(pg__update_add(&u, 'G', f), PG_OK);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(pg__update_find(&u, urls[i], &e), 1);
+        assert_string_equal(e.f[PG_UPD_URL], urls[i]);
+        assert_int_equal(e.cls, i == 1 ? 'G' : 'S');
+        assert_string_equal(e.f[PG_UPD_PATH], i == 1 ? "b2" : urls[i] + 9);
+    }
+    assert_int_equal(pg__update_find(&u, "http://h/d", &e), 0);
+    pg__update_release(&u);
+    pg__update_hash = saved;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -922,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_write_per_record,
                                         setup_dir, teardown_dir),
         cmocka_unit_test(test_format_cuts_long_fields),
+        cmocka_unit_test(test_update_map_collision),
         cmocka_unit_test_setup_teardown(test_validators_round_trip,
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_compact_hash_collision,
