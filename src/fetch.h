@@ -123,6 +123,7 @@ struct pg__xfer {
      * validators (with --header lines / alone), and the last response's
      * ETag and Last-Modified. */
     struct curl_slist *cond_own, *cond_other;
+    int cond_sent;         /* the validators went with the request */
     char *etag, *last_modified;
 };
 

@@ -82,9 +82,16 @@ void pg__cond_begin(struct pg__xfer *x, struct pg__item *it)
     pg__cond_release(x);
     if (!(it->flags & PG_ITEM_COND) || (!it->cond_etag && !it->cond_lm))
         return;
-    /* Out of memory: the request goes without them (a full fetch). */
     x->cond_own = cond_list(c->headers, it);
     x->cond_other = cond_list(NULL, it);
+    x->cond_sent = x->cond_own && x->cond_other;
+    if (!x->cond_sent) {
+        /* Out of memory: the request goes without them (a full fetch,
+         * and a 304 to it is no "unchanged"). */
+        curl_slist_free_all(x->cond_own);
+        curl_slist_free_all(x->cond_other);
+        x->cond_own = x->cond_other = NULL;
+    }
 }
 
 struct curl_slist *pg__cond_headers(struct pg__xfer *x, int mine)
@@ -103,6 +110,7 @@ void pg__cond_release(struct pg__xfer *x)
     curl_slist_free_all(x->cond_own);
     curl_slist_free_all(x->cond_other);
     x->cond_own = x->cond_other = NULL;
+    x->cond_sent = 0;
     PG_FREE(x->etag);
     PG_FREE(x->last_modified);
 }
@@ -163,8 +171,8 @@ void pg__cond_end(struct pg__xfer *x, struct pg__item *it)
     it->res.etag = x->etag;
     it->res.last_modified = x->last_modified;
     x->etag = x->last_modified = NULL;
-    if (!(it->flags & PG_ITEM_COND) || it->res.http_code != 304 ||
-        it->res.status != PG_ST_HTTP_ERROR)
+    if (!(it->flags & PG_ITEM_COND) || !x->cond_sent ||
+        it->res.http_code != 304 || it->res.status != PG_ST_HTTP_ERROR)
         return;
     it->res.status = PG_ST_UNCHANGED;
     it->res.error = NULL;
