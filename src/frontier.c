@@ -140,6 +140,11 @@ int pg__frontier_shared(const struct pg__frontier *f)
     return f->be != &mem_backend;
 }
 
+const int *pg__frontier_fd(const struct pg__frontier *f)
+{
+    return f && pg__frontier_shared(f) ? pg__frontier_redis_fd(f) : NULL;
+}
+
 int pg__frontier_see(struct pg__frontier *f, const char *url)
 {
     return f->be->see(f, url);

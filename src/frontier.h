@@ -110,6 +110,12 @@ enum pg_code pg__frontier_start(struct pg__frontier *f) PG_WARN_UNUSED;
 /* 1 when this frontier is shared (redis). */
 int pg__frontier_shared(const struct pg__frontier *f);
 
+/* Where its connection's descriptor is (redis: -1 while not
+ * connected; it changes when Redis comes back), for forked workers to
+ * close; NULL for memory. */
+const int *pg__frontier_fd(const struct pg__frontier *f);
+const int *pg__frontier_redis_fd(const struct pg__frontier *f);
+
 /*
  * Mark url (normalised) seen: 1 if new, 0 if seen before, -1 on out of
  * memory.  redis: always 1; the job's seen set decides when the link is

@@ -587,6 +587,11 @@ static const struct pg__frontier_backend redis_backend = {
     rd_add_scope, rd_free
 };
 
+const int *pg__frontier_redis_fd(const struct pg__frontier *f)
+{
+    return &((const struct rfr *)f)->r.fd;
+}
+
 struct pg__frontier *pg__frontier_redis_new(void)
 {
     struct rfr *x = pg__calloc(1, sizeof(*x));

@@ -526,6 +526,7 @@ static enum pg_code start_pool(struct pg_job *job)
     pc.wake_fd2 = job->exec.epfd;
     pc.more_fds = job->exec.pidfd;
     pc.n_more_fds = job->exec.pidfd ? job->exec.jobs : 0;
+    pc.conn_fd = pg__frontier_fd(job->fr);
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;

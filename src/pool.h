@@ -46,6 +46,10 @@ struct pg__pool_config {
      * from the job's array (n entries, -1 unused). */
     const int *more_fds;
     size_t n_more_fds;
+    /* Also closed in worker processes: a connection that is made again
+     * while the pool runs (the shared frontier's socket to Redis), read
+     * at each fork; NULL or -1: none. */
+    const int *conn_fd;
 };
 
 typedef void (*pg__pool_done_cb)(struct pg__item *it, void *userdata);

@@ -85,6 +85,8 @@ static void close_inherited(struct proc_pool *pp, unsigned self, int mine)
         if (c->more_fds[k] > 2 && c->more_fds[k] != mine)
             close(c->more_fds[k]);
     }
+    if (c->conn_fd && *c->conn_fd > 2 && *c->conn_fd != mine)
+        close(*c->conn_fd);
     for (k = 0; k < c->n_parent_fds; k++) {
         int fd = c->parent_fds[k];
 
