@@ -23,8 +23,9 @@
 # 3. memory: FLEET_SEED_URLS distinct URLs (default 1,000,000) are seeded
 #    into a job by one instance that cannot fetch them (their host is
 #    127.0.0.1:9, refused, with --per-host 1 --wait 3600: one URL is
-#    leased, the rest stay queued); INFO memory's used_memory before and
-#    after, per million URLs, and the 100M-URL figure it implies.
+#    tried and fails, the rest stay queued); INFO memory's used_memory
+#    before and after, per million URLs, and the 100M-URL figure it
+#    implies; also the seeding rate and Redis's share of it.
 # Every run is bounded by FLEET_TIMEOUT seconds (default 120) and checked:
 # exit 0 and the 1,000 images present (in the union of the instances'
 # output directories).  The servers are stopped by their pids.
@@ -201,6 +202,7 @@ esac
 case ",$SCENARIOS," in *,memory,*)
     say "memory: $SEED_URLS URLs seeded, not fetched"
     $RCLI flushall >/dev/null
+    $RCLI config resetstat >/dev/null
     python3 -c "
 import sys
 n = int(sys.argv[1])
@@ -214,20 +216,23 @@ with open(sys.argv[2], 'w') as f:
         -o "$TMP/seed-out" -i "$TMP/seed.txt" --frontier "$FRONTIER" \
         --job seedmem > "$TMP/seed.log" 2>&1 &
     spid=$!
-    # queued + leased = all of them, and seeding done
+    # every URL in the seen set, and seeding done
     i=0
     while :; do
-        q=$($RCLI hget 'pagegrab:{seedmem}:stats' queued)
-        l=$($RCLI zcard 'pagegrab:{seedmem}:leases')
+        q=$($RCLI scard 'pagegrab:{seedmem}:seen')
         s=$($RCLI exists 'pagegrab:{seedmem}:seeded')
-        [ "${s:-0}" = 1 ] && [ $(( ${q:-0} + ${l:-0} )) -ge "$SEED_URLS" ] && break
+        [ "${s:-0}" = 1 ] && [ "${q:-0}" -ge "$SEED_URLS" ] && break
         kill -0 $spid 2>/dev/null || { echo "fleet.sh: the seeding instance exited" >&2; cat "$TMP/seed.log" >&2; exit 1; }
         i=$((i + 1))
-        [ $i -gt $((TIMEOUT * 10)) ] && { echo "fleet.sh: seeding took over $TIMEOUT s" >&2; exit 1; }
+        [ $i -gt $(( (TIMEOUT + SEED_URLS / 2000) * 10 )) ] &&
+            { echo "fleet.sh: seeding took over $((TIMEOUT + SEED_URLS / 2000)) s" >&2; exit 1; }
         sleep 0.1
     done
     t1=$(now)
     after=$($RCLI info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+    queued=$($RCLI hget 'pagegrab:{seedmem}:stats' queued)
+    busy=$($RCLI info commandstats | sed -n 's/^cmdstat_eval[a-z]*:calls=[0-9]*,usec=\([0-9]*\).*/\1/p' |
+        awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
     kill "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
     python3 -c "
@@ -236,6 +241,7 @@ per = (a - b) / n
 print('fleet:   used_memory %.1f MiB -> %.1f MiB: %.0f bytes per queued URL, '
       '%.0f MiB per million; 100M URLs queued: %.1f GiB'
       % (b / 2**20, a / 2**20, per, per * 1e6 / 2**20, per * 1e8 / 2**30))
-print('fleet:   seeding took %.1f s (%.0f URLs/s)' % (t, n / t))"
+print('fleet:   seeding took %.1f s (%.0f URLs/s; Redis ran scripts %s s of it); '
+      '%s still queued' % (t, n / t, '$busy', '$queued'))"
     ;;
 esac
