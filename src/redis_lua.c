@@ -130,16 +130,17 @@ const char pg__lua_seed[] = PRELUDE
 "local per_host, k = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
 "local now = now_ms()\n"
 "for j = 4, 3 + k do redis.call('SADD', P .. 'scope', ARGV[j]) end\n"
-"local n, i = 0, 4 + k\n"
+"local n, i, touched = 0, 4 + k, {}\n"
 "while i + 2 <= #ARGV do\n"
 "  if redis.call('SADD', P .. 'seen', ARGV[i]) == 1 then\n"
 "    redis.call('RPUSH', P .. 'q:' .. ARGV[i + 1], ARGV[i + 2])\n"
-"    redis.call('HINCRBY', P .. 'stats', 'queued', 1)\n"
-"    place(ARGV[i + 1], per_host, now)\n"
+"    touched[ARGV[i + 1]] = true\n"
 "    n = n + 1\n"
 "  end\n"
 "  i = i + 3\n"
 "end\n"
+"if n > 0 then redis.call('HINCRBY', P .. 'stats', 'queued', n) end\n"
+"for o in pairs(touched) do place(o, per_host, now) end\n"
 "return n\n";
 
 /* ARGV: P, inst, n, lease_ms, per_host, wait_ms, max_claims, seq
@@ -199,10 +200,10 @@ ONCE("lc");
  * record); seq.  A page's result and its links are recorded together;
  * its host's next start is also no earlier than wait_ms after this end
  * (so the gap holds at the server whatever the instances' dispatch
- * times).  -> per completion: 1 if the lease was ours, then per link 1
- * if new */
+ * times).  The hosts a batch touched are placed once, at its end.
+ * -> per completion: 1 if the lease was ours, then per link 1 if new */
 const char pg__lua_complete[] = PRELUDE
-"local function finish(inst, url, res, per_host, wait, now)\n"
+"local function finish(inst, url, res, wait, now, touched)\n"
 "  local v = redis.call('HGET', P .. 'lease', url)\n"
 "  if not v or string.sub(v, 1, #inst + 1) ~= inst .. '\\031' then\n"
 "    return 0\n"
@@ -230,17 +231,17 @@ const char pg__lua_complete[] = PRELUDE
 "      redis.call('HINCRBY', P .. 'stats', 'dead', 1)\n"
 "    end\n"
 "  end\n"
-"  place(o, per_host, now)\n"
+"  touched[o] = true\n"
 "  return 1\n"
 "end\n"
 "local function body()\n"
 "local inst = ARGV[2]\n"
 "local per_host, wait = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
 "local now = now_ms()\n"
-"local out = {}\n"
+"local out, touched, nq = {}, {}, 0\n"
 "local i = 5\n"
 "while i + 2 < #ARGV do\n"
-"  local own = finish(inst, ARGV[i], ARGV[i + 1], per_host, wait, now)\n"
+"  local own = finish(inst, ARGV[i], ARGV[i + 1], wait, now, touched)\n"
 "  local nl = tonumber(ARGV[i + 2])\n"
 "  out[#out + 1] = own\n"
 "  i = i + 3\n"
@@ -250,14 +251,16 @@ const char pg__lua_complete[] = PRELUDE
 "      new = 1\n"
 "      if ARGV[i] == 'q' then\n"
 "        redis.call('RPUSH', P .. 'q:' .. ARGV[i + 2], ARGV[i + 3])\n"
-"        redis.call('HINCRBY', P .. 'stats', 'queued', 1)\n"
-"        place(ARGV[i + 2], per_host, now)\n"
+"        touched[ARGV[i + 2]] = true\n"
+"        nq = nq + 1\n"
 "      end\n"
 "    end\n"
 "    out[#out + 1] = new\n"
 "    i = i + 4\n"
 "  end\n"
 "end\n"
+"if nq > 0 then redis.call('HINCRBY', P .. 'stats', 'queued', nq) end\n"
+"for o in pairs(touched) do place(o, per_host, now) end\n"
 "return out\n"
 "end\n"
 ONCE("lq");
