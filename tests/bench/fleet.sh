@@ -25,7 +25,8 @@
 #    127.0.0.1:9, refused, with --per-host 1 --wait 3600: one URL is
 #    tried and fails, the rest stay queued); INFO memory's used_memory
 #    before and after, per million URLs, and the 100M-URL figure it
-#    implies; also the seeding rate and Redis's share of it.
+#    implies; then without the queue (only the seen set: what a done URL
+#    keeps); also the seeding rate and Redis's share of it.
 # Every run is bounded by FLEET_TIMEOUT seconds (default 120) and checked:
 # exit 0 and the 1,000 images present (in the union of the instances'
 # output directories).  The servers are stopped by their pids.
@@ -235,12 +236,17 @@ with open(sys.argv[2], 'w') as f:
         awk '{ s += $1 } END { printf "%.1f", s / 1e6 }')
     kill "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
+    # What a URL costs once done: its hash in the seen set only.
+    $RCLI del 'pagegrab:{seedmem}:q:http://127.0.0.1:9' >/dev/null
+    seen=$($RCLI info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
     python3 -c "
 n, b, a, t = $SEED_URLS, $before, $after, $t1 - $t0
 per = (a - b) / n
 print('fleet:   used_memory %.1f MiB -> %.1f MiB: %.0f bytes per queued URL, '
       '%.0f MiB per million; 100M URLs queued: %.1f GiB'
       % (b / 2**20, a / 2**20, per, per * 1e6 / 2**20, per * 1e8 / 2**30))
+print('fleet:   without the queue (the seen set: what a done URL keeps): %.0f bytes per URL, '
+      '100M URLs seen: %.1f GiB' % (($seen - b) / n, ($seen - b) / n * 1e8 / 2**30))
 print('fleet:   seeding took %.1f s (%.0f URLs/s; Redis ran scripts %s s of it); '
       '%s still queued' % (t, n / t, '$busy', '$queued'))"
     ;;
