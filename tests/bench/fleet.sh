@@ -66,6 +66,7 @@ done
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
     { echo "fleet.sh: needs redis-server and redis-cli (apt-get install redis-server)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "fleet.sh: needs python3" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "fleet.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 now() { python3 -c 'import time; print("%.6f" % time.time())'; }
 
@@ -107,6 +108,7 @@ crawl() {
     rm -rf "$TMP/run"
     mkdir -p "$TMP/run"
     [ -n "$fr" ] && $RCLI flushall >/dev/null
+    r0=$(rcpu)
     t0=$(now)
     pids=
     k=0
@@ -116,7 +118,8 @@ crawl() {
             --xpath '//*[@id="img"]/img/@src' --depth 1 --images-only \
             -o "$TMP/run/out$k" -i "$TMP/lists.txt"
         [ -n "$fr" ] && set -- "$@" --frontier "$FRONTIER" --job "bench-$tag"
-        timeout "$TIMEOUT" "$BIN" "$@" > "$TMP/run/log$k" 2>&1 &
+        /usr/bin/time -f '%U %S' -o "$TMP/run/cpu$k" \
+            timeout "$TIMEOUT" "$BIN" "$@" > "$TMP/run/log$k" 2>&1 &
         pids="$pids $!"
         k=$((k + 1))
     done
@@ -125,6 +128,7 @@ crawl() {
         wait "$p" || bad="exit $?"
     done
     t1=$(now)
+    r1=$(rcpu)
     imgs=$(find "$TMP/run" -name '*.jpg' -type f | wc -l)
     [ "$imgs" -ne $IMAGES ] && bad="${bad:+$bad, }$imgs images, not $IMAGES"
     if [ -n "$bad" ]; then
@@ -132,32 +136,42 @@ crawl() {
         tail -n 3 "$TMP"/run/log* >&2
         return
     fi
-    python3 -c "print('%.3f' % ($t1 - $t0))"
+    # wall s, pagegrab CPU s (every instance and its workers), Redis CPU s
+    cpu=$(cat "$TMP"/run/cpu* | awk '{ s += $1 + $2 } END { print s + 0 }')
+    python3 -c "print('%.3f %.3f %.3f' % ($t1 - $t0, $cpu, $r1 - $r0))"
 }
 
-# stats FILE: "median pages/s (min-max), median s" from seconds per line
+# redis-server's CPU seconds so far (user + sys)
+rcpu() {
+    $RCLI info cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.6f", s }'
+}
+
+# stats FILE: median pages/s (min, max), and the median wall and CPU
+# seconds, from the "wall cpu redis-cpu" lines of crawl()
 stats() {
-    python3 - "$1" "$PAGES" <<'EOF'
+    python3 - "$1" "$PAGES" <<'EOF2'
 import statistics, sys
-t = [float(x) for x in open(sys.argv[1]) if x.strip() and x[0].isdigit()]
-bad = sum(1 for x in open(sys.argv[1]) if x.startswith("FAILED"))
+rows = [l.split() for l in open(sys.argv[1]) if l.strip() and l[0].isdigit()]
+bad = sum(1 for l in open(sys.argv[1]) if l.startswith("FAILED"))
 p = int(sys.argv[2])
-if not t:
+if not rows:
     print("no good run (%d failed)" % bad)
 else:
-    r = sorted(p / x for x in t)
-    print("%7.0f pages/s (min %.0f, max %.0f; %.2f s median; %d good%s)"
-          % (statistics.median(r), r[0], r[-1], statistics.median(t), len(t),
-             ", %d FAILED" % bad if bad else ""))
-EOF
+    med = [statistics.median(float(r[i]) for r in rows) for i in range(3)]
+    rate = sorted(p / float(r[0]) for r in rows)
+    print("%5.0f pages/s (min %.0f, max %.0f); median %.2f s, CPU pagegrab "
+          "%.2f s, redis %.3f s; %d good%s"
+          % (statistics.median(rate), rate[0], rate[-1], med[0], med[1],
+             med[2], len(rows), ", %d FAILED" % bad if bad else ""))
+EOF2
 }
 
 median_rate() {
-    python3 - "$1" "$PAGES" <<'EOF'
+    python3 - "$1" "$PAGES" <<'EOF2'
 import statistics, sys
-t = [float(x) for x in open(sys.argv[1]) if x.strip() and x[0].isdigit()]
+t = [float(l.split()[0]) for l in open(sys.argv[1]) if l.strip() and l[0].isdigit()]
 print(statistics.median(int(sys.argv[2]) / x for x in t) if t else 0)
-EOF
+EOF2
 }
 
 case ",$SCENARIOS," in *,overhead,*)
@@ -170,7 +184,7 @@ case ",$SCENARIOS," in *,overhead,*)
         for w in $order; do
             if [ $w = mem ]; then x=$(crawl m$r 1); else x=$(crawl r$r 1 redis); fi
             echo "$x" >> "$TMP/t-$w"
-            say "  run $((r + 1)) $w: $x s"
+            say "  run $((r + 1)) $w: $x (wall, CPU, redis CPU s)"
         done
         r=$((r + 1))
     done
@@ -190,7 +204,7 @@ case ",$SCENARIOS," in *,scaling,*)
         for n in $order; do
             x=$(crawl "s$n-$r" "$n" redis)
             echo "$x" >> "$TMP/s-$n"
-            say "  run $((r + 1)) $n instance(s): $x s"
+            say "  run $((r + 1)) $n instance(s): $x (wall, CPU, redis CPU s)"
         done
         r=$((r + 1))
     done
