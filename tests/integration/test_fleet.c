@@ -24,6 +24,9 @@
 
 /* Pages of the site of the running case (at most NP). */
 static unsigned n_pages = NP;
+/* The index's delay: the instances started one after the other have
+ * all joined before it lists the pages. */
+static unsigned index_delay_ms;
 
 struct site {
     char *index;
@@ -73,7 +76,7 @@ static void site_start(struct pg_test *t, struct site *g, unsigned delay_ms,
     snprintf(g->index + n, cap - n, "</body></html>\n");
     g->routes[g->n++] = (struct pg_test_route){
         .path = "/", .body = g->index, .body_len = strlen(g->index),
-        .content_type = "text/html"};
+        .content_type = "text/html", .delay_ms = index_delay_ms};
     g->routes[g->n++] = (struct pg_test_route){
         .path = "/img/", .flags = PG_ROUTE_PREFIX, .body = png,
         .body_len = sizeof(png) - 1, .content_type = "image/png",
@@ -191,7 +194,11 @@ static void test_three(struct pg_test *t)
     unsigned k;
 
     pg_redis_start(t, &rs, 0);
+    /* Every instance must get work: one that joined after the others
+     * had claimed the whole site (it takes under a second) would not. */
+    index_delay_ms = 1000;
     site_start(t, &g, 40, NULL, 0, NULL);
+    index_delay_ms = 0;
     snprintf(root, sizeof(root), "%s/", g.base);
     for (k = 0; k < 3; k++)
         start(t, &p[k], k, &rs, "three", root, NULL);
