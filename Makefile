@@ -100,7 +100,7 @@ IT_BIN := $(IT_SRC:tests/integration/%.c=$(O)/tests/integration/%)
 PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
 PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
-PHONY_EXTRA := deps test-run fuzz fuzz-replay bench
+PHONY_EXTRA := deps test-run fuzz fuzz-replay bench bench-fleet
 .PHONY: $(PHONY_EXTRA) all test unit-test integration-test integration-test-multi check-deps asan tsan valgrind \
 	demo install uninstall clean lint shape lib install-test test-progs
 
@@ -303,6 +303,11 @@ BANNED := strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strerror|\
 # they are not tests and never fail on speed.  See tests/bench/README.md.
 bench: all
 	sh tests/bench/run.sh
+
+# The shared (Redis) frontier: needs redis-server, no nginx.
+bench-fleet: $(BIN) $(O)/tests/pg-serve
+	PAGEGRAB_BIN=$(abspath $(BIN)) PG_SERVE_BIN=$(abspath $(O)/tests/pg-serve) \
+		sh tests/bench/fleet.sh
 
 lint: shape
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' \

@@ -25,7 +25,7 @@
  *
  * Main thread only.  Neither exec.h nor exec.c is seen by workers; the
  * pidfds and the epoll descriptor are closed in forked pool workers
- * (pool.h: more_fds, parent_fds).
+ * (pool_proc.c closes every fd but the worker's own; fds.c).
  */
 #ifndef PG_EXEC_H
 #define PG_EXEC_H

@@ -112,6 +112,7 @@ enum pg_code pg__frontier_start(struct pg__frontier *f) PG_WARN_UNUSED;
 /* 1 when this frontier is shared (redis). */
 int pg__frontier_shared(const struct pg__frontier *f);
 
+
 /*
  * Mark url (normalised) seen: 1 if new, 0 if seen before, -1 on out of
  * memory.  redis: always 1; the job's seen set decides when the link is

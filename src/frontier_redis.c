@@ -4,10 +4,12 @@
  * connection and its retries in redis.c.
  *
  * Batches: input URLs (seeds) are sent 256 at a time, and before each
- * claim; a page's links wait for its complete(), which sends its result
- * and its links in one script.  Claims ask for at most the pool's room,
- * and after an empty claim wait up to 100 ms (less when a host is due
- * sooner), so an idle instance asks Redis ten times a second.
+ * claim; a page's links wait for its complete(), and completions wait
+ * for the end of the loop's pass (frontier_rdone.c), then go in one
+ * script call pipelined with the claim, state or renew call.  Claims ask
+ * for at most the pool's room (64 at most), and after an empty claim
+ * wait up to 100 ms (less when a host is due sooner), so an idle
+ * instance asks Redis ten times a second.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "frontier.h"
+#include "frontier_redis.h"
 #include "mem.h"
 #include "redis.h"
 #include "redis_lua.h"
@@ -30,40 +32,18 @@
 static struct pg__redis_script s_join = { pg__lua_join, "" };
 static struct pg__redis_script s_seed = { pg__lua_seed, "" };
 static struct pg__redis_script s_claim = { pg__lua_claim, "" };
-static struct pg__redis_script s_complete = { pg__lua_complete, "" };
 static struct pg__redis_script s_renew = { pg__lua_renew, "" };
 static struct pg__redis_script s_seeded = { pg__lua_seeded, "" };
 static struct pg__redis_script s_state = { pg__lua_state, "" };
 static struct pg__redis_script s_hold = { pg__lua_hold, "" };
 static struct pg__redis_script s_gap = { pg__lua_gap, "" };
 
-struct rfr {
-    struct pg__frontier base;  /* first */
-    struct pg__redis r;
-    char prefix[96];           /* "pagegrab:{NAME}:" */
-    char inst[160];            /* this instance: host-pid-random */
-    struct pg__redis_args seeds; /* (hash, origin, record)... */
-    size_t n_seeds;
-    struct pg__redis_args scope; /* input hosts not yet sent */
-    long long scope_known;     /* hosts in the job's scope we know */
-    struct pg__redis_args links; /* of the page being finished */
-    struct pg__item **recs;    /* its record()ed links, in order */
-    size_t n_recs, cap_recs;
-    double next_claim, next_check, next_renew;
-    unsigned long long seq;    /* of claim and state calls (redis_lua.c's
-                                  ONCE: a retried call is not run twice) */
-    unsigned outages_seen;
-    int seeding, stopping;
-    uint64_t rng;
-};
-
 static struct rfr *R(struct pg__frontier *f)
 {
     return (struct rfr *)f;
 }
 
-/* The script failed for good: the job cannot go on. */
-static void fatal(struct rfr *x, const char *what, const redisReply *rep)
+void pg__rfr_fatal(struct rfr *x, const char *what, const redisReply *rep)
 {
     struct pg__frontier *f = &x->base;
 
@@ -76,8 +56,7 @@ static void fatal(struct rfr *x, const char *what, const redisReply *rep)
              rep ? "unexpected answer" : x->r.errmsg);
 }
 
-/* Start an argument vector with the prefix (and the instance). */
-static enum pg_code args_start(struct rfr *x, struct pg__redis_args *a,
+enum pg_code pg__rfr_args_start(struct rfr *x, struct pg__redis_args *a,
                                int with_inst)
 {
     enum pg_code rc;
@@ -95,6 +74,16 @@ static redisReply *run(struct rfr *x, struct pg__redis_script *s,
     if (pg__redis_args_finish(a))
         return NULL;
     return pg__redis_eval(&x->r, s, (int)a->n, a->v, a->len);
+}
+
+/* Run s in the same round trip as the batched completions (first). */
+static redisReply *run_after_batch(struct rfr *x, struct pg__redis_script *s,
+                                   struct pg__redis_args *a)
+{
+    struct pg__redis_call c = { s, a, NULL, 0 };
+
+    pg__rfr_flush(x, &c);
+    return c.rep;
 }
 
 /* ---- claims ----------------------------------------------------------- */
@@ -160,7 +149,7 @@ static int claim(struct rfr *x, double now, size_t n)
     int got = -1;
 
     pg__redis_args_init(&a);
-    if (args_start(x, &a, 1) ||
+    if (pg__rfr_args_start(x, &a, 1) ||
         pg__redis_args_addf(&a, "%zu", n) ||
         pg__redis_args_addf(&a, "%u", c->lease_s * 1000) ||
         pg__redis_args_addf(&a, "%u", c->per_host) ||
@@ -170,11 +159,11 @@ static int claim(struct rfr *x, double now, size_t n)
         pg__redis_args_release(&a);
         return -1;
     }
-    rep = run(x, &s_claim, &a);
+    rep = run_after_batch(x, &s_claim, &a);
     pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) {
         if (rep || atomic_load(c->stop_req) == 0)
-            fatal(x, "claim", rep);
+            pg__rfr_fatal(x, "claim", rep);
         pg__redis_free_reply(rep);
         return rep ? -1 : 0;
     }
@@ -270,7 +259,7 @@ static enum pg_code flush_seeds(struct rfr *x)
     if (!x->n_seeds && !x->scope.n)
         return PG_OK;
     pg__redis_args_init(&a);
-    rc = args_start(x, &a, 0);
+    rc = pg__rfr_args_start(x, &a, 0);
     if (!rc)
         rc = pg__redis_args_addf(&a, "%u", x->base.cfg.per_host);
     if (!rc)
@@ -286,7 +275,7 @@ static enum pg_code flush_seeds(struct rfr *x)
     pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_INTEGER) {
         if (rep || atomic_load(x->base.cfg.stop_req) == 0)
-            fatal(x, "seed", rep);
+            pg__rfr_fatal(x, "seed", rep);
         pg__redis_free_reply(rep);
         return PG_E_FATAL;
     }
@@ -356,121 +345,6 @@ static enum pg_code rd_push(struct pg__frontier *f, struct pg__item *it)
     return rc;
 }
 
-static void rd_record(struct pg__frontier *f, struct pg__item *it)
-{
-    struct rfr *x = R(f);
-    enum pg_code rc = PG_OK;
-
-    if (x->n_recs == x->cap_recs) {
-        size_t cap = x->cap_recs ? x->cap_recs * 2 : 16;
-        struct pg__item **v = pg__realloc(x->recs, cap * sizeof(*v));
-
-        if (!v)
-            rc = PG_E_NOMEM;
-        else
-            x->recs = v, x->cap_recs = cap;
-    }
-    if (!rc)
-        rc = pg__redis_args_add(&x->links, "r", 1);
-    if (!rc)
-        rc = pg__redis_record_add(&x->links, it);
-    if (rc) {
-        pg__item_free(it);
-        return;
-    }
-    x->recs[x->n_recs++] = it;
-}
-
-/*
- * Hand the record()ed links to the job when the answer says they are new
- * to the job, else free them; forget the page's links.
- */
-static void settle_links(struct rfr *x, const redisReply *rep)
-{
-    struct pg__item **recs = x->recs;
-    size_t n = x->n_recs, g, r = 0;
-    struct pg__redis_args *l = &x->links;
-
-    x->recs = NULL;
-    x->n_recs = x->cap_recs = 0;
-    for (g = 0; g * 4 < l->n && r < n; g++) {
-        int fresh;
-
-        if (l->data.ptr[l->off[g * 4]] != 'r')
-            continue;
-        fresh = rep && 1 + g < rep->elements &&
-                rep->element[1 + g]->integer == 1;
-        if (fresh)
-            x->base.cfg.record(recs[r], x->base.cfg.ud);
-        else
-            pg__item_free(recs[r]);
-        r++;
-    }
-    while (r < n)
-        pg__item_free(recs[r++]);
-    pg_free(recs);
-    pg__redis_args_reset(l);
-}
-
-static const char *result_of(const struct pg__item *it)
-{
-    if ((it->flags & PG_ITEM_CANCELLED) || it->res.status == PG_ST_INTERRUPTED)
-        return "release";
-    return pg_status_is_success(it->res.status) ? "ok" : "failed";
-}
-
-/* The complete script's arguments: the page, then its links. */
-static enum pg_code complete_args(struct rfr *x, const struct pg__item *it,
-                                  struct pg__redis_args *a)
-{
-    const struct pg__redis_args *l = &x->links;
-    enum pg_code rc = args_start(x, a, 1);
-    size_t i;
-
-    if (!rc)
-        rc = pg__redis_args_add(a, it->url, strlen(it->url));
-    if (!rc)
-        rc = pg__redis_args_addf(a, "%s", result_of(it));
-    if (!rc)
-        rc = pg__redis_args_addf(a, "%u", x->base.cfg.per_host);
-    if (!rc)
-        rc = pg__redis_args_addf(a, "%ld", x->base.cfg.wait_ms);
-    for (i = 0; !rc && i < l->n; i++)
-        rc = pg__redis_args_add(a, l->data.ptr + l->off[i], l->len[i]);
-    return rc;
-}
-
-static void rd_complete(struct pg__frontier *f, struct pg__item *it)
-{
-    struct rfr *x = R(f);
-    struct pg__redis_args a;
-    redisReply *rep = NULL;
-
-    if (!(it->flags & PG_ITEM_LEASED)) {
-        settle_links(x, NULL);
-        return;
-    }
-    it->flags &= ~(unsigned)PG_ITEM_LEASED;
-    pg__redis_args_init(&a);
-    if (complete_args(x, it, &a) == PG_OK)
-        rep = run(x, &s_complete, &a);
-    pg__redis_args_release(&a);
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        fatal(x, "complete", rep);
-    } else if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        pg__log(f->cfg.log, PG_LOG_WARN, "%s: not recorded in the shared "
-                "frontier (%s); its lease will expire and it will be "
-                "fetched again", it->url, x->r.errmsg);
-    } else if (rep->elements > 0 && rep->element[0]->integer != 1 &&
-               strcmp(result_of(it), "release")) {
-        pg__log(f->cfg.log, PG_LOG_WARN, "%s: its lease had expired and "
-                "another instance took it over (raise --lease?)", it->url);
-    }
-    settle_links(x, rep && rep->type == REDIS_REPLY_ARRAY ? rep : NULL);
-    pg__redis_free_reply(rep);
-    x->next_claim = 0;
-}
-
 /* ---- the rest of the interface ---------------------------------------- */
 
 static enum pg_code rd_defer(struct pg__frontier *f, struct pg__item *it)
@@ -493,14 +367,14 @@ static void origin_ms(struct rfr *x, struct pg__redis_script *s,
     redisReply *rep = NULL;
 
     pg__redis_args_init(&a);
-    if (!args_start(x, &a, 0) &&
+    if (!pg__rfr_args_start(x, &a, 0) &&
         !pg__redis_args_add(&a, url, pg__url_origin_len(url)) &&
         !pg__redis_args_addf(&a, "%ld", ms) &&
         (!gap || !pg__redis_args_add(&a, gap, strlen(gap))))
         rep = run(x, s, &a);
     pg__redis_args_release(&a);
     if (rep && rep->type == REDIS_REPLY_ERROR)
-        fatal(x, what, rep);
+        pg__rfr_fatal(x, what, rep);
     pg__redis_free_reply(rep);
 }
 
@@ -525,7 +399,7 @@ static void rd_gap(struct pg__frontier *f, const char *url, long ms)
 static void give_back(struct pg__item *it, void *ud)
 {
     it->flags |= PG_ITEM_CANCELLED;
-    rd_complete(ud, it);
+    pg__rfr_complete(ud, it);
 }
 
 static size_t rd_clear(struct pg__frontier *f,
@@ -551,15 +425,15 @@ static int job_over(struct rfr *x)
     int over = -1;
 
     pg__redis_args_init(&a);
-    if (!args_start(x, &a, 1) &&
+    if (!pg__rfr_args_start(x, &a, 1) &&
         !pg__redis_args_addf(&a, "%u", c->max_claims) &&
         !pg__redis_args_addf(&a, "%u", c->per_host) &&
         !pg__redis_args_addf(&a, "%llu", ++x->seq))
-        rep = run(x, &s_state, &a);
+        rep = run_after_batch(x, &s_state, &a);
     pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 5) {
         if (rep || atomic_load(c->stop_req) == 0)
-            fatal(x, "state", rep);
+            pg__rfr_fatal(x, "state", rep);
         pg__redis_free_reply(rep);
         return -1;
     }
@@ -616,11 +490,11 @@ static void rd_input_done(struct pg__frontier *f)
     if (flush_seeds(x))
         return;
     pg__redis_args_init(&a);
-    if (!args_start(x, &a, 1))
+    if (!pg__rfr_args_start(x, &a, 1))
         rep = run(x, &s_seeded, &a);
     pg__redis_args_release(&a);
     if (rep && rep->type == REDIS_REPLY_ERROR)
-        fatal(x, "seeded", rep);
+        pg__rfr_fatal(x, "seeded", rep);
     pg__redis_free_reply(rep);
 }
 
@@ -630,34 +504,42 @@ static void rd_tick(struct pg__frontier *f, double now)
     struct pg__redis_args a;
     redisReply *rep = NULL;
 
-    /* After an outage at once: the leases ran on meanwhile. */
-    if ((now < x->next_renew && x->r.outages == x->outages_seen) ||
-        f->fatal)
+    if (f->fatal)
         return;
+    /* Renew after an outage at once: the leases ran on meanwhile. */
+    if (now < x->next_renew && x->r.outages == x->outages_seen) {
+        /* The completions of this pass, once per pass. */
+        pg__rfr_flush(x, NULL);
+        return;
+    }
     x->outages_seen = x->r.outages;
     x->next_renew = now + f->cfg.lease_s / 3.0;
     pg__redis_args_init(&a);
-    if (!args_start(x, &a, 1) &&
+    if (!pg__rfr_args_start(x, &a, 1) &&
         !pg__redis_args_addf(&a, "%u", f->cfg.lease_s * 1000) &&
         !pg__redis_args_addf(&a, "%d", x->seeding))
-        rep = run(x, &s_renew, &a);
+        rep = run_after_batch(x, &s_renew, &a);
+    else
+        pg__rfr_flush(x, NULL);
     pg__redis_args_release(&a);
     if (rep && rep->type == REDIS_REPLY_ERROR)
-        fatal(x, "renew", rep);
+        pg__rfr_fatal(x, "renew", rep);
     pg__redis_free_reply(rep);
 }
 
 static void rd_free(struct pg__frontier *f)
 {
     struct rfr *x = R(f);
-    size_t i;
 
-    for (i = 0; i < x->n_recs; i++)
-        pg__item_free(x->recs[i]);
-    pg_free(x->recs);
+    /* Completions the loop did not send (it ended on an error): one
+     * try, else their leases expire and they are fetched again. */
+    if (x->n_batch && !f->fatal && x->r.host[0]) {
+        x->r.once = 1;
+        pg__rfr_flush(x, NULL);
+    }
+    pg__rfr_batch_release(x);
     pg__redis_args_release(&x->seeds);
     pg__redis_args_release(&x->scope);
-    pg__redis_args_release(&x->links);
     pg__redis_close(&x->r);
     pg__memfr_release(&f->mem);
     pg_free(x);
@@ -696,14 +578,14 @@ static enum pg_code join(struct rfr *x)
     enum pg_code rc = PG_E_FATAL;
 
     pg__redis_args_init(&a);
-    if (!args_start(x, &a, 1) &&
+    if (!pg__rfr_args_start(x, &a, 1) &&
         !pg__redis_args_add(&a, c->shape, strlen(c->shape)) &&
         !pg__redis_args_addf(&a, "%d", c->seeding ? 1 : 0) &&
         !pg__redis_args_addf(&a, "%u", c->lease_s * 1000))
         rep = run(x, &s_join, &a);
     pg__redis_args_release(&a);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-        fatal(x, "join", rep);
+        pg__rfr_fatal(x, "join", rep);
     } else if (!strcmp(rep->element[0]->str, "shape")) {
         shape_diff(c->shape, rep->element[1]->str, diff, sizeof(diff));
         snprintf(f->errmsg, sizeof(f->errmsg), "job '%s' at %.40s was "
@@ -743,13 +625,15 @@ static enum pg_code rd_start(struct pg__frontier *f)
     pg__redis_args_init(&x->seeds);
     pg__redis_args_init(&x->scope);
     pg__redis_args_init(&x->links);
+    pg__redis_args_init(&x->batch);
     x->next_renew = 0;
     return join(x);
 }
 
 static const struct pg__frontier_backend redis_backend = {
-    rd_start, rd_see, rd_push, rd_record, rd_pop, rd_defer, rd_done,
-    rd_complete, rd_hold, rd_gap, rd_clear, rd_finished, rd_input_done, rd_tick,
+    rd_start, rd_see, rd_push, pg__rfr_record, rd_pop, rd_defer, rd_done,
+    pg__rfr_complete, rd_hold, rd_gap, rd_clear, rd_finished, rd_input_done,
+    rd_tick,
     rd_add_scope, rd_free
 };
 

@@ -575,8 +575,6 @@ static enum pg_code start_pool(struct pg_job *job)
     if (job->exec.epfd >= 0)
         pc.parent_fds[pc.n_parent_fds++] = job->exec.epfd;
     pc.wake_fd2 = job->exec.epfd;
-    pc.more_fds = job->exec.pidfd;
-    pc.n_more_fds = job->exec.pidfd ? job->exec.jobs : 0;
     job->pool = pg__pool_new(&pc);
     if (!job->pool)
         return PG_E_NOMEM;

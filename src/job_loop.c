@@ -74,6 +74,7 @@ static double fill_pool(struct pg_job *job)
 {
     size_t readahead = (size_t)job->o->workers * job->o->per_worker * 4 + 16;
     double wake = 0;
+    int told = 0;
 
     while (!job->stop && pg__pool_room(job->pool)) {
         enum pg_code err;
@@ -106,9 +107,18 @@ static double fill_pool(struct pg_job *job)
             pg__pool_submit(job->pool, it);
             continue;
         }
-        if (job->input_done || pg__frontier_queued(job->fr) >= readahead ||
-            !pg__feed_read(job))
-            break;
+        if (!job->input_done &&
+            pg__frontier_queued(job->fr) < readahead && pg__feed_read(job))
+            continue;
+        if (job->input_done && !told) {
+            /* A shared frontier sends its last seeds now: they may be
+             * claimed in this pass (not after its idle poll). */
+            told = 1;
+            pg__frontier_input_done(job->fr);
+            wake = 0;
+            continue;
+        }
+        break;
     }
     return wake;
 }

@@ -41,11 +41,6 @@ struct pg__pool_config {
     size_t n_parent_fds;
     int wake_fd;             /* also polled by wait(); -1 if none */
     int wake_fd2;            /* another (--exec hooks), or -1 */
-    /* Also closed in worker processes: descriptors the job opens and
-     * closes while the pool runs (--exec pidfds), read at each fork
-     * from the job's array (n entries, -1 unused). */
-    const int *more_fds;
-    size_t n_more_fds;
 };
 
 typedef void (*pg__pool_done_cb)(struct pg__item *it, void *userdata);

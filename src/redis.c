@@ -2,6 +2,7 @@
  * redis.c - see redis.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ enum pg_code pg__redis_parse(struct pg__redis *r, const char *url, char *err,
 
     memset(r, 0, sizeof(*r));
     r->port = 6379;
+    r->fd = -1;
     if (strncmp(url, "redis://", 8))
         goto bad;
     if (*p == '[') {
@@ -79,6 +81,7 @@ void pg__redis_close(struct pg__redis *r)
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
+    r->fd = -1;
 }
 
 /* Connect (and SELECT the database); -1 with errmsg. */
@@ -94,6 +97,10 @@ static int connect_once(struct pg__redis *r)
         pg__redis_close(r);
         return -1;
     }
+    /* Not for hooks run by --exec; forked workers close it (r->fd is
+     * in the pool's list). */
+    fcntl(r->c->fd, F_SETFD, FD_CLOEXEC);
+    r->fd = r->c->fd;
     tv.tv_sec = 30;
     redisSetTimeout(r->c, tv);
     redisEnableKeepAlive(r->c);
@@ -125,6 +132,17 @@ static int transient_error(const redisReply *rep)
     return 0;
 }
 
+/* The server answered: an outage, if any, is over. */
+static void answered(struct pg__redis *r)
+{
+    if (r->down) {
+        pg__log(r->log, PG_LOG_WARN, "redis at %s:%d is back", r->host,
+                r->port);
+        r->outages++;
+    }
+    r->down = 0;
+}
+
 /* Wait before the next try; 0 to go on, -1 to give up. */
 static int backoff(struct pg__redis *r, double *delay)
 {
@@ -154,12 +172,7 @@ redisReply *pg__redis_argv(struct pg__redis *r, int argc, const char **argv,
             rep = redisCommandArgv(r->c, argc, argv, lens);
             if (rep && !(rep->type == REDIS_REPLY_ERROR &&
                          transient_error(rep))) {
-                if (r->down) {
-                    pg__log(r->log, PG_LOG_WARN, "redis at %s:%d is back",
-                            r->host, r->port);
-                    r->outages++;
-                }
-                r->down = 0;
+                answered(r);
                 return rep;
             }
             snprintf(r->errmsg, sizeof(r->errmsg), "%s",
@@ -200,29 +213,57 @@ static void script_sha(struct pg__redis_script *s)
         snprintf(s->sha + 2 * i, 3, "%02x", d[i]);
 }
 
-redisReply *pg__redis_eval(struct pg__redis *r, struct pg__redis_script *s,
-                           int argc, const char **argv, const size_t *lens)
+/*
+ * The command that runs s with argc arguments: EVALSHA (or EVAL with the
+ * source when full), SHA, 0 (no keys), then argv.  NULL on out of memory;
+ * free both vectors.
+ */
+static const char **eval_argv(struct pg__redis_script *s, int full, int argc,
+                              const char **argv, const size_t *lens,
+                              size_t **len_out)
 {
     const char **v = pg__calloc((size_t)argc + 3, sizeof(*v));
     size_t *len = pg__calloc((size_t)argc + 3, sizeof(*len));
-    redisReply *rep = NULL;
 
     if (!v || !len) {
-        snprintf(r->errmsg, sizeof(r->errmsg), "out of memory");
-        goto out;
+        pg_free(v);
+        pg_free(len);
+        return NULL;
     }
     script_sha(s);
-    v[0] = "EVALSHA";
-    v[1] = s->sha;
+    v[0] = full ? "EVAL" : "EVALSHA";
+    v[1] = full ? s->src : s->sha;
     v[2] = "0";
-    memcpy(v + 3, argv, (size_t)argc * sizeof(*v));
-    memcpy(len + 3, lens, (size_t)argc * sizeof(*len));
-    len[0] = 7;
-    len[1] = strlen(s->sha);
+    if (argc > 0) {
+        memcpy(v + 3, argv, (size_t)argc * sizeof(*v));
+        memcpy(len + 3, lens, (size_t)argc * sizeof(*len));
+    }
+    len[0] = strlen(v[0]);
+    len[1] = strlen(v[1]);
     len[2] = 1;
+    *len_out = len;
+    return v;
+}
+
+static int is_noscript(const redisReply *rep)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR &&
+           !strncmp(rep->str, "NOSCRIPT", 8);
+}
+
+redisReply *pg__redis_eval(struct pg__redis *r, struct pg__redis_script *s,
+                           int argc, const char **argv, const size_t *lens)
+{
+    size_t *len = NULL;
+    const char **v = eval_argv(s, 0, argc, argv, lens, &len);
+    redisReply *rep;
+
+    if (!v) {
+        snprintf(r->errmsg, sizeof(r->errmsg), "out of memory");
+        return NULL;
+    }
     rep = pg__redis_argv(r, argc + 3, v, len);
-    if (rep && rep->type == REDIS_REPLY_ERROR &&
-        !strncmp(rep->str, "NOSCRIPT", 8)) {
+    if (is_noscript(rep)) {
         /* A new or restarted server: send the script itself. */
         pg__redis_free_reply(rep);
         v[0] = "EVAL";
@@ -231,10 +272,103 @@ redisReply *pg__redis_eval(struct pg__redis *r, struct pg__redis_script *s,
         len[1] = strlen(s->src);
         rep = pg__redis_argv(r, argc + 3, v, len);
     }
-out:
     pg_free(v);
     pg_free(len);
     return rep;
+}
+
+/* ---- pipelines -------------------------------------------------------- */
+
+/* Queue call c on the connection; -1 on out of memory. */
+static int append_eval(struct pg__redis *r, struct pg__redis_call *c)
+{
+    const struct pg__redis_args *a = c->a;
+    size_t *len = NULL;
+    const char **v = eval_argv(c->s, c->full, (int)a->n, a->v, a->len, &len);
+    int rc;
+
+    if (!v)
+        return -1;
+    rc = redisAppendCommandArgv(r->c, (int)a->n + 3, v, len);
+    pg_free(v);
+    pg_free(len);
+    return rc == REDIS_OK ? 0 : -1;
+}
+
+/*
+ * One round trip: send the calls not answered yet, read their replies.
+ * 0: each was answered (a NOSCRIPT one is marked full and stays
+ * unanswered); -1: the connection failed or the server was busy
+ * (errmsg), try again later; -2: out of memory.
+ */
+static int pipe_round(struct pg__redis *r, struct pg__redis_call *c, size_t n)
+{
+    int rc = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!c[i].rep && append_eval(r, &c[i])) {
+            snprintf(r->errmsg, sizeof(r->errmsg), "out of memory");
+            pg__redis_close(r);   /* drop what was queued */
+            return -2;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        void *v = NULL;
+        redisReply *rep;
+
+        if (c[i].rep)
+            continue;
+        if (redisGetReply(r->c, &v) != REDIS_OK || !v) {
+            snprintf(r->errmsg, sizeof(r->errmsg), "%s", r->c->errstr);
+            pg__redis_close(r);
+            return -1;
+        }
+        rep = v;
+        if (is_noscript(rep)) {
+            c[i].full = 1;
+            pg__redis_free_reply(rep);
+        } else if (rep->type == REDIS_REPLY_ERROR && transient_error(rep)) {
+            snprintf(r->errmsg, sizeof(r->errmsg), "%s", rep->str);
+            pg__redis_free_reply(rep);
+            rc = -1;
+        } else {
+            c[i].rep = rep;
+        }
+    }
+    return rc;
+}
+
+void pg__redis_eval_pipe(struct pg__redis *r, struct pg__redis_call *c,
+                         size_t n)
+{
+    double delay = BACKOFF_MIN;
+    size_t i, left;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        c[i].rep = NULL;
+        c[i].full = 0;
+        if (pg__redis_args_finish(c[i].a))
+            return;
+    }
+    for (;;) {
+        rc = -1;
+        if (r->c || connect_once(r) == 0)
+            rc = pipe_round(r, c, n);
+        if (rc == -2)
+            return;
+        if (rc == 0) {
+            answered(r);
+            for (i = 0, left = 0; i < n; i++)
+                left += !c[i].rep;
+            if (!left)
+                return;
+            continue;   /* NOSCRIPT: the sources now */
+        }
+        if (backoff(r, &delay))
+            return;
+    }
 }
 
 /* ---- argument vectors ------------------------------------------------- */
@@ -258,6 +392,14 @@ void pg__redis_args_release(struct pg__redis_args *a)
     pg_free(a->len);
     pg_free(a->v);
     memset(a, 0, sizeof(*a));
+}
+
+void pg__redis_args_truncate(struct pg__redis_args *a, size_t n)
+{
+    if (n >= a->n)
+        return;
+    a->data.len = a->off[n];
+    a->n = n;
 }
 
 static enum pg_code args_grow(struct pg__redis_args *a)

@@ -25,6 +25,8 @@ struct redisReply;
 
 struct pg__redis {
     struct redisContext *c;
+    int fd;                    /* c's socket, -1 when not connected (forked
+                                  workers close it) */
     char host[256];
     int port;
     int db;
@@ -59,6 +61,25 @@ struct redisReply *pg__redis_eval(struct pg__redis *r,
                                   struct pg__redis_script *s, int argc,
                                   const char **argv, const size_t *lens);
 
+/* A script call of a pipeline: rep is its answer, or NULL. */
+struct pg__redis_args;
+struct pg__redis_call {
+    struct pg__redis_script *s;
+    struct pg__redis_args *a;  /* its ARGV */
+    struct redisReply *rep;
+    int full;                  /* (internal) send the source: NOSCRIPT */
+};
+
+/*
+ * Run n scripts in one round trip (redisAppendCommand, then the
+ * replies in order), with the retries of pg__redis_argv: after a broken
+ * connection the calls not answered are sent again, so a script that
+ * changes state must be safe to run twice (redis_lua.c's ONCE).  A call
+ * left with rep NULL was given up (r->errmsg).
+ */
+void pg__redis_eval_pipe(struct pg__redis *r, struct pg__redis_call *c,
+                         size_t n);
+
 /* A command of plain string arguments, up to a NULL. */
 struct redisReply *pg__redis_cmd(struct pg__redis *r, const char *arg, ...);
 
@@ -79,6 +100,8 @@ struct pg__redis_args {
 void pg__redis_args_init(struct pg__redis_args *a);
 void pg__redis_args_reset(struct pg__redis_args *a);
 void pg__redis_args_release(struct pg__redis_args *a);
+/* Keep the first n arguments. */
+void pg__redis_args_truncate(struct pg__redis_args *a, size_t n);
 enum pg_code pg__redis_args_add(struct pg__redis_args *a, const void *p,
                                 size_t n) PG_WARN_UNUSED;
 enum pg_code pg__redis_args_addf(struct pg__redis_args *a, const char *fmt,

@@ -105,8 +105,8 @@
 "end\n"
 
 /*
- * The end of a script that leases URLs (claim, state): body() runs once
- * per call.  The caller's sequence number is the last ARGV; a call
+ * The end of a script that leases URLs or records results (claim, state,
+ * complete): body() runs once per call.  The caller's sequence number is the last ARGV; a call
  * whose reply was lost (Redis went away after running it) is sent again
  * with the same number and gets the stored answer, not new leases: a
  * lease nobody knows of would be renewed forever and the job would
@@ -146,16 +146,17 @@ const char pg__lua_seed[] = PRELUDE
 "local per_host, k = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
 "local now = now_ms()\n"
 "for j = 4, 3 + k do redis.call('SADD', P .. 'scope', ARGV[j]) end\n"
-"local n, i = 0, 4 + k\n"
+"local n, i, touched = 0, 4 + k, {}\n"
 "while i + 2 <= #ARGV do\n"
 "  if redis.call('SADD', P .. 'seen', ARGV[i]) == 1 then\n"
 "    redis.call('RPUSH', P .. 'q:' .. ARGV[i + 1], ARGV[i + 2])\n"
-"    redis.call('HINCRBY', P .. 'stats', 'queued', 1)\n"
-"    place(ARGV[i + 1], per_host, now)\n"
+"    touched[ARGV[i + 1]] = true\n"
 "    n = n + 1\n"
 "  end\n"
 "  i = i + 3\n"
 "end\n"
+"if n > 0 then redis.call('HINCRBY', P .. 'stats', 'queued', n) end\n"
+"for o in pairs(touched) do place(o, per_host, now) end\n"
 "return n\n";
 
 /* ARGV: P, inst, n, lease_ms, per_host, wait_ms, max_claims, seq
@@ -211,20 +212,20 @@ const char pg__lua_claim[] = PRELUDE
 "end\n"
 ONCE("lc");
 
-/* ARGV: P, inst, url, "ok"|"failed"|"release", per_host, wait_ms, then
- * (mode "q"|"r", hash, origin, record)... for the page's links.  The
- * host's next start is also no earlier than wait_ms after this end (so
- * the gap holds at the server whatever the instances' dispatch times;
- * with the origin's Crawl-delay if larger, as in claim)
- * -> {1 if the lease was ours, then per link 1 if new} */
+/* ARGV: P, inst, per_host, wait_ms, then per completion: url,
+ * "ok"|"failed"|"release", n, and n links (mode "q"|"r", hash, origin,
+ * record); seq.  A page's result and its links are recorded together;
+ * its host's next start is also no earlier than wait_ms (or the origin's
+ * Crawl-delay if larger, as in claim) after this end (so the gap holds
+ * at the server whatever the instances' dispatch times).  The hosts a
+ * batch touched are placed once, at its end.
+ * -> per completion: 1 if the lease was ours, then per link 1 if new */
 const char pg__lua_complete[] = PRELUDE
-"local inst, url, res = ARGV[2], ARGV[3], ARGV[4]\n"
-"local per_host, wait = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-"local now = now_ms()\n"
-"local out = {0}\n"
-"local v = redis.call('HGET', P .. 'lease', url)\n"
-"if v and string.sub(v, 1, #inst + 1) == inst .. '\\031' then\n"
-"  out[1] = 1\n"
+"local function finish(inst, url, res, wait, now, touched)\n"
+"  local v = redis.call('HGET', P .. 'lease', url)\n"
+"  if not v or string.sub(v, 1, #inst + 1) ~= inst .. '\\031' then\n"
+"    return 0\n"
+"  end\n"
 "  local rec = string.sub(v, #inst + 2)\n"
 "  local o = origin_of(rec)\n"
 "  redis.call('ZREM', P .. 'leases', url)\n"
@@ -249,23 +250,39 @@ const char pg__lua_complete[] = PRELUDE
 "      redis.call('HINCRBY', P .. 'stats', 'dead', 1)\n"
 "    end\n"
 "  end\n"
-"  place(o, per_host, now)\n"
+"  touched[o] = true\n"
+"  return 1\n"
 "end\n"
-"local i = 7\n"
-"while i + 3 <= #ARGV do\n"
-"  local new = 0\n"
-"  if out[1] == 1 and redis.call('SADD', P .. 'seen', ARGV[i + 1]) == 1 then\n"
-"    new = 1\n"
-"    if ARGV[i] == 'q' then\n"
-"      redis.call('RPUSH', P .. 'q:' .. ARGV[i + 2], ARGV[i + 3])\n"
-"      redis.call('HINCRBY', P .. 'stats', 'queued', 1)\n"
-"      place(ARGV[i + 2], per_host, now)\n"
+"local function body()\n"
+"local inst = ARGV[2]\n"
+"local per_host, wait = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+"local now = now_ms()\n"
+"local out, touched, nq = {}, {}, 0\n"
+"local i = 5\n"
+"while i + 2 < #ARGV do\n"
+"  local own = finish(inst, ARGV[i], ARGV[i + 1], wait, now, touched)\n"
+"  local nl = tonumber(ARGV[i + 2])\n"
+"  out[#out + 1] = own\n"
+"  i = i + 3\n"
+"  for _ = 1, nl do\n"
+"    local new = 0\n"
+"    if own == 1 and redis.call('SADD', P .. 'seen', ARGV[i + 1]) == 1 then\n"
+"      new = 1\n"
+"      if ARGV[i] == 'q' then\n"
+"        redis.call('RPUSH', P .. 'q:' .. ARGV[i + 2], ARGV[i + 3])\n"
+"        touched[ARGV[i + 2]] = true\n"
+"        nq = nq + 1\n"
+"      end\n"
 "    end\n"
+"    out[#out + 1] = new\n"
+"    i = i + 4\n"
 "  end\n"
-"  out[#out + 1] = new\n"
-"  i = i + 4\n"
 "end\n"
-"return out\n";
+"if nq > 0 then redis.call('HINCRBY', P .. 'stats', 'queued', nq) end\n"
+"for o in pairs(touched) do place(o, per_host, now) end\n"
+"return out\n"
+"end\n"
+ONCE("lq");
 
 /* ARGV: P, inst, lease_ms, seeding -> leases renewed */
 const char pg__lua_renew[] = PRELUDE

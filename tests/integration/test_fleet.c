@@ -24,6 +24,9 @@
 
 /* Pages of the site of the running case (at most NP). */
 static unsigned n_pages = NP;
+/* The index's delay: the instances started one after the other have
+ * all joined before it lists the pages. */
+static unsigned index_delay_ms;
 
 struct site {
     char *index;
@@ -73,7 +76,7 @@ static void site_start(struct pg_test *t, struct site *g, unsigned delay_ms,
     snprintf(g->index + n, cap - n, "</body></html>\n");
     g->routes[g->n++] = (struct pg_test_route){
         .path = "/", .body = g->index, .body_len = strlen(g->index),
-        .content_type = "text/html"};
+        .content_type = "text/html", .delay_ms = index_delay_ms};
     g->routes[g->n++] = (struct pg_test_route){
         .path = "/img/", .flags = PG_ROUTE_PREFIX, .body = png,
         .body_len = sizeof(png) - 1, .content_type = "image/png",
@@ -191,7 +194,11 @@ static void test_three(struct pg_test *t)
     unsigned k;
 
     pg_redis_start(t, &rs, 0);
+    /* Every instance must get work: one that joined after the others
+     * had claimed the whole site (it takes under a second) would not. */
+    index_delay_ms = 1000;
     site_start(t, &g, 40, NULL, 0, NULL);
+    index_delay_ms = 0;
     snprintf(root, sizeof(root), "%s/", g.base);
     for (k = 0; k < 3; k++)
         start(t, &p[k], k, &rs, "three", root, NULL);
@@ -574,6 +581,230 @@ static void test_restart(struct pg_test *t)
     pg_redis_stop(&rs);
 }
 
+/* Process mode: the workers an instance forks do not hold its
+ * connection to Redis (only the main process talks to Redis). */
+static void test_fd(struct pg_test *t)
+{
+    struct pg_redis_server rs;
+    struct site g;
+    struct pg_proc p;
+    struct pg_run r;
+    struct pg_child kids[64];
+    char root[96];
+    size_t n = 0, i;
+    unsigned k;
+
+    if (!(t->modes & PG_MODE_PROCESS))
+        pg_test_skip(t, "process mode is not enabled (PG_TEST_MODES)");
+    t->mode = "process";
+    pg_redis_start(t, &rs, 0);
+    site_start(t, &g, 400, NULL, 0, NULL);
+    snprintf(root, sizeof(root), "%s/", g.base);
+    start(t, &p, 0, &rs, "fd", root, NULL);
+    /* Workers run transfers: the instance has joined and claimed. */
+    for (k = 0; k < 400; k++) {
+        n = pg_proc_children(p.pid, kids, 64);
+        if (n >= 1 && pg_test_server_count(g.srv, NULL, NULL) >= 2)
+            break;
+        pg_fault_sleep_ms(25);
+    }
+    PG_CHECK(t, n >= 1 && n <= 64, "%zu worker processes", n);
+    /* The check itself sees the main process's connection. */
+    PG_CHECK(t, pg_proc_tcp_to(p.pid, rs.port) >= 1, "the instance holds "
+             "no socket to Redis port %u: the check sees nothing", rs.port);
+    for (i = 0; i < n && i < 64; i++)
+        PG_CHECK_INT(t, (long long)pg_proc_tcp_to(kids[i].pid, rs.port), 0,
+                     "sockets to Redis held by a worker process");
+    PG_CHECK_INT(t, pg_proc_wait(t, &p, 60, 0, &r), 0, "exit status");
+    pg_run_release(&r);
+    pg_test_server_stop(g.srv);
+    pg_redis_stop(&rs);
+}
+
+/* Run `pagegrab fleet VERB --frontier URL --job job`; its stdout. */
+static char *fleet(struct pg_test *t, struct pg_redis_server *rs,
+                   const char *verb, const char *job, int want)
+{
+    struct pg_args a = {0};
+    struct pg_run r;
+    char *out;
+
+    pg_args_push(&a, "fleet", verb, "--frontier", rs->url, "--job", job,
+                 (const char *)NULL);
+    PG_CHECK(t, pg_run(t, &r, NULL, 30, a.v) == want, "exit status %d of "
+             "'pagegrab fleet %s', expected %d: %s", r.code, verb, want,
+             r.err ? r.err : "");
+    out = pg_strdupf("%s", r.out ? r.out : "");
+    pg_run_release(&r);
+    return out;
+}
+
+/* The counters of a `fleet status` summary line. */
+struct fstat {
+    unsigned long long queued, leased, ok, failed, dead;
+};
+
+static void parse_status(struct pg_test *t, const char *out,
+                         struct fstat *st)
+{
+    const char *l = strstr(out, "\n  queued ");
+
+    memset(st, 0, sizeof(*st));
+    PG_CHECK(t, l && sscanf(l, "\n  queued %llu  leased %llu  ok %llu  "
+                            "failed %llu  dead %llu", &st->queued,
+                            &st->leased, &st->ok, &st->failed,
+                            &st->dead) == 5,
+             "no counters in the status:\n%s", out);
+}
+
+/* The "ok N  failed N  leased N" of the instance with this pid; -1 if
+ * the status does not list it. */
+static long long inst_ok(const char *out, pid_t pid, long long *leased)
+{
+    char tag[32];
+    const char *l;
+    unsigned long long ok, failed, ls;
+
+    snprintf(tag, sizeof(tag), "-%ld-", (long)pid);
+    l = strstr(out, tag);
+    if (!l || !(l = strstr(l, " ok ")) ||
+        sscanf(l, " ok %llu  failed %llu  leased %llu", &ok, &failed,
+               &ls) != 3)
+        return -1;
+    if (leased)
+        *leased = (long long)ls;
+    return (long long)ok;
+}
+
+/* ok records of manifest k. */
+static long long man_ok(struct tally *ty, unsigned k)
+{
+    long long n = 0;
+
+    for (size_t r = 0; r < ty->m[k].n; r++)
+        n += pg_str_eq(pg_record_str(&ty->m[k].rec[r], "status"), "ok");
+    return n;
+}
+
+/* `fleet status` while two instances run, `fleet stop`: they finish
+ * what they hold and exit 0, the status adds up per instance and per
+ * host, a new instance is refused; `fleet resume` and a third finishes
+ * the job. */
+static void test_status_stop(struct pg_test *t)
+{
+    /* A few at a time: most of the site stays queued. */
+    static const char *const extra[] = { "--per-host", "3", NULL };
+    struct pg_redis_server rs;
+    struct site g;
+    struct pg_proc p[3];
+    struct pg_run r;
+    struct pg_strlist want = {0};
+    struct tally ty;
+    struct fstat st;
+    char root[96], *out;
+    long long ls = -1;
+    unsigned k;
+
+    pg_redis_start(t, &rs, 0);
+    site_start(t, &g, 500, NULL, 0, NULL);
+    snprintf(root, sizeof(root), "%s/", g.base);
+    out = fleet(t, &rs, "status", "st", 0);
+    PG_CHECK(t, strstr(out, "job st: not started") != NULL,
+             "status of a job not started:\n%s", out);
+    free(out);
+    for (k = 0; k < 2; k++)
+        start(t, &p[k], k, &rs, "st", root, extra);
+    /* The index is done (its links queued), two have joined, pages run
+     * (for 500 ms each). */
+    for (k = 0; k < 400 && (pg_redis_cmd(t, &rs, NULL, 0, "ZCARD",
+                                         "pagegrab:{st}:insts", NULL) < 2 ||
+                            pg_redis_cmd(t, &rs, NULL, 0, "HGET",
+                                         "pagegrab:{st}:stats", "ok",
+                                         NULL) < 1 ||
+                            pg_redis_cmd(t, &rs, NULL, 0, "ZCARD",
+                                         "pagegrab:{st}:leases", NULL) < 1);
+         k++)
+        pg_fault_sleep_ms(25);
+    PG_CHECK(t, k < 400, "two instances joined, the index done and a page "
+             "leased: never seen");
+
+    out = fleet(t, &rs, "status", "st", 0);
+    parse_status(t, out, &st);
+    PG_CHECK(t, st.leased >= 1 && st.leased <= 3 && st.queued >= 1,
+             "a running crawl of 24 slow pages, 3 at a time, shows leased "
+             "%llu, queued %llu:\n%s", st.leased, st.queued, out);
+    for (k = 0; k < 2; k++)
+        PG_CHECK(t, inst_ok(out, p[k].pid, NULL) >= 0,
+                 "instance %u (pid %ld) is not listed:\n%s", k,
+                 (long)p[k].pid, out);
+    PG_CHECK(t, strstr(out, "queued per host:") && strstr(out, g.base),
+             "no queue of host %s:\n%s", g.base, out);
+    free(out);
+
+    out = fleet(t, &rs, "stop", "st", 0);
+    PG_CHECK(t, strstr(out, "stopping") != NULL, "fleet stop said:\n%s",
+             out);
+    free(out);
+    for (k = 0; k < 2; k++) {
+        PG_CHECK_INT(t, pg_proc_wait(t, &p[k], 60, 0, &r), 0,
+                     "exit status of a stopped instance");
+        pg_run_release(&r);
+    }
+    site_urls(&g, &want);
+    load_all(t, &ty, 2, &want);
+    out = fleet(t, &rs, "status", "st", 0);
+    parse_status(t, out, &st);
+    PG_CHECK(t, strstr(out, "(stopped)") != NULL, "not said stopped:\n%s",
+             out);
+    PG_CHECK_INT(t, (long long)st.leased, 0, "leases after the stop");
+    PG_CHECK(t, st.queued > 0, "the stop came too late to test: nothing "
+             "left queued");
+    PG_CHECK_INT(t, (long long)st.ok, man_ok(&ty, 0) + man_ok(&ty, 1),
+                 "status ok vs the ok records of the manifests");
+    for (k = 0; k < 2; k++) {
+        PG_CHECK_INT(t, inst_ok(out, p[k].pid, &ls), man_ok(&ty, k),
+                     "an instance's ok in the status vs its manifest");
+        PG_CHECK_INT(t, ls, 0, "an instance's leases after the stop");
+    }
+    {
+        char line[160], key[128];
+        unsigned long long hq = 0;
+        const char *h = strstr(out, "queued per host:");
+
+        h = h ? strstr(h, g.base) : NULL;
+        PG_CHECK(t, h && sscanf(h + strlen(g.base), " %llu", &hq) == 1,
+                 "no queue of host %s:\n%s", g.base, out);
+        snprintf(key, sizeof(key), "pagegrab:{st}:q:%s", g.base);
+        PG_CHECK_INT(t, (long long)hq, pg_redis_cmd(t, &rs, line,
+                                                    sizeof(line), "LLEN",
+                                                    key, NULL),
+                     "queued per host vs the host's queue in Redis");
+        PG_CHECK_INT(t, (long long)hq, (long long)st.queued,
+                     "queued of the only host vs queued");
+    }
+    free(out);
+    for (k = 0; k < 2; k++)
+        pg_manifest_release(&ty.m[k]);
+
+    /* Refused while stopped; resume; a third instance finishes. */
+    start(t, &p[2], 2, &rs, "st", root, extra);
+    PG_CHECK_INT(t, pg_proc_wait(t, &p[2], 30, 0, &r), 2,
+                 "an instance joining a stopped job");
+    PG_CHECK(t, r.err && strstr(r.err, "fleet resume"), "the refusal does "
+             "not say how to resume: %s", r.err ? r.err : "");
+    pg_run_release(&r);
+    free(fleet(t, &rs, "resume", "st", 0));
+    start(t, &p[2], 2, &rs, "st", NULL, extra);
+    PG_CHECK_INT(t, pg_proc_wait(t, &p[2], 90, 0, &r), 0,
+                 "exit status after resume");
+    pg_run_release(&r);
+    load_all(t, &ty, 3, &want);
+    for (size_t i = 0; i < want.n; i++)
+        PG_CHECK_INT(t, ok_count(&ty, 3, want.v[i], NULL), 1, want.v[i]);
+    pg_test_server_stop(g.srv);
+    pg_redis_stop(&rs);
+}
+
 static const struct pg_test_case cases[] = {
     {"three", test_three, PG_TEST_PER_MODE, 120},
     {"kill", test_kill, PG_TEST_PER_MODE, 150},
@@ -583,6 +814,8 @@ static const struct pg_test_case cases[] = {
     {"polite", test_polite, PG_TEST_PER_MODE, 120},
     {"retry_after", test_retry_after, PG_TEST_PER_MODE, 120},
     {"restart", test_restart, PG_TEST_PER_MODE, 150},
+    {"fd", test_fd, 0, 120},
+    {"status_stop", test_status_stop, PG_TEST_PER_MODE, 150},
 };
 
 int main(int argc, char **argv)

@@ -303,6 +303,43 @@ static int holds_inode(pid_t pid, unsigned long inode)
     return found;
 }
 
+/* The inodes of the TCP sockets (IPv4) whose remote port is port. */
+static size_t remote_inodes(unsigned port, unsigned long *out, size_t max)
+{
+    FILE *f = fopen("/proc/net/tcp", "re");
+    char line[512];
+    size_t n = 0;
+
+    if (!f)
+        return 0;
+    if (!fgets(line, sizeof(line), f)) {
+        fclose(f);
+        return 0;
+    }
+    while (n < max && fgets(line, sizeof(line), f)) {
+        unsigned laddr, lport, raddr, rport, st;
+        unsigned long inode;
+
+        if (sscanf(line, " %*u: %x:%x %x:%x %x %*x:%*x %*x:%*x %*x %*u %*u "
+                   "%lu", &laddr, &lport, &raddr, &rport, &st, &inode) != 6)
+            continue;
+        if (rport == port && inode != 0)
+            out[n++] = inode;
+    }
+    fclose(f);
+    return n;
+}
+
+size_t pg_proc_tcp_to(pid_t pid, unsigned port)
+{
+    unsigned long inodes[256];
+    size_t n = remote_inodes(port, inodes, 256), k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)holds_inode(pid, inodes[i]);
+    return k;
+}
+
 pid_t pg_proc_socket_owner(pid_t parent, unsigned port)
 {
     unsigned long inode = socket_inode(port);

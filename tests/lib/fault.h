@@ -72,6 +72,9 @@ size_t pg_proc_children(pid_t parent, struct pg_child *out, size_t max);
  * or parent itself, or 0 if none.
  */
 pid_t pg_proc_socket_owner(pid_t parent, unsigned port);
+/* How many of pid's descriptors are TCP (IPv4) sockets connected to
+ * remote port `port` (from /proc/net/tcp and /proc/<pid>/fd). */
+size_t pg_proc_tcp_to(pid_t pid, unsigned port);
 
 /* ---- Environment (Linux namespaces; need CAP_SYS_ADMIN) ---- */
 

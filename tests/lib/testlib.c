@@ -474,11 +474,13 @@ char **pg_test_argv(const struct pg_test *t, const char *const *args)
     }
     argv[n++] = (char *)t->bin;
     /* PG_TEST_PER_WORKER=K reruns every suite with the multi engine
-     * (after a subcommand name, which must come first). */
+     * (after a subcommand name, which must come first; `fleet` runs no
+     * transfer and takes no such option). */
     if (nargs > 0 && !strcmp(args[0], "compare"))
         argv[n++] = (char *)args[i++];
     /* (A subcommand that runs no job takes no job options.) */
-    if (nargs > 0 && !strcmp(args[0], "compact-manifest"))
+    if (nargs > 0 && (!strcmp(args[0], "compact-manifest") ||
+                      !strcmp(args[0], "fleet")))
         k = NULL;
     if (k) {
         argv[n++] = "--per-worker";
