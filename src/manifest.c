@@ -62,6 +62,7 @@ enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
                  O_APPEND | O_CLOEXEC, 0600);
     if (m->fd < 0)
         return PG_E_IO;
+    m->kind = pg__fd_kind(m->fd);
     return append ? cut_torn_line(m->fd) : PG_OK;
 }
 
@@ -376,7 +377,7 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
     rc = pg__manifest_format(&m->line, r);
     if (rc)
         return rc;
-    return pg__wire_write_all(m->fd, m->line.ptr, m->line.len);
+    return pg__write_kind(m->fd, m->kind, m->line.ptr, m->line.len);
 }
 
 enum pg_code pg__manifest_write_line(struct pg__manifest *m,
@@ -384,7 +385,7 @@ enum pg_code pg__manifest_write_line(struct pg__manifest *m,
 {
     if (m->fd < 0)
         return PG_OK;
-    return pg__wire_write_all(m->fd, line, len);
+    return pg__write_kind(m->fd, m->kind, line, len);
 }
 
 enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
@@ -396,7 +397,7 @@ enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
         return PG_OK;
     n = snprintf(line, sizeof(line), "%s,\"pid\":%ld}\n",
                  PG_MANIFEST_UPDATE_MARK, (long)getpid());
-    return pg__wire_write_all(m->fd, line, (size_t)n);
+    return pg__write_kind(m->fd, m->kind, line, (size_t)n);
 }
 
 enum pg_code pg__manifest_close(struct pg__manifest *m)

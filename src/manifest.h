@@ -19,9 +19,11 @@
 #include "buf.h"
 #include "json.h" /* pg__json_str */
 #include "pagegrab.h"
+#include "util.h"
 
 struct pg__manifest {
     int fd;              /* -1 when no manifest is kept */
+    enum pg__fd_kind kind; /* a file, a FIFO or a socket (util.h) */
     struct pg__buf line;
 };
 
