@@ -377,7 +377,11 @@ static void start(struct pg__exec *x, struct pg__hook *h, unsigned i)
     char *path = hook_path(x, r->path);
     size_t own = 0;
     char **env = path ? build_env(r, path, &own) : NULL;
-    int rc = env ? spawn_sh(x, path, env, &h->pid) : ENOMEM;
+    int rc;
+
+    /* A hook may read the manifest: its record is written first. */
+    pg__job_flush_manifest(x->job);
+    rc = env ? spawn_sh(x, path, env, &h->pid) : ENOMEM;
 
     free_env(env, own);
     pg_free(path);

@@ -84,6 +84,9 @@ struct pg__exec {
 void pg__job_record(struct pg_job *job, const struct pg_result *r,
                     const char *line, size_t len);
 void pg__job_fail(struct pg_job *job, enum pg_code code);
+/* Write the manifest records batched so far (a failure stops the
+ * job). */
+void pg__job_flush_manifest(struct pg_job *job);
 
 /* job->done's values (--resume): the last record was a success not to
  * fetch again (not a page); it was a saved file whose hook did not end;

@@ -433,6 +433,18 @@ void pg__job_record(struct pg_job *job, const struct pg_result *r,
     }
 }
 
+void pg__job_flush_manifest(struct pg_job *job)
+{
+    char errtxt[128];
+
+    if (pg__manifest_flush(&job->man) && !job->stop) {
+        pg__job_set_err(job, "cannot write manifest '%s': %s",
+                        job->o->manifest_path,
+                        pg__errstr(errno, errtxt, sizeof(errtxt)));
+        pg__job_fail(job, PG_E_FATAL);
+    }
+}
+
 void pg__job_progress(struct pg_job *job)
 {
     struct pg_stats st;

@@ -258,8 +258,12 @@ void pg__job_run_loop(struct pg_job *job)
             pg__frontier_input_done(job->fr);
         if (over(job, now, &wake))
             break;
+        /* Nothing recorded waits while the loop sleeps: the records of
+         * this pass go out in one write() (manifest.h). */
+        pg__job_flush_manifest(job);
         rc = pg__pool_wait(job->pool, wait_ms(job, now, wake),
                            pg__job_finish, job);
+        pg__job_flush_manifest(job);
         if (rc) {
             pg__job_set_err(job, "%s", job->pool->errmsg);
             pg__job_fail(job, PG_E_FATAL);

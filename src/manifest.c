@@ -21,6 +21,7 @@ void pg__manifest_init(struct pg__manifest *m)
 {
     m->fd = -1;
     pg__buf_init(&m->line, RECORD_MAX);
+    pg__buf_init(&m->out, PG_MANIFEST_BATCH);
 }
 
 /*
@@ -62,11 +63,40 @@ enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
                  O_APPEND | O_CLOEXEC, 0600);
     if (m->fd < 0)
         return PG_E_IO;
+    m->kind = pg__fd_kind(m->fd);
     return append ? cut_torn_line(m->fd) : PG_OK;
+}
+
+enum pg_code pg__manifest_flush(struct pg__manifest *m)
+{
+    enum pg_code rc;
+
+    if (m->fd < 0 || m->out.len == 0)
+        return PG_OK;
+    rc = pg__write_kind(m->fd, m->kind, m->out.ptr, m->out.len);
+    pg__buf_reset(&m->out);
+    return rc;
+}
+
+/* Queue one or more whole lines (flushing first when they would not
+ * fit); a line too long for the batch, or with no memory for it, is
+ * written on its own. */
+static enum pg_code queue(struct pg__manifest *m, const char *line,
+                          size_t len)
+{
+    enum pg_code rc = PG_OK;
+
+    if (m->out.len + len > PG_MANIFEST_BATCH)
+        rc = pg__manifest_flush(m);
+    if (!rc && (len > PG_MANIFEST_BATCH || pg__buf_add(&m->out, line, len)))
+        rc = pg__write_kind(m->fd, m->kind, line, len);
+    return rc;
 }
 
 enum pg_code pg__manifest_sync(struct pg__manifest *m)
 {
+    if (pg__manifest_flush(m))
+        return PG_E_IO;
     if (m->fd >= 0 && fdatasync(m->fd) < 0 && errno != EINVAL)
         return PG_E_IO;
     return PG_OK;
@@ -379,7 +409,7 @@ enum pg_code pg__manifest_write(struct pg__manifest *m,
     rc = pg__manifest_format(&m->line, r);
     if (rc)
         return rc;
-    return pg__wire_write_all(m->fd, m->line.ptr, m->line.len);
+    return queue(m, m->line.ptr, m->line.len);
 }
 
 enum pg_code pg__manifest_write_line(struct pg__manifest *m,
@@ -387,7 +417,7 @@ enum pg_code pg__manifest_write_line(struct pg__manifest *m,
 {
     if (m->fd < 0)
         return PG_OK;
-    return pg__wire_write_all(m->fd, line, len);
+    return queue(m, line, len);
 }
 
 enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
@@ -399,20 +429,25 @@ enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
         return PG_OK;
     n = snprintf(line, sizeof(line), "%s,\"pid\":%ld}\n",
                  PG_MANIFEST_UPDATE_MARK, (long)getpid());
-    return pg__wire_write_all(m->fd, line, (size_t)n);
+    return queue(m, line, (size_t)n);
 }
 
 enum pg_code pg__manifest_close(struct pg__manifest *m)
 {
-    enum pg_code rc = PG_OK;
+    int err = pg__manifest_flush(m) ? errno : 0;
 
     pg__buf_release(&m->line);
+    pg__buf_release(&m->out);
     if (m->fd < 0)
         return PG_OK;
-    if (fsync(m->fd) < 0 && errno != EINVAL)
-        rc = PG_E_IO;
-    if (close(m->fd) < 0 && rc == PG_OK)
-        rc = PG_E_IO;
+    if (fsync(m->fd) < 0 && errno != EINVAL && !err)
+        err = errno;
+    if (close(m->fd) < 0 && !err)
+        err = errno;
     m->fd = -1;
-    return rc;
+    if (err) {
+        errno = err;
+        return PG_E_IO;
+    }
+    return PG_OK;
 }

@@ -1,8 +1,10 @@
 /*
  * manifest.h - the JSON Lines results file.
  *
- * One record per URL in its final state, written with a single write()
- * so a crash leaves at most one torn last line.  Strings are escaped so
+ * One record per URL in its final state.  Records are batched (below)
+ * and every write() holds whole lines only, so a crash leaves at most
+ * one torn last line (a full disk mid-write) and loses at most the
+ * records of one loop pass.  Strings are escaped so
  * that no URL, header or error text can break a record or forge one:
  * quotes, backslashes and control bytes are escaped.  A byte that is not
  * valid UTF-8 becomes %XX in url, final_url and referrer (input lines
@@ -19,10 +21,22 @@
 #include "buf.h"
 #include "json.h" /* pg__json_str */
 #include "pagegrab.h"
+#include "util.h"
+
+/*
+ * Records are batched: they wait in `out` (whole lines only) until
+ * pg__manifest_flush, which writes them with one write() (the job's
+ * loop calls it before it waits, so at most one loop pass of records
+ * waits there), or until the next one would pass PG_MANIFEST_BATCH.
+ * Sync and close flush first.
+ */
+#define PG_MANIFEST_BATCH (64 * 1024)
 
 struct pg__manifest {
     int fd;              /* -1 when no manifest is kept */
+    enum pg__fd_kind kind; /* a file, a FIFO or a socket (util.h) */
     struct pg__buf line;
+    struct pg__buf out;  /* records not written yet */
 };
 
 void pg__manifest_init(struct pg__manifest *m);
@@ -34,7 +48,10 @@ void pg__manifest_init(struct pg__manifest *m);
 enum pg_code pg__manifest_open(struct pg__manifest *m, const char *path,
                                int append) PG_WARN_UNUSED;
 
-/* fdatasync the file.  PG_E_IO with errno set. */
+/* Write the records batched so far.  PG_E_IO with errno set. */
+enum pg_code pg__manifest_flush(struct pg__manifest *m) PG_WARN_UNUSED;
+
+/* Flush, then fdatasync the file.  PG_E_IO with errno set. */
 enum pg_code pg__manifest_sync(struct pg__manifest *m) PG_WARN_UNUSED;
 
 /*
@@ -85,7 +102,7 @@ enum pg_code pg__manifest_write_line(struct pg__manifest *m,
 enum pg_code pg__manifest_write_marker(struct pg__manifest *m)
     PG_WARN_UNUSED;
 
-/* fsync and close; PG_E_IO if either failed. */
+/* Flush, fsync and close; PG_E_IO if any failed. */
 enum pg_code pg__manifest_close(struct pg__manifest *m) PG_WARN_UNUSED;
 
 /* Format one record (with its newline) into b. */

@@ -220,7 +220,8 @@ int pg__update_before_mark(const struct pg_job *job, uint64_t lineno)
 static int saved_file_there(struct pg_job *job, const char *path)
 {
     const char *leaf;
-    int root = job->save.outdir_fd, dir = pg__spool_parent(root, path, &leaf);
+    int dir = pg__dircache_parent(&job->save.dirs, job->save.outdir_fd,
+                                  path, &leaf);
     struct stat st;
     int ok;
 
@@ -228,8 +229,7 @@ static int saved_file_there(struct pg_job *job, const char *path)
         return 0;
     ok = fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
          S_ISREG(st.st_mode);
-    if (dir != root)
-        close(dir);
+    pg__dircache_end(&job->save.dirs);   /* (dir is the cache's) */
     return ok;
 }
 
@@ -311,7 +311,7 @@ static int delete_gone(struct pg_job *job, struct pg__item *it,
     char hex[65], errtxt[128];
     struct stat st;
 
-    dir = pg__spool_parent(root, path, &leaf);
+    dir = pg__dircache_parent(&job->save.dirs, root, path, &leaf);
     if (dir >= 0)
         fd = openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
                     O_CLOEXEC);
@@ -327,8 +327,7 @@ static int delete_gone(struct pg_job *job, struct pg__item *it,
         why = pg__errstr(errno, errtxt, sizeof(errtxt));
     if (fd >= 0)
         close(fd);
-    if (dir >= 0 && dir != root)
-        close(dir);
+    pg__dircache_end(&job->save.dirs);   /* (dir is the cache's) */
     if (why)
         pg__log(&job->log, PG_LOG_WARN, "%s: gone, but '%s' is kept "
                 "(--delete-gone): %s", it->res.url, path, why);

@@ -33,6 +33,7 @@ void pg__saver_init(struct pg__saver *sv)
     pg__nameset_init(&sv->names);
     pg__urlstore_init(&sv->names_urls);
     pg__dedup_init(&sv->dedup);
+    pg__dircache_init(&sv->dirs);
 }
 
 void pg__saver_release(struct pg__saver *sv)
@@ -40,6 +41,7 @@ void pg__saver_release(struct pg__saver *sv)
     pg__nameset_release(&sv->names);
     pg__urlstore_release(&sv->names_urls);
     pg__dedup_release(&sv->dedup);
+    pg__dircache_release(&sv->dirs);
     if (sv->outdir_fd >= 0)
         close(sv->outdir_fd);
     sv->outdir_fd = -1;
@@ -210,6 +212,8 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
     uint64_t h = pg__hash64(relname, strlen(relname));
     size_t n = strlen(url);
     uint32_t val, len = (uint32_t)n;
+    char one[4096];
+    size_t rec;
     enum pg_code rc;
 
     if (pg__nameset_get(names, h, &val))
@@ -222,13 +226,22 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
             return rc;
     }
     val = (uint32_t)(u->end / 8);
-    if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
-        pg__pwrite_all(u->fd, url, n, u->end + 4) ||
-        pg__pwrite_all(u->fd, pad, (8 - (4 + n) % 8) % 8, u->end + 4 + n))
+    rec = (4 + n + 7) / 8 * 8;
+    if (rec <= sizeof(one)) {
+        /* One pwrite a name: length, URL and padding together. */
+        memcpy(one, &len, 4);
+        memcpy(one + 4, url, n);
+        memset(one + 4 + n, 0, rec - 4 - n);
+        if (pg__pwrite_all(u->fd, one, rec, u->end))
+            return PG_E_IO;
+    } else if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
+               pg__pwrite_all(u->fd, url, n, u->end + 4) ||
+               pg__pwrite_all(u->fd, pad, rec - 4 - n, u->end + 4 + n)) {
         return PG_E_IO;
+    }
     rc = pg__nameset_put(names, h, val);
     if (!rc)
-        u->end += (4 + n + 7) / 8 * 8;
+        u->end += rec;
     return rc;
 }
 
@@ -294,39 +307,6 @@ static int is_regular(int dirfd, const char *name)
 
     return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISREG(st.st_mode);
-}
-
-/*
- * --dedup: open the directory holding the first copy dup (relative to
- * rootfd) one component at a time with O_NOFOLLOW, so that a symlink
- * planted in the output directory after the first save is never
- * followed.  Returns the fd (or rootfd itself) and sets *leaf, or -1.
- */
-static int open_dup_dir(int rootfd, const char *dup, const char **leaf)
-{
-    char comp[300];
-    const char *p, *slash;
-    int dirfd = rootfd, fd;
-
-    for (p = dup; (slash = strchr(p, '/')); p = slash + 1) {
-        size_t n = (size_t)(slash - p);
-
-        if (n == 0 || n >= sizeof(comp)) {
-            fd = -1;
-        } else {
-            memcpy(comp, p, n);
-            comp[n] = '\0';
-            fd = openat(dirfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                        O_CLOEXEC);
-        }
-        if (dirfd != rootfd)
-            close(dirfd);
-        if (fd < 0)
-            return -1;
-        dirfd = fd;
-    }
-    *leaf = p;
-    return dirfd;
 }
 
 /*
@@ -410,10 +390,12 @@ struct save {
     unsigned flags;
     struct pg__buf path;   /* the name given, relative to the output dir */
     int dirfd;            /* the directory the leaf goes in */
+    int dirfd_kept;       /* dirfd is the dircache's (not closed here) */
     const char *leaf;     /* relname's last component */
     const char *dup;      /* --dedup: the first copy of this body */
     const char *dupleaf;
-    int dupdir;           /* the directory holding it, or -1 */
+    int dupdir;           /* the directory holding it, or -1 (the
+                             dircache's: not closed here) */
     int kept;             /* an older file of the name is kept */
 };
 
@@ -437,13 +419,38 @@ static void find_dup(struct save *s)
 {
     if (dedup_applies(s))
         s->dup = pg__dedup_find(&s->sv->dedup, s->it->hash);
-    /* The first copy is reached through directory fds, never by its
-     * path walked again; if that fails the body is saved on its own. */
+    /* The first copy is reached through directory fds opened one
+     * component at a time with O_NOFOLLOW (or kept and checked by the
+     * dircache), so that a symlink planted in the output directory
+     * after the first save is never followed; if that fails the body
+     * is saved on its own. */
     if (s->dup) {
-        s->dupdir = open_dup_dir(s->sv->outdir_fd, s->dup, &s->dupleaf);
+        s->dupdir = pg__dircache_parent(&s->sv->dirs, s->sv->outdir_fd,
+                                        s->dup, &s->dupleaf);
         if (s->dupdir < 0)
             s->dup = NULL;
     }
+}
+
+/* relname's directories kept open by the dircache (1), or 0. */
+static int cached_parents(struct save *s)
+{
+    const char *slash = strrchr(s->relname, '/');
+    int fd;
+
+    if (!slash)
+        return 0;
+    fd = pg__dircache_get(&s->sv->dirs, s->sv->outdir_fd, s->relname,
+                          (size_t)(slash - s->relname));
+    if (fd < 0)
+        return 0;
+    if (pg__buf_add(&s->path, s->relname,
+                    (size_t)(slash + 1 - s->relname)))
+        return 0;   /* (walked instead; the fd stays the cache's) */
+    s->dirfd = fd;
+    s->dirfd_kept = 1;
+    s->leaf = slash + 1;
+    return 1;
 }
 
 /* Open (creating) relname's directories; sets s->dirfd and s->leaf. */
@@ -455,6 +462,9 @@ static enum pg_code open_parents(struct save *s)
     char errtxt[128];
 
     s->dirfd = root;
+    if (cached_parents(s))
+        return PG_OK;
+    pg__buf_reset(&s->path);
     for (p = s->relname; (slash = strchr(p, '/')); p = slash + 1) {
         fd = open_dir(s->dirfd, p, (size_t)(slash - p), &s->path, &rc);
         if (s->dirfd != root)
@@ -471,6 +481,12 @@ static enum pg_code open_parents(struct save *s)
         s->dirfd = fd;
     }
     s->leaf = p;
+    if (s->dirfd != root) {
+        /* Kept for the next file in this directory. */
+        pg__dircache_put(&s->sv->dirs, root, s->path.ptr, s->path.len - 1,
+                         s->dirfd);
+        s->dirfd_kept = 1;
+    }
     return rc;
 }
 
@@ -630,10 +646,9 @@ enum pg_code pg_result_save(struct pg_result *res, const char *relname,
         rc = remember_name(&s);
     if (!rc)
         rc = record_saved(&s);
-    if (s.dirfd >= 0 && s.dirfd != s.sv->outdir_fd)
+    if (s.dirfd >= 0 && s.dirfd != s.sv->outdir_fd && !s.dirfd_kept)
         close(s.dirfd);
-    if (s.dupdir >= 0 && s.dupdir != s.sv->outdir_fd)
-        close(s.dupdir);
+    pg__dircache_end(&s.sv->dirs);
     pg__buf_release(&s.path);
     return rc;
 }

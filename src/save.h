@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "dircache.h"
 #include "hashmap.h"
 #include "pagegrab.h"
 
@@ -63,6 +64,7 @@ struct pg__saver {
     struct pg__nameset names;      /* saved name -> URL in names_urls */
     struct pg__urlstore names_urls;
     struct pg__dedup dedup;
+    struct pg__dircache dirs;      /* directory fds kept (dircache.h) */
 };
 
 void pg__saver_init(struct pg__saver *sv);

@@ -310,6 +310,7 @@ enum pg_code pg__divert_open(struct pg__divert *d, const char *path,
                  O_APPEND | O_CLOEXEC, 0600);
     if (d->fd < 0)
         return PG_E_IO;
+    d->kind = pg__fd_kind(d->fd);
     if (append && cut_torn(d->fd)) {
         e = errno;
         close(d->fd);
@@ -333,7 +334,7 @@ enum pg_code pg__divert_add(struct pg__divert *d, const char *url, int sync)
         return PG_E_NOMEM;
     memcpy(line, url, n);
     line[n] = '\n';
-    rc = pg__write_all(d->fd, line, n + 1);
+    rc = pg__write_kind(d->fd, d->kind, line, n + 1);
     pg_free(line);
     if (!rc && sync && fdatasync(d->fd) < 0 && errno != EINVAL)
         rc = PG_E_IO;

@@ -18,6 +18,7 @@
 #define PG_SHARD_H
 
 #include "pagegrab.h"
+#include "util.h"
 
 /* Whether the job's shard key is the host (PG_SHARD_KEY_DEFAULT
  * resolved: the host when pages are followed). */
@@ -37,6 +38,7 @@ enum pg_code pg__shard_check(const struct pg_options *o, char *err,
 /* The --divert file: other-shard URLs, one a line. */
 struct pg__divert {
     int fd;  /* -1 when none */
+    enum pg__fd_kind kind; /* decided at open (util.h) */
 };
 
 void pg__divert_init(struct pg__divert *d);

@@ -2,9 +2,12 @@
  * util.c - see util.h.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +54,75 @@ enum pg_code pg__write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return PG_OK;
+}
+
+enum pg__fd_kind pg__fd_kind(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return PG_FD_SOCKET;   /* unknown: the probing, safe way */
+    if (S_ISSOCK(st.st_mode))
+        return PG_FD_SOCKET;
+    if (S_ISFIFO(st.st_mode))
+        return PG_FD_PIPE;
+    return PG_FD_FILE;
+}
+
+/* write() until all n bytes are out, retrying on EINTR. */
+static enum pg_code write_loop(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return PG_E_IO;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return PG_OK;
+}
+
+/* A pipe: SIGPIPE blocked for the write, a raised one taken back. */
+static enum pg_code write_pipe(int fd, const char *s, size_t n)
+{
+    sigset_t pipe_set, old, pending;
+    enum pg_code rc;
+    int was_pending, err;
+
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old))
+        return write_loop(fd, s, n);
+    rc = write_loop(fd, s, n);
+    err = errno;
+    if (rc && err == EPIPE && !was_pending) {
+        struct timespec zero = { 0, 0 };
+
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return rc;
+}
+
+enum pg_code pg__write_kind(int fd, enum pg__fd_kind kind, const void *p,
+                            size_t n)
+{
+    if (kind == PG_FD_FILE)
+        return write_loop(fd, p, n);
+    if (kind == PG_FD_PIPE)
+        return write_pipe(fd, p, n);
+    return pg__write_all(fd, p, n);
 }
 
 /*

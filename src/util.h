@@ -29,6 +29,23 @@ const char *pg__errstr(int err, char *buf, size_t len);
 enum pg_code pg__write_all(int fd, const void *p, size_t n)
     PG_WARN_UNUSED;
 
+/*
+ * What an fd is, for pg__write_kind: decided once (fstat) where the fd is
+ * opened, so that a file is written without a send() probe each time.
+ */
+enum pg__fd_kind { PG_FD_FILE, PG_FD_PIPE, PG_FD_SOCKET };
+enum pg__fd_kind pg__fd_kind(int fd);
+
+/*
+ * pg__write_all for an fd of a known kind: a file is written with
+ * write() alone; a socket with send(MSG_NOSIGNAL); a pipe or FIFO with
+ * SIGPIPE blocked in the calling thread for the write (a reader gone is
+ * EPIPE, and the SIGPIPE it raised is taken back unless one was already
+ * pending), since the library cannot rely on its host ignoring SIGPIPE.
+ */
+enum pg_code pg__write_kind(int fd, enum pg__fd_kind kind, const void *p,
+                            size_t n) PG_WARN_UNUSED;
+
 /* The same at offset off of a file (pwrite); PG_E_IO (errno set). */
 enum pg_code pg__pwrite_all(int fd, const void *p, size_t n, uint64_t off)
     PG_WARN_UNUSED;

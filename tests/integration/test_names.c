@@ -3,7 +3,9 @@
  * 2 and 3): a name is never given to two different URLs, in one run
  * (URLs whose hashes fold alike) or across runs (--resume, with and
  * without --overwrite), and --dedup never links through a directory
- * symlink planted in the output directory after the first save.
+ * symlink planted in the output directory after the first save; and
+ * (issue 14) the directory fds the saver keeps are never written
+ * through once their directory was renamed or replaced by a symlink.
  *
  * The query test needs a server that answers each query with its own
  * body, so this file starts a small libmicrohttpd server of its own.
@@ -347,12 +349,134 @@ static void test_dedup_symlink(struct pg_test *t)
     free(man);
 }
 
+/* ------------------------------------------------------------------ */
+/* Issue 14: the saver's cached directory fds are never written       */
+/* through once their path changed                                    */
+/* ------------------------------------------------------------------ */
+
+enum swap { SWAP_RENAME, SWAP_DIR_LINK, SWAP_HOST_LINK };
+
+static int is_file(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * a.jpg is saved in out/HOST/dir/ (its directory fd kept); while b.jpg
+ * (same directory) is on its way, the test renames out/HOST/dir, or
+ * replaces it (or out/HOST) with a symlink to a directory outside out/.
+ * b.jpg must land inside out/, in a directory its path names now.
+ */
+static void dircache_case(struct pg_test *t, enum swap how)
+{
+    static const struct pg_test_route routes[] = {
+        { .path = "/dir/a.jpg", .body = "AAAA", .body_len = 4,
+          .content_type = "image/jpeg" },
+        { .path = "/dir/b.jpg", .body = "BBBB", .body_len = 4,
+          .content_type = "image/jpeg", .delay_ms = 2500 },
+    };
+    struct pg_test_server *srv = pg_test_server_start(routes, 2);
+    char *out = pg_path(t, "out"), *man = pg_path(t, "m.jsonl");
+    char *outside = pg_path(t, "outside"), *host, *hostdir, *dir, *first;
+    char *ua, *ub, *want, *moved, *escaped, *in_moved;
+    struct stat st;
+    struct pg_proc p;
+    struct pg_run r;
+    struct pg_args av = { .n = 0 };
+    int i, swapped;
+
+    if (!srv)
+        pg_test_fail(t, "cannot start the test server");
+    pg_mkdirs(t, outside);
+    host = pg_strdupf("127.0.0.1:%u", pg_test_server_port(srv));
+    hostdir = pg_strdupf("%s/%s", out, host);
+    dir = pg_strdupf("%s/dir", hostdir);
+    first = pg_strdupf("%s/a.jpg", dir);
+    ua = pg_strdupf("http://127.0.0.1:%u/dir/a.jpg",
+                    pg_test_server_port(srv));
+    ub = pg_strdupf("http://127.0.0.1:%u/dir/b.jpg",
+                    pg_test_server_port(srv));
+    pg_args_push(&av, "--mode", t->mode, "-j", "2", "-q", "-o", out,
+                 "--manifest", man, ua, ub, END);
+    pg_proc_start(t, &p, NULL, 0, av.v);
+    for (i = 0; i < 2000 && stat(first, &st) != 0; i++)
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    PG_CHECK(t, i < 2000, "'%s' never appeared", first);
+    if (how == SWAP_RENAME) {
+        moved = pg_strdupf("%s/dir.moved", hostdir);
+        swapped = rename(dir, moved) == 0;
+        in_moved = pg_strdupf("%s/b.jpg", moved);
+        escaped = pg_strdupf("%s/b.jpg", outside);
+        want = pg_strdupf("%s/b.jpg", dir);
+    } else if (how == SWAP_DIR_LINK) {
+        moved = pg_strdupf("%s/dir.moved", hostdir);
+        swapped = rename(dir, moved) == 0 && symlink(outside, dir) == 0;
+        in_moved = pg_strdupf("%s/b.jpg", moved);
+        escaped = pg_strdupf("%s/b.jpg", outside);
+        want = pg_strdupf("%s/dir.d/b.jpg", hostdir);
+    } else {
+        /* The whole host directory goes outside, a symlink in its
+         * place: the path resolves to the very directory a.jpg went in
+         * (same inode), but no longer inside out/. */
+        moved = pg_strdupf("%s/%s", outside, host);
+        swapped = rename(hostdir, moved) == 0 && symlink(moved, hostdir) == 0;
+        in_moved = pg_strdupf("%s/dir/b.jpg", moved);
+        escaped = pg_strdupf("%s/dir/b.jpg", moved);
+        want = pg_strdupf("%s.d/dir/b.jpg", hostdir);
+    }
+    PG_CHECK(t, swapped, "cannot swap the directory of '%s'", first);
+    pg_proc_wait(t, &p, 60, 0, &r);
+    pg_test_server_stop(srv);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    PG_CHECK(t, !is_file(escaped), "b.jpg escaped the output dir: '%s'",
+             escaped);
+    PG_CHECK(t, !is_file(in_moved), "b.jpg went into the moved "
+             "directory: '%s'", in_moved);
+    PG_CHECK(t, is_file(want), "no '%s'", want);
+    pg_run_release(&r);
+    free(want);
+    free(moved);
+    free(escaped);
+    free(in_moved);
+    free(host);
+    free(hostdir);
+    free(dir);
+    free(first);
+    free(ua);
+    free(ub);
+    free(outside);
+    free(out);
+    free(man);
+}
+
+static void test_dircache_rename(struct pg_test *t)
+{
+    dircache_case(t, SWAP_RENAME);
+}
+
+static void test_dircache_dir_symlink(struct pg_test *t)
+{
+    dircache_case(t, SWAP_DIR_LINK);
+}
+
+static void test_dircache_host_symlink(struct pg_test *t)
+{
+    dircache_case(t, SWAP_HOST_LINK);
+}
+
 static const struct pg_test_case cases[] = {
     {"fold_collision", test_fold_collision, PG_TEST_PER_MODE, 90},
     {"resume_names", test_resume_names, PG_TEST_PER_MODE, 90},
     {"resume_names_overwrite", test_resume_names_overwrite,
      PG_TEST_PER_MODE, 90},
     {"dedup_symlink", test_dedup_symlink, PG_TEST_PER_MODE, 90},
+    {"dircache_rename", test_dircache_rename, PG_TEST_PER_MODE, 90},
+    {"dircache_dir_symlink", test_dircache_dir_symlink, PG_TEST_PER_MODE,
+     90},
+    {"dircache_host_symlink", test_dircache_host_symlink, PG_TEST_PER_MODE,
+     90},
 };
 
 int main(int argc, char **argv)

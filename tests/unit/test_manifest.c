@@ -10,6 +10,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -476,18 +479,22 @@ static void test_open_errors(void **state)
 }
 
 /*
- * One write() per record: the manifest fd is swapped for a
- * SOCK_SEQPACKET socket, which keeps write boundaries, and each packet
- * must be exactly one whole record.
+ * Whole lines per write(): the manifest fd is swapped for a
+ * SOCK_SEQPACKET socket, which keeps write boundaries.  Records wait
+ * in the batch until pg__manifest_flush, which sends them in one packet
+ * of whole lines; a batch that would pass PG_MANIFEST_BATCH is sent
+ * first, so no packet is larger and none ends inside a record.
  */
-static void test_one_write_per_record(void **state)
+static void test_whole_lines_per_write(void **state)
 {
     char *path = ut_path(*state, "m.jsonl");
+    static char pkt[PG_MANIFEST_BATCH + 1];
     struct pg__manifest m;
     struct pg_result r;
-    char pkt[4096];
+    char *long_url;
     ssize_t n;
-    int sv[2];
+    size_t lines = 0, packets = 0;
+    int sv[2], i;
 
     assert_non_null(path);
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -495,6 +502,8 @@ static void test_one_write_per_record(void **state)
     assert_int_equal(pg__manifest_open(&m, path, 0), PG_OK);
     assert_true(dup2(sv[0], m.fd) == m.fd);
     close(sv[0]);
+    m.kind = pg__fd_kind(m.fd);
+    assert_int_equal(m.kind, PG_FD_SOCKET);
 
     full_result(&r);
     assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
@@ -502,27 +511,94 @@ static void test_one_write_per_record(void **state)
     assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
     r.url = "http://h/3";
     assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
-
-    n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
-    assert_int_equal(n, strlen(full_line));
-    pkt[n] = '\0';
-    assert_string_equal(pkt, full_line);
+    /* Nothing is sent before the flush. */
+    assert_true(recv(sv[1], pkt, sizeof(pkt) - 1, MSG_DONTWAIT) < 0);
+    assert_int_equal(pg__manifest_flush(&m), PG_OK);
     n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
     assert_true(n > 0);
     pkt[n] = '\0';
-    assert_int_equal(count_char(pkt, '\n'), 1);
+    assert_int_equal(count_char(pkt, '\n'), 3);
     assert_int_equal(pkt[n - 1], '\n');
+    assert_memory_equal(pkt, full_line, strlen(full_line));
     assert_non_null(strstr(pkt, "forged"));
-    n = recv(sv[1], pkt, sizeof(pkt) - 1, 0);
-    assert_true(n > 0);
-    pkt[n] = '\0';
     assert_non_null(strstr(pkt, "{\"url\":\"http://h/3\","));
-    assert_int_equal(count_char(pkt, '\n'), 1);
+    /* An empty batch sends nothing. */
+    assert_int_equal(pg__manifest_flush(&m), PG_OK);
+    assert_true(recv(sv[1], pkt, sizeof(pkt) - 1, MSG_DONTWAIT) < 0);
+
+    /* 10 records of ~8 KiB: more than one batch. */
+    long_url = malloc(8001);
+    assert_non_null(long_url);
+    memcpy(long_url, "http://h/", 9);
+    memset(long_url + 9, 'a', 8000 - 9);
+    long_url[8000] = '\0';
+    r.url = long_url;
+    for (i = 0; i < 10; i++)
+        assert_int_equal(pg__manifest_write(&m, &r), PG_OK);
+    assert_int_equal(pg__manifest_flush(&m), PG_OK);
+    while ((n = recv(sv[1], pkt, sizeof(pkt) - 1, MSG_DONTWAIT)) > 0) {
+        assert_true((size_t)n <= PG_MANIFEST_BATCH);
+        assert_int_equal(pkt[n - 1], '\n');
+        pkt[n] = '\0';
+        lines += count_char(pkt, '\n');
+        packets++;
+    }
+    assert_int_equal(lines, 10);
+    assert_int_equal(packets, 2);
+    free(long_url);
 
     /* fsync on a socket fails with EINVAL, which close() tolerates. */
     assert_int_equal(pg__manifest_close(&m), PG_OK);
     close(sv[1]);
     free(path);
+}
+
+/*
+ * A FIFO whose reader is gone: EPIPE, and no SIGPIPE, whatever the
+ * host's disposition (the default one kills the process); one already
+ * pending stays pending.
+ */
+static void test_write_pipe_no_sigpipe(void **state)
+{
+    struct sigaction dfl, old;
+    sigset_t set, oldmask, pending;
+    int p[2];
+
+    (void)state;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    assert_int_equal(sigaction(SIGPIPE, &dfl, &old), 0);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pg__fd_kind(p[1]), PG_FD_PIPE);
+    close(p[0]);
+    errno = 0;
+    assert_int_equal(pg__write_kind(p[1], PG_FD_PIPE, "x\n", 2), PG_E_IO);
+    assert_int_equal(errno, EPIPE);
+    sigemptyset(&pending);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_false(sigismember(&pending, SIGPIPE));
+
+    /* Blocked and pending before: still pending after. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &oldmask), 0);
+    assert_int_equal(raise(SIGPIPE), 0);
+    assert_int_equal(pg__write_kind(p[1], PG_FD_PIPE, "x\n", 2), PG_E_IO);
+    sigemptyset(&pending);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_true(sigismember(&pending, SIGPIPE));
+    {
+        struct timespec zero = { 0, 0 };
+
+        assert_int_equal(sigtimedwait(&set, NULL, &zero), SIGPIPE);
+    }
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &oldmask, NULL), 0);
+    close(p[1]);
+    assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+    assert_int_equal(pg__fd_kind(STDERR_FILENO) == PG_FD_SOCKET ||
+                     pg__fd_kind(STDERR_FILENO) == PG_FD_PIPE ||
+                     pg__fd_kind(STDERR_FILENO) == PG_FD_FILE, 1);
 }
 
 /* A long URL of invalid bytes (3x expansion: %XX in URLs, U+FFFD in
@@ -953,8 +1029,9 @@ int main(void)
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_open_errors, setup_dir,
                                         teardown_dir),
-        cmocka_unit_test_setup_teardown(test_one_write_per_record,
+        cmocka_unit_test_setup_teardown(test_whole_lines_per_write,
                                         setup_dir, teardown_dir),
+        cmocka_unit_test(test_write_pipe_no_sigpipe),
         cmocka_unit_test(test_format_cuts_long_fields),
         cmocka_unit_test(test_update_map_collision),
         cmocka_unit_test_setup_teardown(test_validators_round_trip,
