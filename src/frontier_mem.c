@@ -404,7 +404,8 @@ static int spaced(const struct pg__memfr *f, const struct pg__host *h)
     return f->wait_ms > 0 || h->delay_ms > 0;
 }
 
-static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
+static struct pg__item *robots_item(struct pg__memfr *f, struct pg__host *h,
+                                    enum pg_code *err)
 {
     struct pg__item *it = pg__item_new();
     size_t n = strlen(h->origin);
@@ -418,6 +419,7 @@ static struct pg__item *robots_item(struct pg__host *h, enum pg_code *err)
     memcpy(it->url, h->origin, n);
     memcpy(it->url + n, "/robots.txt", sizeof("/robots.txt"));
     it->flags = PG_ITEM_ROBOTS;
+    it->id = PG__ID_OWN | ++f->own_ids;
     it->host = h;
     return it;
 nomem:
@@ -485,7 +487,7 @@ static struct pg__item *take(struct pg__memfr *f, struct pg__host *h,
     if (robots_needed && h->robots_state == ROBOTS_UNKNOWN) {
         unsigned public_only = it->flags & PG_ITEM_PUBLIC_ONLY;
 
-        it = robots_item(h, err);
+        it = robots_item(f, h, err);
         if (!it)
             return NULL;
         /* The robots.txt fetch may not reach what the link may not. */

@@ -70,6 +70,7 @@ struct pg__memfr {
     long wait_ms;
     int random_wait;
     uint64_t rng;
+    uint64_t own_ids;             /* robots.txt items made (their ids) */
 
     uint64_t mem;             /* bytes of queued items in memory */
     struct pg__memfr_spill spill;

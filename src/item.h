@@ -62,9 +62,15 @@ enum pg__item_flags {
 #define PG_ITEM_NEST_MASK (7u << PG_ITEM_NEST_SHIFT)
 #define PG_CSS_NEST_MAX 5u
 
+/* The id bit of items the frontier makes (robots.txt fetches): a pool
+ * matches results by id, so they must never meet an input's or link's. */
+#define PG__ID_OWN (1ULL << 63)
+
 struct pg__item {
     struct pg__item *next;  /* queue link, owned by whoever holds it */
-    uint64_t id;            /* unique within the job */
+    uint64_t id;            /* unique within the job: inputs and links
+                               count up from 0; items the frontier makes
+                               itself (robots.txt) have PG__ID_OWN set */
 
     /*
      * The result, in the one shape the result callback sees: the main

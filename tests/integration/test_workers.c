@@ -316,6 +316,70 @@ static void test_worker_fds(struct pg_test *t)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * robots_id: a robots.txt fetch and the first input URL once shared
+ * item id 0, and the process pool matches a worker's results by id.
+ * With the robots.txt fetch still running in the worker that finishes
+ * the first input page, that page's result went to the robots item: the
+ * page was recorded under its origin ("http://host:port", saved as
+ * index.html) and its own record was lost.  Here the first input page
+ * takes 0.5 s and robots.txt 1.5 s, in one worker with 4 slots.
+ */
+static void test_robots_id(struct pg_test *t)
+{
+    static const char ROBOTS[] = "User-agent: *\nAllow: /\n";
+    static const char SLOW[] = "<html><body>slow page</body></html>\n";
+    static const char FAST[] = "<html><body><img src=\"/a.jpg\">"
+                               "</body></html>\n";
+    static const char IMG[] = "\xff\xd8\xff\xe0 an image";
+    struct pg_test_route routes[] = {
+        { .path = "/robots.txt", .body = ROBOTS, .body_len = sizeof(ROBOTS) - 1,
+          .content_type = "text/plain", .delay_ms = 1500 },
+        { .path = "/slow.html", .body = SLOW, .body_len = sizeof(SLOW) - 1,
+          .content_type = "text/html", .delay_ms = 500 },
+        { .path = "/fast.html", .body = FAST, .body_len = sizeof(FAST) - 1,
+          .content_type = "text/html" },
+        { .path = "/a.jpg", .body = IMG, .body_len = sizeof(IMG) - 1,
+          .content_type = "image/jpeg" },
+    };
+    const char *paths[] = { "/slow.html", "/fast.html" };
+    const char *want[] = { "/slow.html", "/fast.html", "/a.jpg" };
+    struct pg_test_server *srv;
+    struct pg_manifest m;
+    struct pg_args a = {0};
+    struct pg_run r;
+    char *out, *man, *urls;
+
+    if (!(t->modes & PG_MODE_PROCESS))
+        pg_test_skip(t, "process mode not enabled");
+    srv = pg_test_server_start(routes, 4);
+    PG_CHECK(t, srv != NULL, "cannot start the test server");
+    out = pg_path(t, "out");
+    man = pg_path(t, "manifest.jsonl");
+    urls = pg_path(t, "urls.txt");
+    write_urls(t, urls, srv, paths, 2);
+    pg_args_push(&a, "--mode", "process", "-j", "1", "-K", "4", "--images",
+                 "-o", out, "--manifest", man, "-i", urls, "-q", END);
+    pg_run(t, &r, NULL, 60, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status");
+    pg_manifest_must_load(t, man, &m);
+    PG_CHECK_INT(t, m.n, 3, "records (two pages and the image)");
+    for (size_t i = 0; i < 3; i++) {
+        char *url = pg_test_server_url(srv, want[i]);
+        const struct pg_record *rec = pg_manifest_find(&m, url);
+
+        PG_CHECK(t, rec != NULL, "no record of %s", url);
+        PG_CHECK_STR(t, pg_record_str(rec, "status"), "ok", url);
+        PG_CHECK_STR(t, pg_record_str(rec, "final_url"), url, url);
+        free(url);
+    }
+    pg_manifest_release(&m);
+    pg_run_release(&r);
+    pg_test_server_stop(srv);
+}
+
+/* ------------------------------------------------------------------ */
+
 static void test_fatal_stops(struct pg_test *t)
 {
     struct pg_test_route routes[] = {
@@ -398,6 +462,7 @@ static const struct pg_test_case cases[] = {
     { "orphan_workers", test_orphan_workers, 0, 60 },
     { "fatal_stops", test_fatal_stops, PG_TEST_PER_MODE, 60 },
     { "worker_fds", test_worker_fds, 0, 60 },
+    { "robots_id", test_robots_id, 0, 60 },
 };
 
 int main(int argc, char **argv)
