@@ -243,7 +243,7 @@ test-run:
 
 asan: deps
 	$(MAKE) O=build/asan SANITIZE=address,undefined CFLAGS='-O1 -g' \
-		PG_TEST_QUICK=1 test-run
+		PG_TEST_QUICK=1 PG_TEST_SANITIZER=address test-run
 
 tsan: deps
 	$(MAKE) O=build/tsan SANITIZE=thread CFLAGS='-O1 -g' PG_TEST_MODES=thread \
