@@ -111,16 +111,6 @@ struct site {
     char *url;  /* of page.html */
 };
 
-static struct pg_test_server *start(struct pg_test *t,
-                                    const struct pg_test_route *r, size_t n)
-{
-    struct pg_test_server *srv = pg_test_server_start(r, n);
-
-    if (!srv)
-        pg_test_fail(t, "cannot start the test server");
-    return srv;
-}
-
 static void route(struct pg_test_route *r, const char *path,
                   const char *body, const char *type)
 {
@@ -140,7 +130,7 @@ static void site_start(struct pg_test *t, struct site *s)
     route(&c[1], "/cdn.png", "IMG /cdn.png", "image/png");
     route(&c[2], "/robots.txt", "", "text/plain");
     c[2].status = 404;
-    s->cdn = start(t, c, 3);
+    s->cdn = pg_test_server_must_start(t, c, 3);
     s->page = pg_strdupf(
         "<html><head>\n"
         "<meta property=\"og:image\" content=\"/img/og.jpg\">\n"
@@ -185,7 +175,7 @@ static void site_start(struct pg_test *t, struct site *s)
         route(&r[n++], never[i], "never", "image/png");
     route(&r[n++], "/robots.txt", "", "text/plain");
     r[n - 1].status = 404;
-    s->srv = start(t, r, n);
+    s->srv = pg_test_server_must_start(t, r, n);
     s->url = pg_test_server_url(s->srv, "/page.html");
 }
 
@@ -454,7 +444,7 @@ static void test_rules(struct pg_test *t)
     route(&r[5], "/s/b.gif", "IMG b", "image/gif");
     route(&r[6], "/robots.txt", "", "text/plain");
     r[6].status = 404;
-    srv = start(t, r, 7);
+    srv = pg_test_server_must_start(t, r, 7);
     pg_args_push(&x, "--mode", t->mode, "-o", pg_path(t, "out"),
                  "--manifest", man, "--images", "--accept", "\\.png$",
                  "--reject", "skip-me", "-q",

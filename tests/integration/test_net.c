@@ -28,16 +28,6 @@
 #define TOKEN "X-Token"
 #define SECRET "secret-3141"
 
-static struct pg_test_server *start(struct pg_test *t,
-                                    const struct pg_test_route *r, size_t n)
-{
-    struct pg_test_server *srv = pg_test_server_start(r, n);
-
-    if (!srv)
-        pg_test_fail(t, "cannot start the test server");
-    return srv;
-}
-
 /* The route at path of srv was requested and its latest request carried
  * the custom header (want 1) or did not (want 0). */
 static void check_token(struct pg_test *t, struct pg_test_server *srv,
@@ -82,7 +72,7 @@ static struct pg_test_server *start_b(struct pg_test *t)
          .body_len = sizeof(ROBOTS) - 1, .content_type = "text/plain"},
     };
 
-    return start(t, b, sizeof(b) / sizeof(b[0]));
+    return pg_test_server_must_start(t, b, sizeof(b) / sizeof(b[0]));
 }
 
 /* Crawl: a page on A links to an image on B, an image on A that
@@ -110,7 +100,7 @@ static void test_header_crawl(struct pg_test *t)
         {.path = "/robots.txt", .body = ROBOTS,
          .body_len = sizeof(ROBOTS) - 1, .content_type = "text/plain"},
     };
-    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    struct pg_test_server *sa = pg_test_server_must_start(t, a, sizeof(a) / sizeof(a[0]));
     char *start_url = pg_strdupf("http://127.0.0.1:%u/index.html",
                                  pg_test_server_port(sa));
     char *out = pg_path(t, "out");
@@ -154,7 +144,7 @@ static void test_header_batch(struct pg_test *t)
         {.path = "/two.bin", .body = IMG, .body_len = sizeof(IMG) - 1,
          .content_type = "application/octet-stream"},
     };
-    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    struct pg_test_server *sa = pg_test_server_must_start(t, a, sizeof(a) / sizeof(a[0]));
     unsigned pa = pg_test_server_port(sa);
     char *u1 = pg_strdupf("http://127.0.0.1:%u/one.bin", pa);
     char *u2 = pg_strdupf("http://127.0.0.1:%u/away.bin", pa);
@@ -193,7 +183,7 @@ static void test_header_redirect_rules(struct pg_test *t)
         {.path = "/file.bin", .status = 302,
          .headers = "Location: file:///etc/passwd"},
     };
-    struct pg_test_server *sa = start(t, a, sizeof(a) / sizeof(a[0]));
+    struct pg_test_server *sa = pg_test_server_must_start(t, a, sizeof(a) / sizeof(a[0]));
     unsigned pa = pg_test_server_port(sa);
     char *u1 = pg_strdupf("http://127.0.0.1:%u/loop.bin", pa);
     char *u2 = pg_strdupf("http://127.0.0.1:%u/file.bin", pa);

@@ -28,32 +28,6 @@
 
 #define NPAGES 4
 
-static struct pg_test_server *start(struct pg_test *t,
-                                    const struct pg_test_route *r, size_t n)
-{
-    struct pg_test_server *srv = pg_test_server_start(r, n);
-
-    if (!srv)
-        pg_test_fail(t, "cannot start the test server");
-    return srv;
-}
-
-/* Every record of the manifest at man has status want; returns how many
- * records there are. */
-static size_t check_all(struct pg_test *t, const char *man, const char *want)
-{
-    struct pg_manifest m;
-    size_t i, n;
-
-    pg_manifest_must_load(t, man, &m);
-    for (i = 0; i < m.n; i++)
-        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"), want,
-                     pg_record_str(&m.rec[i], "url"));
-    n = m.n;
-    pg_manifest_release(&m);
-    return n;
-}
-
 /* Run pagegrab -j 4 with args (up to END) and --frontier when rs is
  * set; its exit status. */
 static int run_args(struct pg_test *t, struct pg_run *r,
@@ -112,7 +86,7 @@ static void cd_site_start(struct pg_test *t, struct cd_site *s,
     s->r[NPAGES + 1] = (struct pg_test_route){
         .path = "/robots.txt", .body = s->robots,
         .body_len = strlen(s->robots), .content_type = "text/plain"};
-    s->srv = start(t, s->r, NPAGES + 2);
+    s->srv = pg_test_server_must_start(t, s->r, NPAGES + 2);
 }
 
 /*
@@ -171,7 +145,7 @@ static double cd_crawl(struct pg_test *t, struct cd_site *s,
     pg_test_server_reset(s->srv);
     PG_CHECK_INT(t, run_args(t, &r, rs, tag, out, man, args), 0,
                  "exit status");
-    PG_CHECK_INT(t, check_all(t, man, "ok"), NPAGES + 1, "records");
+    PG_CHECK_INT(t, pg_manifest_check_all(t, man, "ok"), NPAGES + 1, "records");
     lo = cd_check_gaps(t, s, min_gap, what);
     fprintf(stderr, "  %s[%s]: %s: smallest gap %.3f s, %.2f s in all\n",
             t->name, t->mode, what, lo, r.secs);
@@ -252,7 +226,7 @@ static void ra_site_start(struct pg_test *t, struct ra_site *s)
 
     if (!buf)
         abort();
-    s->srv = start(t, r, sizeof(r) / sizeof(r[0]));
+    s->srv = pg_test_server_must_start(t, r, sizeof(r) / sizeof(r[0]));
     u = pg_test_server_url(s->srv, "/a");
     len += (size_t)snprintf(buf + len, cap - len, "%s\n", u);
     free(u);
@@ -313,7 +287,7 @@ static void ra_check_manifest(struct pg_test *t, struct ra_site *s,
     struct pg_manifest m;
     const struct pg_record *rec;
 
-    PG_CHECK_INT(t, check_all(t, man, "ok"), s->n_urls, "records");
+    PG_CHECK_INT(t, pg_manifest_check_all(t, man, "ok"), s->n_urls, "records");
     pg_manifest_must_load(t, man, &m);
     rec = pg_manifest_find(&m, a);
     PG_CHECK(t, rec != NULL, "no record of %s", a);
@@ -373,8 +347,8 @@ static void test_retry_after_fleet(struct pg_test *t)
     }
     first = ra_check(t, &s, "--frontier, two instances, Retry-After: 2");
     {
-        size_t n = check_all(t, pg_path(t, "m0.jsonl"), "ok") +
-                   check_all(t, pg_path(t, "m1.jsonl"), "ok");
+        size_t n = pg_manifest_check_all(t, pg_path(t, "m0.jsonl"), "ok") +
+                   pg_manifest_check_all(t, pg_path(t, "m1.jsonl"), "ok");
 
         PG_CHECK_INT(t, n, s.n_urls, "records of both instances");
     }

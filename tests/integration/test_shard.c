@@ -47,16 +47,6 @@ static unsigned shard_of(const char *key, unsigned n)
     return (unsigned)(h % n);
 }
 
-static struct pg_test_server *start(struct pg_test *t,
-                                    const struct pg_test_route *r, size_t n)
-{
-    struct pg_test_server *srv = pg_test_server_start(r, n);
-
-    if (!srv)
-        pg_test_fail(t, "cannot start the test server");
-    return srv;
-}
-
 /* ---- a batch of 300 files and a few invalid lines ----------------- */
 
 #define N_FILES 300
@@ -189,7 +179,7 @@ static void run_batch_shard(struct pg_test *t, const char *list,
 
 static void test_batch_partition(struct pg_test *t)
 {
-    struct pg_test_server *srv = start(t, &files_route, 1);
+    struct pg_test_server *srv = pg_test_server_must_start(t, &files_route, 1);
     struct pg_strlist lines = {0};
     char *list = write_list(t, srv, &lines, N_FILES);
     char *out = pg_path(t, "out");
@@ -234,7 +224,7 @@ static void test_batch_partition(struct pg_test *t)
  * in its summary and keeps one record per URL of its own. */
 static void test_update_shard(struct pg_test *t)
 {
-    struct pg_test_server *srv = start(t, &files_route, 1);
+    struct pg_test_server *srv = pg_test_server_must_start(t, &files_route, 1);
     struct pg_strlist lines = {0};
     char *list = write_list(t, srv, &lines, N_FILES);
     char *out = pg_path(t, "out"), *man = pg_path(t, "shard-1.jsonl");
@@ -334,7 +324,7 @@ static void test_crawl_host(struct pg_test *t)
         {.path = "/index.html", .body = index, .body_len = INDEX_LEN,
          .content_type = "text/html"},
     };
-    struct pg_test_server *srv = start(t, routes, 4);
+    struct pg_test_server *srv = pg_test_server_must_start(t, routes, 4);
     unsigned port = pg_test_server_port(srv);
     struct pg_strlist links = {0}, diverted = {0}, want_div = {0};
     int owned[N_HOSTS];
@@ -521,7 +511,7 @@ static void test_auto_env(struct pg_test *t)
         "SLURM_ARRAY_TASK_STEP", "SLURM_ARRAY_TASK_COUNT",
         "JOB_COMPLETION_INDEX",
     };
-    struct pg_test_server *srv = start(t, &files_route, 1);
+    struct pg_test_server *srv = pg_test_server_must_start(t, &files_route, 1);
     struct pg_strlist lines = {0};
     char *list = write_list(t, srv, &lines, 40);
 

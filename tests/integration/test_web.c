@@ -25,32 +25,6 @@
 
 #define END ((const char *)NULL)
 
-static struct pg_test_server *start(struct pg_test *t,
-                                    const struct pg_test_route *r, size_t n)
-{
-    struct pg_test_server *srv = pg_test_server_start(r, n);
-
-    if (!srv)
-        pg_test_fail(t, "cannot start the test server");
-    return srv;
-}
-
-/* Every record of the manifest at man has status want; returns how many
- * records there are. */
-static size_t check_all(struct pg_test *t, const char *man, const char *want)
-{
-    struct pg_manifest m;
-    size_t i, n;
-
-    pg_manifest_must_load(t, man, &m);
-    for (i = 0; i < m.n; i++)
-        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"), want,
-                     pg_record_str(&m.rec[i], "url"));
-    n = m.n;
-    pg_manifest_release(&m);
-    return n;
-}
-
 /* Images per page: enough that -j 4 spreads them over every worker. */
 static unsigned n_images(void)
 {
@@ -90,7 +64,7 @@ static struct pg_test_server *guarded_site(struct pg_test *t,
         {.path = "/robots.txt", .status = 404},
     };
 
-    return start(t, r, sizeof(r) / sizeof(r[0]));
+    return pg_test_server_must_start(t, r, sizeof(r) / sizeof(r[0]));
 }
 
 /* ---- Referer ---------------------------------------------------------- */
@@ -176,7 +150,7 @@ static void test_cookie_shared(struct pg_test *t)
                  "--manifest", man, "--images", "-q", url, END);
     pg_run(t, &r, NULL, 60, x.v);
     PG_CHECK_INT(t, r.code, 0, "exit status");
-    PG_CHECK_INT(t, check_all(t, man, "ok"), n_images() + 1, "records");
+    PG_CHECK_INT(t, pg_manifest_check_all(t, man, "ok"), n_images() + 1, "records");
     PG_CHECK(t, pg_test_server_wait_peak(srv) > pg_test_per_worker(),
              "images waiting at once: %u, not more than one worker runs "
              "(%u): the test proves nothing",
@@ -221,7 +195,7 @@ static void run_images(struct pg_test *t, struct pg_test_server *srv,
     pg_run(t, &r, NULL, 60, x.v);
     PG_CHECK_INT(t, r.code, want_code, tag);
     if (want_code != 2)
-        PG_CHECK_INT(t, check_all(t, man, want_code ? "http-error" : "ok"),
+        PG_CHECK_INT(t, pg_manifest_check_all(t, man, want_code ? "http-error" : "ok"),
                      n_images(), "records");
     if (want_code == 2)
         PG_CHECK(t, strstr(r.err, file) != NULL, "the error does not name "
@@ -297,14 +271,26 @@ struct proxy_pair {
 
 /* A target with /a.bin and /b.bin, and a proxy answering the absolute
  * URIs of both (with another body). */
-static void proxy_pair(struct pg_test *t, struct proxy_pair *pp)
+/* No proxy variable from the test's own environment. */
+static void clear_proxy_env(void)
+{
+    unsetenv("http_proxy");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+}
+
+/* (With cert and key: the proxy speaks TLS.) */
+static void proxy_pair_tls(struct pg_test *t, struct proxy_pair *pp,
+                           const char *cert, const char *key)
 {
     static const struct pg_test_route tr[] = {
         {.path = "/a.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
         {.path = "/b.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
     };
 
-    pp->target = start(t, tr, 2);
+    pp->target = pg_test_server_must_start(t, tr, 2);
     pp->u1 = pg_test_server_url(pp->target, "/a.bin");
     pp->u2 = pg_test_server_url(pp->target, "/b.bin");
     {
@@ -315,9 +301,16 @@ static void proxy_pair(struct pg_test *t, struct proxy_pair *pp)
              .body_len = sizeof(PROXIED) - 1},
         };
 
-        pp->proxy = start(t, pr, 2);
+        pp->proxy = cert ? pg_test_server_start_tls(pr, 2, cert, key)
+                         : pg_test_server_must_start(t, pr, 2);
+        PG_CHECK(t, pp->proxy != NULL, "cannot start the proxy");
     }
     pp->proxy_url = pg_test_server_url(pp->proxy, "");
+}
+
+static void proxy_pair(struct pg_test *t, struct proxy_pair *pp)
+{
+    proxy_pair_tls(t, pp, NULL, NULL);
 }
 
 /* Fetch both URLs with the extra arguments (and the environment as it
@@ -345,7 +338,7 @@ static void run_pair(struct pg_test *t, struct proxy_pair *pp,
         pg_args_push(&x, a3, END);
     pg_run(t, &r, NULL, 60, x.v);
     PG_CHECK_INT(t, r.code, 0, tag);
-    PG_CHECK_INT(t, check_all(t, man, "ok"), 2, tag);
+    PG_CHECK_INT(t, pg_manifest_check_all(t, man, "ok"), 2, tag);
     PG_CHECK_INT(t, pg_test_server_total(pp->proxy), want_proxy ? 2 : 0,
                  "requests the proxy got");
     PG_CHECK_INT(t, pg_test_server_total(pp->target), want_proxy ? 0 : 2,
@@ -364,11 +357,7 @@ static void test_proxy_option(struct pg_test *t)
     struct pg_args x = {{0}, 0};
     struct pg_run r;
 
-    unsetenv("http_proxy");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
-    unsetenv("no_proxy");
-    unsetenv("NO_PROXY");
+    clear_proxy_env();
     proxy_pair(t, &pp);
     run_pair(t, &pp, "proxy", 1, "--proxy", pp.proxy_url, NULL);
     run_pair(t, &pp, "noproxy", 0, "--proxy", pp.proxy_url,
@@ -392,42 +381,19 @@ static void test_proxy_option(struct pg_test *t)
  * request reaches the proxy or the target). */
 static void test_https_proxy(struct pg_test *t)
 {
-    static const struct pg_test_route tr[] = {
-        {.path = "/a.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
-        {.path = "/b.bin", .body = DIRECT, .body_len = sizeof(DIRECT) - 1},
-    };
     struct proxy_pair pp;
     struct pg_args x = {{0}, 0};
     struct pg_manifest m;
     struct pg_run r;
-    char *dir = pg_path(t, "tls"), *ca, *cert, *key, *man;
+    char *dir = pg_path(t, "tls"), *ca, *man;
 
     if (!pg_test_server_tls_supported())
         pg_test_skip(t, "libmicrohttpd has no TLS");
-    unsetenv("http_proxy");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
-    unsetenv("no_proxy");
-    unsetenv("NO_PROXY");
+    clear_proxy_env();
     pg_tls_make_certs(t, dir);
     ca = pg_path(t, "tls/ca.pem");
-    cert = pg_path(t, "tls/server.pem");
-    key = pg_path(t, "tls/server.key");
-    pp.target = start(t, tr, 2);
-    pp.u1 = pg_test_server_url(pp.target, "/a.bin");
-    pp.u2 = pg_test_server_url(pp.target, "/b.bin");
-    {
-        const struct pg_test_route pr[] = {
-            {.path = pp.u1, .body = PROXIED,
-             .body_len = sizeof(PROXIED) - 1},
-            {.path = pp.u2, .body = PROXIED,
-             .body_len = sizeof(PROXIED) - 1},
-        };
-
-        pp.proxy = pg_test_server_start_tls(pr, 2, cert, key);
-        PG_CHECK(t, pp.proxy != NULL, "cannot start the TLS proxy");
-    }
-    pp.proxy_url = pg_test_server_url(pp.proxy, "");
+    proxy_pair_tls(t, &pp, pg_path(t, "tls/server.pem"),
+                   pg_path(t, "tls/server.key"));
     PG_CHECK(t, !strncmp(pp.proxy_url, "https://", 8), "proxy URL %s",
              pp.proxy_url);
     run_pair(t, &pp, "proxy-ca", 1, pg_strdupf("--proxy=%s", pp.proxy_url),
@@ -528,7 +494,7 @@ static void test_proxy_private_target(struct pg_test *t)
              .content_type = "image/jpeg"},
         };
 
-        pp.proxy = start(t, pr, 3);
+        pp.proxy = pg_test_server_must_start(t, pr, 3);
         free(pp.proxy_url);
         pp.proxy_url = pg_test_server_url(pp.proxy, "");
     }

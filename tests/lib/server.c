@@ -1638,3 +1638,13 @@ int pg_test_server_header(struct pg_test_server *srv, const char *path,
     }
     return found;
 }
+
+struct pg_test_server *pg_test_server_must_start(
+    struct pg_test *t, const struct pg_test_route *routes, size_t n)
+{
+    struct pg_test_server *srv = pg_test_server_start(routes, n);
+
+    if (!srv)
+        pg_test_fail(t, "cannot start the test server");
+    return srv;
+}

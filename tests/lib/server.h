@@ -212,6 +212,12 @@ struct pg_test_server *pg_test_server_start_on(
  * files are unusable.  Everything else works as for plain HTTP;
  * pg_test_server_url() gives "https://..." URLs.
  */
+/* pg_test_server_start(), or fail the test ("cannot start the test
+ * server"). */
+struct pg_test;
+struct pg_test_server *pg_test_server_must_start(
+    struct pg_test *t, const struct pg_test_route *routes, size_t n);
+
 int pg_test_server_tls_supported(void);
 struct pg_test_server *pg_test_server_start_tls(
     const struct pg_test_route *routes, size_t n, const char *cert_file,

@@ -1738,3 +1738,18 @@ void pg_args_push(struct pg_args *a, ...)
     a->v[a->n] = NULL;
     va_end(ap);
 }
+
+size_t pg_manifest_check_all(struct pg_test *t, const char *path,
+                             const char *status)
+{
+    struct pg_manifest m;
+    size_t i, n;
+
+    pg_manifest_must_load(t, path, &m);
+    for (i = 0; i < m.n; i++)
+        PG_CHECK_STR(t, pg_record_str(&m.rec[i], "status"), status,
+                     pg_record_str(&m.rec[i], "url"));
+    n = m.n;
+    pg_manifest_release(&m);
+    return n;
+}

@@ -295,6 +295,10 @@ int pg_manifest_load(const char *path, struct pg_manifest *m, char *err,
 void pg_manifest_must_load(struct pg_test *t, const char *path,
                            struct pg_manifest *m);
 void pg_manifest_release(struct pg_manifest *m);
+/* Every record of the manifest at path has this status (each mismatch
+ * fails the test); returns how many records there are. */
+size_t pg_manifest_check_all(struct pg_test *t, const char *path,
+                             const char *status);
 /* Sort the records by url, then line, then whole content. */
 void pg_manifest_sort(struct pg_manifest *m);
 
