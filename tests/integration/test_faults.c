@@ -1408,6 +1408,7 @@ static void test_faults(struct pg_test *t)
     struct pg_test_request rq[8];
     unsigned long loops;
     double hold_end;
+    char timeout_b[16];
 
     job_init(t, &ja, "A");
     pg_args_push(&ja.a, "-j", "16", "--retries", "2", "--retry-delay", "0.05",
@@ -1415,7 +1416,10 @@ static void test_faults(struct pg_test *t)
               "--connect-timeout", "5", END);
     job_write_urls(t, &ja, srv, cases_a, sizeof(cases_a) / sizeof(*cases_a));
     job_init(t, &jb, "B");
-    pg_args_push(&jb.a, "-j", "2", "--timeout", "2", "--stall", "0",
+    /* (--timeout 2, scaled: under valgrind a worker's first transfer
+     * alone can take 2 s, and ok.bin must succeed at once.) */
+    snprintf(timeout_b, sizeof(timeout_b), "%u", pg_test_scaled(2));
+    pg_args_push(&jb.a, "-j", "2", "--timeout", timeout_b, "--stall", "0",
               "--retries", "1", "--retry-delay", "0.05", "--max-retry-wait",
               "1", END);
     job_write_urls(t, &jb, srv, cases_b, 2);
