@@ -225,6 +225,29 @@ static int add_domains(struct pg_cli *cli, const char *val,
     return 0;
 }
 
+/* -j / -K: 1..1024, or "auto" (0: pg_options_tune() chooses). */
+static int parse_count(const char *name, const char *val, unsigned *out)
+{
+    char *end = NULL;
+    long v = 0;
+
+    if (!strcmp(val, "auto")) {
+        *out = 0;
+        return 0;
+    }
+    if (*val >= '0' && *val <= '9') {
+        errno = 0;
+        v = strtol(val, &end, 10);
+    }
+    if (!end || errno || *end || v < 1 || v > 1024) {
+        pg_cli_error("invalid value '%s' for %s: expected a whole number "
+                     "from 1 to 1024, or 'auto'", val, name);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 /* Apply one option; `name` is how the user wrote it, for messages. */
 static int apply(struct pg_cli *cli, int id, char *val, const char *name)
 {
@@ -256,15 +279,9 @@ static int apply(struct pg_cli *cli, int id, char *val, const char *name)
         }
         return 0;
     case OPT_JOBS:
-        if (pg_cli_parse_long(name, val, 1, 1024, &v))
-            return -1;
-        cli->o.workers = (unsigned)v;
-        return 0;
+        return parse_count(name, val, &cli->o.workers);
     case OPT_PER_WORKER:
-        if (pg_cli_parse_long(name, val, 1, 1024, &v))
-            return -1;
-        cli->o.per_worker = (unsigned)v;
-        return 0;
+        return parse_count(name, val, &cli->o.per_worker);
     case OPT_QUIET:
         cli->quiet = 1;
         return 0;

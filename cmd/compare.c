@@ -56,7 +56,8 @@
 
 #define MAX_REPEAT 100
 #define DEFAULT_REPEAT 3
-#define DEFAULT_MULTI_K 16 /* K of the default multi modes */
+#define DEFAULT_MULTI_K 16 /* K of the default multi modes with -j */
+#define CLASSIC_WORKERS 64 /* -j of a K=1 mode without -j */
 #define MAX_K 1024
 
 static const char compare_usage[] =
@@ -308,14 +309,25 @@ static int parse_own(struct compare *c, int argc, char **argv)
     return 0;
 }
 
-/* Fill in the default modes, and K for items given without one. */
+/*
+ * Fill in the default modes, K for items given without one, and each
+ * mode's workers: -j when given, else a K=1 mode runs the classic pool
+ * of CLASSIC_WORKERS and a multi mode the workers pg_options_tune()
+ * picks for its K.
+ */
 static void finish_modes(struct compare *c)
 {
-    unsigned job_k = c->cli.o.per_worker ? c->cli.o.per_worker : 1;
+    struct pg_options t = c->cli.o;
+    unsigned job_k;
     size_t i;
 
+    pg_options_tune(&t);
+    c->job_w = t.workers;
+    c->job_k = t.per_worker;
+    job_k = c->cli.o.per_worker ? c->cli.o.per_worker : 1;
     if (c->n_modes == 0) {
-        unsigned multi = job_k > 1 ? job_k : DEFAULT_MULTI_K;
+        unsigned multi = job_k > 1 ? job_k
+                         : c->cli.o.workers ? DEFAULT_MULTI_K : c->job_k;
 
         c->modes[0] = (struct mode){ .mode = PG_MODE_THREAD, .k = 1 };
         c->modes[1] = (struct mode){ .mode = PG_MODE_PROCESS, .k = 1 };
@@ -328,6 +340,15 @@ static void finish_modes(struct compare *c)
 
         if (m->k == 0)
             m->k = job_k;
+        m->workers = c->cli.o.workers;
+        if (m->workers == 0 && m->k == 1)
+            m->workers = CLASSIC_WORKERS;
+        if (m->workers == 0) {
+            t = c->cli.o;
+            t.per_worker = m->k;
+            pg_options_tune(&t);
+            m->workers = t.workers;
+        }
         snprintf(m->label, sizeof(m->label), "%s:%u",
                  m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k);
     }

@@ -53,6 +53,7 @@ struct run {
 struct mode {
     enum pg_mode mode;
     unsigned k;          /* transfers per worker; 0 = the job's */
+    unsigned workers;    /* -j of its runs (finish_modes) */
     char label[24];      /* "thread:16" */
     struct run *runs;    /* repeat entries (owned) */
 };
@@ -118,6 +119,8 @@ struct compare {
 
     int peers;           /* --peers */
     unsigned peer_c;     /* C: the job's transfers at once (-j x -K) */
+    unsigned job_w;      /* the job's -j and -K as given, else as */
+    unsigned job_k;      /* pg_options_tune() chooses them */
     struct peer peer[N_PEERS];
     char peer_note[512]; /* what the peers do differently, or why none
                             can express the job ("" if nothing to say) */

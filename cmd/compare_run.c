@@ -104,6 +104,7 @@ static void child_main(struct compare *c, const struct mode *m,
     memset(&rep, 0, sizeof(rep));
     o.mode = m->mode;
     o.per_worker = m->k;
+    o.workers = m->workers;
     o.output_dir = dir;
     o.input_path = c->input;
     o.progress_cb = NULL;

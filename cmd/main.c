@@ -129,6 +129,7 @@ int main(int argc, char **argv)
                r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
+    pg_options_tune(&cli.o);    /* the progress line shows the counts */
     pg_cli_raise_fd_limit(cli.o.workers * cli.o.per_worker);
     job = pg_job_new(&cli.o);
     if (!job) {

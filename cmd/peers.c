@@ -636,8 +636,7 @@ int peers_prepare(struct compare *c)
 
     if (!c->peers)
         return 0;
-    c->peer_c = c->cli.o.workers * (c->cli.o.per_worker ? c->cli.o.per_worker
-                                                         : 1);
+    c->peer_c = c->job_w * c->job_k;
     find_peers(c);
     if (collect_urls(c, &urls) != 0)
         return PG_EXIT_FATAL;

@@ -165,11 +165,11 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
         snprintf(classes, sizeof(classes), "%llu ok, %llu failed",
                  (unsigned long long)st->ok, (unsigned long long)st->failed);
     message("", "%s%llu URLs: %s; %s in %.2f s "
-            "(%.1f files/s, %s/s, %s mode, %u workers%s)%s", shard,
+            "(%.1f files/s, %s/s, %s mode, %u worker%s%s)%s", shard,
             (unsigned long long)st->done, classes, bytes, st->elapsed_s,
             (double)st->done / el, rate,
             cli->o.mode == PG_MODE_PROCESS ? "process" : "thread",
-            cli->o.workers, per, other);
+            cli->o.workers, cli->o.workers == 1 ? "" : "s", per, other);
     if (cli->o.exec_cmd)
         message("", "--exec: %llu hook(s) ended, %llu failed",
                 (unsigned long long)st->exec_done,

@@ -259,11 +259,39 @@ static void table_row(const struct compare *c, const struct summary *s,
     }
 }
 
+/*
+ * "-j 8" when every mode runs the same workers; else (no -j given: the
+ * classic K=1 pools run 64 workers, the multi modes the chosen default)
+ * "-j 64 for K=1, -j 2 for K>1", or "-j per mode" if that does not say it.
+ */
+static void jobs_text(const struct compare *c, char *buf, size_t n)
+{
+    unsigned w1 = 0, wm = 0;
+    int mixed = 0;
+    size_t i;
+
+    for (i = 0; i < c->n_modes; i++) {
+        const struct mode *m = &c->modes[i];
+        unsigned *w = m->k == 1 ? &w1 : &wm;
+
+        if (*w && *w != m->workers)
+            mixed = 1;
+        *w = m->workers;
+    }
+    if (mixed)
+        snprintf(buf, n, "-j per mode");
+    else if (w1 && wm && w1 != wm)
+        snprintf(buf, n, "-j %u for K=1, -j %u for K>1", w1, wm);
+    else
+        snprintf(buf, n, "-j %u", w1 ? w1 : wm);
+}
+
 static void print_table(const struct compare *c, const struct row *rows,
                         size_t n_rows, const struct summary *sums,
                         FILE *out)
 {
     char (*cells)[TABLE_COLS][CELL];
+    char jobs[48];
     size_t width[TABLE_COLS] = { 0 };
     size_t n_cells = n_rows + 1, i, r;
     int k, any_vary = 0, cols = c->peers ? TABLE_COLS : M__COUNT + 1;
@@ -294,9 +322,10 @@ static void print_table(const struct compare *c, const struct row *rows,
         }
     }
 
-    fprintf(out, "pagegrab compare: %llu input URLs, -j %u, medians of %u "
-            "run%s per mode\n", (unsigned long long)c->n_input,
-            c->cli.o.workers, c->repeat, c->repeat == 1 ? "" : "s");
+    jobs_text(c, jobs, sizeof(jobs));
+    fprintf(out, "pagegrab compare: %llu input URLs, %s, medians of %u "
+            "run%s per mode\n", (unsigned long long)c->n_input, jobs,
+            c->repeat, c->repeat == 1 ? "" : "s");
     for (r = 0; r < n_cells; r++) {
         fprintf(out, "%-*s", (int)width[0], cells[r][0]);
         if (r > 0 && sums[r - 1].n_ok == 0) {
@@ -485,15 +514,16 @@ static void svg_write(FILE *out, const struct compare *c,
 {
     size_t i, shown = 0;
     int panel_h, h, top = 50;
-    char title[160];
+    char title[200], jobs[48];
 
     for (i = 0; i < b->n; i++)
         shown += b->rows[i].runs != NULL;
     panel_h = 24 + (int)shown * SVG_ROW + 16;
     h = 50 + 2 * panel_h + 8;
+    jobs_text(c, jobs, sizeof(jobs));
     snprintf(title, sizeof(title), "pagegrab compare: %llu input URLs, "
-             "-j %u, medians of %u run%s per mode%s",
-             (unsigned long long)c->n_input, c->cli.o.workers, c->repeat,
+             "%s, medians of %u run%s per mode%s",
+             (unsigned long long)c->n_input, jobs, c->repeat,
              c->repeat == 1 ? "" : "s", c->peers ? " and peer" : "");
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "

@@ -174,13 +174,14 @@ void print_json(const struct compare *c, const struct row *rows,
 
     fprintf(out, "{\n  \"input_urls\": %llu,\n  \"jobs\": %u,\n"
             "  \"repeat\": %u,\n  \"modes\": [\n",
-            (unsigned long long)c->n_input, c->cli.o.workers, c->repeat);
+            (unsigned long long)c->n_input, c->job_w, c->repeat);
     for (i = 0; i < c->n_modes; i++) {
         const struct mode *m = rows[i].mode;
 
         fprintf(out, "    {\"mode\": \"%s\", \"per_worker\": %u, "
-                "\"label\": ", m->mode == PG_MODE_PROCESS ? "process"
-                                                          : "thread", m->k);
+                "\"workers\": %u, \"label\": ",
+                m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k,
+                m->workers);
         json_str(out, m->label);
         json_row_body(c, out, &rows[i], &sums[i]);
         fputs(i + 1 < c->n_modes ? ",\n" : "\n", out);
@@ -221,7 +222,7 @@ void print_peers_text(const struct compare *c, FILE *out)
 
     fprintf(out, "peers: C = %u transfers at once (-j %u x -K %u); a "
             "peer's pages are the files it saved\n", c->peer_c,
-            c->cli.o.workers, c->cli.o.per_worker ? c->cli.o.per_worker : 1);
+            c->job_w, c->job_k);
     if (peers_reference(c, &files, &bytes))
         fprintf(out, "check: each run's files and bytes against pagegrab's "
                 "first completed run (%llu files, %llu bytes)\n",

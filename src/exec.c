@@ -28,6 +28,7 @@
 
 #include "exec.h"
 #include "item.h"
+#include "tune.h"
 #include "mem.h"
 #include "util.h"
 
@@ -79,11 +80,8 @@ enum pg_code pg__exec_setup(struct pg__exec *x, char *err, size_t errlen)
                  "0..1024, not %u", x->jobs);
         return PG_E_INVALID;
     }
-    if (x->jobs == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-        x->jobs = n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
-    }
+    if (x->jobs == 0)
+        x->jobs = pg__cpu_count();
     x->slot = pg__calloc(x->jobs, sizeof(*x->slot));
     x->pidfd = pg__calloc(x->jobs, sizeof(*x->pidfd));
     if (!x->slot || !x->pidfd) {

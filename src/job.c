@@ -60,6 +60,7 @@ struct pg_job *pg_job_new(const struct pg_options *o)
         pg_free(job);
         return NULL;
     }
+    pg_options_tune(&job->opt);
     o = job->o = &job->opt;
     job->save.dedup_on = o->dedup;
     job->wake[0] = job->wake[1] = -1;

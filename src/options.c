@@ -21,8 +21,8 @@ void pg_options_init(struct pg_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->mode = PG_MODE_THREAD;
-    o->workers = 8;
-    o->per_worker = 1;
+    o->workers = 0;             /* 0, 0: pg_options_tune() chooses */
+    o->per_worker = 0;
     o->output_dir = ".";
     o->connect_timeout_ms = 10000;
     o->timeout_ms = 0;

@@ -301,10 +301,11 @@ enum pg_shard_key {
 struct pg_options {
     enum pg_mode mode;          /* default PG_MODE_THREAD */
     unsigned workers;           /* worker threads or processes, 1..1024;
-                                   default 8 */
+                                   0 (the default): pg_options_tune() */
     unsigned per_worker;        /* transfers each worker runs at once with
                                    the libcurl multi interface, 1..1024;
-                                   1 (the default) is a blocking worker;
+                                   1 is a blocking worker; 0 (the
+                                   default): pg_options_tune();
                                    workers x per_worker <= PG_MAX_TRANSFERS */
 
     const char *const *urls;    /* URLs given directly, fetched first */
@@ -498,6 +499,18 @@ PG_API void pg_global_cleanup(void);
 
 /* Fill *o with the defaults. */
 PG_API void pg_options_init(struct pg_options *o);
+
+/*
+ * Choose workers and per_worker where they are 0 (pg_job_new() does it
+ * on its copy; call it to learn the values a job will use).  Both 0:
+ * workers = the CPUs this process may run on (sched_getaffinity), twice
+ * that when pages are parsed (images, xpaths or follow), at most 32;
+ * per_worker = 128 / workers (about 128 transfers at once in all).
+ * workers given alone: per_worker = 1 (that many blocking workers).
+ * per_worker given alone: workers as above.  Values already set are
+ * kept.
+ */
+PG_API void pg_options_tune(struct pg_options *o);
 
 /*
  * A new job for *o; NULL on out of memory.  The job copies *o with its

@@ -1,0 +1,155 @@
+/*
+ * test_defaults.c - the workers and transfers pagegrab picks when -j and
+ * -K are not given (issue 14: fast by default), in both modes.
+ *
+ * counts: the test pins itself (and so pagegrab, which inherits the
+ * mask) to one CPU, then runs a batch of DELAYED_N slow URLs:
+ *  - with no -j/-K: 1 worker x 128 transfers (the summary line says so),
+ *    and the server sees every URL in flight at once;
+ *  - with --images (pages are parsed): 2 workers x 64 transfers;
+ *  - -j 3 alone: 3 blocking workers, at most 3 requests at once;
+ *  - -K 4 alone: 1 worker x 4 transfers, at most 4 at once;
+ *  - -j auto -K auto: the same as nothing given.
+ * PG_TEST_PER_WORKER (make test's second pass) is put aside for these
+ * runs: they are about what happens without -K.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include "fault.h"
+#include "testlib.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define END ((const char *)NULL)
+#define DELAYED_N 20
+
+struct seen {
+    int code;
+    char *summary;          /* the last stderr line (owned) */
+    unsigned peak;          /* requests in flight at once, at most */
+};
+
+/* Run pagegrab once on the DELAYED_N URLs of list, without
+ * PG_TEST_PER_WORKER, and note what it said and what the server saw. */
+static void run_once(struct pg_test *t, struct pg_test_server *srv,
+                     const char *list, const char *const *extra,
+                     struct seen *s)
+{
+    const char *k = getenv("PG_TEST_PER_WORKER");
+    char *keep = k ? strdup(k) : NULL;
+    struct pg_args a = {0};
+    struct pg_run r;
+    char *out = pg_path(t, "out"), *nl;
+
+    pg_remove_tree(out);
+    pg_test_server_reset(srv);
+    unsetenv("PG_TEST_PER_WORKER");
+    pg_args_push(&a, "--mode", t->mode, "--no-robots", "-i", list, "-o", out,
+                 END);
+    for (; *extra; extra++)
+        pg_args_push(&a, *extra, END);
+    pg_run(t, &r, NULL, 60, a.v);
+    if (keep) {
+        setenv("PG_TEST_PER_WORKER", keep, 1);
+        free(keep);
+    }
+    s->code = r.code;
+    while (r.err_len && r.err[r.err_len - 1] == '\n')
+        r.err[--r.err_len] = '\0';
+    nl = strrchr(r.err, '\n');
+    s->summary = strdup(nl ? nl + 1 : r.err);
+    s->peak = pg_test_server_peak(srv);
+    PG_CHECK_INT(t, s->code, 0, "exit status");
+    pg_run_release(&r);
+    free(out);
+}
+
+static void expect(struct pg_test *t, const struct seen *s, const char *what,
+                   const char *counts)
+{
+    PG_CHECK(t, strstr(s->summary, counts) != NULL,
+             "%s: summary '%s' does not say '%s'", what, s->summary, counts);
+}
+
+static void test_counts(struct pg_test *t)
+{
+    static const char BODY[] = "<html><body>slow</body></html>\n";
+    struct pg_test_route routes[] = {
+        { .path = "/p/", .flags = PG_ROUTE_PREFIX, .body = BODY,
+          .body_len = sizeof(BODY) - 1, .content_type = "text/html",
+          .delay_ms = 400 },
+    };
+    const char *none[] = { END };
+    const char *images[] = { "--images", END };
+    const char *j3[] = { "-j", "3", END };
+    const char *k4[] = { "-K", "4", END };
+    const char *autos[] = { "-j", "auto", "-K", "auto", END };
+    struct pg_test_server *srv;
+    cpu_set_t one, old;
+    struct seen s;
+    char *list, *buf;
+    size_t len = 0;
+
+    if (sched_getaffinity(0, sizeof(old), &old) != 0 ||
+        !CPU_ISSET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &old))
+        pg_test_skip(t, "cannot read this process's CPU affinity");
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+    PG_CHECK(t, sched_setaffinity(0, sizeof(one), &one) == 0,
+             "cannot pin the test to one CPU");
+
+    srv = pg_test_server_must_start(t, routes, 1);
+    list = pg_path(t, "urls.txt");
+    buf = malloc(DELAYED_N * 128);
+    PG_CHECK(t, buf != NULL, "out of memory");
+    for (int i = 0; i < DELAYED_N; i++) {
+        char path[32], *url;
+
+        snprintf(path, sizeof(path), "/p/%02d.html", i);
+        url = pg_test_server_url(srv, path);
+        len += (size_t)snprintf(buf + len, 128, "%s\n", url);
+        free(url);
+    }
+    pg_write_file(t, list, buf, len);
+    free(buf);
+
+    run_once(t, srv, list, none, &s);
+    expect(t, &s, "no -j/-K on 1 CPU", "1 worker x 128 transfers");
+    PG_CHECK_INT(t, s.peak, DELAYED_N, "requests at once with the defaults");
+    free(s.summary);
+
+    run_once(t, srv, list, autos, &s);
+    expect(t, &s, "-j auto -K auto", "1 worker x 128 transfers");
+    free(s.summary);
+
+    run_once(t, srv, list, images, &s);
+    expect(t, &s, "--images on 1 CPU", "2 workers x 64 transfers");
+    free(s.summary);
+
+    run_once(t, srv, list, j3, &s);
+    expect(t, &s, "-j 3 alone", "3 workers)");
+    PG_CHECK(t, s.peak >= 2 && s.peak <= 3, "-j 3 alone: %u requests at "
+             "once, expected 2..3 (3 blocking workers)", s.peak);
+    free(s.summary);
+
+    run_once(t, srv, list, k4, &s);
+    expect(t, &s, "-K 4 alone on 1 CPU", "1 worker x 4 transfers");
+    PG_CHECK(t, s.peak >= 2 && s.peak <= 4, "-K 4 alone: %u requests at "
+             "once, expected 2..4", s.peak);
+    free(s.summary);
+
+    sched_setaffinity(0, sizeof(old), &old);
+    free(list);
+    pg_test_server_stop(srv);
+}
+
+static const struct pg_test_case cases[] = {
+    { "counts", test_counts, PG_TEST_PER_MODE, 120 },
+};
+
+int main(int argc, char **argv)
+{
+    return pg_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
+}
