@@ -42,16 +42,22 @@ GNU_TIME = "/usr/bin/time"
 SAMPLE_EVERY = 0.1      # seconds between process-tree PSS samples
 
 # pagegrab configurations per scenario, MODE:JOBS:K (--mode MODE -j JOBS
-# -K K). The peers run with the scenario's concurrency; keep JOBS x K equal
-# to it for a fair comparison (a mismatch is flagged in the output).
-# Overridden by the environment variable named in MODES_ENV.
+# -K K) or MODE:default (--mode MODE alone: pagegrab picks workers and
+# transfers per worker itself, -j auto -K auto; kept as (MODE, 0, 0)).
+# The peers run with the scenario's concurrency; keep JOBS x K equal to it
+# for a fair comparison (a mismatch is flagged in the output; defaults are
+# not). Overridden by the environment variable named in MODES_ENV.
 DEFAULT_MODES = {
-    "small": "thread:64:1 process:64:1 thread:2:32 process:2:32 "
-             "thread:4:16 process:4:16",
-    "large": "thread:16:1 process:16:1 thread:2:8 process:2:8",
-    "gallery": "thread:32:1 process:32:1 thread:4:8 process:4:8",
-    "latency": "thread:256:1 process:256:1 thread:4:64 process:4:64",
-    "memory": "thread:64:1 thread:4:16",     # run.sh passes --memory-modes
+    "small": "thread:default process:default thread:64:1 process:64:1 "
+             "thread:2:32 process:2:32 thread:4:16 process:4:16",
+    "large": "thread:default process:default thread:16:1 process:16:1 "
+             "thread:2:8 process:2:8",
+    "gallery": "thread:default process:default thread:64:1 process:64:1 "
+               "thread:4:8 process:4:8",
+    "latency": "thread:default process:default thread:256:1 process:256:1 "
+               "thread:4:64 process:4:64",
+    # run.sh passes --memory-modes
+    "memory": "thread:default thread:64:1",
 }
 MODES_ENV = {
     "small": "BENCH_PG_MODES",
@@ -442,35 +448,58 @@ def verify_multiset(out, prefix, expected_counter):
 # the scenarios
 
 def parse_modes(spec, scen, where):
-    """'thread:64:1 process:4:16' -> [(mode, jobs, k), ...]. JOBS defaults
-    to the scenario's concurrency, K to 1; a bad entry is reported and
-    skipped."""
+    """'thread:64:1 process:4:16 process:default' -> [(mode, jobs, k),
+    ...]. JOBS defaults to the scenario's concurrency, K to 1;
+    MODE:default (and 'default' alone, thread) is (MODE, 0, 0): no -j/-K.
+    A bad entry is reported and skipped."""
     out = []
     for item in spec.replace(",", " ").split():
         parts = item.split(":")
+        if parts == ["default"]:
+            parts = ["thread", "default"]
         try:
             if len(parts) > 3:
                 raise ValueError
             mode = parts[0]
+            if len(parts) == 2 and parts[1] == "default":
+                if mode not in ("thread", "process"):
+                    raise ValueError
+                out.append((mode, 0, 0))
+                continue
             jobs = int(parts[1]) if len(parts) > 1 and parts[1] else CONC[scen]
             k = int(parts[2]) if len(parts) > 2 and parts[2] else 1
             if mode not in ("thread", "process") or jobs < 1 or k < 1:
                 raise ValueError
         except ValueError:
-            print("  (ignored %r in %s: want MODE:JOBS:K with MODE thread "
-                  "or process)" % (item, where))
+            print("  (ignored %r in %s: want MODE:JOBS:K or MODE:default "
+                  "with MODE thread or process)" % (item, where))
             continue
         out.append((mode, jobs, k))
     return out
 
 
+def is_default(m):
+    """(mode, 0, 0): pagegrab's own choice of -j and -K."""
+    return m is not None and m[1] == 0
+
+
 def pg_label(mode, jobs, k):
+    if jobs == 0:
+        return "pg %s default" % mode
     return "pg %s %dx%d" % (mode, jobs, k)
 
 
+def mode_spec(m):
+    if is_default(m):
+        return "%s:default" % m[0]
+    return "%s:%d:%d" % m
+
+
 def pg_conc_args(mode, jobs, k):
+    if jobs == 0:               # the defaults: -j auto -K auto
+        return ["--mode", mode]
     args = ["--mode", mode, "-j", str(jobs)]
-    if k != 1:                  # K=1 is the default: the classic pool
+    if k != 1:                  # -j N alone is the classic pool, K=1
         args += ["-K", str(k)]
     return args
 
@@ -617,16 +646,18 @@ class Bench:
 
     def describe_modes(self):
         print("  pagegrab  'pg MODE NxK' = pagegrab --mode MODE -j N -K K; "
-              "per scenario (peers at the concurrency C):")
+              "'pg MODE default' = --mode MODE without -j/-K (-j auto "
+              "-K auto); per scenario (peers at the concurrency C):")
         for scen in DEFAULT_MODES:
             ms = self.modes[scen]
-            odd = [m for m in ms if m[1] * m[2] != CONC[scen]]
+            odd = [m for m in ms
+                   if not is_default(m) and m[1] * m[2] != CONC[scen]]
             print("    %-8s C=%-3d %-48s (%s)%s"
                   % (scen, CONC[scen],
-                     " ".join("%s:%d:%d" % m for m in ms) or "-",
+                     " ".join(mode_spec(m) for m in ms) or "-",
                      self.modes_src[scen],
                      "  <-- N x K != C for %s" % " ".join(
-                         "%s:%d:%d" % m for m in odd) if odd else ""))
+                         mode_spec(m) for m in odd) if odd else ""))
 
     # -- lists -------------------------------------------------------------
     def write_lists(self, name, port, rels):
@@ -1082,8 +1113,8 @@ class Bench:
             pr = self.find("small", pg=("process", jobs, k))
             if not th or not pr:
                 continue
-            t = ("small: process within 15%% of thread at %dx%d (>= 0.85x)"
-                 % (jobs, k))
+            t = ("small: process within 15%% of thread at %s (>= 0.85x)"
+                 % ("the defaults" if jobs == 0 else "%dx%d" % (jobs, k)))
             if not th[0].verified or not pr[0].verified:
                 nm(t, "%s FAILED" % (th[0].tool if not th[0].verified
                                      else pr[0].tool))
@@ -1176,7 +1207,9 @@ class Bench:
         d["scenario"] = r.scenario
         d["tool"] = r.tool
         d["pagegrab"] = None if r.pg is None else {
-            "mode": r.pg[0], "jobs": r.pg[1], "per_worker": r.pg[2]}
+            "mode": r.pg[0],
+            "jobs": "auto" if is_default(r.pg) else r.pg[1],
+            "per_worker": "auto" if is_default(r.pg) else r.pg[2]}
         d["concurrency"] = r.conc
         d["runs"] = len(r.results)
         d["files"] = r.files
@@ -1357,7 +1390,7 @@ def header(a, b):
                             "  <-- something else is running: figures "
                             "will be noisy"))
     b.describe_modes()
-    meta["modes"] = {s: ["%s:%d:%d" % m for m in b.modes[s]]
+    meta["modes"] = {s: [mode_spec(m) for m in b.modes[s]]
                      for s in DEFAULT_MODES}
     meta["concurrency"] = CONC
     return meta
