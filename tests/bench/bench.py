@@ -897,20 +897,46 @@ class Bench:
             ["small/p%05d.html" % i for i in range(npages)])
         prefix = self.pg_prefix(self.port) + "/small"
         got_rows = []
+        conc = CONC["memory"]
         for n in sizes:
             path = os.path.join(self.lists, "memory-%d.txt" % n)
-            with open(path, "w") as f:
+            cpath = os.path.join(self.lists, "memory-%d.curl" % n)
+            with open(path, "w") as f, open(cpath, "w") as c:
                 w = f.write
+                wc = c.write
                 for i in range(n):
-                    w("http://%s:%d/small/p%05d.html?i=%d\n"
-                      % (HOST, self.port, i % npages, i))
+                    url = "http://%s:%d/small/p%05d.html?i=%d" % (
+                        HOST, self.port, i % npages, i)
+                    w(url + "\n")
+                    wc('url = "%s"\noutput = "small/i%07d.html"\n'
+                       % (url, i))
             want = collections.Counter()
             for i in range(npages):
                 want[page_hash["small/p%05d.html" % i]] += (
                     n // npages + (1 if i < n % npages else 0))
             tools = self.pg_tools(
-                "memory", lambda out: ["-q", "--no-robots", "-i", path,
-                                       "-o", out], prefix)
+                "memory", lambda out, path=path: ["-q", "--no-robots", "-i",
+                                                  path, "-o", out], prefix)
+            # the peers: curl -Z from a config file (run inside OUT, like
+            # the small scenario) and wget2 from the list; both write
+            # below small/ (wget2 keeps the query: small/p00001.html?i=1)
+            if self.have["curl"]:
+                tools.append(Tool(
+                    "curl -Z",
+                    lambda out, cpath=cpath: [
+                        self.have["curl"], "-q", "-sS",
+                        "--no-progress-meter", "--fail", "-Z",
+                        "--parallel-max", str(conc), "--parallel-immediate",
+                        "--create-dirs", "-K", cpath],
+                    prefix="small", cwd_out=True))
+            if self.have["wget2"]:
+                tools.append(Tool(
+                    "wget2",
+                    lambda out, path=path: [
+                        self.have["wget2"], "--no-config", "-q",
+                        "--max-threads=%d" % conc, "-nH", "-x", "-P", out,
+                        "-i", path],
+                    prefix="small"))
 
             def verify(out, tool, want=want):
                 return verify_multiset(out, tool.prefix, want)
@@ -920,13 +946,23 @@ class Bench:
                 why = " (BENCH_QUICK: %s, not 1M)" % short_count(n)
             rows = self.scenario(
                 scen, "%d distinct URLs (?i=N) over the 4 KiB pages, one "
-                "run%s" % (n, why), tools, n, n * 4096, CONC["memory"],
+                "run%s" % (n, why), tools, n, n * 4096, conc,
                 verify, runs=1,
                 timeout=max(self.timeout, 60 + n // 2000))
+            self.missing_peers(["curl", "wget2"])
+            print("  CPU per URL (user+sys of the whole tree / %d URLs):" % n)
             for row in rows:
                 row.extra["urls"] = n
+                us = row.cpu * 1e6 / n if row.results else nan()
+                row.extra["cpu_us_per_url"] = jnum(us, 1)
+                if not isnan(us):
+                    row.note = "%.1f us CPU/URL" % us
+                print("    %-22s %s%s" % (row.tool, fmt(us, "%8.1f us"),
+                                         "" if row.verified else
+                                         "  FAILED"))
             got_rows.extend(rows)
             os.unlink(path)
+            os.unlink(cpath)
         for m in self.modes["memory"]:
             rs = sorted((r for r in got_rows if r.pg == m and r.verified),
                         key=lambda r: r.extra["urls"])
@@ -938,8 +974,8 @@ class Bench:
                       "(%d -> %d URLs: %.1f -> %.1f MiB)"
                       % (b.tool, slope, a.extra["urls"], b.extra["urls"],
                          a.mem_mib, b.mem_mib))
-                b.note = "+%.0f B/URL vs %s" % (slope,
-                                                short_count(a.extra["urls"]))
+                b.note += "; +%.0f B/URL vs %s" % (
+                    slope, short_count(a.extra["urls"]))
 
     # -- output ------------------------------------------------------------
     HEAD = ("tool", "time s", "files/s", "MiB/s", "CPU s", "RSS MiB",
@@ -1226,6 +1262,7 @@ class Bench:
         d["timed_out"] = [x.timed_out for x in r.results]
         d["run_times_s"] = [round(x.wall, 4) for x in r.results]
         d["pct_of_ideal"] = r.extra.get("pct_of_ideal")
+        d["cpu_us_per_url"] = r.extra.get("cpu_us_per_url")
         d["best_peer"] = r.best_peer or None
         d["ratio_to_best_peer"] = jnum(r.ratio, 3)
         d["note"] = r.note
@@ -1237,7 +1274,7 @@ class Bench:
         cols = ["scenario", "tool", "concurrency", "runs", "files", "bytes",
                 "time_s", "files_per_s", "mib_per_s", "cpu_s",
                 "peak_rss_mib", "tree_pss_mib", "verified", "status",
-                "exit_codes", "pct_of_ideal", "best_peer",
+                "exit_codes", "pct_of_ideal", "cpu_us_per_url", "best_peer",
                 "ratio_to_best_peer", "run_times_s", "note"]
         path = os.path.join(res, "results.csv")
         with open(path, "w", newline="") as f:
