@@ -524,6 +524,36 @@ def isnan(x):
     return x != x
 
 
+def round_ratios(num, den, attr="wall"):
+    """Per-round ratios NUM[r].attr / DEN[r].attr of two rows of one
+    scenario, over the rounds where both runs are good. Round r ran every
+    tool once, so results[r] of two rows belong to the same round."""
+    out = []
+    for a, b in zip(num.results, den.results):
+        x, y = getattr(a, attr), getattr(b, attr)
+        if a.ok and b.ok and y > 0:
+            out.append(x / y)
+    return out
+
+
+def spread(vals):
+    """(median, min, max) of VALS, None if empty."""
+    if not vals:
+        return None
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def fmt_spread(vals, unit="x"):
+    """'1.31x (1.22-1.40)': the median of the per-round ratios and their
+    range; the range is left out with a single round."""
+    sp = spread(vals)
+    if sp is None:
+        return "-"
+    if len(vals) == 1:
+        return "%.2f%s" % (sp[0], unit)
+    return "%.2f%s (%.2f-%.2f)" % (sp[0], unit, sp[1], sp[2])
+
+
 class Row:
     def __init__(self, scenario, tool, files, nbytes, runs, conc):
         self.scenario = scenario
@@ -537,8 +567,9 @@ class Row:
         self.extra = {}
         self.peer = True
         self.pg = None
-        self.ratio = nan()            # best peer time / this time
-        self.best_peer = ""
+        self.ratio = nan()            # median over rounds of best peer
+        self.best_peer = ""           # time / this time
+        self.ratio_runs = collections.OrderedDict()   # peer -> [ratios]
 
     def ok_results(self):
         return [r for r in self.results if r.ok]
@@ -1016,10 +1047,19 @@ class Bench:
         return by
 
     def compute_ratios(self):
-        """For every pagegrab row: the fastest verified peer of its scenario
-        and peer time / pagegrab time."""
+        """For every pagegrab row and every peer row of its scenario: the
+        per-round ratios peer time / pagegrab time (rounds where both runs
+        were good); the fastest verified peer (median time) is the best
+        peer, and the row's ratio is the median of its per-round ratios."""
         for scen, rows in self.by_scenario().items():
-            peers = [r for r in rows if r.peer and r.verified]
+            peers = [r for r in rows if r.peer]
+            for p in rows:
+                if p.peer:
+                    continue
+                p.ratio_runs = collections.OrderedDict(
+                    (q.tool, [round(x, 4) for x in round_ratios(q, p)])
+                    for q in peers)
+            peers = [r for r in peers if r.verified]
             if not peers:
                 continue
             best = min(peers, key=lambda r: r.time)
@@ -1028,8 +1068,9 @@ class Bench:
                     continue
                 p.best_peer = best.tool
                 p.extra["best_peer_time_s"] = round(best.time, 4)
-                if p.verified:
-                    p.ratio = best.time / p.time
+                runs = p.ratio_runs.get(best.tool)
+                if p.verified and runs:
+                    p.ratio = statistics.median(runs)
 
     def ratio_cell(self, r):
         if r.peer:
@@ -1038,9 +1079,12 @@ class Bench:
             return "n/a: FAILED"
         if not r.best_peer:
             return "no peer"
-        if 0.995 <= r.ratio < 1.005:
-            return "1.00x (equal)"
-        return "%.2fx %s" % (r.ratio, "faster" if r.ratio >= 1 else "slower")
+        runs = r.ratio_runs.get(r.best_peer)
+        if not runs:
+            return "-"
+        return "%s %s" % (fmt_spread(runs),
+                          "equal" if 0.995 <= r.ratio < 1.005 else
+                          "faster" if r.ratio >= 1 else "slower")
 
     def summary(self):
         self.compute_ratios()
@@ -1054,7 +1098,8 @@ class Bench:
         print(self.table(head, body))
 
         print("\n== pagegrab vs the best peer (ratio = best verified peer's "
-              "time / pagegrab's time; >1 = pagegrab faster)")
+              "time / pagegrab's time per round, median (min-max) over the "
+              "rounds; >1 = pagegrab faster)")
         body = []
         for scen, rows in self.by_scenario().items():
             for p in rows:
@@ -1265,6 +1310,11 @@ class Bench:
         d["cpu_us_per_url"] = r.extra.get("cpu_us_per_url")
         d["best_peer"] = r.best_peer or None
         d["ratio_to_best_peer"] = jnum(r.ratio, 3)
+        sp = spread(r.ratio_runs.get(r.best_peer) or [])
+        d["ratio_to_best_peer_min"] = jnum(sp[1], 3) if sp else None
+        d["ratio_to_best_peer_max"] = jnum(sp[2], 3) if sp else None
+        # pagegrab rows: {peer: [peer time / this time, per round]}
+        d["ratio_runs"] = r.ratio_runs if not r.peer else None
         d["note"] = r.note
         return d
 
@@ -1275,7 +1325,8 @@ class Bench:
                 "time_s", "files_per_s", "mib_per_s", "cpu_s",
                 "peak_rss_mib", "tree_pss_mib", "verified", "status",
                 "exit_codes", "pct_of_ideal", "cpu_us_per_url", "best_peer",
-                "ratio_to_best_peer", "run_times_s", "note"]
+                "ratio_to_best_peer", "ratio_to_best_peer_min",
+                "ratio_to_best_peer_max", "run_times_s", "note"]
         path = os.path.join(res, "results.csv")
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
