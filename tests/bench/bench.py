@@ -39,6 +39,8 @@ import urllib.request
 MiB = 1 << 20
 HOST = "127.0.0.1"
 GNU_TIME = "/usr/bin/time"
+WRK_ARGS = ["-t2", "-c256", "-d3s", "--latency"]   # the latency ceiling
+WRK_TIMEOUT = 30        # seconds before wrk is killed
 SAMPLE_EVERY = 0.1      # seconds between process-tree PSS samples
 
 # pagegrab configurations per scenario, MODE:JOBS:K (--mode MODE -j JOBS
@@ -673,6 +675,8 @@ class Bench:
             self.modes[scen] = parse_modes(spec, scen, env)
             self.modes_src[scen] = src
         self.memory_sizes = []        # sizes the memory scenario ran
+        self.wrk_rps = None           # wrk's requests/s on the delaying
+        self.wrk_why = "latency scenario not run"   # server, or why not
         self.requested = set(x.strip() for x in a.scenarios.split(","))
 
     def describe_modes(self):
@@ -908,8 +912,18 @@ class Bench:
             self.batch_tools("latency", base, self.dport, conc), n, n * 4096,
             conc, self.tree_verifier(exp))
         self.missing_peers(["curl", "wget2", "aria2c"])
+        url = "http://%s:%d/%s" % (HOST, self.dport, rels[0])
+        self.wrk_rps, self.wrk_why = self.wrk_ceiling(url)
+        wrk = self.wrk_rps
+        if wrk:
+            print("  wrk ceiling: %.0f requests/s (wrk %s %s)"
+                  % (wrk, " ".join(WRK_ARGS), url))
+        else:
+            print("  wrk ceiling: not measured (%s)" % self.wrk_why)
         print("  throughput as %% of ideal (%d / (%d/%d x %.3f s) = %.0f "
-              "files/s):" % (n, n, conc, delay, ideal))
+              "files/s)%s:" % (n, n, conc, delay, ideal,
+                               " and of the wrk ceiling (%.0f requests/s)"
+                               % wrk if wrk else ""))
         for row in rows:
             pct = 100.0 * row.files_per_s / ideal
             if isnan(pct):
@@ -917,8 +931,49 @@ class Bench:
                 continue
             row.extra["pct_of_ideal"] = round(pct, 1)
             row.note = "%.1f%% of ideal" % pct
-            print("    %-22s %6.1f%%%s" % (row.tool, pct,
-                                         "" if row.verified else "  FAILED"))
+            pw = ""
+            if wrk:
+                pw_ = 100.0 * row.files_per_s / wrk
+                row.extra["pct_of_wrk"] = round(pw_, 1)
+                row.note += ", %.1f%% of wrk" % pw_
+                pw = "  %6.1f%% of wrk" % pw_
+            print("    %-22s %6.1f%% of ideal%s%s"
+                  % (row.tool, pct, pw, "" if row.verified else "  FAILED"))
+
+    def wrk_ceiling(self, url):
+        """The delaying server's ceiling as wrk measures it: (requests/s,
+        "") or (None, why). wrk runs in a group of its own and is killed
+        after WRK_TIMEOUT seconds."""
+        w = shutil.which("wrk")
+        if not w:
+            return None, "wrk not installed"
+        argv = [w] + WRK_ARGS + [url]
+        try:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=self.env,
+                                 stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        except OSError as e:
+            return None, "cannot run wrk: %s" % e
+        try:
+            out, _ = p.communicate(timeout=WRK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            kill_group(p.pid, leader=False)
+            p.communicate()
+            return None, "wrk killed after %d s" % WRK_TIMEOUT
+        except BaseException:
+            kill_group(p.pid, leader=False)
+            p.wait()
+            raise
+        text = out.decode("utf-8", "replace")
+        m = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
+        if p.returncode != 0 or not m:
+            last = text.strip().splitlines()[-1:] or ["no output"]
+            return None, "wrk exit %d: %s" % (p.returncode, last[0][:100])
+        errs = re.search(r"Socket errors:.*", text)
+        if errs:
+            print("  wrk: %s" % errs.group(0).strip())
+        return float(m.group(1)), ""
 
     def memory(self):
         sizes = self.a.memory
@@ -1307,6 +1362,7 @@ class Bench:
         d["timed_out"] = [x.timed_out for x in r.results]
         d["run_times_s"] = [round(x.wall, 4) for x in r.results]
         d["pct_of_ideal"] = r.extra.get("pct_of_ideal")
+        d["pct_of_wrk"] = r.extra.get("pct_of_wrk")
         d["cpu_us_per_url"] = r.extra.get("cpu_us_per_url")
         d["best_peer"] = r.best_peer or None
         d["ratio_to_best_peer"] = jnum(r.ratio, 3)
@@ -1324,7 +1380,7 @@ class Bench:
         cols = ["scenario", "tool", "concurrency", "runs", "files", "bytes",
                 "time_s", "files_per_s", "mib_per_s", "cpu_s",
                 "peak_rss_mib", "tree_pss_mib", "verified", "status",
-                "exit_codes", "pct_of_ideal", "cpu_us_per_url", "best_peer",
+                "exit_codes", "pct_of_ideal", "pct_of_wrk", "cpu_us_per_url", "best_peer",
                 "ratio_to_best_peer", "ratio_to_best_peer_min",
                 "ratio_to_best_peer_max", "run_times_s", "note"]
         path = os.path.join(res, "results.csv")
@@ -1379,12 +1435,12 @@ class Tee:
             f.flush()
 
 
-def first_line(argv):
+def first_line(argv, any_rc=False):
     try:
         r = subprocess.run(argv, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=10)
         out = r.stdout.decode("utf-8", "replace").strip().splitlines()
-        return out[0] if out and r.returncode == 0 else "?"
+        return out[0] if out and (r.returncode == 0 or any_rc) else "?"
     except (OSError, subprocess.SubprocessError):
         return "not available"
 
@@ -1434,9 +1490,13 @@ def header(a, b):
     for name, argv in (("curl", ["curl", "--version"]),
                        ("wget2", ["wget2", "--version"]),
                        ("aria2c", ["aria2c", "--version"]),
-                       ("nginx", ["nginx", "-v"])):
-        v = (first_line(argv) if shutil.which(argv[0])
-             else "not installed (rows skipped)")
+                       ("nginx", ["nginx", "-v"]),
+                       ("wrk", ["wrk", "-v"])):
+        # wrk -v prints its version and the usage, and exits 1
+        v = (first_line(argv, name == "wrk") if shutil.which(argv[0])
+             else "not installed (%s)" % ("no latency ceiling"
+                                          if name == "wrk"
+                                          else "rows skipped"))
         meta["peers"][name] = v
         print("  %-9s %s" % (name, v))
     print("  server    nginx on 127.0.0.1:%d, 2 workers, sendfile, "
@@ -1550,6 +1610,10 @@ def main():
               % (b.logdir, ", ".join("%s/%s [%s]" % (r.scenario, r.tool,
                                                       r.status)
                                      for r in bad)))
+    meta["wrk_ceiling_rps"] = jnum(b.wrk_rps, 1) if b.wrk_rps else None
+    meta["wrk_args"] = WRK_ARGS
+    if not b.wrk_rps:
+        meta["wrk_why"] = b.wrk_why
     b.write_files(meta, T)
     sys.stdout.flush()
     return 0

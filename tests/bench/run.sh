@@ -12,9 +12,9 @@
 # (MODE:JOBS:K or MODE:default) and the _LARGE/_GALLERY/_LATENCY/_MEMORY variants; see
 # the README for every variable.
 #
-# 1. installs what is missing with apt-get (nginx, curl, wget2, aria2, time,
-#    python3, an nginx module that can sleep); a peer tool that cannot be
-#    installed is skipped;
+# 1. installs what is missing with apt-get (nginx, curl, wget2, aria2, wrk,
+#    time, python3, an nginx module that can sleep); a peer tool that cannot
+#    be installed is skipped (without wrk: no latency ceiling);
 # 2. mounts a tmpfs of its own under a fresh temp dir (or falls back to a
 #    directory in /dev/shm) for the site and every output;
 # 3. generates the site (gen_site.py);
@@ -138,6 +138,7 @@ command -v nginx >/dev/null 2>&1 || pkgs="$pkgs nginx"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 command -v wget2 >/dev/null 2>&1 || pkgs="$pkgs wget2"
 command -v aria2c >/dev/null 2>&1 || pkgs="$pkgs aria2"
+command -v wrk >/dev/null 2>&1 || pkgs="$pkgs wrk"
 [ -x /usr/bin/time ] || pkgs="$pkgs time"
 command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
 have_delay_module || pkgs="$pkgs libnginx-mod-http-lua"
@@ -201,6 +202,8 @@ fi
 for t in curl wget2 aria2c; do
     command -v "$t" >/dev/null 2>&1 || say "$t not available: its rows are skipped"
 done
+command -v wrk >/dev/null 2>&1 ||
+    say "wrk not available: no ceiling for the latency scenario"
 [ -x /usr/bin/time ] ||
     say "/usr/bin/time not available: CPU and RSS come from wait4() instead"
 
