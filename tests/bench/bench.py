@@ -1186,62 +1186,87 @@ class Bench:
         return out
 
     def targets(self):
-        """The issue's targets, each with the measured ratio: a list of
-        dicts (target, measured, result, ratio)."""
+        """The targets of issue 14 ("Fast by default"), measured on the
+        rows of pagegrab's defaults (MODE:default), per mode: a list of
+        dicts (target, measured, result, value, bound, ratio_runs). A
+        ratio is the median of the per-round ratios of the two rows (see
+        round_ratios); the text gives its min-max over the rounds."""
         T = []
+        modes = ("thread", "process")
 
-        def add(target, measured, ok, value=None, bound=None):
+        def add(target, measured, ok, value=None, bound=None, runs=None):
             """VALUE: the measured ratio (or %, or MiB) compared with
-            BOUND."""
+            BOUND; RUNS: the per-round ratios it is the median of."""
             T.append(collections.OrderedDict([
                 ("target", target), ("measured", measured),
                 ("result", ("met" if ok else "NOT MET")
                  if ok is not None else "not measured"),
                 ("value", jnum(value, 3) if value is not None else None),
-                ("bound", bound)]))
+                ("bound", bound),
+                ("ratio_runs", [round(x, 4) for x in runs]
+                 if runs else None)]))
+
+        def nm(target, why):
+            add(target, why, None)
 
         def fastest(rows):
             rows = [r for r in rows if r.verified]
             return min(rows, key=lambda r: r.time) if rows else None
 
-        def nm(target, why):
-            add(target, why, None)
-
         def ran(scen):
-            return scen in self.requested
+            return scen.split("-")[0] in self.requested
 
-        # small pages
-        t = "small: fastest pagegrab mode >= 1.5x curl -Z files/s"
-        pg = fastest(self.find("small", peer=False))
-        curl = [r for r in self.find("small", tool="curl -Z") if r.verified]
-        if not ran("small"):
-            nm(t, "scenario not run")
-        elif not pg or not curl:
-            nm(t, "no verified %s" % ("pagegrab run" if not pg else
-                                      "curl -Z run"))
-        else:
-            q = pg.files_per_s / curl[0].files_per_s
-            add(t, "%s %.0f vs curl %.0f files/s = %.2fx"
-                % (pg.tool, pg.files_per_s, curl[0].files_per_s, q),
-                q >= 1.5, q, 1.5)
-        wget = [r for r in self.find("small", tool="wget2") if r.verified]
-        for mode in ("thread", "process"):
-            m = (mode, CONC["small"], 1)
-            t = "small: %s >= wget2 files/s" % pg_label(*m)
-            rows = self.find("small", pg=m)
-            if not ran("small"):
+        def pick(t, scen, m):
+            """The verified row of configuration M in SCEN, or None after
+            recording why T is not measured."""
+            base = scen.split("-")[0]
+            rows = self.find(scen, pg=m)
+            if not ran(scen):
                 nm(t, "scenario not run")
+            elif base == "latency" and not self.dport:
+                nm(t, "skipped: %s" % self.a.delay_why)
             elif not rows:
-                nm(t, "mode not in %s" % MODES_ENV["small"])
+                nm(t, "%s not in %s" % (mode_spec(m), MODES_ENV[base]))
             elif not rows[0].verified:
-                nm(t, "%s FAILED" % rows[0].tool)
-            elif not wget:
-                nm(t, "no verified wget2 run")
+                nm(t, "%s %s" % (rows[0].tool, rows[0].status))
             else:
-                q = rows[0].files_per_s / wget[0].files_per_s
-                add(t, "%.0f vs %.0f files/s = %.2fx"
-                    % (rows[0].files_per_s, wget[0].files_per_s, q),
-                    q >= 1.0, q, 1.0)
+                return rows[0]
+            return None
+
+        def ratio(t, runs, bound, text, higher=True, after=""):
+            """Record T from the per-round ratios RUNS: met when their
+            median is >= BOUND (HIGHER) or <= BOUND."""
+            if not runs:
+                nm(t, "no round with both runs good")
+                return
+            med = statistics.median(runs)
+            add(t, "%s: %s%s" % (text, fmt_spread(runs), after),
+                med >= bound if higher else med <= bound, med, bound, runs)
+
+        def peer_row(scen, tool):
+            rows = [r for r in self.find(scen, tool=tool) if r.verified]
+            return rows[0] if rows else None
+
+        # small pages: defaults vs curl -Z, files/s and CPU
+        curl = peer_row("small", "curl -Z")
+        for mode in modes:
+            t = "small: pg %s default >= 1.5x curl -Z files/s" % mode
+            r = pick(t, "small", (mode, 0, 0))
+            if r and not curl:
+                nm(t, "no verified curl -Z run")
+            elif r:
+                ratio(t, round_ratios(curl, r), 1.5,
+                      "%.0f vs %.0f files/s" % (r.files_per_s,
+                                                curl.files_per_s))
+        for mode in modes:
+            t = "small: pg %s default CPU <= 1.0x curl -Z's" % mode
+            r = pick(t, "small", (mode, 0, 0))
+            if r and not curl:
+                nm(t, "no verified curl -Z run")
+            elif r:
+                ratio(t, round_ratios(r, curl, "cpu"), 1.0,
+                      "%.2f vs %.2f CPU s" % (r.cpu, curl.cpu), False)
+        # process vs thread at equal configurations (the defaults too)
         pairs = sorted(set((r.pg[1], r.pg[2])
                            for r in self.find("small", peer=False)))
         for jobs, k in pairs:
@@ -1255,75 +1280,120 @@ class Bench:
                 nm(t, "%s FAILED" % (th[0].tool if not th[0].verified
                                      else pr[0].tool))
                 continue
-            q = pr[0].files_per_s / th[0].files_per_s
-            add(t, "process %.0f vs thread %.0f files/s = %.2fx"
-                % (pr[0].files_per_s, th[0].files_per_s, q), q >= 0.85, q,
-                0.85)
+            ratio(t, round_ratios(th[0], pr[0]), 0.85,
+                  "process %.0f vs thread %.0f files/s"
+                  % (pr[0].files_per_s, th[0].files_per_s))
 
-        # large files
-        t = "large: fastest pagegrab mode >= 1.1x best peer MiB/s"
-        pg = fastest(self.find("large", peer=False))
+        # large files: defaults vs the best peer
         peer = fastest(self.find("large", peer=True))
-        if not ran("large"):
-            nm(t, "scenario not run")
-        elif not pg or not peer:
-            nm(t, "no verified %s" % ("pagegrab run" if not pg else "peer"))
-        else:
-            q = pg.mib_per_s / peer.mib_per_s
-            add(t, "%s %.0f vs %s %.0f MiB/s = %.2fx"
-                % (pg.tool, pg.mib_per_s, peer.tool, peer.mib_per_s, q),
-                q >= 1.1, q, 1.1)
+        for mode in modes:
+            t = "large: pg %s default >= 1.1x the best peer's MiB/s" % mode
+            r = pick(t, "large", (mode, 0, 0))
+            if r and not peer:
+                nm(t, "no verified peer run")
+            elif r:
+                ratio(t, round_ratios(peer, r), 1.1,
+                      "%.0f vs %s %.0f MiB/s" % (r.mib_per_s, peer.tool,
+                                                 peer.mib_per_s))
 
-        # gallery crawl
+        # gallery crawl: defaults, and the classic 64-worker pools
         wget = fastest([r for r in self.find("gallery", peer=True)
                         if r.tool.startswith("wget2")])
-        for mode in ("thread", "process"):
-            t = "gallery: %s mode >= 1.2x faster than wget2 -r" % mode
-            pg = fastest(self.find("gallery", mode=mode))
-            if not ran("gallery"):
-                nm(t, "scenario not run")
-            elif not pg:
-                nm(t, "no verified %s-mode run" % mode)
-            elif not wget:
+        for m, bound, what in (
+                [((mode, 0, 0), 1.3, " >= 1.3x faster than") for mode in modes]
+                + [((mode, 64, 1), 1.0, " (classic pool) >= 1.0x")
+                   for mode in modes]):
+            t = "gallery: %s%s wget2 -r" % (pg_label(*m), what)
+            r = pick(t, "gallery", m)
+            if r and not wget:
                 nm(t, "no verified wget2 -r run")
-            else:
-                q = wget.time / pg.time
-                add(t, "%s %.3f s vs %s %.3f s = %.2fx"
-                    % (pg.tool, pg.time, wget.tool, wget.time, q),
-                    q >= 1.2, q, 1.2)
+            elif r:
+                ratio(t, round_ratios(wget, r), bound,
+                      "%.3f s vs %s %.3f s" % (r.time, wget.tool, wget.time))
 
-        # latency
-        t = "latency: fastest pagegrab mode >= 90% of ideal throughput"
-        pg = fastest(self.find("latency", peer=False))
-        if not ran("latency"):
-            nm(t, "scenario not run")
-        elif not self.dport:
-            nm(t, "skipped: %s" % self.a.delay_why)
-        elif not pg:
-            nm(t, "no verified pagegrab run")
-        else:
-            pct = pg.extra.get("pct_of_ideal", nan())
-            add(t, "%s %.1f%% of ideal" % (pg.tool, pct), pct >= 90.0,
-                pct, 90.0)
+        # latency: defaults vs the wrk ceiling
+        for mode in modes:
+            t = "latency: pg %s default >= 90%% of the wrk ceiling" % mode
+            if ran("latency") and self.dport and not self.wrk_rps:
+                nm(t, "no wrk ceiling: %s" % self.wrk_why)
+                continue
+            r = pick(t, "latency", (mode, 0, 0))
+            if r:
+                pct = [100.0 * r.files / x.wall / self.wrk_rps
+                       for x in r.results if x.ok and x.wall > 0]
+                med = statistics.median(pct)
+                add(t, "%.0f files/s vs wrk %.0f requests/s: %.1f%%%s"
+                    % (r.files_per_s, self.wrk_rps, med,
+                       " (%.1f-%.1f)" % (min(pct), max(pct))
+                       if len(pct) > 1 else ""),
+                    med >= 90.0, med, 90.0)
 
-        # 1M-URL list
+        # memory, the largest list: defaults' peak memory and CPU per URL
         sizes = sorted(self.memory_sizes)
         if not sizes:
-            nm("1M list: pagegrab peak memory <= 64 MiB", "scenario not run")
+            nm("memory: pg default peak memory <= 48 MiB", "scenario not run")
+            nm("memory: pg default CPU per URL <= curl -Z's",
+               "scenario not run")
         else:
             n = sizes[-1]
             scen = "memory-" + short_count(n)
-            at = "" if n >= 1000000 else " (measured at %s URLs only%s)" % (
+            at = "" if n >= 1000000 else " (at %s URLs%s)" % (
                 short_count(n), ", BENCH_QUICK" if self.a.quick else "")
-            for r in self.find(scen, peer=False):
-                t = "1M list: %s peak memory <= 64 MiB" % r.tool
+            curl = peer_row(scen, "curl -Z")
+            rows = [r for r in self.find(scen, peer=False)
+                    if is_default(r.pg)]
+            if not rows:
+                nm("memory: pg default peak memory <= 48 MiB",
+                   "no MODE:default in %s" % MODES_ENV["memory"])
+            for r in rows:
+                t = "memory-%s: %s peak memory <= 48 MiB" % (short_count(n),
+                                                            r.tool)
                 if not r.verified:
-                    nm(t, "FAILED" + at)
+                    nm(t, "%s%s" % (r.status, at))
+                else:
+                    add(t, "%.1f MiB (RSS %s, treePSS %s)%s"
+                        % (r.mem_mib, fmt(r.rss_mib, "%.1f"),
+                           fmt(r.pss_mib, "%.1f"), at),
+                        r.mem_mib <= 48.0, r.mem_mib, 48.0)
+                t = "memory-%s: %s CPU per URL <= curl -Z's" % (
+                    short_count(n), r.tool)
+                if not r.verified:
+                    nm(t, "%s%s" % (r.status, at))
+                elif not curl:
+                    nm(t, "no verified curl -Z run%s" % at)
+                else:
+                    ratio(t, round_ratios(r, curl, "cpu"), 1.0,
+                          "%.1f vs %.1f us/URL"
+                          % (r.cpu * 1e6 / n, curl.cpu * 1e6 / n), False,
+                          at)
+
+        # every scenario: the defaults vs the best explicit configuration
+        for scen, rows in self.by_scenario().items():
+            for mode in modes:
+                d = [r for r in rows if r.pg and r.pg[0] == mode and
+                     is_default(r.pg)]
+                if not d:
                     continue
-                add(t, "%.1f MiB%s" % (r.mem_mib, at),
-                    r.mem_mib <= 64.0, r.mem_mib, 64.0)
-                if at:
-                    T[-1]["result"] += " at %s" % short_count(n)
+                d = d[0]
+                t = ("%s: pg %s default within 5%% of the best explicit %s "
+                     "(time <= 1.05x)" % (scen, mode, mode))
+                ex = fastest([r for r in rows if r.pg and r.pg[0] == mode and
+                              not is_default(r.pg)])
+                if not d.verified:
+                    nm(t, "%s %s" % (d.tool, d.status))
+                elif not ex:
+                    nm(t, "no verified explicit %s configuration" % mode)
+                else:
+                    ratio(t, round_ratios(d, ex), 1.05,
+                          "%.3f s vs %s %.3f s"
+                          % (d.time, ex.tool, ex.time), False)
+
+        # a memory target at fewer URLs than 1M says so in its result
+        for x in T:
+            if x["target"].startswith("memory-") and \
+                    not x["target"].startswith("memory-1M") and \
+                    x["result"] != "not measured":
+                x["result"] += " at %s" % x["target"][7:].split(":")[0]
         return T
 
     def print_targets(self, T):
