@@ -39,19 +39,27 @@ import urllib.request
 MiB = 1 << 20
 HOST = "127.0.0.1"
 GNU_TIME = "/usr/bin/time"
+WRK_ARGS = ["-t2", "-c256", "-d3s", "--latency"]   # the latency ceiling
+WRK_TIMEOUT = 30        # seconds before wrk is killed
 SAMPLE_EVERY = 0.1      # seconds between process-tree PSS samples
 
 # pagegrab configurations per scenario, MODE:JOBS:K (--mode MODE -j JOBS
-# -K K). The peers run with the scenario's concurrency; keep JOBS x K equal
-# to it for a fair comparison (a mismatch is flagged in the output).
-# Overridden by the environment variable named in MODES_ENV.
+# -K K) or MODE:default (--mode MODE alone: pagegrab picks workers and
+# transfers per worker itself, -j auto -K auto; kept as (MODE, 0, 0)).
+# The peers run with the scenario's concurrency; keep JOBS x K equal to it
+# for a fair comparison (a mismatch is flagged in the output; defaults are
+# not). Overridden by the environment variable named in MODES_ENV.
 DEFAULT_MODES = {
-    "small": "thread:64:1 process:64:1 thread:2:32 process:2:32 "
-             "thread:4:16 process:4:16",
-    "large": "thread:16:1 process:16:1 thread:2:8 process:2:8",
-    "gallery": "thread:32:1 process:32:1 thread:4:8 process:4:8",
-    "latency": "thread:256:1 process:256:1 thread:4:64 process:4:64",
-    "memory": "thread:64:1 thread:4:16",     # run.sh passes --memory-modes
+    "small": "thread:default process:default thread:64:1 process:64:1 "
+             "thread:2:32 process:2:32 thread:4:16 process:4:16",
+    "large": "thread:default process:default thread:16:1 process:16:1 "
+             "thread:2:8 process:2:8",
+    "gallery": "thread:default process:default thread:64:1 process:64:1 "
+               "thread:4:8 process:4:8",
+    "latency": "thread:default process:default thread:256:1 process:256:1 "
+               "thread:4:64 process:4:64",
+    # run.sh passes --memory-modes
+    "memory": "thread:default thread:64:1",
 }
 MODES_ENV = {
     "small": "BENCH_PG_MODES",
@@ -442,35 +450,58 @@ def verify_multiset(out, prefix, expected_counter):
 # the scenarios
 
 def parse_modes(spec, scen, where):
-    """'thread:64:1 process:4:16' -> [(mode, jobs, k), ...]. JOBS defaults
-    to the scenario's concurrency, K to 1; a bad entry is reported and
-    skipped."""
+    """'thread:64:1 process:4:16 process:default' -> [(mode, jobs, k),
+    ...]. JOBS defaults to the scenario's concurrency, K to 1;
+    MODE:default (and 'default' alone, thread) is (MODE, 0, 0): no -j/-K.
+    A bad entry is reported and skipped."""
     out = []
     for item in spec.replace(",", " ").split():
         parts = item.split(":")
+        if parts == ["default"]:
+            parts = ["thread", "default"]
         try:
             if len(parts) > 3:
                 raise ValueError
             mode = parts[0]
+            if len(parts) == 2 and parts[1] == "default":
+                if mode not in ("thread", "process"):
+                    raise ValueError
+                out.append((mode, 0, 0))
+                continue
             jobs = int(parts[1]) if len(parts) > 1 and parts[1] else CONC[scen]
             k = int(parts[2]) if len(parts) > 2 and parts[2] else 1
             if mode not in ("thread", "process") or jobs < 1 or k < 1:
                 raise ValueError
         except ValueError:
-            print("  (ignored %r in %s: want MODE:JOBS:K with MODE thread "
-                  "or process)" % (item, where))
+            print("  (ignored %r in %s: want MODE:JOBS:K or MODE:default "
+                  "with MODE thread or process)" % (item, where))
             continue
         out.append((mode, jobs, k))
     return out
 
 
+def is_default(m):
+    """(mode, 0, 0): pagegrab's own choice of -j and -K."""
+    return m is not None and m[1] == 0
+
+
 def pg_label(mode, jobs, k):
+    if jobs == 0:
+        return "pg %s default" % mode
     return "pg %s %dx%d" % (mode, jobs, k)
 
 
+def mode_spec(m):
+    if is_default(m):
+        return "%s:default" % m[0]
+    return "%s:%d:%d" % m
+
+
 def pg_conc_args(mode, jobs, k):
+    if jobs == 0:               # the defaults: -j auto -K auto
+        return ["--mode", mode]
     args = ["--mode", mode, "-j", str(jobs)]
-    if k != 1:                  # K=1 is the default: the classic pool
+    if k != 1:                  # -j N alone is the classic pool, K=1
         args += ["-K", str(k)]
     return args
 
@@ -495,6 +526,36 @@ def isnan(x):
     return x != x
 
 
+def round_ratios(num, den, attr="wall"):
+    """Per-round ratios NUM[r].attr / DEN[r].attr of two rows of one
+    scenario, over the rounds where both runs are good. Round r ran every
+    tool once, so results[r] of two rows belong to the same round."""
+    out = []
+    for a, b in zip(num.results, den.results):
+        x, y = getattr(a, attr), getattr(b, attr)
+        if a.ok and b.ok and y > 0:
+            out.append(x / y)
+    return out
+
+
+def spread(vals):
+    """(median, min, max) of VALS, None if empty."""
+    if not vals:
+        return None
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def fmt_spread(vals, unit="x"):
+    """'1.31x (1.22-1.40)': the median of the per-round ratios and their
+    range; the range is left out with a single round."""
+    sp = spread(vals)
+    if sp is None:
+        return "-"
+    if len(vals) == 1:
+        return "%.2f%s" % (sp[0], unit)
+    return "%.2f%s (%.2f-%.2f)" % (sp[0], unit, sp[1], sp[2])
+
+
 class Row:
     def __init__(self, scenario, tool, files, nbytes, runs, conc):
         self.scenario = scenario
@@ -508,8 +569,9 @@ class Row:
         self.extra = {}
         self.peer = True
         self.pg = None
-        self.ratio = nan()            # best peer time / this time
-        self.best_peer = ""
+        self.ratio = nan()            # median over rounds of best peer
+        self.best_peer = ""           # time / this time
+        self.ratio_runs = collections.OrderedDict()   # peer -> [ratios]
 
     def ok_results(self):
         return [r for r in self.results if r.ok]
@@ -613,20 +675,24 @@ class Bench:
             self.modes[scen] = parse_modes(spec, scen, env)
             self.modes_src[scen] = src
         self.memory_sizes = []        # sizes the memory scenario ran
+        self.wrk_rps = None           # wrk's requests/s on the delaying
+        self.wrk_why = "latency scenario not run"   # server, or why not
         self.requested = set(x.strip() for x in a.scenarios.split(","))
 
     def describe_modes(self):
         print("  pagegrab  'pg MODE NxK' = pagegrab --mode MODE -j N -K K; "
-              "per scenario (peers at the concurrency C):")
+              "'pg MODE default' = --mode MODE without -j/-K (-j auto "
+              "-K auto); per scenario (peers at the concurrency C):")
         for scen in DEFAULT_MODES:
             ms = self.modes[scen]
-            odd = [m for m in ms if m[1] * m[2] != CONC[scen]]
+            odd = [m for m in ms
+                   if not is_default(m) and m[1] * m[2] != CONC[scen]]
             print("    %-8s C=%-3d %-48s (%s)%s"
                   % (scen, CONC[scen],
-                     " ".join("%s:%d:%d" % m for m in ms) or "-",
+                     " ".join(mode_spec(m) for m in ms) or "-",
                      self.modes_src[scen],
                      "  <-- N x K != C for %s" % " ".join(
-                         "%s:%d:%d" % m for m in odd) if odd else ""))
+                         mode_spec(m) for m in odd) if odd else ""))
 
     # -- lists -------------------------------------------------------------
     def write_lists(self, name, port, rels):
@@ -846,8 +912,18 @@ class Bench:
             self.batch_tools("latency", base, self.dport, conc), n, n * 4096,
             conc, self.tree_verifier(exp))
         self.missing_peers(["curl", "wget2", "aria2c"])
+        url = "http://%s:%d/%s" % (HOST, self.dport, rels[0])
+        self.wrk_rps, self.wrk_why = self.wrk_ceiling(url)
+        wrk = self.wrk_rps
+        if wrk:
+            print("  wrk ceiling: %.0f requests/s (wrk %s %s)"
+                  % (wrk, " ".join(WRK_ARGS), url))
+        else:
+            print("  wrk ceiling: not measured (%s)" % self.wrk_why)
         print("  throughput as %% of ideal (%d / (%d/%d x %.3f s) = %.0f "
-              "files/s):" % (n, n, conc, delay, ideal))
+              "files/s)%s:" % (n, n, conc, delay, ideal,
+                               " and of the wrk ceiling (%.0f requests/s)"
+                               % wrk if wrk else ""))
         for row in rows:
             pct = 100.0 * row.files_per_s / ideal
             if isnan(pct):
@@ -855,8 +931,49 @@ class Bench:
                 continue
             row.extra["pct_of_ideal"] = round(pct, 1)
             row.note = "%.1f%% of ideal" % pct
-            print("    %-22s %6.1f%%%s" % (row.tool, pct,
-                                         "" if row.verified else "  FAILED"))
+            pw = ""
+            if wrk:
+                pw_ = 100.0 * row.files_per_s / wrk
+                row.extra["pct_of_wrk"] = round(pw_, 1)
+                row.note += ", %.1f%% of wrk" % pw_
+                pw = "  %6.1f%% of wrk" % pw_
+            print("    %-22s %6.1f%% of ideal%s%s"
+                  % (row.tool, pct, pw, "" if row.verified else "  FAILED"))
+
+    def wrk_ceiling(self, url):
+        """The delaying server's ceiling as wrk measures it: (requests/s,
+        "") or (None, why). wrk runs in a group of its own and is killed
+        after WRK_TIMEOUT seconds."""
+        w = shutil.which("wrk")
+        if not w:
+            return None, "wrk not installed"
+        argv = [w] + WRK_ARGS + [url]
+        try:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=self.env,
+                                 stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        except OSError as e:
+            return None, "cannot run wrk: %s" % e
+        try:
+            out, _ = p.communicate(timeout=WRK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            kill_group(p.pid, leader=False)
+            p.communicate()
+            return None, "wrk killed after %d s" % WRK_TIMEOUT
+        except BaseException:
+            kill_group(p.pid, leader=False)
+            p.wait()
+            raise
+        text = out.decode("utf-8", "replace")
+        m = re.search(r"^Requests/sec:\s+([0-9.]+)", text, re.M)
+        if p.returncode != 0 or not m:
+            last = text.strip().splitlines()[-1:] or ["no output"]
+            return None, "wrk exit %d: %s" % (p.returncode, last[0][:100])
+        errs = re.search(r"Socket errors:.*", text)
+        if errs:
+            print("  wrk: %s" % errs.group(0).strip())
+        return float(m.group(1)), ""
 
     def memory(self):
         sizes = self.a.memory
@@ -866,20 +983,46 @@ class Bench:
             ["small/p%05d.html" % i for i in range(npages)])
         prefix = self.pg_prefix(self.port) + "/small"
         got_rows = []
+        conc = CONC["memory"]
         for n in sizes:
             path = os.path.join(self.lists, "memory-%d.txt" % n)
-            with open(path, "w") as f:
+            cpath = os.path.join(self.lists, "memory-%d.curl" % n)
+            with open(path, "w") as f, open(cpath, "w") as c:
                 w = f.write
+                wc = c.write
                 for i in range(n):
-                    w("http://%s:%d/small/p%05d.html?i=%d\n"
-                      % (HOST, self.port, i % npages, i))
+                    url = "http://%s:%d/small/p%05d.html?i=%d" % (
+                        HOST, self.port, i % npages, i)
+                    w(url + "\n")
+                    wc('url = "%s"\noutput = "small/i%07d.html"\n'
+                       % (url, i))
             want = collections.Counter()
             for i in range(npages):
                 want[page_hash["small/p%05d.html" % i]] += (
                     n // npages + (1 if i < n % npages else 0))
             tools = self.pg_tools(
-                "memory", lambda out: ["-q", "--no-robots", "-i", path,
-                                       "-o", out], prefix)
+                "memory", lambda out, path=path: ["-q", "--no-robots", "-i",
+                                                  path, "-o", out], prefix)
+            # the peers: curl -Z from a config file (run inside OUT, like
+            # the small scenario) and wget2 from the list; both write
+            # below small/ (wget2 keeps the query: small/p00001.html?i=1)
+            if self.have["curl"]:
+                tools.append(Tool(
+                    "curl -Z",
+                    lambda out, cpath=cpath: [
+                        self.have["curl"], "-q", "-sS",
+                        "--no-progress-meter", "--fail", "-Z",
+                        "--parallel-max", str(conc), "--parallel-immediate",
+                        "--create-dirs", "-K", cpath],
+                    prefix="small", cwd_out=True))
+            if self.have["wget2"]:
+                tools.append(Tool(
+                    "wget2",
+                    lambda out, path=path: [
+                        self.have["wget2"], "--no-config", "-q",
+                        "--max-threads=%d" % conc, "-nH", "-x", "-P", out,
+                        "-i", path],
+                    prefix="small"))
 
             def verify(out, tool, want=want):
                 return verify_multiset(out, tool.prefix, want)
@@ -889,13 +1032,23 @@ class Bench:
                 why = " (BENCH_QUICK: %s, not 1M)" % short_count(n)
             rows = self.scenario(
                 scen, "%d distinct URLs (?i=N) over the 4 KiB pages, one "
-                "run%s" % (n, why), tools, n, n * 4096, CONC["memory"],
+                "run%s" % (n, why), tools, n, n * 4096, conc,
                 verify, runs=1,
                 timeout=max(self.timeout, 60 + n // 2000))
+            self.missing_peers(["curl", "wget2"])
+            print("  CPU per URL (user+sys of the whole tree / %d URLs):" % n)
             for row in rows:
                 row.extra["urls"] = n
+                us = row.cpu * 1e6 / n if row.results else nan()
+                row.extra["cpu_us_per_url"] = jnum(us, 1)
+                if not isnan(us):
+                    row.note = "%.1f us CPU/URL" % us
+                print("    %-22s %s%s" % (row.tool, fmt(us, "%8.1f us"),
+                                         "" if row.verified else
+                                         "  FAILED"))
             got_rows.extend(rows)
             os.unlink(path)
+            os.unlink(cpath)
         for m in self.modes["memory"]:
             rs = sorted((r for r in got_rows if r.pg == m and r.verified),
                         key=lambda r: r.extra["urls"])
@@ -907,8 +1060,8 @@ class Bench:
                       "(%d -> %d URLs: %.1f -> %.1f MiB)"
                       % (b.tool, slope, a.extra["urls"], b.extra["urls"],
                          a.mem_mib, b.mem_mib))
-                b.note = "+%.0f B/URL vs %s" % (slope,
-                                                short_count(a.extra["urls"]))
+                b.note += "; +%.0f B/URL vs %s" % (
+                    slope, short_count(a.extra["urls"]))
 
     # -- output ------------------------------------------------------------
     HEAD = ("tool", "time s", "files/s", "MiB/s", "CPU s", "RSS MiB",
@@ -949,10 +1102,19 @@ class Bench:
         return by
 
     def compute_ratios(self):
-        """For every pagegrab row: the fastest verified peer of its scenario
-        and peer time / pagegrab time."""
+        """For every pagegrab row and every peer row of its scenario: the
+        per-round ratios peer time / pagegrab time (rounds where both runs
+        were good); the fastest verified peer (median time) is the best
+        peer, and the row's ratio is the median of its per-round ratios."""
         for scen, rows in self.by_scenario().items():
-            peers = [r for r in rows if r.peer and r.verified]
+            peers = [r for r in rows if r.peer]
+            for p in rows:
+                if p.peer:
+                    continue
+                p.ratio_runs = collections.OrderedDict(
+                    (q.tool, [round(x, 4) for x in round_ratios(q, p)])
+                    for q in peers)
+            peers = [r for r in peers if r.verified]
             if not peers:
                 continue
             best = min(peers, key=lambda r: r.time)
@@ -961,8 +1123,9 @@ class Bench:
                     continue
                 p.best_peer = best.tool
                 p.extra["best_peer_time_s"] = round(best.time, 4)
-                if p.verified:
-                    p.ratio = best.time / p.time
+                runs = p.ratio_runs.get(best.tool)
+                if p.verified and runs:
+                    p.ratio = statistics.median(runs)
 
     def ratio_cell(self, r):
         if r.peer:
@@ -971,9 +1134,12 @@ class Bench:
             return "n/a: FAILED"
         if not r.best_peer:
             return "no peer"
-        if 0.995 <= r.ratio < 1.005:
-            return "1.00x (equal)"
-        return "%.2fx %s" % (r.ratio, "faster" if r.ratio >= 1 else "slower")
+        runs = r.ratio_runs.get(r.best_peer)
+        if not runs:
+            return "-"
+        return "%s %s" % (fmt_spread(runs),
+                          "equal" if 0.995 <= r.ratio < 1.005 else
+                          "faster" if r.ratio >= 1 else "slower")
 
     def summary(self):
         self.compute_ratios()
@@ -987,7 +1153,8 @@ class Bench:
         print(self.table(head, body))
 
         print("\n== pagegrab vs the best peer (ratio = best verified peer's "
-              "time / pagegrab's time; >1 = pagegrab faster)")
+              "time / pagegrab's time per round, median (min-max) over the "
+              "rounds; >1 = pagegrab faster)")
         body = []
         for scen, rows in self.by_scenario().items():
             for p in rows:
@@ -1019,62 +1186,87 @@ class Bench:
         return out
 
     def targets(self):
-        """The issue's targets, each with the measured ratio: a list of
-        dicts (target, measured, result, ratio)."""
+        """The targets of issue 14 ("Fast by default"), measured on the
+        rows of pagegrab's defaults (MODE:default), per mode: a list of
+        dicts (target, measured, result, value, bound, ratio_runs). A
+        ratio is the median of the per-round ratios of the two rows (see
+        round_ratios); the text gives its min-max over the rounds."""
         T = []
+        modes = ("thread", "process")
 
-        def add(target, measured, ok, value=None, bound=None):
+        def add(target, measured, ok, value=None, bound=None, runs=None):
             """VALUE: the measured ratio (or %, or MiB) compared with
-            BOUND."""
+            BOUND; RUNS: the per-round ratios it is the median of."""
             T.append(collections.OrderedDict([
                 ("target", target), ("measured", measured),
                 ("result", ("met" if ok else "NOT MET")
                  if ok is not None else "not measured"),
                 ("value", jnum(value, 3) if value is not None else None),
-                ("bound", bound)]))
+                ("bound", bound),
+                ("ratio_runs", [round(x, 4) for x in runs]
+                 if runs else None)]))
+
+        def nm(target, why):
+            add(target, why, None)
 
         def fastest(rows):
             rows = [r for r in rows if r.verified]
             return min(rows, key=lambda r: r.time) if rows else None
 
-        def nm(target, why):
-            add(target, why, None)
-
         def ran(scen):
-            return scen in self.requested
+            return scen.split("-")[0] in self.requested
 
-        # small pages
-        t = "small: fastest pagegrab mode >= 1.5x curl -Z files/s"
-        pg = fastest(self.find("small", peer=False))
-        curl = [r for r in self.find("small", tool="curl -Z") if r.verified]
-        if not ran("small"):
-            nm(t, "scenario not run")
-        elif not pg or not curl:
-            nm(t, "no verified %s" % ("pagegrab run" if not pg else
-                                      "curl -Z run"))
-        else:
-            q = pg.files_per_s / curl[0].files_per_s
-            add(t, "%s %.0f vs curl %.0f files/s = %.2fx"
-                % (pg.tool, pg.files_per_s, curl[0].files_per_s, q),
-                q >= 1.5, q, 1.5)
-        wget = [r for r in self.find("small", tool="wget2") if r.verified]
-        for mode in ("thread", "process"):
-            m = (mode, CONC["small"], 1)
-            t = "small: %s >= wget2 files/s" % pg_label(*m)
-            rows = self.find("small", pg=m)
-            if not ran("small"):
+        def pick(t, scen, m):
+            """The verified row of configuration M in SCEN, or None after
+            recording why T is not measured."""
+            base = scen.split("-")[0]
+            rows = self.find(scen, pg=m)
+            if not ran(scen):
                 nm(t, "scenario not run")
+            elif base == "latency" and not self.dport:
+                nm(t, "skipped: %s" % self.a.delay_why)
             elif not rows:
-                nm(t, "mode not in %s" % MODES_ENV["small"])
+                nm(t, "%s not in %s" % (mode_spec(m), MODES_ENV[base]))
             elif not rows[0].verified:
-                nm(t, "%s FAILED" % rows[0].tool)
-            elif not wget:
-                nm(t, "no verified wget2 run")
+                nm(t, "%s %s" % (rows[0].tool, rows[0].status))
             else:
-                q = rows[0].files_per_s / wget[0].files_per_s
-                add(t, "%.0f vs %.0f files/s = %.2fx"
-                    % (rows[0].files_per_s, wget[0].files_per_s, q),
-                    q >= 1.0, q, 1.0)
+                return rows[0]
+            return None
+
+        def ratio(t, runs, bound, text, higher=True, after=""):
+            """Record T from the per-round ratios RUNS: met when their
+            median is >= BOUND (HIGHER) or <= BOUND."""
+            if not runs:
+                nm(t, "no round with both runs good")
+                return
+            med = statistics.median(runs)
+            add(t, "%s: %s%s" % (text, fmt_spread(runs), after),
+                med >= bound if higher else med <= bound, med, bound, runs)
+
+        def peer_row(scen, tool):
+            rows = [r for r in self.find(scen, tool=tool) if r.verified]
+            return rows[0] if rows else None
+
+        # small pages: defaults vs curl -Z, files/s and CPU
+        curl = peer_row("small", "curl -Z")
+        for mode in modes:
+            t = "small: pg %s default >= 1.5x curl -Z files/s" % mode
+            r = pick(t, "small", (mode, 0, 0))
+            if r and not curl:
+                nm(t, "no verified curl -Z run")
+            elif r:
+                ratio(t, round_ratios(curl, r), 1.5,
+                      "%.0f vs %.0f files/s" % (r.files_per_s,
+                                                curl.files_per_s))
+        for mode in modes:
+            t = "small: pg %s default CPU <= 1.0x curl -Z's" % mode
+            r = pick(t, "small", (mode, 0, 0))
+            if r and not curl:
+                nm(t, "no verified curl -Z run")
+            elif r:
+                ratio(t, round_ratios(r, curl, "cpu"), 1.0,
+                      "%.2f vs %.2f CPU s" % (r.cpu, curl.cpu), False)
+        # process vs thread at equal configurations (the defaults too)
         pairs = sorted(set((r.pg[1], r.pg[2])
                            for r in self.find("small", peer=False)))
         for jobs, k in pairs:
@@ -1082,81 +1274,126 @@ class Bench:
             pr = self.find("small", pg=("process", jobs, k))
             if not th or not pr:
                 continue
-            t = ("small: process within 15%% of thread at %dx%d (>= 0.85x)"
-                 % (jobs, k))
+            t = ("small: process within 15%% of thread at %s (>= 0.85x)"
+                 % ("the defaults" if jobs == 0 else "%dx%d" % (jobs, k)))
             if not th[0].verified or not pr[0].verified:
                 nm(t, "%s FAILED" % (th[0].tool if not th[0].verified
                                      else pr[0].tool))
                 continue
-            q = pr[0].files_per_s / th[0].files_per_s
-            add(t, "process %.0f vs thread %.0f files/s = %.2fx"
-                % (pr[0].files_per_s, th[0].files_per_s, q), q >= 0.85, q,
-                0.85)
+            ratio(t, round_ratios(th[0], pr[0]), 0.85,
+                  "process %.0f vs thread %.0f files/s"
+                  % (pr[0].files_per_s, th[0].files_per_s))
 
-        # large files
-        t = "large: fastest pagegrab mode >= 1.1x best peer MiB/s"
-        pg = fastest(self.find("large", peer=False))
+        # large files: defaults vs the best peer
         peer = fastest(self.find("large", peer=True))
-        if not ran("large"):
-            nm(t, "scenario not run")
-        elif not pg or not peer:
-            nm(t, "no verified %s" % ("pagegrab run" if not pg else "peer"))
-        else:
-            q = pg.mib_per_s / peer.mib_per_s
-            add(t, "%s %.0f vs %s %.0f MiB/s = %.2fx"
-                % (pg.tool, pg.mib_per_s, peer.tool, peer.mib_per_s, q),
-                q >= 1.1, q, 1.1)
+        for mode in modes:
+            t = "large: pg %s default >= 1.1x the best peer's MiB/s" % mode
+            r = pick(t, "large", (mode, 0, 0))
+            if r and not peer:
+                nm(t, "no verified peer run")
+            elif r:
+                ratio(t, round_ratios(peer, r), 1.1,
+                      "%.0f vs %s %.0f MiB/s" % (r.mib_per_s, peer.tool,
+                                                 peer.mib_per_s))
 
-        # gallery crawl
+        # gallery crawl: defaults, and the classic 64-worker pools
         wget = fastest([r for r in self.find("gallery", peer=True)
                         if r.tool.startswith("wget2")])
-        for mode in ("thread", "process"):
-            t = "gallery: %s mode >= 1.2x faster than wget2 -r" % mode
-            pg = fastest(self.find("gallery", mode=mode))
-            if not ran("gallery"):
-                nm(t, "scenario not run")
-            elif not pg:
-                nm(t, "no verified %s-mode run" % mode)
-            elif not wget:
+        for m, bound, what in (
+                [((mode, 0, 0), 1.3, " >= 1.3x faster than") for mode in modes]
+                + [((mode, 64, 1), 1.0, " (classic pool) >= 1.0x")
+                   for mode in modes]):
+            t = "gallery: %s%s wget2 -r" % (pg_label(*m), what)
+            r = pick(t, "gallery", m)
+            if r and not wget:
                 nm(t, "no verified wget2 -r run")
-            else:
-                q = wget.time / pg.time
-                add(t, "%s %.3f s vs %s %.3f s = %.2fx"
-                    % (pg.tool, pg.time, wget.tool, wget.time, q),
-                    q >= 1.2, q, 1.2)
+            elif r:
+                ratio(t, round_ratios(wget, r), bound,
+                      "%.3f s vs %s %.3f s" % (r.time, wget.tool, wget.time))
 
-        # latency
-        t = "latency: fastest pagegrab mode >= 90% of ideal throughput"
-        pg = fastest(self.find("latency", peer=False))
-        if not ran("latency"):
-            nm(t, "scenario not run")
-        elif not self.dport:
-            nm(t, "skipped: %s" % self.a.delay_why)
-        elif not pg:
-            nm(t, "no verified pagegrab run")
-        else:
-            pct = pg.extra.get("pct_of_ideal", nan())
-            add(t, "%s %.1f%% of ideal" % (pg.tool, pct), pct >= 90.0,
-                pct, 90.0)
+        # latency: defaults vs the wrk ceiling
+        for mode in modes:
+            t = "latency: pg %s default >= 90%% of the wrk ceiling" % mode
+            if ran("latency") and self.dport and not self.wrk_rps:
+                nm(t, "no wrk ceiling: %s" % self.wrk_why)
+                continue
+            r = pick(t, "latency", (mode, 0, 0))
+            if r:
+                pct = [100.0 * r.files / x.wall / self.wrk_rps
+                       for x in r.results if x.ok and x.wall > 0]
+                med = statistics.median(pct)
+                add(t, "%.0f files/s vs wrk %.0f requests/s: %.1f%%%s"
+                    % (r.files_per_s, self.wrk_rps, med,
+                       " (%.1f-%.1f)" % (min(pct), max(pct))
+                       if len(pct) > 1 else ""),
+                    med >= 90.0, med, 90.0)
 
-        # 1M-URL list
+        # memory, the largest list: defaults' peak memory and CPU per URL
         sizes = sorted(self.memory_sizes)
         if not sizes:
-            nm("1M list: pagegrab peak memory <= 64 MiB", "scenario not run")
+            nm("memory: pg default peak memory <= 48 MiB", "scenario not run")
+            nm("memory: pg default CPU per URL <= curl -Z's",
+               "scenario not run")
         else:
             n = sizes[-1]
             scen = "memory-" + short_count(n)
-            at = "" if n >= 1000000 else " (measured at %s URLs only%s)" % (
+            at = "" if n >= 1000000 else " (at %s URLs%s)" % (
                 short_count(n), ", BENCH_QUICK" if self.a.quick else "")
-            for r in self.find(scen, peer=False):
-                t = "1M list: %s peak memory <= 64 MiB" % r.tool
+            curl = peer_row(scen, "curl -Z")
+            rows = [r for r in self.find(scen, peer=False)
+                    if is_default(r.pg)]
+            if not rows:
+                nm("memory: pg default peak memory <= 48 MiB",
+                   "no MODE:default in %s" % MODES_ENV["memory"])
+            for r in rows:
+                t = "memory-%s: %s peak memory <= 48 MiB" % (short_count(n),
+                                                            r.tool)
                 if not r.verified:
-                    nm(t, "FAILED" + at)
+                    nm(t, "%s%s" % (r.status, at))
+                else:
+                    add(t, "%.1f MiB (RSS %s, treePSS %s)%s"
+                        % (r.mem_mib, fmt(r.rss_mib, "%.1f"),
+                           fmt(r.pss_mib, "%.1f"), at),
+                        r.mem_mib <= 48.0, r.mem_mib, 48.0)
+                t = "memory-%s: %s CPU per URL <= curl -Z's" % (
+                    short_count(n), r.tool)
+                if not r.verified:
+                    nm(t, "%s%s" % (r.status, at))
+                elif not curl:
+                    nm(t, "no verified curl -Z run%s" % at)
+                else:
+                    ratio(t, round_ratios(r, curl, "cpu"), 1.0,
+                          "%.1f vs %.1f us/URL"
+                          % (r.cpu * 1e6 / n, curl.cpu * 1e6 / n), False,
+                          at)
+
+        # every scenario: the defaults vs the best explicit configuration
+        for scen, rows in self.by_scenario().items():
+            for mode in modes:
+                d = [r for r in rows if r.pg and r.pg[0] == mode and
+                     is_default(r.pg)]
+                if not d:
                     continue
-                add(t, "%.1f MiB%s" % (r.mem_mib, at),
-                    r.mem_mib <= 64.0, r.mem_mib, 64.0)
-                if at:
-                    T[-1]["result"] += " at %s" % short_count(n)
+                d = d[0]
+                t = ("%s: pg %s default within 5%% of the best explicit %s "
+                     "(time <= 1.05x)" % (scen, mode, mode))
+                ex = fastest([r for r in rows if r.pg and r.pg[0] == mode and
+                              not is_default(r.pg)])
+                if not d.verified:
+                    nm(t, "%s %s" % (d.tool, d.status))
+                elif not ex:
+                    nm(t, "no verified explicit %s configuration" % mode)
+                else:
+                    ratio(t, round_ratios(d, ex), 1.05,
+                          "%.3f s vs %s %.3f s"
+                          % (d.time, ex.tool, ex.time), False)
+
+        # a memory target at fewer URLs than 1M says so in its result
+        for x in T:
+            if x["target"].startswith("memory-") and \
+                    not x["target"].startswith("memory-1M") and \
+                    x["result"] != "not measured":
+                x["result"] += " at %s" % x["target"][7:].split(":")[0]
         return T
 
     def print_targets(self, T):
@@ -1176,7 +1413,9 @@ class Bench:
         d["scenario"] = r.scenario
         d["tool"] = r.tool
         d["pagegrab"] = None if r.pg is None else {
-            "mode": r.pg[0], "jobs": r.pg[1], "per_worker": r.pg[2]}
+            "mode": r.pg[0],
+            "jobs": "auto" if is_default(r.pg) else r.pg[1],
+            "per_worker": "auto" if is_default(r.pg) else r.pg[2]}
         d["concurrency"] = r.conc
         d["runs"] = len(r.results)
         d["files"] = r.files
@@ -1193,8 +1432,15 @@ class Bench:
         d["timed_out"] = [x.timed_out for x in r.results]
         d["run_times_s"] = [round(x.wall, 4) for x in r.results]
         d["pct_of_ideal"] = r.extra.get("pct_of_ideal")
+        d["pct_of_wrk"] = r.extra.get("pct_of_wrk")
+        d["cpu_us_per_url"] = r.extra.get("cpu_us_per_url")
         d["best_peer"] = r.best_peer or None
         d["ratio_to_best_peer"] = jnum(r.ratio, 3)
+        sp = spread(r.ratio_runs.get(r.best_peer) or [])
+        d["ratio_to_best_peer_min"] = jnum(sp[1], 3) if sp else None
+        d["ratio_to_best_peer_max"] = jnum(sp[2], 3) if sp else None
+        # pagegrab rows: {peer: [peer time / this time, per round]}
+        d["ratio_runs"] = r.ratio_runs if not r.peer else None
         d["note"] = r.note
         return d
 
@@ -1204,8 +1450,9 @@ class Bench:
         cols = ["scenario", "tool", "concurrency", "runs", "files", "bytes",
                 "time_s", "files_per_s", "mib_per_s", "cpu_s",
                 "peak_rss_mib", "tree_pss_mib", "verified", "status",
-                "exit_codes", "pct_of_ideal", "best_peer",
-                "ratio_to_best_peer", "run_times_s", "note"]
+                "exit_codes", "pct_of_ideal", "pct_of_wrk", "cpu_us_per_url", "best_peer",
+                "ratio_to_best_peer", "ratio_to_best_peer_min",
+                "ratio_to_best_peer_max", "run_times_s", "note"]
         path = os.path.join(res, "results.csv")
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
@@ -1258,12 +1505,12 @@ class Tee:
             f.flush()
 
 
-def first_line(argv):
+def first_line(argv, any_rc=False):
     try:
         r = subprocess.run(argv, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=10)
         out = r.stdout.decode("utf-8", "replace").strip().splitlines()
-        return out[0] if out and r.returncode == 0 else "?"
+        return out[0] if out and (r.returncode == 0 or any_rc) else "?"
     except (OSError, subprocess.SubprocessError):
         return "not available"
 
@@ -1313,9 +1560,13 @@ def header(a, b):
     for name, argv in (("curl", ["curl", "--version"]),
                        ("wget2", ["wget2", "--version"]),
                        ("aria2c", ["aria2c", "--version"]),
-                       ("nginx", ["nginx", "-v"])):
-        v = (first_line(argv) if shutil.which(argv[0])
-             else "not installed (rows skipped)")
+                       ("nginx", ["nginx", "-v"]),
+                       ("wrk", ["wrk", "-v"])):
+        # wrk -v prints its version and the usage, and exits 1
+        v = (first_line(argv, name == "wrk") if shutil.which(argv[0])
+             else "not installed (%s)" % ("no latency ceiling"
+                                          if name == "wrk"
+                                          else "rows skipped"))
         meta["peers"][name] = v
         print("  %-9s %s" % (name, v))
     print("  server    nginx on 127.0.0.1:%d, 2 workers, sendfile, "
@@ -1357,7 +1608,7 @@ def header(a, b):
                             "  <-- something else is running: figures "
                             "will be noisy"))
     b.describe_modes()
-    meta["modes"] = {s: ["%s:%d:%d" % m for m in b.modes[s]]
+    meta["modes"] = {s: [mode_spec(m) for m in b.modes[s]]
                      for s in DEFAULT_MODES}
     meta["concurrency"] = CONC
     return meta
@@ -1429,6 +1680,10 @@ def main():
               % (b.logdir, ", ".join("%s/%s [%s]" % (r.scenario, r.tool,
                                                       r.status)
                                      for r in bad)))
+    meta["wrk_ceiling_rps"] = jnum(b.wrk_rps, 1) if b.wrk_rps else None
+    meta["wrk_args"] = WRK_ARGS
+    if not b.wrk_rps:
+        meta["wrk_why"] = b.wrk_why
     b.write_files(meta, T)
     sys.stdout.flush()
     return 0

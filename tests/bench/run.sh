@@ -4,17 +4,17 @@
 #
 #   sh tests/bench/run.sh                default: 3 runs per tool, the
 #                                        1,000,000-URL list in thread mode
-#                                        (K=1 and K=16)
+#                                        (pagegrab's defaults and 64x1)
 #   BENCH_QUICK=1 sh tests/bench/run.sh  1 run per tool, a 100,000-URL list
 #   BENCH_FULL=1 sh tests/bench/run.sh   5 runs per tool, 200,000 and
-#                                        1,000,000 URLs in every mode
-# pagegrab's configurations: BENCH_PG_MODES="thread:64:1 process:4:16 ..."
-# (MODE:JOBS:K) and the _LARGE/_GALLERY/_LATENCY/_MEMORY variants; see
+#                                        1,000,000 URLs, process defaults too
+# pagegrab's configurations: BENCH_PG_MODES="thread:default process:4:16 ..."
+# (MODE:JOBS:K or MODE:default) and the _LARGE/_GALLERY/_LATENCY/_MEMORY variants; see
 # the README for every variable.
 #
-# 1. installs what is missing with apt-get (nginx, curl, wget2, aria2, time,
-#    python3, an nginx module that can sleep); a peer tool that cannot be
-#    installed is skipped;
+# 1. installs what is missing with apt-get (nginx, curl, wget2, aria2, wrk,
+#    time, python3, an nginx module that can sleep); a peer tool that cannot
+#    be installed is skipped (without wrk: no latency ceiling);
 # 2. mounts a tmpfs of its own under a fresh temp dir (or falls back to a
 #    directory in /dev/shm) for the site and every output;
 # 3. generates the site (gen_site.py);
@@ -43,15 +43,15 @@ full=${BENCH_FULL:-0}
 if [ -n "$quick" ]; then
     runs=1
     memory=100000
-    memory_modes="thread:64:1 thread:4:16"
+    memory_modes="thread:default thread:64:1"
 elif [ -n "$full" ]; then
     runs=5
     memory=200000,1000000
-    memory_modes="thread:64:1 process:64:1 thread:4:16 process:4:16"
+    memory_modes="thread:default process:default thread:64:1"
 else
     runs=3
     memory=1000000                      # about a minute per mode
-    memory_modes="thread:64:1 thread:4:16"
+    memory_modes="thread:default thread:64:1"
 fi
 runs=${BENCH_RUNS:-$runs}
 memory=${BENCH_MEMORY_URLS:-$memory}
@@ -138,6 +138,7 @@ command -v nginx >/dev/null 2>&1 || pkgs="$pkgs nginx"
 command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
 command -v wget2 >/dev/null 2>&1 || pkgs="$pkgs wget2"
 command -v aria2c >/dev/null 2>&1 || pkgs="$pkgs aria2"
+command -v wrk >/dev/null 2>&1 || pkgs="$pkgs wrk"
 [ -x /usr/bin/time ] || pkgs="$pkgs time"
 command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
 have_delay_module || pkgs="$pkgs libnginx-mod-http-lua"
@@ -201,6 +202,8 @@ fi
 for t in curl wget2 aria2c; do
     command -v "$t" >/dev/null 2>&1 || say "$t not available: its rows are skipped"
 done
+command -v wrk >/dev/null 2>&1 ||
+    say "wrk not available: no ceiling for the latency scenario"
 [ -x /usr/bin/time ] ||
     say "/usr/bin/time not available: CPU and RSS come from wait4() instead"
 
