@@ -46,6 +46,9 @@
 #include "pool.h"
 #include "worker.h"
 
+/* A worker's process name (at most 15 bytes: the kernel's limit). */
+#define PG_WORKER_COMM "pagegrab-worker"
+
 struct proc_worker {
     pid_t pid;               /* 0 when not running */
     int fd;                  /* parent end of the socketpair, or -1 */
@@ -126,6 +129,11 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
          * died before this line, the worker is already an orphan. */
 #ifdef PR_SET_PDEATHSIG
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+#ifdef PR_SET_NAME
+        /* `ps -C pagegrab-worker`, top and pkill tell workers from the
+         * parent (and from whatever else the parent runs). */
+        prctl(PR_SET_NAME, PG_WORKER_COMM);
 #endif
         if (getppid() != parent)
             _exit(0);

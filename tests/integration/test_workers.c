@@ -153,6 +153,10 @@ static void test_orphan_workers(struct pg_test *t)
     nkids = pg_proc_children(p.pid, kids, MAX_WORKERS);
     PG_CHECK(t, nkids >= 2 && nkids <= MAX_WORKERS, "%zu worker processes "
              "found, expected 2", nkids);
+    for (size_t i = 0; i < nkids; i++)
+        PG_CHECK(t, pg_child_is_worker(&kids[i]), "child %ld of pagegrab "
+                 "is named '%s', not '" PG_TEST_WORKER_COMM "'",
+                 (long)kids[i].pid, kids[i].comm);
 
     kill(p.pid, SIGKILL);
     t_kill = pg_fault_now();

@@ -175,7 +175,8 @@ int pg_proc_wait(struct pg_test *t, struct pg_proc *p, unsigned timeout_s,
 }
 
 /* Parse "/proc/<pid>/stat": state and parent. 0 on success. */
-static int read_stat(const char *pid, char *state, pid_t *ppid)
+static int read_stat(const char *pid, char *state, pid_t *ppid,
+                     char comm[16])
 {
     char path[64];
     char buf[1024];
@@ -199,6 +200,16 @@ static int read_stat(const char *pid, char *state, pid_t *ppid)
     p = strrchr(buf, ')');
     if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
         return -1;
+    if (comm) {
+        const char *open_paren = strchr(buf, '(');
+        size_t len = open_paren && open_paren < p ?
+                     (size_t)(p - open_paren - 1) : 0;
+
+        if (len > 15)
+            len = 15;
+        memcpy(comm, open_paren ? open_paren + 1 : "", len);
+        comm[len] = '\0';
+    }
     *state = p[2];
     errno = 0;
     v = strtol(p + 4, &end, 10);
@@ -218,6 +229,7 @@ size_t pg_proc_children(pid_t parent, struct pg_child *out, size_t max)
         return 0;
     while ((e = readdir(d)) != NULL) {
         char state;
+        char comm[16];
         pid_t ppid;
         char *end;
         long v;
@@ -228,16 +240,23 @@ size_t pg_proc_children(pid_t parent, struct pg_child *out, size_t max)
         v = strtol(e->d_name, &end, 10);
         if (errno || *end)
             continue;
-        if (read_stat(e->d_name, &state, &ppid) != 0 || ppid != parent)
+        if (read_stat(e->d_name, &state, &ppid, comm) != 0 ||
+            ppid != parent)
             continue;
         if (out && k < max) {
             out[k].pid = (pid_t)v;
             out[k].state = state;
+            memcpy(out[k].comm, comm, sizeof(comm));
         }
         k++;
     }
     closedir(d);
     return k;
+}
+
+int pg_child_is_worker(const struct pg_child *c)
+{
+    return !strcmp(c->comm, PG_TEST_WORKER_COMM);
 }
 
 /* The inode of the TCP socket whose local port is port (any 127.x). */

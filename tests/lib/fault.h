@@ -61,7 +61,14 @@ int pg_proc_done(struct pg_proc *p);
 struct pg_child {
     pid_t pid;
     char state;              /* 'R', 'S', 'Z', ... */
+    char comm[16];           /* its name: "pagegrab-worker" for a worker */
 };
+
+/* The name pagegrab's worker processes give themselves. */
+#define PG_TEST_WORKER_COMM "pagegrab-worker"
+/* Whether c is a worker process, not some other child (a sanitizer's
+ * helper, say). */
+int pg_child_is_worker(const struct pg_child *c);
 
 /* The children of parent (from /proc/<pid>/stat), at most max; returns
  * how many exist. */
