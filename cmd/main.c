@@ -64,6 +64,27 @@ void pg_cli_raise_fd_limit(unsigned jobs)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/*
+ * -j/-K given beyond what the descriptor limit allows: say so now rather
+ * than let transfers fail one by one with "Too many open files".
+ */
+void pg_cli_check_fd_limit(const struct pg_options *o)
+{
+    struct rlimit rl;
+    unsigned long per_process = o->mode == PG_MODE_PROCESS ?
+        o->per_worker : (unsigned long)o->workers * o->per_worker;
+    unsigned long need = per_process * 3 + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= need)
+        return;
+    pg_cli_error("warning: %u workers x %u transfers need about %lu open "
+                 "files%s, but the limit is %lu (ulimit -n): transfers "
+                 "may fail with 'Too many open files'", o->workers,
+                 o->per_worker, need, o->mode == PG_MODE_PROCESS ?
+                 " in each worker process" : "", (unsigned long)rl.rlim_cur);
+}
+
 /* Make sure fds 0-2 are open, so no file we open lands on them. */
 static void sanitize_std_fds(void)
 {
@@ -129,8 +150,11 @@ int main(int argc, char **argv)
                r < 0 ? PG_EXIT_USAGE : PG_EXIT_OK;
     }
 
+    /* Descriptors first: a default K is cut to the limit it finds. */
+    pg_cli_raise_fd_limit(PG_CLI_DEFAULT_TRANSFERS);
     pg_options_tune(&cli.o);    /* the progress line shows the counts */
     pg_cli_raise_fd_limit(cli.o.workers * cli.o.per_worker);
+    pg_cli_check_fd_limit(&cli.o);
     job = pg_job_new(&cli.o);
     if (!job) {
         pg_cli_error("out of memory");

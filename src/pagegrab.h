@@ -505,7 +505,8 @@ PG_API void pg_options_init(struct pg_options *o);
  * on its copy; call it to learn the values a job will use).  Both 0:
  * workers = the CPUs this process may run on (sched_getaffinity), twice
  * that when pages are parsed (images, xpaths or follow), at most 32;
- * per_worker = 128 / workers (about 128 transfers at once in all).
+ * per_worker = 256 / workers (about 256 transfers at once in all; 128 /
+ * workers when pages are parsed).
  * workers given alone: per_worker = 1 (that many blocking workers).
  * per_worker given alone: workers as above.  Values already set are
  * kept.

@@ -9,9 +9,24 @@
 /* The CPUs this process may run on (its affinity mask), at least 1. */
 unsigned pg__cpu_count(void);
 
-/* Fill in *workers and *per_worker where they are 0, for a machine of
- * CPUS CPUs and a job that parses pages (PARSES) or not. */
-void pg__tune(unsigned cpus, int parses, unsigned *workers,
-              unsigned *per_worker);
+/* The descriptors one transfer may hold at once: its socket, its spool
+ * file and the resolver's pair while it resolves. */
+#define PG_TUNE_FDS_PER_TRANSFER 3u
+/* Descriptors kept for everything else (manifest, directory cache,
+ * logs, the workers' sockets, libcurl's own). */
+#define PG_TUNE_FDS_RESERVE 64u
+
+/* The soft RLIMIT_NOFILE, or 0 if unlimited or unknown. */
+unsigned long pg__fd_limit(void);
+
+/*
+ * Fill in *workers and *per_worker where they are 0, for a machine of
+ * CPUS CPUs and a job that parses pages (PARSES) or not.  A per_worker
+ * chosen here is lowered (to 1 at least) so that the transfers of one
+ * process fit FDS descriptors (0: no limit): all of them in thread mode
+ * (THREADS), one worker's in process mode.
+ */
+void pg__tune(unsigned cpus, int parses, unsigned long fds, int threads,
+              unsigned *workers, unsigned *per_worker);
 
 #endif

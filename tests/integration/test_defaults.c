@@ -4,7 +4,7 @@
  *
  * counts: the test pins itself (and so pagegrab, which inherits the
  * mask) to one CPU, then runs a batch of DELAYED_N slow URLs:
- *  - with no -j/-K: 1 worker x 128 transfers (the summary line says so),
+ *  - with no -j/-K: 1 worker x 256 transfers (the summary line says so),
  *    and the server sees every URL in flight at once;
  *  - with --images (pages are parsed): 2 workers x 64 transfers;
  *  - -j 3 alone: 3 blocking workers, at most 3 requests at once;
@@ -17,8 +17,10 @@
 #include "fault.h"
 #include "testlib.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,12 +118,12 @@ static void test_counts(struct pg_test *t)
     free(buf);
 
     run_once(t, srv, list, none, &s);
-    expect(t, &s, "no -j/-K on 1 CPU", "1 worker x 128 transfers");
+    expect(t, &s, "no -j/-K on 1 CPU", "1 worker x 256 transfers");
     PG_CHECK_INT(t, s.peak, DELAYED_N, "requests at once with the defaults");
     free(s.summary);
 
     run_once(t, srv, list, autos, &s);
-    expect(t, &s, "-j auto -K auto", "1 worker x 128 transfers");
+    expect(t, &s, "-j auto -K auto", "1 worker x 256 transfers");
     free(s.summary);
 
     run_once(t, srv, list, images, &s);
@@ -145,8 +147,92 @@ static void test_counts(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+/*
+ * fd_limit: with a descriptor limit of 256 (soft and hard, so pagegrab
+ * cannot raise it) the default transfers shrink to what fits, (256 -
+ * 64) / 3 = 64 on one CPU, and FD_N slow URLs all succeed (with the
+ * default 256 at once, some failed with "Too many open files").  A
+ * -K that cannot fit gets a warning at the start.
+ */
+#define FD_N 200
+static void test_fd_limit(struct pg_test *t)
+{
+    static const char BODY[] = "slow\n";
+    struct pg_test_route routes[] = {
+        { .path = "/f/", .flags = PG_ROUTE_PREFIX, .body = BODY,
+          .body_len = sizeof(BODY) - 1, .content_type = "text/plain",
+          .delay_ms = 300 },
+    };
+    const char *none[] = { END };
+    struct pg_test_server *srv;
+    struct rlimit rl = { 256, 256 };
+    cpu_set_t one, old;
+    struct seen s;
+    struct pg_run r;
+    struct pg_args a = {0};
+    char *list, *list1, *out, *buf, *url;
+    size_t len = 0;
+    char want[64];
+
+    if (sched_getaffinity(0, sizeof(old), &old) != 0 ||
+        !CPU_ISSET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &old))
+        pg_test_skip(t, "cannot read this process's CPU affinity");
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+    PG_CHECK(t, sched_setaffinity(0, sizeof(one), &one) == 0,
+             "cannot pin the test to one CPU");
+    /* This test's own process (the runner forks one per case). */
+    PG_CHECK(t, setrlimit(RLIMIT_NOFILE, &rl) == 0,
+             "cannot set RLIMIT_NOFILE to 256: %s", strerror(errno));
+
+    srv = pg_test_server_must_start(t, routes, 1);
+    list = pg_path(t, "urls.txt");
+    list1 = pg_path(t, "one.txt");
+    buf = malloc(FD_N * 128);
+    PG_CHECK(t, buf != NULL, "out of memory");
+    for (int i = 0; i < FD_N; i++) {
+        char path[32];
+
+        snprintf(path, sizeof(path), "/f/%03d.txt", i);
+        url = pg_test_server_url(srv, path);
+        len += (size_t)snprintf(buf + len, 128, "%s\n", url);
+        free(url);
+    }
+    pg_write_file(t, list, buf, len);
+    pg_write_file(t, list1, buf, strchr(buf, '\n') + 1 - buf);
+    free(buf);
+
+    run_once(t, srv, list, none, &s);
+    snprintf(want, sizeof(want), "%d URLs: %d ok, 0 failed", FD_N, FD_N);
+    expect(t, &s, "defaults under 256 descriptors", want);
+    expect(t, &s, "defaults under 256 descriptors",
+           "1 worker x 64 transfers");
+    PG_CHECK(t, s.peak >= 32 && s.peak <= 64, "%u requests at once, "
+             "expected 32..64", s.peak);
+    free(s.summary);
+
+    /* -K 200 given: kept, with a warning naming the limit. */
+    out = pg_path(t, "out1");
+    pg_args_push(&a, "--mode", t->mode, "--no-robots", "-j", "1", "-K",
+                 "200", "-i", list1, "-o", out, END);
+    pg_run(t, &r, NULL, 60, a.v);
+    PG_CHECK_INT(t, r.code, 0, "exit status of -j 1 -K 200 on one URL");
+    PG_CHECK(t, strstr(r.err, "warning: 1 workers x 200 transfers need "
+                       "about 664 open files") &&
+             strstr(r.err, "the limit is 256 (ulimit -n)"),
+             "no warning about the descriptor limit: '%s'", r.err);
+    pg_run_release(&r);
+    free(out);
+
+    sched_setaffinity(0, sizeof(old), &old);
+    free(list);
+    free(list1);
+    pg_test_server_stop(srv);
+}
+
 static const struct pg_test_case cases[] = {
     { "counts", test_counts, PG_TEST_PER_MODE, 120 },
+    { "fd_limit", test_fd_limit, PG_TEST_PER_MODE, 120 },
 };
 
 int main(int argc, char **argv)

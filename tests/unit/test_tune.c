@@ -13,28 +13,38 @@
 #include "pagegrab.h"
 #include "tune.h"
 
+static void tune_fds(unsigned cpus, int parses, unsigned long fds,
+                     int threads, unsigned w, unsigned k, unsigned want_w,
+                     unsigned want_k)
+{
+    pg__tune(cpus, parses, fds, threads, &w, &k);
+    assert_int_equal(w, want_w);
+    assert_int_equal(k, want_k);
+}
+
 static void tune(unsigned cpus, int parses, unsigned w, unsigned k,
                  unsigned want_w, unsigned want_k)
 {
-    pg__tune(cpus, parses, &w, &k);
+    pg__tune(cpus, parses, 0, 1, &w, &k);
     assert_int_equal(w, want_w);
     assert_int_equal(k, want_k);
 }
 
 /* Neither given: a worker per CPU (two when pages are parsed, at most
- * 32), about 128 transfers in all. */
+ * 32), about 256 transfers in all (128 when pages are parsed). */
 static void test_both_unset(void **state)
 {
     (void)state;
-    tune(1, 0, 0, 0, 1, 128);
-    tune(2, 0, 0, 0, 2, 64);
+    tune(1, 0, 0, 0, 1, 256);
+    tune(1, 1, 0, 0, 2, 64);
+    tune(2, 0, 0, 0, 2, 128);
     tune(2, 1, 0, 0, 4, 32);
-    tune(8, 0, 0, 0, 8, 16);
+    tune(8, 0, 0, 0, 8, 32);
     tune(8, 1, 0, 0, 16, 8);
-    tune(3, 0, 0, 0, 3, 42);
-    tune(64, 0, 0, 0, 32, 4);
+    tune(3, 0, 0, 0, 3, 85);
+    tune(64, 0, 0, 0, 32, 8);
     tune(64, 1, 0, 0, 32, 4);
-    tune(0, 0, 0, 0, 1, 128);       /* no CPU count: one */
+    tune(0, 0, 0, 0, 1, 256);       /* no CPU count: one */
 }
 
 /* -j alone keeps its meaning: that many blocking workers.  -K alone
@@ -49,6 +59,23 @@ static void test_one_given(void **state)
     tune(2, 0, 5, 7, 5, 7);
 }
 
+/* A chosen K fits the descriptors: (fds - 64) / 3 transfers in one
+ * process (all workers' in thread mode, one worker's in process mode);
+ * a given -K is kept. */
+static void test_fd_limit(void **state)
+{
+    (void)state;
+    tune_fds(2, 0, 1024, 1, 0, 0, 2, 128);     /* 320 fit: untouched */
+    tune_fds(2, 0, 256, 1, 0, 0, 2, 32);       /* 64 fit, over 2 */
+    tune_fds(2, 0, 256, 0, 0, 0, 2, 64);       /* 64 in each process */
+    tune_fds(2, 1, 256, 1, 0, 0, 4, 16);
+    tune_fds(1, 0, 100, 1, 0, 0, 1, 12);
+    tune_fds(4, 0, 40, 1, 0, 0, 4, 1);         /* never below 1 */
+    tune_fds(2, 0, 256, 1, 0, 200, 2, 200);    /* -K given: kept */
+    tune_fds(2, 0, 256, 1, 3, 0, 3, 1);        /* -j alone: 1 */
+    tune_fds(2, 0, 0, 1, 0, 0, 2, 128);        /* no limit */
+}
+
 static void test_options(void **state)
 {
     struct pg_options o;
@@ -60,7 +87,14 @@ static void test_options(void **state)
     assert_int_equal(o.per_worker, 0);
     pg_options_tune(&o);
     assert_true(o.workers >= 1 && o.workers <= 32);
-    assert_int_equal(o.per_worker, 128 / o.workers);
+    {
+        unsigned w = 0, k = 0;
+
+        pg__tune(pg__cpu_count(), 0, pg__fd_limit(), 1, &w, &k);
+        assert_int_equal(o.workers, w);
+        assert_int_equal(o.per_worker, k);
+        assert_true(o.per_worker <= 256 / o.workers);
+    }
 
     pg_options_init(&o);
     o.xpaths = xp;
@@ -82,6 +116,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_unset),
         cmocka_unit_test(test_one_given),
+        cmocka_unit_test(test_fd_limit),
         cmocka_unit_test(test_options),
     };
 
