@@ -506,7 +506,9 @@ PG_API void pg_options_init(struct pg_options *o);
  * workers = the CPUs this process may run on (sched_getaffinity), twice
  * that when pages are parsed (images, xpaths or follow), at most 32;
  * per_worker = 256 / workers (about 256 transfers at once in all; 128 /
- * workers when pages are parsed).
+ * workers when pages are parsed), cut so that one process's transfers
+ * fit the soft RLIMIT_NOFILE at 3 descriptors each plus 64 (raise it
+ * first to get more; the library never changes it).
  * workers given alone: per_worker = 1 (that many blocking workers).
  * per_worker given alone: workers as above.  Values already set are
  * kept.
