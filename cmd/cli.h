@@ -151,9 +151,6 @@ void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st);
  * workers have descriptors enough (main.c).
  */
 void pg_cli_raise_fd_limit(unsigned jobs);
-/* The most transfers the defaults run at once (src/tune.c): what the
- * limit is raised for before they are chosen. */
-#define PG_CLI_DEFAULT_TRANSFERS 256u
 /* Warn when o's workers and transfers need more descriptors than the
  * limit allows (main.c). */
 void pg_cli_check_fd_limit(const struct pg_options *o);

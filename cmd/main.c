@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../src/tune.h" /* PG_TUNE_TRANSFERS, PG_TUNE_FDS_* */
 
 /* The running job, for the signal handler. */
 static struct pg_job *volatile running;
@@ -73,7 +74,8 @@ void pg_cli_check_fd_limit(const struct pg_options *o)
     struct rlimit rl;
     unsigned long per_process = o->mode == PG_MODE_PROCESS ?
         o->per_worker : (unsigned long)o->workers * o->per_worker;
-    unsigned long need = per_process * 3 + 64;
+    unsigned long need = per_process * PG_TUNE_FDS_PER_TRANSFER +
+                         PG_TUNE_FDS_RESERVE;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
         rl.rlim_cur >= need)
@@ -151,7 +153,7 @@ int main(int argc, char **argv)
     }
 
     /* Descriptors first: a default K is cut to the limit it finds. */
-    pg_cli_raise_fd_limit(PG_CLI_DEFAULT_TRANSFERS);
+    pg_cli_raise_fd_limit(PG_TUNE_TRANSFERS);
     pg_options_tune(&cli.o);    /* the progress line shows the counts */
     pg_cli_raise_fd_limit(cli.o.workers * cli.o.per_worker);
     pg_cli_check_fd_limit(&cli.o);

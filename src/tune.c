@@ -35,10 +35,6 @@
 #include "pagegrab.h"
 #include "tune.h"
 
-/* The transfers a job runs at once by default, in all: a batch, and a
- * job that parses pages (a crawl, --images, --xpath). */
-#define PG_TUNE_TRANSFERS 256u
-#define PG_TUNE_TRANSFERS_PARSE 128u
 /* The most workers the rule picks (more only with -j). */
 #define PG_TUNE_MAX_WORKERS 32u
 

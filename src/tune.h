@@ -9,6 +9,11 @@
 /* The CPUs this process may run on (its affinity mask), at least 1. */
 unsigned pg__cpu_count(void);
 
+/* The transfers a job runs at once by default, in all: a batch, and a
+ * job that parses pages (a crawl, --images, --xpath). */
+#define PG_TUNE_TRANSFERS 256u
+#define PG_TUNE_TRANSFERS_PARSE 128u
+
 /* The descriptors one transfer may hold at once: its socket, its spool
  * file and the resolver's pair while it resolves. */
 #define PG_TUNE_FDS_PER_TRANSFER 3u

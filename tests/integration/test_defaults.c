@@ -75,6 +75,41 @@ static void expect(struct pg_test *t, const struct seen *s, const char *what,
              "%s: summary '%s' does not say '%s'", what, s->summary, counts);
 }
 
+/* Pin this test (and so the pagegrab it starts) to the CPU it runs on;
+ * *old gets the mask to restore. */
+static void pin_one_cpu(struct pg_test *t, cpu_set_t *old)
+{
+    cpu_set_t one;
+    int cpu = sched_getcpu() < 0 ? 0 : sched_getcpu();
+
+    if (sched_getaffinity(0, sizeof(*old), old) != 0 || !CPU_ISSET(cpu, old))
+        pg_test_skip(t, "cannot read this process's CPU affinity");
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    PG_CHECK(t, sched_setaffinity(0, sizeof(one), &one) == 0,
+             "cannot pin the test to one CPU");
+}
+
+/* Write the URLs of srv's paths fmt % 0 .. n-1 to list, one a line. */
+static void write_urls(struct pg_test *t, struct pg_test_server *srv,
+                       const char *list, const char *fmt, int n)
+{
+    char *buf = malloc((size_t)n * 128);
+    size_t len = 0;
+
+    PG_CHECK(t, buf != NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        char path[32], *url;
+
+        snprintf(path, sizeof(path), fmt, i);
+        url = pg_test_server_url(srv, path);
+        len += (size_t)snprintf(buf + len, 128, "%s\n", url);
+        free(url);
+    }
+    pg_write_file(t, list, buf, len);
+    free(buf);
+}
+
 static void test_counts(struct pg_test *t)
 {
     static const char BODY[] = "<html><body>slow</body></html>\n";
@@ -89,33 +124,15 @@ static void test_counts(struct pg_test *t)
     const char *k4[] = { "-K", "4", END };
     const char *autos[] = { "-j", "auto", "-K", "auto", END };
     struct pg_test_server *srv;
-    cpu_set_t one, old;
+    cpu_set_t old;
     struct seen s;
-    char *list, *buf;
-    size_t len = 0;
+    char *list;
 
-    if (sched_getaffinity(0, sizeof(old), &old) != 0 ||
-        !CPU_ISSET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &old))
-        pg_test_skip(t, "cannot read this process's CPU affinity");
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-    PG_CHECK(t, sched_setaffinity(0, sizeof(one), &one) == 0,
-             "cannot pin the test to one CPU");
+    pin_one_cpu(t, &old);
 
     srv = pg_test_server_must_start(t, routes, 1);
     list = pg_path(t, "urls.txt");
-    buf = malloc(DELAYED_N * 128);
-    PG_CHECK(t, buf != NULL, "out of memory");
-    for (int i = 0; i < DELAYED_N; i++) {
-        char path[32], *url;
-
-        snprintf(path, sizeof(path), "/p/%02d.html", i);
-        url = pg_test_server_url(srv, path);
-        len += (size_t)snprintf(buf + len, 128, "%s\n", url);
-        free(url);
-    }
-    pg_write_file(t, list, buf, len);
-    free(buf);
+    write_urls(t, srv, list, "/p/%02d.html", DELAYED_N);
 
     run_once(t, srv, list, none, &s);
     expect(t, &s, "no -j/-K on 1 CPU", "1 worker x 256 transfers");
@@ -166,21 +183,14 @@ static void test_fd_limit(struct pg_test *t)
     const char *none[] = { END };
     struct pg_test_server *srv;
     struct rlimit rl = { 256, 256 };
-    cpu_set_t one, old;
+    cpu_set_t old;
     struct seen s;
     struct pg_run r;
     struct pg_args a = {0};
-    char *list, *list1, *out, *buf, *url;
-    size_t len = 0;
+    char *list, *list1, *out;
     char want[64];
 
-    if (sched_getaffinity(0, sizeof(old), &old) != 0 ||
-        !CPU_ISSET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &old))
-        pg_test_skip(t, "cannot read this process's CPU affinity");
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-    PG_CHECK(t, sched_setaffinity(0, sizeof(one), &one) == 0,
-             "cannot pin the test to one CPU");
+    pin_one_cpu(t, &old);
     /* This test's own process (the runner forks one per case). */
     PG_CHECK(t, setrlimit(RLIMIT_NOFILE, &rl) == 0,
              "cannot set RLIMIT_NOFILE to 256: %s", strerror(errno));
@@ -188,19 +198,8 @@ static void test_fd_limit(struct pg_test *t)
     srv = pg_test_server_must_start(t, routes, 1);
     list = pg_path(t, "urls.txt");
     list1 = pg_path(t, "one.txt");
-    buf = malloc(FD_N * 128);
-    PG_CHECK(t, buf != NULL, "out of memory");
-    for (int i = 0; i < FD_N; i++) {
-        char path[32];
-
-        snprintf(path, sizeof(path), "/f/%03d.txt", i);
-        url = pg_test_server_url(srv, path);
-        len += (size_t)snprintf(buf + len, 128, "%s\n", url);
-        free(url);
-    }
-    pg_write_file(t, list, buf, len);
-    pg_write_file(t, list1, buf, strchr(buf, '\n') + 1 - buf);
-    free(buf);
+    write_urls(t, srv, list, "/f/%03d.txt", FD_N);
+    write_urls(t, srv, list1, "/f/%03d.txt", 1);
 
     run_once(t, srv, list, none, &s);
     snprintf(want, sizeof(want), "%d URLs: %d ok, 0 failed", FD_N, FD_N);
