@@ -3,9 +3,13 @@
  * compare.c.
  */
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt() */
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,6 +114,29 @@ int pg_cli_exit_status(enum pg_code rc, const struct pg_stats *st)
     return PG_EXIT_FATAL;
 }
 
+/*
+ * Keep freed heap memory instead of returning it to the kernel at once.
+ * libcurl allocates a transfer's receive buffer (CURLOPT_BUFFERSIZE,
+ * 128 KiB here) when the transfer starts and frees it when it ends; with
+ * glibc's defaults that buffer sits at the top of a heap and every free
+ * trims it (madvise/brk/mprotect) and the next transfer faults the pages
+ * back in: on 10,000 small pages about 15 % of pagegrab's CPU.  A fixed
+ * mmap threshold above the buffer and a trim threshold of a few MiB per
+ * arena end that churn; the peak is unchanged.  A user's own
+ * GLIBC_TUNABLES for malloc win.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    const char *t = getenv("GLIBC_TUNABLES");
+
+    if (t && strstr(t, "glibc.malloc."))
+        return;
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -120,6 +147,7 @@ int main(int argc, char **argv)
     int status, r;
 
     sanitize_std_fds();
+    tune_malloc();
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
