@@ -129,15 +129,79 @@ int pg__saver_probe(const struct pg__saver *sv)
 
 void pg__urlstore_init(struct pg__urlstore *u)
 {
+    memset(u, 0, sizeof(*u));
     u->fd = -1;
-    u->end = 0;
 }
 
 void pg__urlstore_release(struct pg__urlstore *u)
 {
     if (u->fd >= 0)
         close(u->fd);
+    pg_free(u->tail);
     pg__urlstore_init(u);
+}
+
+/* Write the tail to the file.  On an error it stays (still read from
+ * memory) and is tried again by the next add. */
+static enum pg_code urlstore_flush(struct pg__urlstore *u)
+{
+    if (u->tail_len == 0)
+        return PG_OK;
+    if (pg__pwrite_all(u->fd, u->tail, u->tail_len, u->flushed))
+        return PG_E_IO;
+    u->flushed += u->tail_len;
+    u->tail_len = 0;
+    return PG_OK;
+}
+
+/* n bytes of the store at off: from the file or the tail. */
+static enum pg_code urlstore_read(const struct pg__urlstore *u, void *p,
+                                  size_t n, uint64_t off)
+{
+    if (off + n > u->end) {
+        errno = EIO;
+        return PG_E_IO;
+    }
+    if (off >= u->flushed) {
+        memcpy(p, u->tail + (off - u->flushed), n);
+        return PG_OK;
+    }
+    /* (A record is either all in the file or all in the tail.) */
+    return pg__pread_all(u->fd, p, n, off) ? PG_E_IO : PG_OK;
+}
+
+/*
+ * Append one record (length, URL, zero padding to 8 bytes) of rec
+ * bytes.  It goes into the tail; a full tail is written first, and a
+ * record longer than the tail is written on its own.
+ */
+static enum pg_code urlstore_append(struct pg__urlstore *u, const char *url,
+                                    uint32_t len, size_t rec)
+{
+    static const char pad[8];
+    char *p;
+
+    if (!u->tail) {
+        u->tail = pg_malloc(PG_URLSTORE_TAIL);
+        if (!u->tail)
+            return PG_E_NOMEM;
+    }
+    if (u->tail_len + rec > PG_URLSTORE_TAIL && urlstore_flush(u))
+        return PG_E_IO;
+    if (rec > PG_URLSTORE_TAIL) {
+        if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
+            pg__pwrite_all(u->fd, url, len, u->end + 4) ||
+            pg__pwrite_all(u->fd, pad, rec - 4 - len, u->end + 4 + len))
+            return PG_E_IO;
+        u->flushed = u->end + rec;
+        return PG_OK;
+    }
+    p = u->tail + u->tail_len;
+    memcpy(p, &len, 4);
+    memcpy(p + 4, url, len);
+    memset(p + 4 + len, 0, rec - 4 - len);
+    u->tail_len += rec;
+    return PG_OK;
 }
 
 static enum pg_code urlstore_open(struct pg__urlstore *u, int dirfd)
@@ -170,11 +234,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     uint32_t len;
     size_t done;
 
-    if (u->fd < 0 || off + 4 > u->end) {
-        errno = EIO;
-        return -1;
-    }
-    if (pg__pread_all(u->fd, head, 4, off))
+    if (u->fd < 0 || urlstore_read(u, head, 4, off))
         return -1;
     memcpy(&len, head, 4);
     if (len != n)
@@ -182,7 +242,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     for (done = 0; done < n; done += sizeof(chunk)) {
         size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
 
-        if (pg__pread_all(u->fd, chunk, k, off + 4 + done))
+        if (urlstore_read(u, chunk, k, off + 4 + done))
             return -1;
         if (memcmp(chunk, url + done, k))
             return 0;
@@ -208,11 +268,9 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
                              struct pg__urlstore *u, int dirfd,
                              const char *relname, const char *url)
 {
-    static const char pad[8];
     uint64_t h = pg__hash64(relname, strlen(relname));
     size_t n = strlen(url);
     uint32_t val, len = (uint32_t)n;
-    char one[4096];
     size_t rec;
     enum pg_code rc;
 
@@ -227,22 +285,20 @@ enum pg_code pg__names_claim(struct pg__nameset *names,
     }
     val = (uint32_t)(u->end / 8);
     rec = (4 + n + 7) / 8 * 8;
-    if (rec <= sizeof(one)) {
-        /* One pwrite a name: length, URL and padding together. */
-        memcpy(one, &len, 4);
-        memcpy(one + 4, url, n);
-        memset(one + 4 + n, 0, rec - 4 - n);
-        if (pg__pwrite_all(u->fd, one, rec, u->end))
-            return PG_E_IO;
-    } else if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
-               pg__pwrite_all(u->fd, url, n, u->end + 4) ||
-               pg__pwrite_all(u->fd, pad, rec - 4 - n, u->end + 4 + n)) {
-        return PG_E_IO;
-    }
+    rc = urlstore_append(u, url, len, rec);
+    if (rc)
+        return rc;
     rc = pg__nameset_put(names, h, val);
-    if (!rc)
-        u->end += rec;
-    return rc;
+    if (rc) {
+        /* Unremembered: the record goes too (it is the last one). */
+        if (u->tail_len >= rec)
+            u->tail_len -= rec;
+        else
+            u->flushed -= rec;
+        return rc;
+    }
+    u->end += rec;
+    return PG_OK;
 }
 
 /*

@@ -30,8 +30,15 @@ struct pg__item;
  */
 struct pg__urlstore {
     int fd;          /* -1 until the first add */
-    uint64_t end;    /* bytes written */
+    uint64_t end;    /* bytes stored (in the file and the tail) */
+    uint64_t flushed; /* bytes in the file: the tail holds the rest */
+    char *tail;      /* PG_URLSTORE_TAIL bytes, written when full */
+    size_t tail_len;
 };
+
+/* Records are gathered into one write() of this many bytes (the store is
+ * a scratch file, unlinked: nothing in it outlives the process). */
+#define PG_URLSTORE_TAIL (64u * 1024)
 
 void pg__urlstore_init(struct pg__urlstore *u);
 void pg__urlstore_release(struct pg__urlstore *u);

@@ -498,6 +498,70 @@ static void test_names_compare_urls(void **state)
     close(dirfd);
 }
 
+/*
+ * Issue 14: names are remembered without a system call each: records
+ * gather in memory and reach the store's file 64 KiB at a time; a URL
+ * longer than that is written on its own, and every URL reads back
+ * right wherever it is.
+ */
+static void test_names_store_batched(void **state)
+{
+    const char *dir = *state;
+    struct pg__nameset names;
+    struct pg__urlstore u;
+    size_t big_n = PG_URLSTORE_TAIL + 5000;
+    char *big = malloc(big_n + 1), name[64], url[64];
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i, bad = 0;
+    struct stat st;
+
+    assert_true(dirfd >= 0);
+    assert_non_null(big);
+    pg__nameset_init(&names);
+    pg__urlstore_init(&u);
+    for (i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "a/%d", i);
+        snprintf(url, sizeof(url), "http://h/a%d", i);
+        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
+                         PG_OK);
+    }
+    /* Ten names, no write yet. */
+    assert_int_equal(fstat(u.fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(pg__names_owner(&names, &u, "a/3", "http://h/a3"), 1);
+    assert_int_equal(pg__names_owner(&names, &u, "a/3", "http://h/a4"), 2);
+    /* A URL longer than the tail: the tail first, then the URL. */
+    memset(big, 'x', big_n);
+    memcpy(big, "http://h/", 9);
+    big[big_n] = '\0';
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, "big", big), PG_OK);
+    assert_int_equal(fstat(u.fd, &st), 0);
+    assert_true((uint64_t)st.st_size == u.end);
+    for (i = 10; i < 3000; i++) {
+        snprintf(name, sizeof(name), "a/%d", i);
+        snprintf(url, sizeof(url), "http://h/a%d", i);
+        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
+                         PG_OK);
+    }
+    assert_true(u.flushed > 0 && u.flushed < u.end);
+    for (i = 0; i < 3000; i++) {
+        snprintf(name, sizeof(name), "a/%d", i);
+        snprintf(url, sizeof(url), "http://h/a%d", i);
+        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 1,
+                  "owner of %s", name);
+        snprintf(url, sizeof(url), "http://h/a%d", i + 1);
+        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 2,
+                  "other owner of %s", name);
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(pg__names_owner(&names, &u, "big", big), 1);
+    big[big_n - 1] = 'y';
+    assert_int_equal(pg__names_owner(&names, &u, "big", big), 2);
+    pg__urlstore_release(&u);
+    pg__nameset_release(&names);
+    free(big);
+    close(dirfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +580,8 @@ int main(void)
         cmocka_unit_test(test_nameset_growth),
         cmocka_unit_test(test_nameset_nomem),
         cmocka_unit_test_setup_teardown(test_names_compare_urls, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_names_store_batched, setup_dir,
                                         teardown_dir),
     };
 
