@@ -43,6 +43,11 @@ static void drop(struct pg__dircache *c, struct pg__dircache_ent *e)
     e->fd = -1;
 }
 
+void pg__dircache_pass(struct pg__dircache *c)
+{
+    c->pass++;
+}
+
 void pg__dircache_end(struct pg__dircache *c)
 {
     while (c->n_deferred > 0)
@@ -110,12 +115,20 @@ int pg__dircache_get(struct pg__dircache *c, int root, const char *path,
 
         if (!e->path || e->len != len || memcmp(e->path, path, len))
             continue;
-        memcpy(buf, path, len);
-        buf[len] = '\0';
-        if (check_levels(root, buf, len, e, 0)) {
-            /* Renamed, replaced or a symlink now: walk again. */
-            drop(c, e);
-            break;
+        if (c->pass && e->checked == c->pass &&
+            e->trusted < PG_DIRCACHE_TRUST) {
+            e->trusted++;   /* checked earlier in this pass */
+        } else {
+            memcpy(buf, path, len);
+            buf[len] = '\0';
+            c->checks++;
+            if (check_levels(root, buf, len, e, 0)) {
+                /* Renamed, replaced or a symlink now: walk again. */
+                drop(c, e);
+                break;
+            }
+            e->checked = c->pass;
+            e->trusted = 0;
         }
         e->used = ++c->tick;
         c->hits++;
@@ -166,6 +179,8 @@ void pg__dircache_put(struct pg__dircache *c, int root, const char *path,
     e->len = len;
     e->fd = fd;
     e->used = ++c->tick;
+    e->checked = c->pass;
+    e->trusted = 0;
     return;
 not_kept:
     defer_close(c, fd);

@@ -17,6 +17,14 @@
  * close; the race left (a component swapped between the checks) is the
  * one a walk has between its openat calls.
  *
+ * The caller may divide time into passes (pg__dircache_pass: the job
+ * loop calls it before each wait for results): within one pass an entry
+ * checked once is trusted for up to PG_DIRCACHE_TRUST more hits, so that
+ * a burst of results into one directory costs one check, not one each.
+ * The window is the time one pass spends on its results (a few hundred
+ * saves at most), no wider in kind than the race above.  Without a call
+ * to pg__dircache_pass every hit is checked.
+ *
  * Fds returned by pg__dircache_get and pg__dircache_parent are
  * borrowed: they stay open until pg__dircache_end (entries dropped
  * before then are closed there).  Fds are O_CLOEXEC; forked workers
@@ -32,6 +40,7 @@
 
 #define PG_DIRCACHE_SLOTS 16   /* directories kept */
 #define PG_DIRCACHE_DEPTH 16   /* deeper paths are walked every time */
+#define PG_DIRCACHE_TRUST 256  /* hits in one pass after a check */
 
 struct pg__dircache_ent {
     char *path;                /* "host/dir" (no trailing '/'), or NULL */
@@ -39,6 +48,8 @@ struct pg__dircache_ent {
     int fd;
     unsigned depth;            /* components of path */
     unsigned long long used;   /* for least-recently-used eviction */
+    unsigned long long checked; /* the pass of the last check */
+    unsigned trusted;          /* hits since then, unchecked */
     dev_t dev[PG_DIRCACHE_DEPTH];
     ino_t ino[PG_DIRCACHE_DEPTH];
 };
@@ -48,7 +59,8 @@ struct pg__dircache {
     int deferred[2 * PG_DIRCACHE_SLOTS]; /* dropped, closed at _end */
     unsigned n_deferred;
     unsigned long long tick;
-    unsigned long long hits, misses; /* (for the tests) */
+    unsigned long long pass;   /* 0: every hit is checked */
+    unsigned long long hits, misses, checks; /* (for the tests) */
 };
 
 void pg__dircache_init(struct pg__dircache *c);
@@ -78,6 +90,9 @@ void pg__dircache_put(struct pg__dircache *c, int root, const char *path,
  */
 int pg__dircache_parent(struct pg__dircache *c, int root,
                         const char *relname, const char **leaf);
+
+/* A new pass: every entry is checked again at its next hit. */
+void pg__dircache_pass(struct pg__dircache *c);
 
 /* The end of one operation: close the fds dropped while it ran. */
 void pg__dircache_end(struct pg__dircache *c);

@@ -261,6 +261,8 @@ void pg__job_run_loop(struct pg_job *job)
         /* Nothing recorded waits while the loop sleeps: the records of
          * this pass go out in one write() (manifest.h). */
         pg__job_flush_manifest(job);
+        /* The results of one wait trust a directory checked once. */
+        pg__dircache_pass(&job->save.dirs);
         rc = pg__pool_wait(job->pool, wait_ms(job, now, wake),
                            pg__job_finish, job);
         pg__job_flush_manifest(job);
