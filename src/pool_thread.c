@@ -12,9 +12,13 @@
  * With K = 1 a worker takes one item at a time and blocks in
  * curl_easy_perform().  With K > 1 it takes up to its free slots at
  * once and drives them with the multi interface; while it waits in
- * curl_multi_poll() with a free slot it is "hungry", and submit() wakes
- * one hungry worker with curl_multi_wakeup() (idle workers, with no
- * transfer, wait on the condition variable as in the blocking pool).
+ * curl_multi_poll() with a free slot it is "hungry".  submit() only
+ * queues: the items of one pass of the job loop are handed over together
+ * when the main thread next waits (kick()), which wakes as many hungry
+ * workers with curl_multi_wakeup() and idle ones (no transfer, waiting
+ * on the condition variable as in the blocking pool) as there are new
+ * items.  So a worker takes its whole share of a batch at once - at the
+ * start, 128 transfers in one go rather than one per wake-up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +60,7 @@ struct thread_pool {
     struct pg__fetch_config fc; /* the job's, with the share */
     unsigned k;               /* transfers per worker */
     unsigned n_hungry;
+    unsigned unkicked;        /* submitted since the last kick() */
 };
 
 static void push(struct pg__item **head, struct pg__item **tail,
@@ -262,24 +267,48 @@ static void tp_submit(struct pg__pool *p, struct pg__item *it)
 {
     struct thread_pool *tp = (struct thread_pool *)p;
 
-    struct worker *hungry = NULL;
-    unsigned i;
-
     pthread_mutex_lock(&tp->mu);
     push(&tp->pend_head, &tp->pend_tail, it);
-    pthread_cond_signal(&tp->cv);
-    for (i = 0; tp->n_hungry > 0 && i < tp->started; i++) {
-        if (tp->w[i].hungry) {
-            hungry = &tp->w[i];
-            hungry->hungry = 0;
-            tp->n_hungry--;
-            break;
-        }
-    }
+    tp->unkicked++;
     pthread_mutex_unlock(&tp->mu);
-    /* (The fetcher outlives the thread's loop: freed only after join.) */
-    if (hungry)
-        pg__fetch_wakeup(&hungry->f);
+}
+
+/* Wake workers for the items submitted since the last call. */
+static void kick(struct thread_pool *tp)
+{
+    unsigned want;
+
+    pthread_mutex_lock(&tp->mu);
+    want = tp->unkicked;
+    tp->unkicked = 0;
+    if (want > 1)
+        pthread_cond_broadcast(&tp->cv);
+    else if (want == 1)
+        pthread_cond_signal(&tp->cv);
+    pthread_mutex_unlock(&tp->mu);
+    /* As many hungry pollers as new items, a few at a time: the
+     * wake-ups are written outside the lock. */
+    while (want > 0) {
+        struct worker *wake[32];
+        unsigned i, n = 0;
+
+        pthread_mutex_lock(&tp->mu);
+        for (i = 0; i < tp->started && n < want &&
+             n < sizeof(wake) / sizeof(wake[0]); i++) {
+            if (tp->w[i].hungry) {
+                tp->w[i].hungry = 0;
+                tp->n_hungry--;
+                wake[n++] = &tp->w[i];
+            }
+        }
+        pthread_mutex_unlock(&tp->mu);
+        if (n == 0)
+            break;
+        /* (The fetcher outlives the thread's loop: freed after join.) */
+        for (i = 0; i < n; i++)
+            pg__fetch_wakeup(&wake[i]->f);
+        want -= n;
+    }
 }
 
 /* Wake every worker waiting in curl_multi_poll(). */
@@ -318,6 +347,7 @@ static enum pg_code tp_wait(struct pg__pool *p, int timeout_ms,
                              { p->cfg.wake_fd2, POLLIN, 0 } };
     char drain[256];
 
+    kick(tp);
     if (poll(pfd, 3, timeout_ms) > 0 && (pfd[0].revents & POLLIN)) {
         while (read(tp->notify[0], drain, sizeof(drain)) > 0)
             ;
