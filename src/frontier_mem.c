@@ -56,7 +56,7 @@ void pg__memfr_init(struct pg__memfr *f, unsigned per_host,
                        long wait_ms, int random_wait)
 {
     memset(f, 0, sizeof(*f));
-    pg__nameset_init(&f->seen);
+    pg__nameset_init_keys(&f->seen);
     f->per_host = per_host;
     f->wait_ms = wait_ms;
     f->random_wait = random_wait;

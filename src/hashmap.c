@@ -13,11 +13,17 @@ void pg__nameset_init(struct pg__nameset *s)
     memset(s, 0, sizeof(*s));
 }
 
+void pg__nameset_init_keys(struct pg__nameset *s)
+{
+    pg__nameset_init(s);
+    s->keys_only = 1;
+}
+
 void pg__nameset_release(struct pg__nameset *s)
 {
     PG_FREE(s->keys);
     PG_FREE(s->vals);
-    s->cap = s->used = 0;
+    s->cap = s->used = 0;   /* (keys_only stays) */
 }
 
 static size_t slot(const struct pg__nameset *s, uint64_t key)
@@ -40,7 +46,7 @@ int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,
     i = slot(s, name_hash);
     if (!s->keys[i])
         return 0;
-    *val = s->vals[i];
+    *val = s->vals ? s->vals[i] : 1;
     return 1;
 }
 
@@ -51,9 +57,10 @@ static enum pg_code nameset_grow(struct pg__nameset *s)
 
     n.cap = s->cap ? s->cap * 2 : 1024;
     n.used = s->used;
+    n.keys_only = s->keys_only;
     n.keys = pg__calloc(n.cap, sizeof(*n.keys));
-    n.vals = pg__calloc(n.cap, sizeof(*n.vals));
-    if (!n.keys || !n.vals) {
+    n.vals = n.keys_only ? NULL : pg__calloc(n.cap, sizeof(*n.vals));
+    if (!n.keys || (!n.keys_only && !n.vals)) {
         pg_free(n.keys);
         pg_free(n.vals);
         return PG_E_NOMEM;
@@ -63,7 +70,8 @@ static enum pg_code nameset_grow(struct pg__nameset *s)
             size_t j = slot(&n, s->keys[i]);
 
             n.keys[j] = s->keys[i];
-            n.vals[j] = s->vals[i];
+            if (n.vals)
+                n.vals[j] = s->vals[i];
         }
     }
     pg__nameset_release(s);
@@ -87,7 +95,8 @@ enum pg_code pg__nameset_put(struct pg__nameset *s, uint64_t name_hash,
     if (!s->keys[i])
         s->used++;
     s->keys[i] = name_hash;
-    s->vals[i] = val;
+    if (s->vals)
+        s->vals[i] = val;
     return PG_OK;
 }
 

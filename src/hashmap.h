@@ -19,9 +19,11 @@
  */
 struct pg__nameset {
     uint64_t *keys;  /* name hash, 0 = empty slot */
-    uint32_t *vals;  /* e.g. a fold of the URL hash (pg__hash_fold32) */
+    uint32_t *vals;  /* e.g. a fold of the URL hash (pg__hash_fold32);
+                        NULL in a set of keys only */
     size_t cap;      /* power of two */
     size_t used;
+    int keys_only;   /* pg__nameset_init_keys(): 8 bytes a slot */
 };
 
 /*
@@ -43,6 +45,9 @@ enum pg_code pg__dedup_add(struct pg__dedup *d, const char *hex,
                            const char *path) PG_WARN_UNUSED;
 
 void pg__nameset_init(struct pg__nameset *s);
+/* A set of keys without values (get() gives 1, put() drops the value):
+ * a third less memory, for a set of URLs seen. */
+void pg__nameset_init_keys(struct pg__nameset *s);
 void pg__nameset_release(struct pg__nameset *s);
 /* 1 and *val when name_hash is present, else 0. */
 int pg__nameset_get(const struct pg__nameset *s, uint64_t name_hash,

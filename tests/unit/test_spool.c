@@ -398,6 +398,40 @@ static void test_nameset_growth(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Issue 14: the set of URLs seen keeps keys only (8 bytes a slot, no
+ * value array), through growth, and finds exactly what was put. */
+static void test_nameset_keys_only(void **state)
+{
+    const uint64_t n = 20000;
+    struct pg__nameset s;
+    uint64_t i;
+    uint32_t v;
+    int bad = 0;
+
+    pg__nameset_init_keys(&s);
+    for (i = 0; i < n; i++)
+        assert_int_equal(pg__nameset_put(&s, i * 7919 + 1, 77), PG_OK);
+    assert_int_equal(s.used, n);
+    assert_true(s.cap >= n * 4 / 3);
+    assert_null(s.vals);
+    for (i = 0; i < n; i++) {
+        v = 0;
+        UT_EXPECT(bad, pg__nameset_get(&s, i * 7919 + 1, &v) == 1 && v == 1,
+                  "key %llu lost", (unsigned long long)i);
+        UT_EXPECT(bad, pg__nameset_get(&s, i * 7919 + 2, &v) == 0,
+                  "key %llu found", (unsigned long long)i * 7919 + 2);
+        if (bad > 5)
+            break;
+    }
+    pg__nameset_release(&s);
+    /* Still a set of keys after a release. */
+    assert_int_equal(pg__nameset_put(&s, 5, 9), PG_OK);
+    assert_null(s.vals);
+    assert_int_equal(pg__nameset_get(&s, 5, &v), 1);
+    pg__nameset_release(&s);
+    assert_int_equal(bad, 0);
+}
+
 /* A failed growth returns PG_E_NOMEM and keeps the set intact. */
 static void test_nameset_nomem(void **state)
 {
@@ -578,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_nameset_basic),
         cmocka_unit_test(test_nameset_key_zero),
         cmocka_unit_test(test_nameset_growth),
+        cmocka_unit_test(test_nameset_keys_only),
         cmocka_unit_test(test_nameset_nomem),
         cmocka_unit_test_setup_teardown(test_names_compare_urls, setup_dir,
                                         teardown_dir),
