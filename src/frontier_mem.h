@@ -11,7 +11,7 @@
  * and its robots.txt's Crawl-delay, from the previous start there, the
  * robots.txt fetch included), held (a Retry-After: pg__memfr_hold), or
  * waiting for its robots.txt.  It
- * also remembers every URL it has seen (64-bit hashes: 12 bytes a slot),
+ * also remembers every URL it has seen (64-bit hashes: 8 bytes a slot),
  * so a discovered link is fetched at most once per run.
  *
  * robots.txt: an item flagged PG_ITEM_ROBOTS_CHECK (a discovered link)

@@ -15,7 +15,7 @@
 
 /*
  * A map from 64-bit hashes to 32-bit values (open addressing, load at
- * most 3/4): 12 bytes a slot, so a 1,000,000-name job stays small.
+ * most 3/4): 12 bytes a slot (8 for a set of keys only).
  */
 struct pg__nameset {
     uint64_t *keys;  /* name hash, 0 = empty slot */

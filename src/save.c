@@ -30,7 +30,7 @@ void pg__saver_init(struct pg__saver *sv)
 {
     memset(sv, 0, sizeof(*sv));
     sv->outdir_fd = -1;
-    pg__nameset_init(&sv->names);
+    pg__names_init(&sv->names);
     pg__urlstore_init(&sv->names_urls);
     pg__dedup_init(&sv->dedup);
     pg__dircache_init(&sv->dirs);
@@ -38,7 +38,7 @@ void pg__saver_init(struct pg__saver *sv)
 
 void pg__saver_release(struct pg__saver *sv)
 {
-    pg__nameset_release(&sv->names);
+    pg__names_release(&sv->names);
     pg__urlstore_release(&sv->names_urls);
     pg__dedup_release(&sv->dedup);
     pg__dircache_release(&sv->dirs);
@@ -171,12 +171,12 @@ static enum pg_code urlstore_read(const struct pg__urlstore *u, void *p,
 }
 
 /*
- * Append one record (length, URL, zero padding to 8 bytes) of rec
- * bytes.  It goes into the tail; a full tail is written first, and a
+ * Append one record (the name's hash, the URL's length, the URL, zero
+ * padding to 8 bytes) of rec bytes.  It goes into the tail; a full tail is written first, and a
  * record longer than the tail is written on its own.
  */
-static enum pg_code urlstore_append(struct pg__urlstore *u, const char *url,
-                                    uint32_t len, size_t rec)
+static enum pg_code urlstore_append(struct pg__urlstore *u, uint64_t h,
+                                    const char *url, uint32_t len, size_t rec)
 {
     static const char pad[8];
     char *p;
@@ -189,17 +189,19 @@ static enum pg_code urlstore_append(struct pg__urlstore *u, const char *url,
     if (u->tail_len + rec > PG_URLSTORE_TAIL && urlstore_flush(u))
         return PG_E_IO;
     if (rec > PG_URLSTORE_TAIL) {
-        if (pg__pwrite_all(u->fd, &len, 4, u->end) ||
-            pg__pwrite_all(u->fd, url, len, u->end + 4) ||
-            pg__pwrite_all(u->fd, pad, rec - 4 - len, u->end + 4 + len))
+        if (pg__pwrite_all(u->fd, &h, 8, u->end) ||
+            pg__pwrite_all(u->fd, &len, 4, u->end + 8) ||
+            pg__pwrite_all(u->fd, url, len, u->end + 12) ||
+            pg__pwrite_all(u->fd, pad, rec - 12 - len, u->end + 12 + len))
             return PG_E_IO;
         u->flushed = u->end + rec;
         return PG_OK;
     }
     p = u->tail + u->tail_len;
-    memcpy(p, &len, 4);
-    memcpy(p + 4, url, len);
-    memset(p + 4 + len, 0, rec - 4 - len);
+    memcpy(p, &h, 8);
+    memcpy(p + 8, &len, 4);
+    memcpy(p + 12, url, len);
+    memset(p + 12 + len, 0, rec - 12 - len);
     u->tail_len += rec;
     return PG_OK;
 }
@@ -234,7 +236,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     uint32_t len;
     size_t done;
 
-    if (u->fd < 0 || urlstore_read(u, head, 4, off))
+    if (u->fd < 0 || urlstore_read(u, head, 4, off + 8))
         return -1;
     memcpy(&len, head, 4);
     if (len != n)
@@ -242,7 +244,7 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     for (done = 0; done < n; done += sizeof(chunk)) {
         size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
 
-        if (urlstore_read(u, chunk, k, off + 4 + done))
+        if (urlstore_read(u, chunk, k, off + 12 + done))
             return -1;
         if (memcmp(chunk, url + done, k))
             return 0;
@@ -250,53 +252,144 @@ static int urlstore_equal(const struct pg__urlstore *u, uint32_t val,
     return 1;
 }
 
-int pg__names_owner(const struct pg__nameset *names,
+void pg__names_init(struct pg__names *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void pg__names_release(struct pg__names *s)
+{
+    PG_FREE(s->fp);
+    PG_FREE(s->val);
+    s->cap = s->used = 0;
+}
+
+static uint32_t names_fp(uint64_t h)
+{
+    uint32_t fp = (uint32_t)(h >> 32);
+
+    return fp ? fp : 1;
+}
+
+/* Where a fingerprint's probe starts (its bits mixed, so that names
+ * sharing a prefix spread). */
+static size_t names_home(uint32_t fp, size_t cap)
+{
+    return (size_t)((fp ^ (fp >> 15)) * 0x2c1b3c6dU) & (cap - 1);
+}
+
+/*
+ * Find the name of hash h: 1 with *slot its entry, 0 with *slot the
+ * empty slot it would take, -1 when a record cannot be read (errno).
+ * A fingerprint match is checked against the hash in its record.
+ */
+static int names_find(const struct pg__names *s, const struct pg__urlstore *u,
+                      uint64_t h, size_t *slot)
+{
+    uint32_t fp = names_fp(h);
+    size_t i;
+
+    if (!s->cap)
+        return 0;
+    for (i = names_home(fp, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        uint64_t got;
+
+        if (!s->fp[i]) {
+            *slot = i;
+            return 0;
+        }
+        if (s->fp[i] != fp)
+            continue;
+        if (urlstore_read(u, &got, 8, (uint64_t)s->val[i] * 8))
+            return -1;
+        if (got == h) {
+            *slot = i;
+            return 1;
+        }
+    }
+}
+
+/* Double the table (the entries move by their fingerprints alone). */
+static enum pg_code names_grow(struct pg__names *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 1024, i;
+    uint32_t *fp = pg__calloc(cap, sizeof(*fp));
+    uint32_t *val = pg_malloc(cap * sizeof(*val));
+
+    if (!fp || !val) {
+        pg_free(fp);
+        pg_free(val);
+        return PG_E_NOMEM;
+    }
+    for (i = 0; i < s->cap; i++) {
+        size_t j;
+
+        if (!s->fp[i])
+            continue;
+        for (j = names_home(s->fp[i], cap); fp[j]; j = (j + 1) & (cap - 1))
+            ;
+        fp[j] = s->fp[i];
+        val[j] = s->val[i];
+    }
+    pg_free(s->fp);
+    pg_free(s->val);
+    s->fp = fp;
+    s->val = val;
+    s->cap = cap;
+    return PG_OK;
+}
+
+int pg__names_owner(const struct pg__names *names,
                     const struct pg__urlstore *u, const char *relname,
                     const char *url)
 {
-    uint32_t val;
-    int eq;
+    size_t i;
+    int found, eq;
 
-    if (!pg__nameset_get(names, pg__hash64(relname, strlen(relname)),
-                         &val))
-        return 0;
-    eq = urlstore_equal(u, val, url);
+    found = names_find(names, u, pg__hash64(relname, strlen(relname)), &i);
+    if (found <= 0)
+        return found;
+    eq = urlstore_equal(u, names->val[i], url);
     return eq < 0 ? -1 : eq ? 1 : 2;
 }
 
-enum pg_code pg__names_claim(struct pg__nameset *names,
+enum pg_code pg__names_claim(struct pg__names *names,
                              struct pg__urlstore *u, int dirfd,
                              const char *relname, const char *url)
 {
     uint64_t h = pg__hash64(relname, strlen(relname));
-    size_t n = strlen(url);
-    uint32_t val, len = (uint32_t)n;
+    size_t n = strlen(url), i;
+    uint32_t len = (uint32_t)n;
     size_t rec;
     enum pg_code rc;
+    int found;
 
-    if (pg__nameset_get(names, h, &val))
+    found = names_find(names, u, h, &i);
+    if (found < 0)
+        return PG_E_IO;
+    if (found)
         return PG_OK;
-    if (n > UINT32_MAX || u->end / 8 > UINT32_MAX)
+    if (n > UINT32_MAX - 16 || u->end / 8 > UINT32_MAX)
         return PG_E_LIMIT;
+    if ((names->used + 1) * 4 > names->cap * 3) {
+        rc = names_grow(names);
+        if (rc)
+            return rc;
+        if (names_find(names, u, h, &i) < 0)
+            return PG_E_IO;
+    }
     if (u->fd < 0) {
         rc = urlstore_open(u, dirfd);
         if (rc)
             return rc;
     }
-    val = (uint32_t)(u->end / 8);
-    rec = (4 + n + 7) / 8 * 8;
-    rc = urlstore_append(u, url, len, rec);
+    rec = (12 + n + 7) / 8 * 8;
+    rc = urlstore_append(u, h, url, len, rec);
     if (rc)
         return rc;
-    rc = pg__nameset_put(names, h, val);
-    if (rc) {
-        /* Unremembered: the record goes too (it is the last one). */
-        if (u->tail_len >= rec)
-            u->tail_len -= rec;
-        else
-            u->flushed -= rec;
-        return rc;
-    }
+    names->fp[i] = names_fp(h);
+    names->val[i] = (uint32_t)(u->end / 8);
+    names->used++;
     u->end += rec;
     return PG_OK;
 }

@@ -476,7 +476,7 @@ static void test_nameset_nomem(void **state)
 static void test_names_compare_urls(void **state)
 {
     const char *dir = *state;
-    struct pg__nameset names;
+    struct pg__names names;
     struct pg__urlstore u;
     char url[128], name[64];
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i, bad = 0;
@@ -484,7 +484,7 @@ static void test_names_compare_urls(void **state)
     struct dirent *de;
 
     assert_true(dirfd >= 0);
-    pg__nameset_init(&names);
+    pg__names_init(&names);
     pg__urlstore_init(&u);
     assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg", "http://h/x"),
                      0);
@@ -528,7 +528,7 @@ static void test_names_compare_urls(void **state)
     closedir(d);
     assert_int_equal(bad, 0);
     pg__urlstore_release(&u);
-    pg__nameset_release(&names);
+    pg__names_release(&names);
     close(dirfd);
 }
 
@@ -541,7 +541,7 @@ static void test_names_compare_urls(void **state)
 static void test_names_store_batched(void **state)
 {
     const char *dir = *state;
-    struct pg__nameset names;
+    struct pg__names names;
     struct pg__urlstore u;
     size_t big_n = PG_URLSTORE_TAIL + 5000;
     char *big = malloc(big_n + 1), name[64], url[64];
@@ -550,7 +550,7 @@ static void test_names_store_batched(void **state)
 
     assert_true(dirfd >= 0);
     assert_non_null(big);
-    pg__nameset_init(&names);
+    pg__names_init(&names);
     pg__urlstore_init(&u);
     for (i = 0; i < 10; i++) {
         snprintf(name, sizeof(name), "a/%d", i);
@@ -591,8 +591,85 @@ static void test_names_store_batched(void **state)
     big[big_n - 1] = 'y';
     assert_int_equal(pg__names_owner(&names, &u, "big", big), 2);
     pg__urlstore_release(&u);
-    pg__nameset_release(&names);
+    pg__names_release(&names);
     free(big);
+    close(dirfd);
+}
+
+struct hashed {
+    uint64_t h;
+    unsigned i;
+};
+
+static int by_high32(const void *a, const void *b)
+{
+    uint32_t x = (uint32_t)(((const struct hashed *)a)->h >> 32);
+    uint32_t y = (uint32_t)(((const struct hashed *)b)->h >> 32);
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Issue 14: the names table keeps 32 bits of a name's hash.  Two names
+ * whose hashes share those bits (found among 300,000) are still two
+ * names, each with its own URL; a third name sharing them is free.
+ */
+static void test_names_shared_fingerprint(void **state)
+{
+    const unsigned n = 300000;
+    struct hashed *hs = malloc(n * sizeof(*hs));
+    struct pg__names names;
+    struct pg__urlstore u;
+    char a[64], b[64], c[64];
+    int dirfd = open(*state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    unsigned i, pair = 0;
+
+    assert_non_null(hs);
+    assert_true(dirfd >= 0);
+    for (i = 0; i < n; i++) {
+        char name[64];
+        int len = snprintf(name, sizeof(name), "h/f%u.jpg", i);
+
+        hs[i].h = pg__hash64(name, (size_t)len);
+        hs[i].i = i;
+    }
+    qsort(hs, n, sizeof(*hs), by_high32);
+    for (i = 1; i < n && !pair; i++) {
+        if ((hs[i].h >> 32) == (hs[i - 1].h >> 32) && hs[i].h != hs[i - 1].h)
+            pair = i;
+    }
+    assert_true(pair > 0);   /* ~10 such pairs are expected in 300,000 */
+    snprintf(a, sizeof(a), "h/f%u.jpg", hs[pair - 1].i);
+    snprintf(b, sizeof(b), "h/f%u.jpg", hs[pair].i);
+    pg__names_init(&names);
+    pg__urlstore_init(&u);
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, a, "http://h/a"),
+                     PG_OK);
+    /* b shares a's 32 bits but is nobody's yet. */
+    assert_int_equal(pg__names_owner(&names, &u, b, "http://h/a"), 0);
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, b, "http://h/b"),
+                     PG_OK);
+    assert_int_equal(names.used, 2);
+    assert_int_equal(pg__names_owner(&names, &u, a, "http://h/a"), 1);
+    assert_int_equal(pg__names_owner(&names, &u, a, "http://h/b"), 2);
+    assert_int_equal(pg__names_owner(&names, &u, b, "http://h/b"), 1);
+    assert_int_equal(pg__names_owner(&names, &u, b, "http://h/a"), 2);
+    /* Through growth of the table, too. */
+    for (i = 0; i < 5000; i++) {
+        snprintf(c, sizeof(c), "g/%u", i);
+        assert_int_equal(pg__names_claim(&names, &u, dirfd, c, c), PG_OK);
+    }
+    assert_true(names.cap >= 4096);
+    assert_int_equal(pg__names_owner(&names, &u, a, "http://h/a"), 1);
+    assert_int_equal(pg__names_owner(&names, &u, b, "http://h/b"), 1);
+    /* A claim of a taken name keeps its owner. */
+    assert_int_equal(pg__names_claim(&names, &u, dirfd, b, "http://h/c"),
+                     PG_OK);
+    assert_int_equal(pg__names_owner(&names, &u, b, "http://h/b"), 1);
+    assert_int_equal(names.used, 5002);
+    pg__urlstore_release(&u);
+    pg__names_release(&names);
+    free(hs);
     close(dirfd);
 }
 
@@ -618,6 +695,8 @@ int main(void)
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_names_store_batched, setup_dir,
                                         teardown_dir),
+        cmocka_unit_test_setup_teardown(test_names_shared_fingerprint,
+                                        setup_dir, teardown_dir),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
