@@ -78,6 +78,16 @@ static void put_hd(struct fixture *f)
     pg__dircache_end(&f->c);
 }
 
+/* Rename FROM to TO, both relative to the output directory. */
+static void rename_in(struct fixture *f, const char *from, const char *to)
+{
+    char a[4096], b[4096];
+
+    snprintf(a, sizeof(a), "%s/%s", f->dir, from);
+    snprintf(b, sizeof(b), "%s/%s", f->dir, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
 static int get_hd(struct fixture *f)
 {
     int fd = pg__dircache_get(&f->c, f->root, "h/d", 3);
@@ -90,15 +100,12 @@ static int get_hd(struct fixture *f)
 static void test_every_hit_checked(void **state)
 {
     struct fixture *f = *state;
-    char from[4096], to[4096];
 
     put_hd(f);
     assert_true(get_hd(f) >= 0);
     assert_true(get_hd(f) >= 0);
     assert_int_equal(f->c.checks, 2);
-    snprintf(from, sizeof(from), "%s/h/d", f->dir);
-    snprintf(to, sizeof(to), "%s/h/e", f->dir);
-    assert_int_equal(rename(from, to), 0);
+    rename_in(f, "h/d", "h/e");
     assert_int_equal(get_hd(f), -1);
     assert_int_equal(f->c.checks, 3);
 }
@@ -108,7 +115,7 @@ static void test_every_hit_checked(void **state)
 static void test_one_check_a_pass(void **state)
 {
     struct fixture *f = *state;
-    char from[4096], to[4096];
+    char from[4096];
     int i, fd;
 
     pg__dircache_pass(&f->c);
@@ -123,9 +130,8 @@ static void test_one_check_a_pass(void **state)
     assert_int_equal(get_hd(f), fd);
     assert_int_equal(get_hd(f), fd);
     assert_int_equal(f->c.checks, 1);
+    rename_in(f, "h/d", "h/e");
     snprintf(from, sizeof(from), "%s/h/d", f->dir);
-    snprintf(to, sizeof(to), "%s/h/e", f->dir);
-    assert_int_equal(rename(from, to), 0);
     assert_int_equal(symlink("e", from), 0);
     pg__dircache_pass(&f->c);
     assert_int_equal(get_hd(f), -1);
@@ -139,7 +145,6 @@ static void test_one_check_a_pass(void **state)
 static void test_trust_is_bounded(void **state)
 {
     struct fixture *f = *state;
-    char from[4096], to[4096];
     int i;
 
     pg__dircache_pass(&f->c);
@@ -147,9 +152,7 @@ static void test_trust_is_bounded(void **state)
     for (i = 0; i < PG_DIRCACHE_TRUST; i++)
         assert_true(get_hd(f) >= 0);
     assert_int_equal(f->c.checks, 0);
-    snprintf(from, sizeof(from), "%s/h", f->dir);
-    snprintf(to, sizeof(to), "%s/g", f->dir);
-    assert_int_equal(rename(from, to), 0);
+    rename_in(f, "h", "g");
     assert_int_equal(get_hd(f), -1);
     assert_int_equal(f->c.checks, 1);
 }

@@ -469,6 +469,42 @@ static void test_nameset_nomem(void **state)
     pg__nameset_release(&s);
 }
 
+/* Claim names NAME_FMT % i for URLs URL_FMT % i, i < n. */
+static void claim_all(struct pg__names *names, struct pg__urlstore *u,
+                      int dirfd, const char *name_fmt, const char *url_fmt,
+                      int n)
+{
+    char name[64], url[128];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), name_fmt, i);
+        snprintf(url, sizeof(url), url_fmt, i);
+        assert_int_equal(pg__names_claim(names, u, dirfd, name, url), PG_OK);
+    }
+}
+
+/* Each name of claim_all() is owned by its URL, not by the next one's;
+ * returns the count of failures. */
+static int check_owners(const struct pg__names *names,
+                        const struct pg__urlstore *u, const char *name_fmt,
+                        const char *url_fmt, int n)
+{
+    char name[64], url[128];
+    int i, bad = 0;
+
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), name_fmt, i);
+        snprintf(url, sizeof(url), url_fmt, i);
+        UT_EXPECT(bad, pg__names_owner(names, u, name, url) == 1,
+                  "owner of %s", name);
+        snprintf(url, sizeof(url), url_fmt, i + 1);
+        UT_EXPECT(bad, pg__names_owner(names, u, name, url) == 2,
+                  "other owner of %s", name);
+    }
+    return bad;
+}
+
 /*
  * Issue 9: the name set decides "same URL" by comparing the URLs (kept
  * in an unlinked file of the output directory), not a 32-bit fold.
@@ -478,8 +514,7 @@ static void test_names_compare_urls(void **state)
     const char *dir = *state;
     struct pg__names names;
     struct pg__urlstore u;
-    char url[128], name[64];
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i, bad = 0;
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), bad = 0;
     DIR *d;
     struct dirent *de;
 
@@ -502,21 +537,8 @@ static void test_names_compare_urls(void **state)
     assert_int_equal(pg__names_owner(&names, &u, "h/x.jpg",
                                      "http://h/x.jpg?id=3241"), 1);
     /* Many names, long URLs (more than one read chunk). */
-    for (i = 0; i < 2000; i++) {
-        snprintf(name, sizeof(name), "n/%d", i);
-        snprintf(url, sizeof(url), "http://h/%0100d", i);
-        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
-                         PG_OK);
-    }
-    for (i = 0; i < 2000; i++) {
-        snprintf(name, sizeof(name), "n/%d", i);
-        snprintf(url, sizeof(url), "http://h/%0100d", i);
-        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 1,
-                  "owner of %s", name);
-        snprintf(url, sizeof(url), "http://h/%0100d", i + 1);
-        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 2,
-                  "other owner of %s", name);
-    }
+    claim_all(&names, &u, dirfd, "n/%d", "http://h/%0100d", 2000);
+    bad = check_owners(&names, &u, "n/%d", "http://h/%0100d", 2000);
     assert_int_equal(bad, 0);
     /* The store leaves nothing behind in the directory. */
     d = opendir(dir);
@@ -544,20 +566,15 @@ static void test_names_store_batched(void **state)
     struct pg__names names;
     struct pg__urlstore u;
     size_t big_n = PG_URLSTORE_TAIL + 5000;
-    char *big = malloc(big_n + 1), name[64], url[64];
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i, bad = 0;
+    char *big = malloc(big_n + 1);
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), bad = 0;
     struct stat st;
 
     assert_true(dirfd >= 0);
     assert_non_null(big);
     pg__names_init(&names);
     pg__urlstore_init(&u);
-    for (i = 0; i < 10; i++) {
-        snprintf(name, sizeof(name), "a/%d", i);
-        snprintf(url, sizeof(url), "http://h/a%d", i);
-        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
-                         PG_OK);
-    }
+    claim_all(&names, &u, dirfd, "a/%d", "http://h/a%d", 10);
     /* Ten names, no write yet. */
     assert_int_equal(fstat(u.fd, &st), 0);
     assert_int_equal(st.st_size, 0);
@@ -570,22 +587,10 @@ static void test_names_store_batched(void **state)
     assert_int_equal(pg__names_claim(&names, &u, dirfd, "big", big), PG_OK);
     assert_int_equal(fstat(u.fd, &st), 0);
     assert_true((uint64_t)st.st_size == u.end);
-    for (i = 10; i < 3000; i++) {
-        snprintf(name, sizeof(name), "a/%d", i);
-        snprintf(url, sizeof(url), "http://h/a%d", i);
-        assert_int_equal(pg__names_claim(&names, &u, dirfd, name, url),
-                         PG_OK);
-    }
+    /* (Names 0-9 again: claims of taken names change nothing.) */
+    claim_all(&names, &u, dirfd, "a/%d", "http://h/a%d", 3000);
     assert_true(u.flushed > 0 && u.flushed < u.end);
-    for (i = 0; i < 3000; i++) {
-        snprintf(name, sizeof(name), "a/%d", i);
-        snprintf(url, sizeof(url), "http://h/a%d", i);
-        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 1,
-                  "owner of %s", name);
-        snprintf(url, sizeof(url), "http://h/a%d", i + 1);
-        UT_EXPECT(bad, pg__names_owner(&names, &u, name, url) == 2,
-                  "other owner of %s", name);
-    }
+    bad = check_owners(&names, &u, "a/%d", "http://h/a%d", 3000);
     assert_int_equal(bad, 0);
     assert_int_equal(pg__names_owner(&names, &u, "big", big), 1);
     big[big_n - 1] = 'y';
