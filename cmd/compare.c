@@ -328,11 +328,17 @@ static void finish_modes(struct compare *c)
     if (c->n_modes == 0) {
         unsigned multi = job_k > 1 ? job_k
                          : c->cli.o.workers ? DEFAULT_MULTI_K : c->job_k;
+        /* With nothing given, they run as the defaults do, the window
+         * (fetch.c) too. */
+        unsigned window = job_k > 1 || c->cli.o.workers ? 0 : t.window;
 
         c->modes[0] = (struct mode){ .mode = PG_MODE_THREAD, .k = 1 };
         c->modes[1] = (struct mode){ .mode = PG_MODE_PROCESS, .k = 1 };
-        c->modes[2] = (struct mode){ .mode = PG_MODE_THREAD, .k = multi };
-        c->modes[3] = (struct mode){ .mode = PG_MODE_PROCESS, .k = multi };
+
+        c->modes[2] = (struct mode){ .mode = PG_MODE_THREAD, .k = multi,
+                                     .window = window };
+        c->modes[3] = (struct mode){ .mode = PG_MODE_PROCESS, .k = multi,
+                                     .window = window };
         c->n_modes = 4;
     }
     for (i = 0; i < c->n_modes; i++) {

@@ -54,6 +54,8 @@ struct mode {
     enum pg_mode mode;
     unsigned k;          /* transfers per worker; 0 = the job's */
     unsigned workers;    /* -j of its runs (finish_modes) */
+    unsigned window;     /* pg_options.window of its runs: the defaults'
+                            for the default multi modes, else 0 */
     char label[24];      /* "thread:16" */
     struct run *runs;    /* repeat entries (owned) */
 };

@@ -105,6 +105,7 @@ static void child_main(struct compare *c, const struct mode *m,
     o.mode = m->mode;
     o.per_worker = m->k;
     o.workers = m->workers;
+    o.window = m->window;
     o.output_dir = dir;
     o.input_path = c->input;
     o.progress_cb = NULL;

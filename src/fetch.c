@@ -29,17 +29,36 @@
 
 /* ---- slots ------------------------------------------------------------ */
 
+/* Make slots [f->ready, n) and put them on the free list, stopping at
+ * the first that cannot be made (out of memory); returns f->ready.  The
+ * slots beyond the window are made when it grows: a handle costs about
+ * 50 us to set up, 128 of them a worker's first requests 6 ms. */
+static unsigned make_slots(struct pg__fetcher *f, unsigned n)
+{
+    while (f->ready < n) {
+        struct pg__xfer *x = &f->slots[f->ready];
+
+        if (pg__xfer_init(x, f) != PG_OK) {
+            pg__xfer_release(x);
+            break;
+        }
+        x->next_free = f->free_slots;
+        f->free_slots = x;
+        f->ready++;
+    }
+    return f->ready;
+}
+
 enum pg_code pg__fetcher_init(struct pg__fetcher *f,
                               const struct pg__fetch_config *cfg,
                               unsigned worker, unsigned k)
 {
-    unsigned i;
-
     memset(f, 0, sizeof(*f));
     f->cfg = cfg;
     f->worker = worker;
     f->pid = getpid();   /* the process that runs the transfers */
     f->k = k < 1 ? 1 : k;
+    f->window = cfg->window > 0 && cfg->window < f->k ? cfg->window : f->k;
     f->slots = pg__calloc(f->k, sizeof(*f->slots));
     if (!f->slots)
         return PG_E_NOMEM;
@@ -54,15 +73,9 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
         /* Idle connections kept for reuse: one per slot. */
         curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->k);
     }
-    for (i = 0; i < f->k; i++) {
-        if (pg__xfer_init(&f->slots[i], f) != PG_OK) {
-            pg__fetcher_release(f);
-            return PG_E_NOMEM;
-        }
-    }
-    for (i = f->k; i-- > 0;) {
-        f->slots[i].next_free = f->free_slots;
-        f->free_slots = &f->slots[i];
+    if (make_slots(f, f->window) < f->window) {
+        pg__fetcher_release(f);
+        return PG_E_NOMEM;
     }
     return PG_OK;
 }
@@ -71,7 +84,7 @@ void pg__fetcher_release(struct pg__fetcher *f)
 {
     unsigned i;
 
-    for (i = 0; f->slots && i < f->k; i++) {
+    for (i = 0; f->slots && i < f->ready; i++) {
         struct pg__xfer *x = &f->slots[i];
 
         if (x->it && f->multi)
@@ -568,10 +581,54 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
     return 0;
 }
 
+/*
+ * The window.  A worker of the defaults may run K transfers at once (K
+ * from pg_options_tune(), sized for a distant server), but it starts
+ * with fewer, cfg->window, and doubles that each time it waits
+ * PG_WINDOW_QUIET (2 ms) with every transfer of the window running and
+ * nothing at all arriving: a server that answers within a millisecond
+ * or two is never that quiet, and the window stays where it started.
+ * On 2 CPUs against nginx on 127.0.0.1, 32 transfers in all beat 256 by
+ * 1.1x on small pages and the crawl and 1.5x on 1 MiB files (every body
+ * at once thrashes the caches).  A server 50 ms away is quiet at once,
+ * and the window reaches K within 4 quiet waits (8 ms).  The window
+ * never shrinks: at worst a job runs as it would with K fixed.  A worker
+ * out of work is not waiting on the network (its window is not full),
+ * so an empty queue never grows it.
+ */
+unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
+                         int events)
+{
+    if (window >= k || events > 0 || waited_s < PG_WINDOW_QUIET)
+        return window;
+    return window > k / 2 ? k : 2 * window;
+}
+
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms)
 {
-    curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+    const int quiet_ms = (int)(PG_WINDOW_QUIET * 1000);
+    double t0, waited;
+    int events = 0;
+    unsigned w;
+
+    if (f->window >= f->k || f->active < f->window) {
+        curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+        return;
+    }
+    /* Full, and it may grow: a wait of a quiet period at most tells. */
+    if (timeout_ms < 0 || timeout_ms > quiet_ms)
+        timeout_ms = quiet_ms;
+    t0 = pg__now();
+    curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &events);
+    waited = pg__now() - t0;
+    w = pg__window_next(f->window, f->k, waited, events);
+    if (w == f->window || make_slots(f, w) == f->window)
+        return;
+    f->window = f->ready;
+    pg__log(f->cfg->log, PG_LOG_DEBUG,
+            "worker %u: %u transfers at once (nothing arrived for %.1f ms)",
+            f->worker, f->window, waited * 1000);
 }
 
 void pg__fetch_wakeup(struct pg__fetcher *f)

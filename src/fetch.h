@@ -71,6 +71,10 @@ struct pg__fetch_config {
     int no_verify;                /* --no-check-certificate */
     struct pg__holds *holds;      /* origins held by a Retry-After
                                      (hold.h), shared; NULL: none */
+    unsigned window;              /* multi: transfers a fetcher starts
+                                     with, grown toward its K while it
+                                     waits on the network (see "the
+                                     window" in fetch.c); 0 or >= K: K */
 };
 
 /* An error page (non-2xx) is never kept; no more than this is read. */
@@ -136,9 +140,11 @@ struct pg__fetcher {
     int x_failed;
 
     unsigned k;                    /* slots */
+    unsigned ready;                /* slots [0, ready) are made */
     struct pg__xfer *slots;
     struct pg__xfer *free_slots;   /* idle ones (multi) */
     unsigned active;               /* transfers in the multi handle */
+    unsigned window;   /* multi: transfers allowed at once now, <= k */
     double watched;                /* last look at cfg->parent_fd */
     CURLM *multi;                  /* K > 1 only */
 };
@@ -210,11 +216,24 @@ void pg__fetcher_release(struct pg__fetcher *f);
 /* Blocking (any K): fetch it->url into a spool file; fills the result. */
 void pg__fetch(struct pg__fetcher *f, struct pg__item *it);
 
-/* Multi (K > 1): how many more transfers can start now. */
+/* Multi (K > 1): how many more transfers can start now (the window
+ * less those running). */
 static inline unsigned pg__fetch_room(const struct pg__fetcher *f)
 {
-    return f->k - f->active;
+    return f->window > f->active ? f->window - f->active : 0;
 }
+
+/* How long (seconds) a full window must wait with nothing arriving
+ * for the window to double (fetch.c). */
+#define PG_WINDOW_QUIET 0.002
+
+/*
+ * The window after a wait of waited_s seconds with the window full that
+ * ended with events descriptors ready: doubled (at most k) when nothing
+ * was ready after PG_WINDOW_QUIET or more, else unchanged.
+ */
+unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
+                         int events);
 
 /*
  * Multi: start fetching it (pg__fetch_room() must be > 0).  Returns 0 if
@@ -227,6 +246,8 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it);
  * Multi: wait up to timeout_ms for network activity, for one of the
  * caller's extra descriptors (revents filled in), or for
  * pg__fetch_wakeup().  Returns at once if a transfer needs attention.
+ * While the window is below K and full, it waits PG_WINDOW_QUIET at
+ * most and grows the window as pg__window_next() says.
  */
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms);

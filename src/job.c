@@ -578,6 +578,7 @@ static enum pg_code start_pool(struct pg_job *job)
     job->fetch.holds = pg__holds_new(o->max_retry_wait_ms);
     if (!job->fetch.holds)
         return PG_E_NOMEM;
+    job->fetch.window = o->window;
     pc.fetch = &job->fetch;
     pc.jar = o->mode == PG_MODE_PROCESS ? job->jar : NULL;
     pc.log = &job->log;

@@ -23,6 +23,7 @@ void pg_options_init(struct pg_options *o)
     o->mode = PG_MODE_THREAD;
     o->workers = 0;             /* 0, 0: pg_options_tune() chooses */
     o->per_worker = 0;
+    o->window = 0;              /* pg_options_tune() sets it with K */
     o->output_dir = ".";
     o->connect_timeout_ms = 10000;
     o->timeout_ms = 0;

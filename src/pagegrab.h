@@ -307,6 +307,13 @@ struct pg_options {
                                    1 is a blocking worker; 0 (the
                                    default): pg_options_tune();
                                    workers x per_worker <= PG_MAX_TRANSFERS */
+    unsigned window;            /* with per_worker > 1: transfers each
+                                   worker starts with, doubled toward
+                                   per_worker while the worker waits on
+                                   the network; 0 or >= per_worker (the
+                                   default): per_worker from the start.
+                                   pg_options_tune() sets it when it
+                                   chooses per_worker */
 
     const char *const *urls;    /* URLs given directly, fetched first */
     size_t n_urls;
@@ -511,7 +518,10 @@ PG_API void pg_options_init(struct pg_options *o);
  * first to get more; the library never changes it).
  * workers given alone: per_worker = 1 (that many blocking workers).
  * per_worker given alone: workers as above.  Values already set are
- * kept.
+ * kept.  When it chooses per_worker it also sets window (if 0): 16
+ * transfers per CPU in all, split over the workers (at least 4 each):
+ * a near server is fastest with that many, and a distant one grows
+ * the window to per_worker within a few milliseconds.
  */
 PG_API void pg_options_tune(struct pg_options *o);
 

@@ -23,6 +23,12 @@
  *    pages, 1,000 images) took 6-8 % longer with 4 x 64 than 4 x 32, and
  *    a crawl usually stays on one site: 128 there.  Both are ceilings of
  *    politeness: never more, however many CPUs.
+ *  - The window: a worker of the defaults starts with fewer transfers,
+ *    PG_TUNE_WINDOW_PER_CPU per CPU in all, and grows toward K only
+ *    while it waits on the network (fetch.c).  A fast, near server is
+ *    quickest with few: 2 x 16 against 2 x 128 took 0.55 / 0.60 s for
+ *    10,000 small pages, 0.18 / 0.29 s for 200 x 1 MiB, and 4 x 8
+ *    against 4 x 32 0.19 / 0.21 s for the crawl (medians of 5).
  *  - -j given alone keeps its old meaning, N blocking workers (K = 1):
  *    a user who lowers -j to spare a server gets exactly that many
  *    transfers.  -K given alone gets the CPU-based workers.
@@ -64,7 +70,7 @@ unsigned long pg__fd_limit(void)
 }
 
 void pg__tune(unsigned cpus, int parses, unsigned long fds, int threads,
-              unsigned *workers, unsigned *per_worker)
+              unsigned *workers, unsigned *per_worker, unsigned *window)
 {
     unsigned w = *workers, k = *per_worker;
     int chose_k = 0;
@@ -93,6 +99,13 @@ void pg__tune(unsigned cpus, int parses, unsigned long fds, int threads,
         if (k > cap)
             k = cap < 1 ? 1 : (unsigned)cap;
     }
+    if (chose_k && *window == 0) {
+        unsigned long win = (unsigned long)PG_TUNE_WINDOW_PER_CPU * cpus / w;
+
+        if (win < PG_TUNE_WINDOW_MIN)
+            win = PG_TUNE_WINDOW_MIN;
+        *window = win < k ? (unsigned)win : 0;
+    }
     *workers = w;
     *per_worker = k;
 }
@@ -104,5 +117,6 @@ void pg_options_tune(struct pg_options *o)
     if (o->workers && o->per_worker)
         return;
     pg__tune(pg__cpu_count(), parses, pg__fd_limit(),
-             o->mode != PG_MODE_PROCESS, &o->workers, &o->per_worker);
+             o->mode != PG_MODE_PROCESS, &o->workers, &o->per_worker,
+             &o->window);
 }

@@ -14,6 +14,12 @@ unsigned pg__cpu_count(void);
 #define PG_TUNE_TRANSFERS 256u
 #define PG_TUNE_TRANSFERS_PARSE 128u
 
+/* The transfers a job of the defaults starts with, per CPU, in all
+ * (the window: fetch.c). */
+#define PG_TUNE_WINDOW_PER_CPU 16u
+/* The smallest window a worker of the defaults starts with. */
+#define PG_TUNE_WINDOW_MIN 4u
+
 /* The descriptors one transfer may hold at once: its socket, its spool
  * file and the resolver's pair while it resolves. */
 #define PG_TUNE_FDS_PER_TRANSFER 3u
@@ -29,9 +35,12 @@ unsigned long pg__fd_limit(void);
  * CPUS CPUs and a job that parses pages (PARSES) or not.  A per_worker
  * chosen here is lowered (to 1 at least) so that the transfers of one
  * process fit FDS descriptors (0: no limit): all of them in thread mode
- * (THREADS), one worker's in process mode.
+ * (THREADS), one worker's in process mode.  With it, *window (when 0)
+ * gets the transfers a worker starts with: PG_TUNE_WINDOW_PER_CPU x
+ * CPUS / workers, at least PG_TUNE_WINDOW_MIN, 0 if that is not below
+ * per_worker (no window).  A given per_worker leaves *window alone.
  */
 void pg__tune(unsigned cpus, int parses, unsigned long fds, int threads,
-              unsigned *workers, unsigned *per_worker);
+              unsigned *workers, unsigned *per_worker, unsigned *window);
 
 #endif

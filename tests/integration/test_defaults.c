@@ -10,6 +10,10 @@
  *  - -j 3 alone: 3 blocking workers, at most 3 requests at once;
  *  - -K 4 alone: 1 worker x 4 transfers, at most 4 at once;
  *  - -j auto -K auto: the same as nothing given.
+ * window: the defaults' worker starts with 16 transfers and doubles that
+ * each time nothing arrives for 2 ms (fetch.c), so against a slow
+ * server it reaches its 256 (every request in flight, the debug log
+ * saying 32, 64, 128, 256); with -K 256 given all go at once, no window.
  * PG_TEST_PER_WORKER (make test's second pass) is put aside for these
  * runs: they are about what happens without -K.
  */
@@ -30,6 +34,7 @@
 struct seen {
     int code;
     char *summary;          /* the last stderr line (owned) */
+    char *err;              /* all of stderr (owned) */
     unsigned peak;          /* requests in flight at once, at most */
 };
 
@@ -62,6 +67,7 @@ static void run_once(struct pg_test *t, struct pg_test_server *srv,
         r.err[--r.err_len] = '\0';
     nl = strrchr(r.err, '\n');
     s->summary = strdup(nl ? nl + 1 : r.err);
+    s->err = strdup(r.err);
     s->peak = pg_test_server_peak(srv);
     PG_CHECK_INT(t, s->code, 0, "exit status");
     pg_run_release(&r);
@@ -73,6 +79,12 @@ static void expect(struct pg_test *t, const struct seen *s, const char *what,
 {
     PG_CHECK(t, strstr(s->summary, counts) != NULL,
              "%s: summary '%s' does not say '%s'", what, s->summary, counts);
+}
+
+static void seen_release(struct seen *s)
+{
+    free(s->summary);
+    free(s->err);
 }
 
 /* Pin this test (and so the pagegrab it starts) to the CPU it runs on;
@@ -137,27 +149,27 @@ static void test_counts(struct pg_test *t)
     run_once(t, srv, list, none, &s);
     expect(t, &s, "no -j/-K on 1 CPU", "1 worker x 256 transfers");
     PG_CHECK_INT(t, s.peak, DELAYED_N, "requests at once with the defaults");
-    free(s.summary);
+    seen_release(&s);
 
     run_once(t, srv, list, autos, &s);
     expect(t, &s, "-j auto -K auto", "1 worker x 256 transfers");
-    free(s.summary);
+    seen_release(&s);
 
     run_once(t, srv, list, images, &s);
     expect(t, &s, "--images on 1 CPU", "2 workers x 64 transfers");
-    free(s.summary);
+    seen_release(&s);
 
     run_once(t, srv, list, j3, &s);
     expect(t, &s, "-j 3 alone", "3 workers)");
     PG_CHECK(t, s.peak >= 2 && s.peak <= 3, "-j 3 alone: %u requests at "
              "once, expected 2..3 (3 blocking workers)", s.peak);
-    free(s.summary);
+    seen_release(&s);
 
     run_once(t, srv, list, k4, &s);
     expect(t, &s, "-K 4 alone on 1 CPU", "1 worker x 4 transfers");
     PG_CHECK(t, s.peak >= 2 && s.peak <= 4, "-K 4 alone: %u requests at "
              "once, expected 2..4", s.peak);
-    free(s.summary);
+    seen_release(&s);
 
     sched_setaffinity(0, sizeof(old), &old);
     free(list);
@@ -208,7 +220,7 @@ static void test_fd_limit(struct pg_test *t)
            "1 worker x 64 transfers");
     PG_CHECK(t, s.peak >= 32 && s.peak <= 64, "%u requests at once, "
              "expected 32..64", s.peak);
-    free(s.summary);
+    seen_release(&s);
 
     /* -K 200 given: kept, with a warning naming the limit. */
     out = pg_path(t, "out1");
@@ -229,8 +241,58 @@ static void test_fd_limit(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+#define WIN_N 300
+static void test_window(struct pg_test *t)
+{
+    static const char BODY[] = "slow\n";
+    struct pg_test_route routes[] = {
+        { .path = "/w/", .flags = PG_ROUTE_PREFIX, .body = BODY,
+          .body_len = sizeof(BODY) - 1, .content_type = "text/plain",
+          .delay_ms = 300 },
+    };
+    const char *debug[] = { "-vv", END };
+    const char *k256[] = { "-vv", "-K", "256", END };
+    static const char *const grown[] = {
+        "worker 0: 32 transfers at once", "worker 0: 64 transfers at once",
+        "worker 0: 128 transfers at once", "worker 0: 256 transfers at once",
+    };
+    struct pg_test_server *srv;
+    cpu_set_t old;
+    struct seen s;
+    char *list, want[64];
+    size_t i;
+
+    pin_one_cpu(t, &old);
+    srv = pg_test_server_must_start(t, routes, 1);
+    list = pg_path(t, "urls.txt");
+    write_urls(t, srv, list, "/w/%03d.txt", WIN_N);
+    snprintf(want, sizeof(want), "%d URLs: %d ok, 0 failed", WIN_N, WIN_N);
+
+    run_once(t, srv, list, debug, &s);
+    expect(t, &s, "defaults, slow server", want);
+    expect(t, &s, "defaults, slow server", "1 worker x 256 transfers");
+    for (i = 0; i < sizeof(grown) / sizeof(grown[0]); i++)
+        PG_CHECK(t, strstr(s.err, grown[i]) != NULL,
+                 "defaults against a slow server: no '%s' in the log",
+                 grown[i]);
+    PG_CHECK_INT(t, s.peak, 256, "requests at once once the window grew");
+    seen_release(&s);
+
+    run_once(t, srv, list, k256, &s);
+    expect(t, &s, "-K 256, slow server", want);
+    PG_CHECK(t, strstr(s.err, "transfers at once") == NULL,
+             "-K 256 given: the window grew ('%s')", s.err);
+    PG_CHECK_INT(t, s.peak, 256, "requests at once with -K 256");
+    seen_release(&s);
+
+    sched_setaffinity(0, sizeof(old), &old);
+    free(list);
+    pg_test_server_stop(srv);
+}
+
 static const struct pg_test_case cases[] = {
     { "counts", test_counts, PG_TEST_PER_MODE, 120 },
+    { "window", test_window, PG_TEST_PER_MODE, 120 },
     { "fd_limit", test_fd_limit, PG_TEST_PER_MODE, 120 },
 };
 

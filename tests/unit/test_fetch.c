@@ -122,12 +122,28 @@ static void test_addr_allowed(void **state)
     assert_int_equal(pg__addr_allowed(0, &first, "10.0.0.1"), 1);
 }
 
+/* The window doubles (at most to K) after a quiet wait of 2 ms with
+ * the window full, and only then. */
+static void test_window_next(void **state)
+{
+    (void)state;
+    assert_int_equal(pg__window_next(16, 128, 0.0021, 0), 32);
+    assert_int_equal(pg__window_next(32, 128, 0.05, 0), 64);
+    assert_int_equal(pg__window_next(64, 128, 0.002, 0), 128);
+    assert_int_equal(pg__window_next(100, 128, 0.003, 0), 128); /* capped */
+    assert_int_equal(pg__window_next(128, 128, 1.0, 0), 128);   /* at K */
+    assert_int_equal(pg__window_next(16, 128, 0.0019, 0), 16);  /* short */
+    assert_int_equal(pg__window_next(16, 128, 0.05, 1), 16);    /* data */
+    assert_int_equal(pg__window_next(1, 2, 0.01, 0), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ip_is_private),
         cmocka_unit_test(test_ip_is_private_embedded),
         cmocka_unit_test(test_addr_allowed),
+        cmocka_unit_test(test_window_next),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,9 @@ static void tune_fds(unsigned cpus, int parses, unsigned long fds,
                      int threads, unsigned w, unsigned k, unsigned want_w,
                      unsigned want_k)
 {
-    pg__tune(cpus, parses, fds, threads, &w, &k);
+    unsigned win = 0;
+
+    pg__tune(cpus, parses, fds, threads, &w, &k, &win);
     assert_int_equal(w, want_w);
     assert_int_equal(k, want_k);
 }
@@ -25,7 +27,9 @@ static void tune_fds(unsigned cpus, int parses, unsigned long fds,
 static void tune(unsigned cpus, int parses, unsigned w, unsigned k,
                  unsigned want_w, unsigned want_k)
 {
-    pg__tune(cpus, parses, 0, 1, &w, &k);
+    unsigned win = 0;
+
+    pg__tune(cpus, parses, 0, 1, &w, &k, &win);
     assert_int_equal(w, want_w);
     assert_int_equal(k, want_k);
 }
@@ -76,6 +80,34 @@ static void test_fd_limit(void **state)
     tune_fds(2, 0, 0, 1, 0, 0, 2, 128);        /* no limit */
 }
 
+/* The window of a chosen K: 16 transfers per CPU in all, split over the
+ * workers, at least 4 each; none (0) when that is not below K, or when K
+ * was given; a window already set is kept. */
+static unsigned window_of(unsigned cpus, int parses, unsigned long fds,
+                          unsigned w, unsigned k, unsigned win)
+{
+    pg__tune(cpus, parses, fds, 1, &w, &k, &win);
+    return win;
+}
+
+static void test_window(void **state)
+{
+    (void)state;
+    assert_int_equal(window_of(1, 0, 0, 0, 0, 0), 16);     /* 1 x 256 */
+    assert_int_equal(window_of(2, 0, 0, 0, 0, 0), 16);     /* 2 x 128 */
+    assert_int_equal(window_of(2, 1, 0, 0, 0, 0), 8);      /* 4 x 32 */
+    assert_int_equal(window_of(1, 1, 0, 0, 0, 0), 8);      /* 2 x 64 */
+    assert_int_equal(window_of(8, 0, 0, 0, 0, 0), 16);     /* 8 x 32 */
+    assert_int_equal(window_of(3, 0, 0, 0, 0, 0), 16);     /* 3 x 85 */
+    assert_int_equal(window_of(8, 1, 0, 0, 0, 0), 0);      /* 16 x 8 */
+    assert_int_equal(window_of(64, 0, 0, 0, 0, 0), 0);     /* 32 x 8 */
+    assert_int_equal(window_of(2, 0, 100, 0, 0, 0), 0);    /* K cut to 6 */
+    assert_int_equal(window_of(2, 0, 0, 0, 0, 40), 40);    /* set: kept */
+    assert_int_equal(window_of(2, 0, 0, 0, 64, 0), 0);     /* -K given */
+    assert_int_equal(window_of(2, 0, 0, 3, 0, 0), 0);      /* -j alone */
+    assert_int_equal(window_of(2, 0, 0, 3, 64, 0), 0);     /* both */
+}
+
 static void test_options(void **state)
 {
     struct pg_options o;
@@ -88,11 +120,12 @@ static void test_options(void **state)
     pg_options_tune(&o);
     assert_true(o.workers >= 1 && o.workers <= 32);
     {
-        unsigned w = 0, k = 0;
+        unsigned w = 0, k = 0, win = 0;
 
-        pg__tune(pg__cpu_count(), 0, pg__fd_limit(), 1, &w, &k);
+        pg__tune(pg__cpu_count(), 0, pg__fd_limit(), 1, &w, &k, &win);
         assert_int_equal(o.workers, w);
         assert_int_equal(o.per_worker, k);
+        assert_int_equal(o.window, win);
         assert_true(o.per_worker <= 256 / o.workers);
     }
 
@@ -109,6 +142,7 @@ static void test_options(void **state)
     pg_options_tune(&o);
     assert_int_equal(o.workers, 6);
     assert_int_equal(o.per_worker, 9);
+    assert_int_equal(o.window, 0);          /* K given: no window */
 }
 
 int main(void)
@@ -117,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_both_unset),
         cmocka_unit_test(test_one_given),
         cmocka_unit_test(test_fd_limit),
+        cmocka_unit_test(test_window),
         cmocka_unit_test(test_options),
     };
 
