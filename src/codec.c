@@ -296,6 +296,26 @@ char **pg__codec_get_cookies(const void *payload, size_t len,
     return v;
 }
 
+/* ---- WINDOW: worker -> parent ----------------------------------------- */
+
+enum pg_code pg__codec_put_window(struct pg__buf *b, unsigned window)
+{
+    enum pg_code rc = pg__wire_begin(b, PG_WIRE_WINDOW);
+
+    if (!rc)
+        rc = pg__wire_put_u32(b, (uint32_t)window);
+    if (!rc)
+        rc = pg__wire_end(b);
+    return rc;
+}
+
+unsigned pg__codec_get_window(struct pg__wire_reader *r)
+{
+    uint32_t n = pg__wire_get_u32(r);
+
+    return r->bad || r->off != r->len ? 0 : (unsigned)n;
+}
+
 /* ---- LOG: worker -> parent -------------------------------------------- */
 
 enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,

@@ -75,6 +75,11 @@ char **pg__codec_get_cookies(const void *payload, size_t len,
 enum pg_code pg__codec_put_log(struct pg__buf *b, enum pg_log_level level,
                                const char *msg);
 
+/* A WINDOW frame: the worker runs up to window transfers at once now. */
+enum pg_code pg__codec_put_window(struct pg__buf *b, unsigned window);
+/* Its window, 0 if the frame is malformed. */
+unsigned pg__codec_get_window(struct pg__wire_reader *r);
+
 /* The line of a LOG frame (inside the frame), its level in *level;
  * NULL if malformed. */
 const char *pg__codec_get_log(struct pg__wire_reader *r,

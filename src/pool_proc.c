@@ -7,8 +7,9 @@
  * N worker processes are forked once at start, each connected to the
  * parent by its own socketpair.  The parent writes JOB frames (id, url)
  * and reads back RESULT and LOG frames (wire.h); each worker holds at
- * most `depth` items.  The parent is single-threaded and polls every
- * worker socket.
+ * most `depth` items, twice its window while it has one (WINDOW frames
+ * say it grew).  The parent is single-threaded and polls every worker
+ * socket.
  *
  * A worker whose socket reaches EOF or sends garbage is reaped
  * (waitpid), its leftover spool files are removed, the items it held are
@@ -60,6 +61,7 @@ struct proc_worker {
     struct pg__links pend;   /* links of item pend_id, from LINKS frames
                                 ahead of its RESULT */
     uint64_t pend_id;
+    unsigned depth;          /* items it may hold: twice its window */
     int alone;               /* holds a PG_ITEM_ALONE item: gets no other */
     int draining;            /* gets nothing until idle, then an alone one */
 };
@@ -107,6 +109,23 @@ static void close_inherited(struct proc_pool *pp, int mine)
 
 /* ---- parent side ------------------------------------------------------ */
 
+/*
+ * What a worker may hold when it starts: twice the transfers it runs at
+ * once, its window (fetch.c) when it has one, so that items do not pile
+ * up behind a worker that runs few of them while another idles; WINDOW
+ * frames raise it as the window grows, up to the pool's depth.
+ */
+static unsigned start_depth(const struct proc_pool *pp)
+{
+    const struct pg__pool_config *cfg = &pp->base.cfg;
+    unsigned win = cfg->fetch ? cfg->fetch->window : 0;
+
+    if (cfg->per_worker > 1 && win > 0 && win < cfg->per_worker &&
+        2 * win < cfg->depth)
+        return 2 * win;
+    return cfg->depth;
+}
+
 static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
 {
     sigset_t all, old;
@@ -153,6 +172,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     }
     w->pid = pid;
     w->fd = sv[0];
+    w->depth = start_depth(pp);
     /* The parent never blocks on one worker: JOB frames wait in outq. */
     fcntl(w->fd, F_SETFL, O_NONBLOCK);
     pg__wire_rx_init(&w->rx);
@@ -195,7 +215,7 @@ static struct proc_worker *pick(struct proc_pool *pp)
         struct proc_worker *w = &pp->w[i];
 
         if (w->fd < 0 || w->alone || w->draining ||
-            w->n_held >= pp->base.cfg.depth)
+            w->n_held >= w->depth)
             continue;
         if (!best || w->n_held < best->n_held)
             best = w;
@@ -565,6 +585,22 @@ static void on_cookies(struct proc_pool *pp, struct proc_worker *from,
     pg__jar_lines_free(v);
 }
 
+/* The worker's window grew: it may hold twice that now. */
+static void on_window(struct proc_pool *pp, struct proc_worker *w,
+                      struct pg__wire_reader *r, int *bad)
+{
+    unsigned n = pg__codec_get_window(r), max = pp->base.cfg.depth;
+
+    if (n == 0 || n > pp->base.cfg.per_worker) {
+        *bad = 1;
+        return;
+    }
+    if (n > max / 2)
+        w->depth = max;
+    else if (2 * n > w->depth)
+        w->depth = 2 * n;
+}
+
 static void on_frame(struct proc_pool *pp, struct proc_worker *w,
                      unsigned type, const void *payload, size_t len,
                      pg__pool_done_cb cb, void *ud, int *bad)
@@ -580,6 +616,8 @@ static void on_frame(struct proc_pool *pp, struct proc_worker *w,
         on_result(pp, w, &r, cb, ud, bad);
     else if (type == PG_WIRE_COOKIES)
         on_cookies(pp, w, payload, len, bad);
+    else if (type == PG_WIRE_WINDOW)
+        on_window(pp, w, &r, bad);
     else
         *bad = 1;
 }

@@ -30,7 +30,9 @@ enum pg__wire_type {
     PG_WIRE_LOG = 3,    /* worker -> parent: level, line */
     PG_WIRE_LINKS = 4,  /* worker -> parent: id, links of that item; as
                            many frames as needed, before its RESULT */
-    PG_WIRE_COOKIES = 5 /* both ways: cookie lines (jar.h) */
+    PG_WIRE_COOKIES = 5, /* both ways: cookie lines (jar.h) */
+    PG_WIRE_WINDOW = 6  /* worker -> parent: the transfers it runs at
+                           once now, its window having grown (fetch.c) */
 };
 
 /* Start a frame of type t in b (b is reset first). */

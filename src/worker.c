@@ -122,6 +122,7 @@ struct child {
     struct pg__item *queue, *queue_tail; /* received, not started */
     int eof;                 /* the parent sent its last job */
     int broken;              /* the parent is gone or spoke garbage */
+    unsigned told;           /* the window the parent knows of */
 };
 
 /* Read what the parent sent; queue its jobs.  Sets eof / broken. */
@@ -291,6 +292,14 @@ static void multi_loop(struct child *c)
         }
         if (c->out.len == 0)
             pg__fetch_poll(f, &wfd, c->eof ? 0 : 1, 1000);
+        if (f->window != c->told && !c->broken) {
+            /* It grew: the parent may queue more here now. */
+            if (pg__codec_put_window(&c->frame, f->window))
+                c->broken = 1;
+            else
+                child_queue(c);
+            c->told = f->window;
+        }
         if (!c->eof &&
             (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI))) {
             child_read(c);
@@ -344,6 +353,7 @@ void pg__worker_main(const struct pg__pool_config *cfg, unsigned self,
     c.outdir_fd = fc.outdir_fd;
     if (pg__fetcher_init(&c.f, &fc, self, k))
         _exit(3);
+    c.told = c.f.window;
     pg__wire_rx_init(&c.rx);
     pg__buf_init(&c.frame, PG_WIRE_MAX);
     pg__buf_init(&c.out, (size_t)PG_WIRE_MAX * 2 * k + PG_WIRE_MAX);

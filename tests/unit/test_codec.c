@@ -194,6 +194,23 @@ static void test_log_round_trip(void **state)
     pg__buf_release(&b);
 }
 
+static void test_window_round_trip(void **state)
+{
+    struct pg__buf b = PG_BUF_INIT(PG_WIRE_MAX + PG_WIRE_HEADER);
+    struct pg__wire_reader r;
+
+    (void)state;
+    assert_int_equal(pg__codec_put_window(&b, 64), PG_OK);
+    frame_reader(&b, PG_WIRE_WINDOW, &r);
+    assert_int_equal(pg__codec_get_window(&r), 64);
+    /* A short payload, and one with bytes left over: malformed (0). */
+    pg__wire_reader_init(&r, "\x01\x00", 2);
+    assert_int_equal(pg__codec_get_window(&r), 0);
+    pg__wire_reader_init(&r, "\x01\x00\x00\x00\x00", 5);
+    assert_int_equal(pg__codec_get_window(&r), 0);
+    pg__buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_links_over_frames),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_log_round_trip),
+        cmocka_unit_test(test_window_round_trip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
