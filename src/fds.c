@@ -3,6 +3,7 @@
  */
 #define _DEFAULT_SOURCE /* syscall(), dirfd() */
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -64,4 +65,25 @@ void pg__close_fds_from(int from, const int *keep, size_t n)
             return;
         lo = hi + 1;
     }
+}
+
+void pg__close_inherited(const int *parent_fds, size_t n, int mine,
+                         int outdir_fd)
+{
+    int keep[2] = { mine, outdir_fd };
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        int fd = parent_fds[k];
+
+        if (fd >= 0 && fd <= 2 && fd != mine) {
+            int null = open("/dev/null", O_RDWR);
+
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        }
+    }
+    pg__close_fds_from(3, keep, 2);
 }

@@ -22,7 +22,6 @@
  * and leaves with _exit().
  */
 #define _DEFAULT_SOURCE /* wait4() */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,8 +42,8 @@
 #include "codec.h"
 #include "fds.h"
 #include "mem.h"
-#include "name.h"
 #include "pool.h"
+#include "spool.h"
 #include "worker.h"
 
 /* A worker's process name (at most 15 bytes: the kernel's limit). */
@@ -76,36 +75,6 @@ struct proc_pool {
     int stopping;
     int cancelled;           /* cancel(): waiting items go back unsent */
 };
-
-/*
- * A new worker keeps its own socket, the output directory (spool files
- * are created in it) and stdin/stdout/stderr; everything else the parent
- * had open is closed: the other workers' sockets, the manifest, the URL
- * store and spill file, a Redis connection, cached directory fds, hook
- * pidfds, and whatever fds the host program leaked without CLOEXEC (a
- * pipe held open by a long-lived worker would hide its EOF from the
- * reader).  Parent fds at 0-2 (a list read from stdin) become /dev/null.
- */
-static void close_inherited(struct proc_pool *pp, int mine)
-{
-    const struct pg__pool_config *c = &pp->base.cfg;
-    int keep[2] = { mine, c->fetch->outdir_fd };
-    size_t k;
-
-    for (k = 0; k < c->n_parent_fds; k++) {
-        int fd = c->parent_fds[k];
-
-        if (fd >= 0 && fd <= 2 && fd != mine) {
-            int null = open("/dev/null", O_RDWR);
-
-            if (null >= 0 && null != fd) {
-                dup2(null, fd);
-                close(null);
-            }
-        }
-    }
-    pg__close_fds_from(3, keep, 2);
-}
 
 /* ---- parent side ------------------------------------------------------ */
 
@@ -158,7 +127,9 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
             _exit(0);
         sigprocmask(SIG_SETMASK, &old, NULL);
         w->fd = -1;
-        close_inherited(pp, sv[1]);
+        pg__close_inherited(pp->base.cfg.parent_fds,
+                            pp->base.cfg.n_parent_fds, sv[1],
+                            pp->base.cfg.fetch->outdir_fd);
         pg__worker_main(&pp->base.cfg, w->index, sv[1]);
         _exit(0);
     }
@@ -249,32 +220,6 @@ static struct pg__item *unhold(struct proc_worker *w, uint64_t id)
     return NULL;
 }
 
-/* Remove the spool files a dead worker left behind. */
-static void remove_leftovers(struct proc_pool *pp, pid_t pid)
-{
-    char prefix[64];
-    size_t n;
-    int fd = dup(pp->base.cfg.fetch->outdir_fd);
-    struct dirent *de;
-    DIR *d;
-
-    if (fd < 0)
-        return;
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return;
-    }
-    n = (size_t)snprintf(prefix, sizeof(prefix), "%s%ld-",
-                         PG_NAME_TMP_PREFIX, (long)pid);
-    rewinddir(d);
-    while ((de = readdir(d)) != NULL) {
-        if (!strncmp(de->d_name, prefix, n))
-            unlinkat(pp->base.cfg.fetch->outdir_fd, de->d_name, 0);
-    }
-    closedir(d);
-}
-
 /* Wait for a worker process; its peak RSS is added to the pool's. */
 static void reap(struct proc_pool *pp, pid_t pid, int *status)
 {
@@ -317,7 +262,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
         pg__log(pp->base.cfg.log, PG_LOG_WARN,
                 "worker process %ld died (%s) holding %u URL(s)",
                 (long)pid, why, w->n_held);
-    remove_leftovers(pp, pid);
+    pg__spool_remove_pid(pp->base.cfg.fetch->outdir_fd, pid);
     /* A worker starts items in the order they were sent and runs at
      * most K at once; `held` is newest first, so only the last K can
      * have started.  One started item takes the blame; several are

@@ -86,6 +86,34 @@ unsigned pg__spool_cleanup(int dirfd)
     return n;
 }
 
+unsigned pg__spool_remove_pid(int dirfd, pid_t pid)
+{
+    char prefix[64];
+    size_t len;
+    unsigned n = 0;
+    int fd = dup(dirfd);
+    struct dirent *de;
+    DIR *d;
+
+    if (fd < 0)
+        return 0;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 0;
+    }
+    len = (size_t)snprintf(prefix, sizeof(prefix), "%s%ld-",
+                           PG_NAME_TMP_PREFIX, (long)pid);
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        if (!strncmp(de->d_name, prefix, len) &&
+            unlinkat(dirfd, de->d_name, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int pg__spool_check_name(const char *relname)
 {
     const char *p = relname, *end;

@@ -37,6 +37,10 @@ enum pg_code pg__spool_create(int dirfd, unsigned worker, uint64_t *seq,
  */
 unsigned pg__spool_cleanup(int dirfd);
 
+/* Remove the spool files of process pid (a worker that died) from
+ * dirfd; returns how many. */
+unsigned pg__spool_remove_pid(int dirfd, pid_t pid);
+
 /*
  * Check that relname is a safe relative name: non-empty components, none
  * "." or "..", no leading '/', no control bytes, no temp-file prefix,

@@ -202,6 +202,40 @@ static void test_create_workers(void **state)
     close(dirfd);
 }
 
+/* A dead worker's spool files go; another process's (pid 12, or the
+ * pid that only starts with the dead one's digits) and other files stay. */
+static void test_remove_pid(void **state)
+{
+    int dirfd = open(*state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    uint64_t seq = 0;
+    char *names[4] = { NULL, NULL, NULL, NULL };
+    const pid_t pids[4] = { 1, 1, 12, 123 };
+    int fd, i;
+
+    assert_true(dirfd >= 0);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pg__spool_create_pid(dirfd, pids[i], 0, &seq, &fd,
+                                              &names[i]), PG_OK);
+        close(fd);
+    }
+    fd = openat(dirfd, "keep.txt", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pg__spool_remove_pid(dirfd, 1), 2);
+    assert_int_equal(faccessat(dirfd, names[0], F_OK, 0), -1);
+    assert_int_equal(faccessat(dirfd, names[1], F_OK, 0), -1);
+    assert_int_equal(faccessat(dirfd, names[2], F_OK, 0), 0);
+    assert_int_equal(faccessat(dirfd, names[3], F_OK, 0), 0);
+    assert_int_equal(faccessat(dirfd, "keep.txt", F_OK, 0), 0);
+    assert_int_equal(pg__spool_remove_pid(dirfd, 1), 0);
+    for (i = 0; i < 4; i++) {
+        unlinkat(dirfd, names[i], 0);
+        pg_free(names[i]);
+    }
+    unlinkat(dirfd, "keep.txt", 0);
+    close(dirfd);
+}
+
 /*
  * O_EXCL: an existing file (or a symlink, even a dangling one) with the
  * next name is skipped, never opened, truncated or followed.
@@ -686,6 +720,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_distinct, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_create_workers, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_remove_pid, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_create_skips_existing,
                                         setup_dir, teardown_dir),
