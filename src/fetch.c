@@ -584,10 +584,12 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
 /*
  * The window.  A worker of the defaults may run K transfers at once (K
  * from pg_options_tune(), sized for a distant server), but it starts
- * with fewer, cfg->window, and doubles that each time it waits
- * PG_WINDOW_QUIET (2 ms) with every transfer of the window running and
- * nothing at all arriving: a server that answers within a millisecond
- * or two is never that quiet, and the window stays where it started.
+ * with fewer, cfg->window, and doubles that each time it has been
+ * blocked in poll for PG_WINDOW_QUIET (2 ms) in all with every transfer
+ * of the window running and no response byte arriving: a server that
+ * answers within a millisecond or two is never that quiet, and the
+ * window stays where it started (or doubles once, when the CPUs are
+ * busy elsewhere).
  * On 2 CPUs against nginx on 127.0.0.1, 32 transfers in all beat 256 by
  * 1.1x on small pages and the crawl and 1.5x on 1 MiB files (every body
  * at once thrashes the caches).  A server 50 ms away is quiet at once,
@@ -607,28 +609,39 @@ unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms)
 {
-    const int quiet_ms = (int)(PG_WINDOW_QUIET * 1000);
-    double t0, waited;
+    double t0, left;
     int events = 0;
     unsigned w;
 
     if (f->window >= f->k || f->active < f->window) {
+        f->quiet = 0;
         curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
         return;
     }
-    /* Full, and it may grow: a wait of a quiet period at most tells. */
-    if (timeout_ms < 0 || timeout_ms > quiet_ms)
-        timeout_ms = quiet_ms;
+    /* Full, and it may grow.  Quiet time is time blocked here since the
+     * last response byte came in (pg__fetch_run() reads them): a worker
+     * busy parsing or writing is not waiting on the network, and waits
+     * cut short by libcurl's own timers add up. */
+    if (f->received != f->seen) {
+        f->quiet = 0;
+        f->seen = f->received;
+    }
+    left = PG_WINDOW_QUIET - f->quiet;
+    if (left < 0)
+        left = 0;
+    if (timeout_ms < 0 || (double)timeout_ms > left * 1000)
+        timeout_ms = (int)(left * 1000 + 0.999);
     t0 = pg__now();
     curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &events);
-    waited = pg__now() - t0;
-    w = pg__window_next(f->window, f->k, waited, events);
+    f->quiet += pg__now() - t0;
+    w = pg__window_next(f->window, f->k, f->quiet, events);
     if (w == f->window || make_slots(f, w) == f->window)
         return;
-    f->window = f->ready;
     pg__log(f->cfg->log, PG_LOG_DEBUG,
             "worker %u: %u transfers at once (nothing arrived for %.1f ms)",
-            f->worker, f->window, waited * 1000);
+            f->worker, f->ready, f->quiet * 1000);
+    f->window = f->ready;
+    f->quiet = 0;           /* the next doubling needs a period of its own */
 }
 
 void pg__fetch_wakeup(struct pg__fetcher *f)

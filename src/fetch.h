@@ -145,6 +145,10 @@ struct pg__fetcher {
     struct pg__xfer *free_slots;   /* idle ones (multi) */
     unsigned active;               /* transfers in the multi handle */
     unsigned window;   /* multi: transfers allowed at once now, <= k */
+    uint64_t received;  /* response bytes (headers and bodies) so far */
+    uint64_t seen;      /* received when quiet last started */
+    double quiet;       /* seconds blocked in pg__fetch_poll() with the
+                           window full since a byte last arrived */
     double watched;                /* last look at cfg->parent_fd */
     CURLM *multi;                  /* K > 1 only */
 };
@@ -228,9 +232,10 @@ static inline unsigned pg__fetch_room(const struct pg__fetcher *f)
 #define PG_WINDOW_QUIET 0.002
 
 /*
- * The window after a wait of waited_s seconds with the window full that
- * ended with events descriptors ready: doubled (at most k) when nothing
- * was ready after PG_WINDOW_QUIET or more, else unchanged.
+ * The window after waited_s seconds blocked with the window full and
+ * nothing arriving, the last wait having ended with events descriptors
+ * ready: doubled (at most k) when that is PG_WINDOW_QUIET or more and
+ * nothing is ready, else unchanged.
  */
 unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
                          int events);
@@ -246,8 +251,9 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it);
  * Multi: wait up to timeout_ms for network activity, for one of the
  * caller's extra descriptors (revents filled in), or for
  * pg__fetch_wakeup().  Returns at once if a transfer needs attention.
- * While the window is below K and full, it waits PG_WINDOW_QUIET at
- * most and grows the window as pg__window_next() says.
+ * While the window is below K and full, it waits no longer than the
+ * rest of a quiet period (PG_WINDOW_QUIET blocked here with nothing
+ * arriving) and grows the window as pg__window_next() says.
  */
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms);
