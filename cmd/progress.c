@@ -137,13 +137,16 @@ void pg_cli_progress_end(struct pg_cli *cli)
 
 void pg_cli_summary(const struct pg_cli *cli, const struct pg_stats *st)
 {
-    char bytes[32], rate[32], per[32] = "", shard[48] = "", other[64] = "";
+    char bytes[32], rate[32], per[48] = "", shard[48] = "", other[64] = "";
     char classes[160];
     double el = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
 
     if (cli->quiet)
         return;
-    if (cli->o.per_worker > 1)
+    if (cli->o.per_worker > 1 && st->window_peak > 0)
+        snprintf(per, sizeof(per), " x %u transfers, window %u",
+                 cli->o.per_worker, st->window_peak);
+    else if (cli->o.per_worker > 1)
         snprintf(per, sizeof(per), " x %u transfers", cli->o.per_worker);
     human_bytes((double)st->bytes, bytes, sizeof(bytes));
     human_bytes((double)st->bytes / el, rate, sizeof(rate));

@@ -132,8 +132,10 @@ void pg_job_stats(const struct pg_job *job, struct pg_stats *st)
     st->lat_p50_ms = pg__latency_percentile(&job->lat, 50);
     st->lat_p95_ms = pg__latency_percentile(&job->lat, 95);
     st->lat_p99_ms = pg__latency_percentile(&job->lat, 99);
-    if (job->pool)
+    if (job->pool) {
         st->workers_peak_rss_kb = job->pool->workers_peak_rss_kb;
+        st->window_peak = atomic_load(&job->pool->window_peak);
+    }
 }
 
 /* ---- finishing one URL ------------------------------------------------ */

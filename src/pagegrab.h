@@ -273,6 +273,9 @@ struct pg_stats {
                                      replaced ones; final once
                                      pg_job_run() returned; 0 in thread
                                      mode */
+    unsigned window_peak; /* with a window (pg_options.window): the most
+                             transfers at once a worker's window grew to
+                             (its start if it never grew); 0 without */
     uint64_t other_shard; /* --shard: discovered pages recorded
                              other-shard (not in done, ok or failed) */
     uint64_t exec_done;  /* --exec hooks that ended (0..255 or killed) */

@@ -20,7 +20,21 @@ struct pg__pool *pg__pool_new(const struct pg__pool_config *cfg)
         p->cfg.workers = 1;
     p->inflight = 0;
     p->errmsg[0] = '\0';
+    atomic_init(&p->window_peak,
+                p->cfg.fetch && p->cfg.per_worker > 1 &&
+                p->cfg.fetch->window > 0 &&
+                p->cfg.fetch->window < p->cfg.per_worker ?
+                p->cfg.fetch->window : 0);
     return p;
+}
+
+void pg__pool_window(struct pg__pool *p, unsigned window)
+{
+    unsigned cur = atomic_load(&p->window_peak);
+
+    while (cur > 0 && window > cur &&
+           !atomic_compare_exchange_weak(&p->window_peak, &cur, window))
+        ;
 }
 
 enum pg_code pg__pool_start(struct pg__pool *p)

@@ -65,8 +65,13 @@ struct pg__pool {
     size_t inflight;          /* submitted and not yet handed back */
     uint64_t workers_peak_rss_kb; /* process mode: sum over reaped
                                      worker processes */
+    atomic_uint window_peak;  /* the widest window of a worker (fetch.c),
+                                 0 without one: pg__pool_window() */
     char errmsg[PG_ERRBUF_SIZE];
 };
+
+/* A worker's window grew to window (any thread): kept if the widest. */
+void pg__pool_window(struct pg__pool *p, unsigned window);
 
 /* A new pool of the configured mode; NULL on out of memory. */
 struct pg__pool *pg__pool_new(const struct pg__pool_config *cfg);

@@ -544,6 +544,7 @@ static void on_window(struct proc_pool *pp, struct proc_worker *w,
         w->depth = max;
     else if (2 * n > w->depth)
         w->depth = 2 * n;
+    pg__pool_window(&pp->base, n);
 }
 
 static void on_frame(struct proc_pool *pp, struct proc_worker *w,

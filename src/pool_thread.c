@@ -191,8 +191,13 @@ static void multi_loop(struct worker *w)
             if (pg__fetch_start(f, it))
                 push(&done.head, &done.tail, it);
         }
-        if (!done.head)
+        if (!done.head) {
+            unsigned window = f->window;
+
             pg__fetch_poll(f, NULL, 0, 1000);
+            if (f->window != window)
+                pg__pool_window(&tp->base, f->window);
+        }
         pg__fetch_run(f, collect, &done);
         if (done.head)
             hand_back(tp, done.head, done.tail);

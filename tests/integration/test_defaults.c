@@ -13,7 +13,8 @@
  * window: the defaults' worker starts with 16 transfers and doubles that
  * each time nothing arrives for 2 ms (fetch.c), so against a slow
  * server it reaches its 256 (every request in flight, the debug log
- * saying 32, 64, 128, 256); with -K 256 given all go at once, no window.
+ * saying 32, 64, 128, 256, the summary "window 256"); with -K 256 given
+ * all go at once, no window.
  * PG_TEST_PER_WORKER (make test's second pass) is put aside for these
  * runs: they are about what happens without -K.
  */
@@ -270,7 +271,8 @@ static void test_window(struct pg_test *t)
 
     run_once(t, srv, list, debug, &s);
     expect(t, &s, "defaults, slow server", want);
-    expect(t, &s, "defaults, slow server", "1 worker x 256 transfers");
+    expect(t, &s, "defaults, slow server",
+           "1 worker x 256 transfers, window 256");
     for (i = 0; i < sizeof(grown) / sizeof(grown[0]); i++)
         PG_CHECK(t, strstr(s.err, grown[i]) != NULL,
                  "defaults against a slow server: no '%s' in the log",
@@ -280,6 +282,8 @@ static void test_window(struct pg_test *t)
 
     run_once(t, srv, list, k256, &s);
     expect(t, &s, "-K 256, slow server", want);
+    PG_CHECK(t, strstr(s.summary, "window") == NULL,
+             "-K 256 given: the summary '%s' names a window", s.summary);
     PG_CHECK(t, strstr(s.err, "transfers at once") == NULL,
              "-K 256 given: the window grew ('%s')", s.err);
     PG_CHECK_INT(t, s.peak, 256, "requests at once with -K 256");
