@@ -593,10 +593,13 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
  * On 2 CPUs against nginx on 127.0.0.1, 32 transfers in all beat 256 by
  * 1.1x on small pages and the crawl and 1.5x on 1 MiB files (every body
  * at once thrashes the caches).  A server 50 ms away is quiet at once,
- * and the window reaches K within 4 quiet waits (8 ms).  The window
- * never shrinks: at worst a job runs as it would with K fixed.  A worker
- * out of work is not waiting on the network (its window is not full),
- * so an empty queue never grows it.
+ * and the window reaches K within 4 quiet waits (8 ms).  Bytes that
+ * trickle in (a server that throttles each connection, a slow link)
+ * keep a worker from being quiet, so it also doubles the window when
+ * over PG_WINDOW_PERIOD (20 ms) it was blocked with the window full for
+ * PG_WINDOW_IDLE (3/4) of the time or more.  The window never shrinks.
+ * A worker out of work is not waiting on the network (its window is
+ * not full), so an empty queue never grows it.
  */
 unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
                          int events)
@@ -606,10 +609,37 @@ unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
     return window > k / 2 ? k : 2 * window;
 }
 
+unsigned pg__window_idle_next(unsigned window, unsigned k, double period_s,
+                              double blocked_s)
+{
+    if (window >= k || period_s < PG_WINDOW_PERIOD ||
+        blocked_s < PG_WINDOW_IDLE * period_s)
+        return window;
+    return window > k / 2 ? k : 2 * window;
+}
+
+/* Grow f's window to w (> f->window): the slots first.  When they
+ * cannot be made, the window stays what it is for good. */
+static void grow(struct pg__fetcher *f, unsigned w, const char *why,
+                 double ms)
+{
+    unsigned was = f->window;
+
+    if (make_slots(f, w) == was) {
+        pg__log(f->cfg->log, PG_LOG_WARN, "worker %u: cannot make more "
+                "transfer handles: %u at once", f->worker, was);
+        f->k = was;
+        return;
+    }
+    f->window = f->ready;
+    pg__log(f->cfg->log, PG_LOG_DEBUG, "worker %u: %u transfers at once "
+            "(%s for %.1f ms)", f->worker, f->window, why, ms);
+}
+
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms)
 {
-    double t0, left;
+    double t0, t1, left;
     int events = 0;
     unsigned w;
 
@@ -632,16 +662,31 @@ void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
     if (timeout_ms < 0 || (double)timeout_ms > left * 1000)
         timeout_ms = (int)(left * 1000 + 0.999);
     t0 = pg__now();
+    if (f->period_t0 <= 0)
+        f->period_t0 = t0;
     curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &events);
-    f->quiet += pg__now() - t0;
+    t1 = pg__now();
+    f->quiet += t1 - t0;
+    f->blocked += t1 - t0;
     w = pg__window_next(f->window, f->k, f->quiet, events);
-    if (w == f->window || make_slots(f, w) == f->window)
+    if (w != f->window) {
+        grow(f, w, "nothing arrived", f->quiet * 1000);
+        f->quiet = 0;       /* the next doubling needs a period of its own */
+        f->period_t0 = t1;
+        f->blocked = 0;
         return;
-    pg__log(f->cfg->log, PG_LOG_DEBUG,
-            "worker %u: %u transfers at once (nothing arrived for %.1f ms)",
-            f->worker, f->ready, f->quiet * 1000);
-    f->window = f->ready;
-    f->quiet = 0;           /* the next doubling needs a period of its own */
+    }
+    /* Bytes trickling in (a server that throttles each connection) keep
+     * it from being quiet, but not from waiting most of the time. */
+    if (t1 - f->period_t0 < PG_WINDOW_PERIOD)
+        return;
+    w = pg__window_idle_next(f->window, f->k, t1 - f->period_t0,
+                             f->blocked);
+    if (w != f->window)
+        grow(f, w, "waiting on the network most of the time",
+             (t1 - f->period_t0) * 1000);
+    f->period_t0 = t1;
+    f->blocked = 0;
 }
 
 void pg__fetch_wakeup(struct pg__fetcher *f)

@@ -149,6 +149,8 @@ struct pg__fetcher {
     uint64_t seen;      /* received when quiet last started */
     double quiet;       /* seconds blocked in pg__fetch_poll() with the
                            window full since a byte last arrived */
+    double period_t0;   /* start of the current PG_WINDOW_PERIOD, 0 */
+    double blocked;     /* seconds of it blocked with the window full */
     double watched;                /* last look at cfg->parent_fd */
     CURLM *multi;                  /* K > 1 only */
 };
@@ -239,6 +241,21 @@ static inline unsigned pg__fetch_room(const struct pg__fetcher *f)
  */
 unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
                          int events);
+
+/* The period (seconds) over which the share of time a worker spends
+ * blocked with its window full is judged, and the share that doubles
+ * the window (fetch.c). */
+#define PG_WINDOW_PERIOD 0.020
+#define PG_WINDOW_IDLE 0.75
+
+/*
+ * The window after a period of period_s seconds of which blocked_s
+ * were spent blocked with the window full: doubled (at most k) when the
+ * period is PG_WINDOW_PERIOD or more and blocked_s at least
+ * PG_WINDOW_IDLE of it, else unchanged.
+ */
+unsigned pg__window_idle_next(unsigned window, unsigned k, double period_s,
+                              double blocked_s);
 
 /*
  * Multi: start fetching it (pg__fetch_room() must be > 0).  Returns 0 if

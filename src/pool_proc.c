@@ -60,6 +60,8 @@ struct proc_worker {
     struct pg__links pend;   /* links of item pend_id, from LINKS frames
                                 ahead of its RESULT */
     uint64_t pend_id;
+    unsigned window;         /* transfers it may run at once: its window
+                                (fetch.c) as WINDOW frames tell it, or K */
     unsigned depth;          /* items it may hold: twice its window */
     int alone;               /* holds a PG_ITEM_ALONE item: gets no other */
     int draining;            /* gets nothing until idle, then an alone one */
@@ -79,20 +81,20 @@ struct proc_pool {
 /* ---- parent side ------------------------------------------------------ */
 
 /*
- * What a worker may hold when it starts: twice the transfers it runs at
- * once, its window (fetch.c) when it has one, so that items do not pile
- * up behind a worker that runs few of them while another idles; WINDOW
- * frames raise it as the window grows, up to the pool's depth.
+ * A new worker's window: the transfers it runs at once (fetch.c), its
+ * K without one.  It may hold twice that (the pool's depth at most), so
+ * that items do not pile up behind a worker that runs few of them while
+ * another idles; WINDOW frames raise both as the window grows.
  */
-static unsigned start_depth(const struct proc_pool *pp)
+static void start_window(const struct proc_pool *pp, struct proc_worker *w)
 {
     const struct pg__pool_config *cfg = &pp->base.cfg;
+    unsigned k = cfg->per_worker < 1 ? 1 : cfg->per_worker;
     unsigned win = cfg->fetch ? cfg->fetch->window : 0;
 
-    if (cfg->per_worker > 1 && win > 0 && win < cfg->per_worker &&
-        2 * win < cfg->depth)
-        return 2 * win;
-    return cfg->depth;
+    w->window = k > 1 && win > 0 && win < k ? win : k;
+    w->depth = w->window < k && 2 * w->window < cfg->depth ?
+               2 * w->window : cfg->depth;
 }
 
 static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
@@ -143,7 +145,7 @@ static enum pg_code spawn(struct proc_pool *pp, struct proc_worker *w)
     }
     w->pid = pid;
     w->fd = sv[0];
-    w->depth = start_depth(pp);
+    start_window(pp, w);
     /* The parent never blocks on one worker: JOB frames wait in outq. */
     fcntl(w->fd, F_SETFL, O_NONBLOCK);
     pg__wire_rx_init(&w->rx);
@@ -242,7 +244,7 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
     int status = 0;
     pid_t pid = w->pid;
     struct pg__item *it;
-    unsigned k = pp->base.cfg.per_worker < 1 ? 1 : pp->base.cfg.per_worker;
+    unsigned k = w->window < 1 ? 1 : w->window;
     unsigned unstarted;
     int suspects;
 
@@ -264,8 +266,9 @@ static void worker_died(struct proc_pool *pp, struct proc_worker *w,
                 (long)pid, why, w->n_held);
     pg__spool_remove_pid(pp->base.cfg.fetch->outdir_fd, pid);
     /* A worker starts items in the order they were sent and runs at
-     * most K at once; `held` is newest first, so only the last K can
-     * have started.  One started item takes the blame; several are
+     * most its window at once (K without one; it says it grew before it
+     * starts more); `held` is newest first, so only the last that many
+     * can have started.  One started item takes the blame; several are
      * suspects, each run again in a worker of its own (PG_ITEM_ALONE),
      * where a crash is its own.  The others are re-queued without
      * blame. */
@@ -540,6 +543,8 @@ static void on_window(struct proc_pool *pp, struct proc_worker *w,
         *bad = 1;
         return;
     }
+    if (n > w->window)
+        w->window = n;
     if (n > max / 2)
         w->depth = max;
     else if (2 * n > w->depth)

@@ -251,8 +251,8 @@ static void test_window(struct pg_test *t)
           .body_len = sizeof(BODY) - 1, .content_type = "text/plain",
           .delay_ms = 300 },
     };
-    const char *debug[] = { "-vv", END };
-    const char *k256[] = { "-vv", "-K", "256", END };
+    const char *debug[] = { "-v", END };
+    const char *k256[] = { "-v", "-K", "256", END };
     static const char *const grown[] = {
         "worker 0: 32 transfers at once", "worker 0: 64 transfers at once",
         "worker 0: 128 transfers at once", "worker 0: 256 transfers at once",

@@ -137,6 +137,20 @@ static void test_window_next(void **state)
     assert_int_equal(pg__window_next(1, 2, 0.01, 0), 2);
 }
 
+/* It also doubles after a period of 20 ms or more spent blocked for 3/4
+ * of it with the window full (bytes trickling in), and only then. */
+static void test_window_idle_next(void **state)
+{
+    (void)state;
+    assert_int_equal(pg__window_idle_next(16, 128, 0.020, 0.016), 32);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.040, 0.030), 32);
+    assert_int_equal(pg__window_idle_next(100, 128, 0.02, 0.02), 128);
+    assert_int_equal(pg__window_idle_next(128, 128, 1.0, 1.0), 128);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.019, 0.019), 16);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.020, 0.014), 16);
+    assert_int_equal(pg__window_idle_next(16, 128, 1.0, 0.5), 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_ip_is_private_embedded),
         cmocka_unit_test(test_addr_allowed),
         cmocka_unit_test(test_window_next),
+        cmocka_unit_test(test_window_idle_next),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
