@@ -355,8 +355,15 @@ static void finish_modes(struct compare *c)
             pg_options_tune(&t);
             m->workers = t.workers;
         }
-        snprintf(m->label, sizeof(m->label), "%s:%u",
-                 m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k);
+        /* A window shows as its start and K: "thread:16-128". */
+        if (m->window > 0 && m->window < m->k)
+            snprintf(m->label, sizeof(m->label), "%s:%u-%u",
+                     m->mode == PG_MODE_PROCESS ? "process" : "thread",
+                     m->window, m->k);
+        else
+            snprintf(m->label, sizeof(m->label), "%s:%u",
+                     m->mode == PG_MODE_PROCESS ? "process" : "thread",
+                     m->k);
     }
 }
 

@@ -56,7 +56,7 @@ struct mode {
     unsigned workers;    /* -j of its runs (finish_modes) */
     unsigned window;     /* pg_options.window of its runs: the defaults'
                             for the default multi modes, else 0 */
-    char label[24];      /* "thread:16" */
+    char label[32];      /* "thread:16", "thread:16-128" */
     struct run *runs;    /* repeat entries (owned) */
 };
 

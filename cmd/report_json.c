@@ -179,9 +179,9 @@ void print_json(const struct compare *c, const struct row *rows,
         const struct mode *m = rows[i].mode;
 
         fprintf(out, "    {\"mode\": \"%s\", \"per_worker\": %u, "
-                "\"workers\": %u, \"label\": ",
+                "\"window\": %u, \"workers\": %u, \"label\": ",
                 m->mode == PG_MODE_PROCESS ? "process" : "thread", m->k,
-                m->workers);
+                m->window, m->workers);
         json_str(out, m->label);
         json_row_body(c, out, &rows[i], &sums[i]);
         fputs(i + 1 < c->n_modes ? ",\n" : "\n", out);
