@@ -584,29 +584,71 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
 /*
  * The window.  A worker of the defaults may run K transfers at once (K
  * from pg_options_tune(), sized for a distant server), but it starts
- * with fewer, cfg->window, and doubles that each time it has been
- * blocked in poll for PG_WINDOW_QUIET (2 ms) in all with every transfer
- * of the window running and no response byte arriving: a server that
- * answers within a millisecond or two is never that quiet, and the
- * window stays where it started (or doubles once, when the CPUs are
- * busy elsewhere).
- * On 2 CPUs against nginx on 127.0.0.1, 32 transfers in all beat 256 by
+ * with fewer, cfg->window, and doubles that each time one wait in poll
+ * with every transfer of the window running lasts PG_WINDOW_QUIET (2
+ * ms) with nothing at all happening, as long as the window is below
+ * what the server's latency needs: twice the smallest time to first
+ * byte of its last 32 responses over the worker's own time per
+ * transfer (Little's law; before the first response, quiet is enough).
+ * A near, fast server never needs more, so the window stays where it
+ * started even when a busy machine makes it late now and then: on 2
+ * CPUs against nginx on 127.0.0.1, 32 transfers in all beat 256 by
  * 1.1x on small pages and the crawl and 1.5x on 1 MiB files (every body
- * at once thrashes the caches).  A server 50 ms away is quiet at once,
+ * at once thrashes the caches), and quiet waits alone grew the window
+ * there in 1 run of 3.  A server 50 ms (or 5 ms) away is quiet at once,
  * and the window reaches K within 4 quiet waits (8 ms).  Bytes that
- * trickle in (a server that throttles each connection, a slow link)
- * keep a worker from being quiet, so it also doubles the window when
- * over PG_WINDOW_PERIOD (20 ms) it was blocked with the window full for
- * PG_WINDOW_IDLE (3/4) of the time or more.  The window never shrinks.
- * A worker out of work is not waiting on the network (its window is
- * not full), so an empty queue never grows it.
+ * trickle in smoothly (a server that throttles each connection, a slow
+ * link) keep a worker from being quiet, so it also doubles the window
+ * when, the window full all along, it was blocked in poll for
+ * PG_WINDOW_IDLE (9/10) of PG_WINDOW_PERIOD (50 ms) or more.  The
+ * window never shrinks.  A worker out of work is not waiting on the
+ * network (its window is not full), so an empty queue never grows it.
  */
 unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
-                         int events)
+                         int events, double need)
 {
-    if (window >= k || events > 0 || waited_s < PG_WINDOW_QUIET)
+    if (window >= k || events > 0 || waited_s < PG_WINDOW_QUIET ||
+        (need > 0 && (double)window >= need))
         return window;
     return window > k / 2 ? k : 2 * window;
+}
+
+double pg__window_need(double min_ttfb_s, double per_transfer_s)
+{
+    if (min_ttfb_s <= 0 || per_transfer_s <= 0)
+        return 0;
+    return 2 * min_ttfb_s / per_transfer_s;
+}
+
+/* What the window needs now (pg__window_need()), 0 if not known. */
+static double window_need(const struct pg__fetcher *f)
+{
+    double min = 0;
+    unsigned i, n = f->n_ttfb < PG_WINDOW_SAMPLES ? f->n_ttfb
+                                                  : PG_WINDOW_SAMPLES;
+
+    for (i = 0; i < n; i++) {
+        if (min == 0 || f->ttfb[i] < min)
+            min = f->ttfb[i];
+    }
+    return f->finished ? pg__window_need(min, f->busy / (double)f->finished)
+                       : 0;
+}
+
+/* A transfer of f finished: its time to first byte (request sent to
+ * response begun) is a sample of the server's latency. */
+static void window_sample(struct pg__fetcher *f, CURL *easy)
+{
+    curl_off_t pre = 0, start = 0;
+
+    f->finished++;
+    if (f->window >= f->k)
+        return;
+    curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
+    if (start <= 0 || start < pre)
+        return;
+    f->ttfb[f->n_ttfb++ % PG_WINDOW_SAMPLES] = (double)(start - pre) / 1e6;
 }
 
 unsigned pg__window_idle_next(unsigned window, unsigned k, double period_s,
@@ -639,54 +681,48 @@ static void grow(struct pg__fetcher *f, unsigned w, const char *why,
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms)
 {
-    double t0, t1, left;
+    double t0, t1;
     int events = 0;
     unsigned w;
 
-    if (f->window >= f->k || f->active < f->window) {
-        f->quiet = 0;
+    if (f->window >= f->k) {
         curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
         return;
     }
-    /* Full, and it may grow.  Quiet time is time blocked here since the
-     * last response byte came in (pg__fetch_run() reads them): a worker
-     * busy parsing or writing is not waiting on the network, and waits
-     * cut short by libcurl's own timers add up. */
-    if (f->received != f->seen) {
-        f->quiet = 0;
-        f->seen = f->received;
+    if (f->active < f->window) {
+        f->period_t0 = 0;      /* a period runs only while it is full */
+        curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+        return;
     }
-    left = PG_WINDOW_QUIET - f->quiet;
-    if (left < 0)
-        left = 0;
-    if (timeout_ms < 0 || (double)timeout_ms > left * 1000)
-        timeout_ms = (int)(left * 1000 + 0.999);
+    /* Full, and it may grow: one wait of PG_WINDOW_QUIET at most tells
+     * whether anything at all happens meanwhile. */
+    if (timeout_ms < 0 || timeout_ms > PG_WINDOW_QUIET_MS)
+        timeout_ms = PG_WINDOW_QUIET_MS;
     t0 = pg__now();
-    if (f->period_t0 <= 0)
+    if (f->period_t0 <= 0) {
         f->period_t0 = t0;
+        f->blocked = 0;
+    }
     curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &events);
     t1 = pg__now();
-    f->quiet += t1 - t0;
     f->blocked += t1 - t0;
-    w = pg__window_next(f->window, f->k, f->quiet, events);
+    w = pg__window_next(f->window, f->k, t1 - t0, events, window_need(f));
     if (w != f->window) {
-        grow(f, w, "nothing arrived", f->quiet * 1000);
-        f->quiet = 0;       /* the next doubling needs a period of its own */
-        f->period_t0 = t1;
-        f->blocked = 0;
+        grow(f, w, "nothing arrived", (t1 - t0) * 1000);
+        f->period_t0 = 0;
         return;
     }
     /* Bytes trickling in (a server that throttles each connection) keep
-     * it from being quiet, but not from waiting most of the time. */
+     * it from ever being quiet, but not from waiting nearly all the
+     * time. */
     if (t1 - f->period_t0 < PG_WINDOW_PERIOD)
         return;
     w = pg__window_idle_next(f->window, f->k, t1 - f->period_t0,
                              f->blocked);
     if (w != f->window)
-        grow(f, w, "waiting on the network most of the time",
+        grow(f, w, "waiting on the network nearly all the time",
              (t1 - f->period_t0) * 1000);
-    f->period_t0 = t1;
-    f->blocked = 0;
+    f->period_t0 = 0;
 }
 
 void pg__fetch_wakeup(struct pg__fetcher *f)
@@ -701,6 +737,8 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
     int running = 0, left = 0;
     unsigned n = 0;
     CURLMsg *m;
+    /* While the window may grow: the worker's time per transfer. */
+    double t0 = f->window < f->k ? pg__now() : 0;
 
     curl_multi_perform(f->multi, &running);
     while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
@@ -721,6 +759,7 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
                 continue;
             cc = CURLE_FAILED_INIT;
         }
+        window_sample(f, x->easy);
         xfer_end(x, cc);
         x->next_free = f->free_slots;
         f->free_slots = x;
@@ -728,5 +767,7 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
         n++;
         done(it, ud);
     }
+    if (t0 > 0)
+        f->busy += pg__now() - t0;
     return n;
 }

@@ -91,6 +91,9 @@ struct pg__fetch_config {
 
 struct pg__fetcher;
 
+/* Responses whose time to first byte the window remembers (fetch.c). */
+#define PG_WINDOW_SAMPLES 32
+
 /* One transfer slot: an easy handle and the state of its transfer. */
 struct pg__xfer {
     struct pg__fetcher *f;
@@ -145,12 +148,15 @@ struct pg__fetcher {
     struct pg__xfer *free_slots;   /* idle ones (multi) */
     unsigned active;               /* transfers in the multi handle */
     unsigned window;   /* multi: transfers allowed at once now, <= k */
-    uint64_t received;  /* response bytes (headers and bodies) so far */
-    uint64_t seen;      /* received when quiet last started */
-    double quiet;       /* seconds blocked in pg__fetch_poll() with the
-                           window full since a byte last arrived */
-    double period_t0;   /* start of the current PG_WINDOW_PERIOD, 0 */
-    double blocked;     /* seconds of it blocked with the window full */
+    double period_t0;   /* since when the window has been full, 0: not */
+    double blocked;     /* seconds of that blocked in pg__fetch_poll() */
+    /* What the window needs (Little's law): the server's time to first
+     * byte, the smallest of the last PG_WINDOW_SAMPLES responses, and
+     * the worker's own time per transfer (reading, writing, parsing). */
+    double ttfb[PG_WINDOW_SAMPLES];
+    unsigned n_ttfb;
+    double busy;        /* seconds in pg__fetch_run() ... */
+    uint64_t finished;  /* ... over this many finished transfers */
     double watched;                /* last look at cfg->parent_fd */
     CURLM *multi;                  /* K > 1 only */
 };
@@ -229,24 +235,33 @@ static inline unsigned pg__fetch_room(const struct pg__fetcher *f)
     return f->window > f->active ? f->window - f->active : 0;
 }
 
-/* How long (seconds) a full window must wait with nothing arriving
+/* How long one wait of a full window must last with nothing happening
  * for the window to double (fetch.c). */
-#define PG_WINDOW_QUIET 0.002
+#define PG_WINDOW_QUIET_MS 2
+#define PG_WINDOW_QUIET (PG_WINDOW_QUIET_MS / 1000.0)
 
 /*
- * The window after waited_s seconds blocked with the window full and
- * nothing arriving, the last wait having ended with events descriptors
- * ready: doubled (at most k) when that is PG_WINDOW_QUIET or more and
- * nothing is ready, else unchanged.
+ * The window after one wait of waited_s seconds with the window full
+ * that ended with events descriptors ready: doubled (at most k) when it
+ * lasted PG_WINDOW_QUIET or more, nothing was ready and the window is
+ * below need (the transfers the server's latency asks for; 0: not known
+ * yet), else unchanged.
  */
 unsigned pg__window_next(unsigned window, unsigned k, double waited_s,
-                         int events);
+                         int events, double need);
 
-/* The period (seconds) over which the share of time a worker spends
- * blocked with its window full is judged, and the share that doubles
- * the window (fetch.c). */
-#define PG_WINDOW_PERIOD 0.020
-#define PG_WINDOW_IDLE 0.75
+/*
+ * The transfers a worker needs at once to keep busy (Little's law):
+ * twice the server's smallest recent time to first byte over the
+ * worker's own time per transfer; 0 when either is not known.
+ */
+double pg__window_need(double min_ttfb_s, double per_transfer_s);
+
+/* The time (seconds) a window must have been full over which the share
+ * of it spent blocked in poll is judged, and the share that doubles the
+ * window (fetch.c). */
+#define PG_WINDOW_PERIOD 0.050
+#define PG_WINDOW_IDLE 0.9
 
 /*
  * The window after a period of period_s seconds of which blocked_s
@@ -268,9 +283,9 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it);
  * Multi: wait up to timeout_ms for network activity, for one of the
  * caller's extra descriptors (revents filled in), or for
  * pg__fetch_wakeup().  Returns at once if a transfer needs attention.
- * While the window is below K and full, it waits no longer than the
- * rest of a quiet period (PG_WINDOW_QUIET blocked here with nothing
- * arriving) and grows the window as pg__window_next() says.
+ * While the window is below K and full, it waits PG_WINDOW_QUIET at
+ * most and grows the window as pg__window_next() and
+ * pg__window_idle_next() say.
  */
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
                     unsigned n_extra, int timeout_ms);

@@ -35,7 +35,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     size_t n = size * nmemb, left = n;
     long code = 0;
 
-    x->f->received += n;           /* the window's progress (fetch.c) */
     if (x->bytes == 0 && !x->discard) {
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
         if (code < 200 || code > 299)
@@ -162,7 +161,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     struct pg__xfer *x = ud;
     size_t n = size * nmemb;
 
-    x->f->received += n;
     x->header_bytes += n;
     if (x->header_bytes > PG_HEADER_MAX) {
         x->too_large = 1;

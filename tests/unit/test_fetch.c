@@ -123,32 +123,50 @@ static void test_addr_allowed(void **state)
 }
 
 /* The window doubles (at most to K) after a quiet wait of 2 ms with
- * the window full, and only then. */
+ * the window full, and only then; once the server's latency is known,
+ * only while it is below what that latency needs. */
 static void test_window_next(void **state)
 {
     (void)state;
-    assert_int_equal(pg__window_next(16, 128, 0.0021, 0), 32);
-    assert_int_equal(pg__window_next(32, 128, 0.05, 0), 64);
-    assert_int_equal(pg__window_next(64, 128, 0.002, 0), 128);
-    assert_int_equal(pg__window_next(100, 128, 0.003, 0), 128); /* capped */
-    assert_int_equal(pg__window_next(128, 128, 1.0, 0), 128);   /* at K */
-    assert_int_equal(pg__window_next(16, 128, 0.0019, 0), 16);  /* short */
-    assert_int_equal(pg__window_next(16, 128, 0.05, 1), 16);    /* data */
-    assert_int_equal(pg__window_next(1, 2, 0.01, 0), 2);
+    assert_int_equal(pg__window_next(16, 128, 0.0021, 0, 0), 32);
+    assert_int_equal(pg__window_next(32, 128, 0.05, 0, 0), 64);
+    assert_int_equal(pg__window_next(64, 128, 0.002, 0, 0), 128);
+    assert_int_equal(pg__window_next(100, 128, 0.003, 0, 0), 128);
+    assert_int_equal(pg__window_next(128, 128, 1.0, 0, 0), 128);    /* K */
+    assert_int_equal(pg__window_next(16, 128, 0.0019, 0, 0), 16);  /* short */
+    assert_int_equal(pg__window_next(16, 128, 0.05, 1, 0), 16);    /* data */
+    assert_int_equal(pg__window_next(1, 2, 0.01, 0, 0), 2);
+    assert_int_equal(pg__window_next(16, 128, 0.003, 0, 200), 32);
+    assert_int_equal(pg__window_next(16, 128, 0.003, 0, 16.5), 32);
+    assert_int_equal(pg__window_next(16, 128, 0.003, 0, 16), 16);  /* enough */
+    assert_int_equal(pg__window_next(16, 128, 0.003, 0, 3), 16);
 }
 
-/* It also doubles after a period of 20 ms or more spent blocked for 3/4
- * of it with the window full (bytes trickling in), and only then. */
+/* Little's law: twice the server's latency over the worker's time per
+ * transfer; unknown (0) without either. */
+static void test_window_need(void **state)
+{
+    (void)state;
+    assert_true(pg__window_need(0.050, 0.0001) > 999.9 &&
+                pg__window_need(0.050, 0.0001) < 1000.1);
+    assert_true(pg__window_need(0.0003, 0.00005) > 11.9 &&
+                pg__window_need(0.0003, 0.00005) < 12.1);
+    assert_true(pg__window_need(0, 0.0001) == 0);
+    assert_true(pg__window_need(0.01, 0) == 0);
+}
+
+/* It also doubles after 50 ms or more with the window full, 9/10 of
+ * them blocked (bytes trickling in), and only then. */
 static void test_window_idle_next(void **state)
 {
     (void)state;
-    assert_int_equal(pg__window_idle_next(16, 128, 0.020, 0.016), 32);
-    assert_int_equal(pg__window_idle_next(16, 128, 0.040, 0.030), 32);
-    assert_int_equal(pg__window_idle_next(100, 128, 0.02, 0.02), 128);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.050, 0.046), 32);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.100, 0.095), 32);
+    assert_int_equal(pg__window_idle_next(100, 128, 0.05, 0.05), 128);
     assert_int_equal(pg__window_idle_next(128, 128, 1.0, 1.0), 128);
-    assert_int_equal(pg__window_idle_next(16, 128, 0.019, 0.019), 16);
-    assert_int_equal(pg__window_idle_next(16, 128, 0.020, 0.014), 16);
-    assert_int_equal(pg__window_idle_next(16, 128, 1.0, 0.5), 16);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.049, 0.049), 16);
+    assert_int_equal(pg__window_idle_next(16, 128, 0.050, 0.040), 16);
+    assert_int_equal(pg__window_idle_next(16, 128, 1.0, 0.75), 16);
 }
 
 int main(void)
@@ -158,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_ip_is_private_embedded),
         cmocka_unit_test(test_addr_allowed),
         cmocka_unit_test(test_window_next),
+        cmocka_unit_test(test_window_need),
         cmocka_unit_test(test_window_idle_next),
     };
 
