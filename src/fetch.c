@@ -628,7 +628,7 @@ static double window_need(const struct pg__fetcher *f)
                                                   : PG_WINDOW_SAMPLES;
 
     for (i = 0; i < n; i++) {
-        if (min == 0 || f->ttfb[i] < min)
+        if (i == 0 || f->ttfb[i] < min)
             min = f->ttfb[i];
     }
     return f->finished ? pg__window_need(min, f->busy / (double)f->finished)
@@ -646,8 +646,8 @@ static void window_sample(struct pg__fetcher *f, CURL *easy)
         return;
     curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
     curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &start);
-    if (start <= 0 || start < pre)
-        return;
+    if (start <= pre)
+        return;                 /* no response, or no time to measure */
     f->ttfb[f->n_ttfb++ % PG_WINDOW_SAMPLES] = (double)(start - pre) / 1e6;
 }
 
