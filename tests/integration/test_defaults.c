@@ -242,10 +242,11 @@ static void test_fd_limit(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
-/* A second a request: every step of the window (a parent round trip
- * each in process mode) is done long before the first answer, even
- * under AddressSanitizer on one CPU (with 300 ms, one run in the multi
- * pass of make asan saw 255 at once). */
+/* A second a request (5 in sanitizer runs, times PG_TEST_TIME_SCALE):
+ * every step of the window (a parent round trip each in process mode)
+ * is done long before the first answer, even on one CPU (with 300 ms,
+ * one run in the multi pass of make asan saw 255 at once; with 1 s,
+ * ThreadSanitizer 146). */
 #define WIN_N 300
 static void test_window(struct pg_test *t)
 {
@@ -267,6 +268,7 @@ static void test_window(struct pg_test *t)
     char *list, want[64];
     size_t i;
 
+    routes[0].delay_ms = 1000 * pg_test_scaled(pg_test_quick() ? 5 : 1);
     pin_one_cpu(t, &old);
     srv = pg_test_server_must_start(t, routes, 1);
     list = pg_path(t, "urls.txt");
@@ -281,7 +283,10 @@ static void test_window(struct pg_test *t)
         PG_CHECK(t, strstr(s.err, grown[i]) != NULL,
                  "defaults against a slow server: no '%s' in the log",
                  grown[i]);
-    PG_CHECK_INT(t, s.peak, 256, "requests at once once the window grew");
+    /* More than 128 at once: the window of 256 was used (all 256 at
+     * once unless the first answers came before the last start). */
+    PG_CHECK(t, s.peak > 128 && s.peak <= 256, "%u requests at once once "
+             "the window grew, expected 129..256", s.peak);
     seen_release(&s);
 
     run_once(t, srv, list, k256, &s);
@@ -290,7 +295,8 @@ static void test_window(struct pg_test *t)
              "-K 256 given: the summary '%s' names a window", s.summary);
     PG_CHECK(t, strstr(s.err, "transfers at once") == NULL,
              "-K 256 given: the window grew ('%s')", s.err);
-    PG_CHECK_INT(t, s.peak, 256, "requests at once with -K 256");
+    PG_CHECK(t, s.peak > 128 && s.peak <= 256, "%u requests at once "
+             "with -K 256, expected 129..256", s.peak);
     seen_release(&s);
 
     sched_setaffinity(0, sizeof(old), &old);
