@@ -47,7 +47,9 @@ enum pg_code pg__spool_create_pid(int dirfd, pid_t pid, unsigned worker,
     return PG_E_IO;
 }
 
-unsigned pg__spool_cleanup(int dirfd)
+/* Remove dirfd's spool files of process `only`, or (only 0) of every
+ * process that is gone; returns how many. */
+static unsigned remove_spool(int dirfd, pid_t only)
 {
     int fd = dup(dirfd);
     unsigned n = 0;
@@ -74,10 +76,11 @@ unsigned pg__spool_cleanup(int dirfd)
         pid = strtol(p + PG_NAME_TMP_PREFIX_LEN, &end, 10);
         if (end == p + PG_NAME_TMP_PREFIX_LEN || *end != '-' || pid <= 0)
             continue;
-        /* A live process (another pagegrab here) keeps its files. */
-        if (pid != (long)getpid() && kill((pid_t)pid, 0) == 0)
+        if (only > 0 && pid != (long)only)
             continue;
-        if (pid != (long)getpid() && errno == EPERM)
+        /* A live process (another pagegrab here) keeps its files. */
+        if (only == 0 && pid != (long)getpid() &&
+            (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue;
         if (unlinkat(dirfd, p, 0) == 0)
             n++;
@@ -86,32 +89,14 @@ unsigned pg__spool_cleanup(int dirfd)
     return n;
 }
 
+unsigned pg__spool_cleanup(int dirfd)
+{
+    return remove_spool(dirfd, 0);
+}
+
 unsigned pg__spool_remove_pid(int dirfd, pid_t pid)
 {
-    char prefix[64];
-    size_t len;
-    unsigned n = 0;
-    int fd = dup(dirfd);
-    struct dirent *de;
-    DIR *d;
-
-    if (fd < 0)
-        return 0;
-    d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
-    len = (size_t)snprintf(prefix, sizeof(prefix), "%s%ld-",
-                           PG_NAME_TMP_PREFIX, (long)pid);
-    rewinddir(d);
-    while ((de = readdir(d)) != NULL) {
-        if (!strncmp(de->d_name, prefix, len) &&
-            unlinkat(dirfd, de->d_name, 0) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
+    return pid > 0 ? remove_spool(dirfd, pid) : 0;
 }
 
 int pg__spool_check_name(const char *relname)
