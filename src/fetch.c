@@ -54,6 +54,7 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
                               unsigned worker, unsigned k)
 {
     memset(f, 0, sizeof(*f));
+    f->ev.ep = f->ev.wake = -1;
     f->cfg = cfg;
     f->worker = worker;
     f->pid = getpid();   /* the process that runs the transfers */
@@ -63,15 +64,13 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     if (!f->slots)
         return PG_E_NOMEM;
     if (f->k > 1) {
-        f->multi = curl_multi_init();
-        if (!f->multi) {
+        /* One idle connection kept per slot. */
+        if (pg__events_init(&f->ev, (long)f->k,
+                            f->window >= PG_EVENTS_FROM) != PG_OK) {
             pg__fetcher_release(f);
             return PG_E_NOMEM;
         }
-        curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
-                          (long)CURLPIPE_MULTIPLEX);
-        /* Idle connections kept for reuse: one per slot. */
-        curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->k);
+        f->multi = 1;
     }
     if (make_slots(f, f->window) < f->window) {
         pg__fetcher_release(f);
@@ -88,7 +87,7 @@ void pg__fetcher_release(struct pg__fetcher *f)
         struct pg__xfer *x = &f->slots[i];
 
         if (x->it && f->multi)
-            curl_multi_remove_handle(f->multi, x->easy);
+            pg__events_remove(&f->ev, x->easy);
         if (x->it) {
             /* A transfer dropped unfinished: its spool file goes. */
             close(x->fd);
@@ -99,9 +98,8 @@ void pg__fetcher_release(struct pg__fetcher *f)
         }
         pg__xfer_release(x);
     }
-    if (f->multi)
-        curl_multi_cleanup(f->multi);
-    f->multi = NULL;
+    pg__events_release(&f->ev);
+    f->multi = 0;
     pg_free(f->slots);
     f->slots = NULL;
     f->free_slots = NULL;
@@ -570,7 +568,7 @@ int pg__fetch_start(struct pg__fetcher *f, struct pg__item *it)
     }
     if (recalled(f, it) || xfer_begin(x, it))
         return 1;
-    if (curl_multi_add_handle(f->multi, x->easy) != CURLM_OK) {
+    if (pg__events_add(&f->ev, x->easy) != CURLM_OK) {
         xfer_end(x, CURLE_OUT_OF_MEMORY);
         /* (Not a header problem: say what it was.) */
         pg__item_error(it, PG_ST_NETWORK_ERROR, "cannot start a transfer");
@@ -676,6 +674,12 @@ static void grow(struct pg__fetcher *f, unsigned w, const char *why,
     f->window = f->ready;
     pg__log(f->cfg->log, PG_LOG_DEBUG, "worker %u: %u transfers at once "
             "(%s for %.1f ms)", f->worker, f->window, why, ms);
+    /* Many at once: by events from now on (events.h); if that cannot
+     * be, polling still does the job. */
+    if (f->window >= PG_EVENTS_FROM && !pg__events_on(&f->ev) &&
+        pg__events_switch(&f->ev, f->active) == 0)
+        pg__log(f->cfg->log, PG_LOG_DEBUG, "worker %u: transfers driven "
+                "by events", f->worker);
 }
 
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
@@ -686,12 +690,12 @@ void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
     unsigned w;
 
     if (f->window >= f->k) {
-        curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+        pg__events_wait(&f->ev, extra, n_extra, timeout_ms);
         return;
     }
     if (f->active < f->window) {
         f->period_t0 = 0;      /* a period runs only while it is full */
-        curl_multi_poll(f->multi, extra, n_extra, timeout_ms, NULL);
+        pg__events_wait(&f->ev, extra, n_extra, timeout_ms);
         return;
     }
     /* Full, and it may grow: one wait of PG_WINDOW_QUIET at most tells
@@ -703,7 +707,7 @@ void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
         f->period_t0 = t0;
         f->blocked = 0;
     }
-    curl_multi_poll(f->multi, extra, n_extra, timeout_ms, &events);
+    events = pg__events_wait(&f->ev, extra, n_extra, timeout_ms);
     t1 = pg__now();
     f->blocked += t1 - t0;
     w = pg__window_next(f->window, f->k, t1 - t0, events, window_need(f));
@@ -728,20 +732,19 @@ void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,
 void pg__fetch_wakeup(struct pg__fetcher *f)
 {
     if (f->multi)
-        curl_multi_wakeup(f->multi);
+        pg__events_wakeup(&f->ev);
 }
 
 unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
                        void *ud)
 {
-    int running = 0, left = 0;
     unsigned n = 0;
     CURLMsg *m;
     /* While the window may grow: the worker's time per transfer. */
     double t0 = f->window < f->k ? pg__now() : 0;
 
-    curl_multi_perform(f->multi, &running);
-    while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+    pg__events_run(&f->ev);
+    while ((m = pg__events_info_read(&f->ev)) != NULL) {
         struct pg__xfer *x = NULL;
         struct pg__item *it;
         CURLcode cc;
@@ -750,12 +753,12 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
             continue;
         cc = m->data.result;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        curl_multi_remove_handle(f->multi, m->easy_handle);
+        pg__events_remove(&f->ev, m->easy_handle);
         if (!x || !x->it)
             continue;
         it = x->it;
         if (xfer_next_hop(x, &cc)) {
-            if (curl_multi_add_handle(f->multi, x->easy) == CURLM_OK)
+            if (pg__events_add(&f->ev, x->easy) == CURLM_OK)
                 continue;
             cc = CURLE_FAILED_INIT;
         }

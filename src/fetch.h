@@ -9,7 +9,9 @@
  * With K = 1 the worker is blocking: pg__fetch() runs one transfer with
  * curl_easy_perform().  With K > 1 the slots live in one libcurl multi
  * handle (connection cache and HTTP/2 multiplexing shared by the
- * worker's transfers): pg__fetch_start() adds a transfer, pg__fetch_poll()
+ * worker's transfers; events.h: polled while the fetcher runs fewer than
+ * PG_EVENTS_FROM at once, driven by epoll from then on):
+ * pg__fetch_start() adds a transfer, pg__fetch_poll()
  * waits for network activity (and for the caller's own descriptors), and
  * pg__fetch_run() advances every transfer and hands back the finished
  * ones.  Neither can fail: every outcome is recorded in the item.
@@ -32,6 +34,7 @@
 
 #include <openssl/evp.h>
 
+#include "events.h"
 #include "extract.h"
 #include "item.h"
 #include "jar.h"
@@ -90,6 +93,11 @@ struct pg__fetch_config {
 #define PG_SNIFF 512
 
 struct pg__fetcher;
+
+/* A fetcher running this many transfers at once or more has them driven
+ * by events rather than polled (events.h): at 16 polling cost 4 % less
+ * CPU, at 128 events 23 % less. */
+#define PG_EVENTS_FROM 32
 
 /* Responses whose time to first byte the window remembers (fetch.c). */
 #define PG_WINDOW_SAMPLES 32
@@ -158,7 +166,8 @@ struct pg__fetcher {
     double busy;        /* seconds in pg__fetch_run() ... */
     uint64_t finished;  /* ... over this many finished transfers */
     double watched;                /* last look at cfg->parent_fd */
-    CURLM *multi;                  /* K > 1 only */
+    int multi;                     /* K > 1: ev holds a multi handle */
+    struct pg__events ev;          /* the multi handle (events.h) */
 };
 
 /*

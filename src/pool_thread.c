@@ -12,10 +12,10 @@
  * With K = 1 a worker takes one item at a time and blocks in
  * curl_easy_perform().  With K > 1 it takes up to its free slots at
  * once and drives them with the multi interface; while it waits in
- * curl_multi_poll() with a free slot it is "hungry".  submit() only
+ * pg__fetch_poll() with a free slot it is "hungry".  submit() only
  * queues: the items of one pass of the job loop are handed over together
  * when the main thread next waits (kick()), which wakes as many hungry
- * workers with curl_multi_wakeup() and idle ones (no transfer, waiting
+ * workers with pg__fetch_wakeup() and idle ones (no transfer, waiting
  * on the condition variable as in the blocking pool) as there are new
  * items.  So a worker takes its whole share of a batch at once - at the
  * start, 128 transfers in one go rather than one per wake-up.
@@ -316,7 +316,7 @@ static void kick(struct thread_pool *tp)
     }
 }
 
-/* Wake every worker waiting in curl_multi_poll(). */
+/* Wake every worker waiting in pg__fetch_poll(). */
 static void wake_pollers(struct thread_pool *tp)
 {
     unsigned i;
