@@ -12,9 +12,13 @@
  *
  * Should epoll_ctl() ever fail (out of memory, or the user's limit on
  * watched descriptors), the transfers go on: ev->failed is set and from
- * then on a wait polls with curl_multi_poll() for FALLBACK_MS at most
- * and a run drives every transfer with curl_multi_perform().
+ * then on the handle is polled again (curl_multi_poll() and
+ * curl_multi_perform() ask libcurl for every transfer's sockets; the
+ * epoll set is no longer used).  pg__events_fall_back() does the same
+ * on purpose: an abort must reach every transfer's progress callback,
+ * and socket_action() runs only those with something to do.
  */
+#include <limits.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -90,6 +94,11 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     (void)multi;
     ev->due = timeout_ms < 0 ? 0 : pg__now() + (double)timeout_ms / 1000;
     return 0;
+}
+
+void pg__events_fall_back(struct pg__events *ev)
+{
+    ev->failed = 1;
 }
 
 /* Drive m by events from now on: the epoll set, with the wake-up. */
@@ -324,8 +333,11 @@ int pg__events_wait(struct pg__events *ev, struct curl_waitfd *extra,
 
     if (n_extra > PG_EVENTS_EXTRA)
         n_extra = PG_EVENTS_EXTRA;
+    if (timeout_ms < 0)
+        timeout_ms = INT_MAX;     /* (curl_multi_poll() takes no -1) */
     ev->n_ready = 0;
-    if (ev->ep < 0) {                          /* polling */
+    ev->waited = 1;
+    if (ev->ep < 0 || (ev->failed && !ev->old)) {   /* polling */
         n = poll_with(ev->multi, extra, n_extra, ev->wake, timeout_ms,
                       &ready);
         if (ready)
@@ -337,16 +349,15 @@ int pg__events_wait(struct pg__events *ev, struct curl_waitfd *extra,
 
         if (left < 0)
             left = 0;
-        if (timeout_ms < 0 || left < timeout_ms)
+        if (left < timeout_ms)
             timeout_ms = (int)left;
     }
-    if (!ev->failed && !ev->old)
-        sync_extra(ev, extra, n_extra);
     if (ev->failed) {
-        /* Poll what libcurl says of each transfer, a short while. */
-        if (timeout_ms < 0 || timeout_ms > FALLBACK_MS)
+        /* Polling old; the new handle's transfers, not watched, are
+         * run every FALLBACK_MS. */
+        if (timeout_ms > FALLBACK_MS)
             timeout_ms = FALLBACK_MS;
-        n = poll_with(ev->multi, extra, n_extra, ev->wake, timeout_ms,
+        n = poll_with(ev->old, extra, n_extra, ev->wake, timeout_ms,
                       &ready);
         if (ready)
             drain(ev->wake);
@@ -357,6 +368,9 @@ int pg__events_wait(struct pg__events *ev, struct curl_waitfd *extra,
         n = poll_with(ev->old, extra, n_extra, ev->ep, timeout_ms, &ready);
         return n + (ready ? epoll_collect(ev, NULL, 0, 0) : 0);
     }
+    sync_extra(ev, extra, n_extra);
+    if (ev->failed)
+        return pg__events_wait(ev, extra, n_extra, timeout_ms);
     for (n = 0; n < (int)n_extra; n++)
         extra[n].revents = 0;
     return epoll_collect(ev, extra, n_extra, timeout_ms);
@@ -374,9 +388,15 @@ void pg__events_run(struct pg__events *ev)
         curl_multi_perform(ev->old, &running);
     if (ev->ep < 0 || ev->failed) {
         ev->n_ready = 0;
+        ev->waited = 0;
         curl_multi_perform(ev->multi, &running);
         return;
     }
+    /* No wait since the last run (the caller had results at once): see
+     * what is ready all the same. */
+    if (!ev->waited && !ev->old)
+        epoll_collect(ev, NULL, 0, 0);
+    ev->waited = 0;
     for (i = 0; i < ev->n_ready; i++) {
         unsigned e = ev->ready[i].events;
         int mask = 0;
@@ -393,8 +413,14 @@ void pg__events_run(struct pg__events *ev)
     ev->n_ready = 0;
     if (ev->due > 0 && pg__now() >= ev->due) {
         ev->due = 0;          /* (the callback may set it again) */
-        curl_multi_socket_action(ev->multi, CURL_SOCKET_TIMEOUT, 0,
-                                 &running);
+        if (curl_multi_socket_action(ev->multi, CURL_SOCKET_TIMEOUT, 0,
+                                     &running) != CURLM_OK) {
+            long ms = -1;
+
+            /* It may have failed before telling the callback: ask. */
+            curl_multi_timeout(ev->multi, &ms);
+            on_timer(ev->multi, ms, ev);
+        }
     }
 }
 

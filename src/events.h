@@ -48,7 +48,8 @@ struct pg__events {
     int wake;                 /* eventfd of pg__events_wakeup() */
     int ep;                   /* events: the epoll instance, else -1 */
     double due;               /* events: libcurl's timer, 0: none */
-    int failed;               /* events: epoll_ctl() failed (events.c) */
+    int failed;               /* events: polled again (events.c) */
+    int waited;               /* a wait since the last run */
     int n_ready;
     struct epoll_event ready[PG_EVENTS_BATCH];
     /* The caller's descriptors now in the epoll set, and their events. */
@@ -89,8 +90,12 @@ void pg__events_remove(struct pg__events *ev, CURL *easy);
 /* The next message of either handle, as curl_multi_info_read(). */
 CURLMsg *pg__events_info_read(struct pg__events *ev);
 
+/* Poll the handle(s) from now on, as when epoll fails: for an abort,
+ * which every transfer's progress callback must see at once. */
+void pg__events_fall_back(struct pg__events *ev);
+
 /*
- * Wait up to timeout_ms (-1: no limit) for a transfer to need
+ * Wait up to timeout_ms (negative: no limit) for a transfer to need
  * attention, one of extra[] (n_extra <= PG_EVENTS_EXTRA; revents filled
  * in as curl_multi_poll() does) or pg__events_wakeup().  Returns how
  * many descriptors are ready (a wake-up is not counted).

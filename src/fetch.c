@@ -743,6 +743,10 @@ unsigned pg__fetch_run(struct pg__fetcher *f, pg__fetch_done_cb done,
     /* While the window may grow: the worker's time per transfer. */
     double t0 = f->window < f->k ? pg__now() : 0;
 
+    /* An abort is seen by each transfer's progress callback: every one
+     * must run now, not only those with data. */
+    if (f->cfg->abort_flag && atomic_load(f->cfg->abort_flag))
+        pg__events_fall_back(&f->ev);
     pg__events_run(&f->ev);
     while ((m = pg__events_info_read(&f->ev)) != NULL) {
         struct pg__xfer *x = NULL;

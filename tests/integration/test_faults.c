@@ -2299,6 +2299,64 @@ static void test_signal_twice(struct pg_test *t)
     pg_test_server_stop(srv);
 }
 
+/*
+ * The same with 40 transfers at once in one worker (driven by events,
+ * src/events.c) that send their headers and then nothing, and no
+ * --stall: nothing wakes a transfer but the abort itself, which every
+ * transfer must see at once (it used to wait for the server to give up,
+ * 120 s).
+ */
+static const struct pg_test_route STALL_ROUTE = {
+    .path = "/q/", .fault = PG_FAULT_STALL, .flags = PG_ROUTE_PREFIX,
+    .cut = 1024, .gen_len = 65536, .gen_seed = 78,
+};
+#define STALL_URLS 40
+
+static void test_signal_twice_quiet(struct pg_test *t)
+{
+    struct pg_test_server *srv = start_server(t, &STALL_ROUTE, 1, NULL);
+    char *urls[STALL_URLS];
+    struct job j;
+    struct pg_manifest m;
+    double t2;
+
+    job_init(t, &j, "quiet");
+    pg_args_push(&j.a, "-j", "1", "-K", "40", "--grace", "30", "--stall",
+                 "0", END);
+    for (size_t i = 0; i < STALL_URLS; i++) {
+        char path[32];
+
+        snprintf(path, sizeof(path), "/q/s%02zu.bin", i);
+        urls[i] = pg_fault_url(srv, path);
+    }
+    write_lines(t, j.urls, urls, STALL_URLS);
+    pg_proc_start(t, &j.p, NULL, 0, j.a.v);
+    wait_inflight(t, srv, &j.p, STALL_URLS, 0.3, 1e9, 20);
+    send_signal(t, &j.p, SIGINT, 0);
+    pg_fault_sleep_ms(300);
+    PG_CHECK(t, !pg_proc_done(&j.p), "pagegrab ended 0.3 s after the first "
+             "SIGINT although --grace 30 and 40 transfers in flight");
+    t2 = pg_fault_now();
+    send_signal(t, &j.p, SIGINT, 0);
+    pg_proc_wait(t, &j.p, 30, 0, &j.r);
+    PG_CHECK(t, j.p.end - t2 < tmax(3.0), "second SIGINT, 40 quiet "
+             "transfers: pagegrab took %.2f s to end", j.p.end - t2);
+    PG_CHECK(t, j.r.code == EXIT_INTERRUPTED, "second SIGINT: exit status "
+             "%d, expected 4", j.r.code);
+    load4(t, j.man, &m);
+    PG_CHECK(t, m.n == STALL_URLS, "%zu records for %d interrupted "
+             "transfers", m.n, STALL_URLS);
+    for (size_t i = 0; i < STALL_URLS; i++) {
+        if (pg_manifest_find(&m, urls[i]))
+            expect_rec(t, &m, "quiet", urls[i], "interrupted", 1, -1);
+    }
+    pg_tree_check(t, j.out, NULL, 0);
+    pg_manifest_release(&m);
+    for (size_t i = 0; i < STALL_URLS; i++)
+        free(urls[i]);
+    pg_test_server_stop(srv);
+}
+
 /* SIGTERM and SIGHUP: the grace (1 s) runs out, transfers are aborted. */
 static void test_signal_expiry(struct pg_test *t)
 {
@@ -3181,6 +3239,7 @@ static const struct pg_test_case cases[] = {
     {"signal_grace", test_signal_grace, PG_TEST_PER_MODE, 60},
     {"signal_group", test_signal_group, PG_TEST_PER_MODE, 60},
     {"signal_twice", test_signal_twice, PG_TEST_PER_MODE, 60},
+    {"signal_twice_quiet", test_signal_twice_quiet, PG_TEST_PER_MODE, 60},
     {"signal_expiry", test_signal_expiry, PG_TEST_PER_MODE, 90},
     {"path_safety", test_path_safety, PG_TEST_PER_MODE, 90},
     {"hostile_records", test_hostile_records, PG_TEST_PER_MODE, 60},

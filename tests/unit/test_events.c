@@ -266,14 +266,15 @@ static void test_epoll_failed(void **state)
 }
 
 /* Switched with 8 transfers in flight: those finish in the old handle,
- * 8 more run by events, and the old handle goes once it is empty. */
-static void test_switch(void **state)
+ * 8 more run by events, and the old handle goes once it is empty; the
+ * same when polling is taken up again meanwhile (an abort, or epoll
+ * failing). */
+static void switch_case(int fall_back)
 {
     struct server s;
     struct pg__events ev;
     struct xfers x;
 
-    (void)state;
     memset(&x, 0, sizeof(x));
     server_start(&s);
     assert_int_equal(pg__events_init(&ev, 16, 0), PG_OK);
@@ -288,6 +289,8 @@ static void test_switch(void **state)
     assert_true(pg__events_on(&ev));
     assert_non_null(ev.old);
     start(&ev, &x, s.port, 8);
+    if (fall_back)
+        pg__events_fall_back(&ev);
     drive(&ev, &x, 16);
     assert_int_equal(x.done, 16);
     assert_int_equal(x.ok, 16);
@@ -299,6 +302,18 @@ static void test_switch(void **state)
     pg__events_release(&ev);
     free_xfers(&x);
     server_stop(&s);
+}
+
+static void test_switch(void **state)
+{
+    (void)state;
+    switch_case(0);
+}
+
+static void test_switch_fall_back(void **state)
+{
+    (void)state;
+    switch_case(1);
 }
 
 static void *wake_later(void *arg)
@@ -388,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_epoll_failed),
         cmocka_unit_test(test_switch),
+        cmocka_unit_test(test_switch_fall_back),
         cmocka_unit_test(test_wakeup),
         cmocka_unit_test(test_extra),
     };
