@@ -12,6 +12,7 @@
 #   make fuzz         libFuzzer targets with clang into build/fuzz/
 #   make demo         install missing deps, build, fetch the bundled sample site
 #   make bench        benchmarks against curl, wget2, aria2c (tests/bench/)
+#   make bench-publish  rename vs O_TMPFILE+linkat, per published file
 #   make install      PREFIX=/usr/local DESTDIR=  the program, libpagegrab.a,
 #                     libpagegrab.so.0, pagegrab.h, pagegrab.pc, the man
 #                     page and the sample config; `make uninstall` removes them
@@ -104,7 +105,7 @@ IT_BIN := $(IT_SRC:tests/integration/%.c=$(O)/tests/integration/%)
 PROG_SRC := $(sort $(wildcard tests/lib/prog/*.c))
 PROG_BIN := $(PROG_SRC:tests/lib/prog/%.c=$(O)/tests/%)
 
-PHONY_EXTRA := deps test-run fuzz fuzz-replay bench bench-fleet
+PHONY_EXTRA := deps test-run fuzz fuzz-replay bench bench-fleet bench-publish
 .PHONY: $(PHONY_EXTRA) all test unit-test integration-test integration-test-multi check-deps asan tsan valgrind \
 	demo install uninstall clean lint shape lib install-test test-progs
 
@@ -307,6 +308,18 @@ BANNED := strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|strerror|\
 # they are not tests and never fail on speed.  See tests/bench/README.md.
 bench: all
 	sh tests/bench/run.sh
+
+# What giving a finished body its final name costs the thread that does it:
+# a named spool file and renameat2() (what pagegrab does) against
+# O_TMPFILE and linkat() (tests/bench/publish.c); on /dev/shm (or
+# BENCH_PUBLISH_DIR) and on the file system of the build directory.
+bench-publish: $(O)/bench/publish
+	$(O)/bench/publish $${BENCH_PUBLISH_DIR:-/dev/shm}
+	$(O)/bench/publish $(O)/bench
+
+$(O)/bench/publish: tests/bench/publish.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 # The shared (Redis) frontier: needs redis-server, no nginx.
 bench-fleet: $(BIN) $(O)/tests/pg-serve
