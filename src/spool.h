@@ -6,9 +6,9 @@
  * directory fd (pg__spool_create).  The main thread later gives it its
  * final name with pg_result_save() (save.c): directories are walked
  * and created one component at a time with openat(O_NOFOLLOW) and the
- * file appears with linkat() (never replacing) or renameat() (with
- * --overwrite), so a final name always holds a complete body and nothing
- * is written through a symlink.
+ * file appears with renameat2(RENAME_NOREPLACE) or linkat() (never
+ * replacing) or renameat() (with --overwrite), so a final name always
+ * holds a complete body and nothing is written through a symlink.
  */
 #ifndef PG_SPOOL_H
 #define PG_SPOOL_H
