@@ -28,9 +28,6 @@
 #include "events.h"
 #include "util.h"
 
-/* The longest wait once epoll cannot be trusted (ev->failed). */
-#define FALLBACK_MS 10
-
 static CURLM *new_multi(long maxconnects)
 {
     CURLM *m = curl_multi_init();
@@ -142,36 +139,15 @@ enum pg_code pg__events_init(struct pg__events *ev, long maxconnects,
 
 void pg__events_release(struct pg__events *ev)
 {
-    if (ev->old)
-        curl_multi_cleanup(ev->old);
     /* (Its socket callback may still run here: the set stays open.) */
     if (ev->multi)
         curl_multi_cleanup(ev->multi);
-    ev->old = ev->multi = NULL;
+    ev->multi = NULL;
     if (ev->ep >= 0)
         close(ev->ep);
     if (ev->wake >= 0)
         close(ev->wake);
     ev->ep = ev->wake = -1;
-}
-
-int pg__events_switch(struct pg__events *ev, unsigned n)
-{
-    CURLM *m;
-
-    if (ev->ep >= 0 || !ev->multi)
-        return ev->ep >= 0 ? 0 : -1;
-    m = new_multi(ev->maxconnects);
-    if (!m)
-        return -1;
-    if (events_start(ev, m) < 0) {
-        curl_multi_cleanup(m);
-        return -1;
-    }
-    ev->old = ev->multi;
-    ev->old_n = n;
-    ev->multi = m;
-    return 0;
 }
 
 CURLMcode pg__events_add(struct pg__events *ev, CURL *easy)
@@ -181,22 +157,13 @@ CURLMcode pg__events_add(struct pg__events *ev, CURL *easy)
 
 void pg__events_remove(struct pg__events *ev, CURL *easy)
 {
-    /* Not in multi (the handle says so): then in old. */
-    if (curl_multi_remove_handle(ev->multi, easy) != CURLM_BAD_EASY_HANDLE ||
-        !ev->old)
-        return;
-    if (curl_multi_remove_handle(ev->old, easy) == CURLM_OK &&
-        ev->old_n > 0)
-        ev->old_n--;
+    curl_multi_remove_handle(ev->multi, easy);
 }
 
 CURLMsg *pg__events_info_read(struct pg__events *ev)
 {
-    CURLMsg *m;
     int left;
 
-    if (ev->old && (m = curl_multi_info_read(ev->old, &left)) != NULL)
-        return m;
     return curl_multi_info_read(ev->multi, &left);
 }
 
@@ -337,7 +304,7 @@ int pg__events_wait(struct pg__events *ev, struct curl_waitfd *extra,
         timeout_ms = INT_MAX;     /* (curl_multi_poll() takes no -1) */
     ev->n_ready = 0;
     ev->waited = 1;
-    if (ev->ep < 0 || (ev->failed && !ev->old)) {   /* polling */
+    if (ev->ep < 0 || ev->failed) {                 /* polling */
         n = poll_with(ev->multi, extra, n_extra, ev->wake, timeout_ms,
                       &ready);
         if (ready)
@@ -352,22 +319,6 @@ int pg__events_wait(struct pg__events *ev, struct curl_waitfd *extra,
         if (left < timeout_ms)
             timeout_ms = (int)left;
     }
-    if (ev->failed) {
-        /* Polling old; the new handle's transfers, not watched, are
-         * run every FALLBACK_MS. */
-        if (timeout_ms > FALLBACK_MS)
-            timeout_ms = FALLBACK_MS;
-        n = poll_with(ev->old, extra, n_extra, ev->wake, timeout_ms,
-                      &ready);
-        if (ready)
-            drain(ev->wake);
-        return n;
-    }
-    if (ev->old) {
-        /* Draining: poll the old handle, the set among its descriptors. */
-        n = poll_with(ev->old, extra, n_extra, ev->ep, timeout_ms, &ready);
-        return n + (ready ? epoll_collect(ev, NULL, 0, 0) : 0);
-    }
     sync_extra(ev, extra, n_extra);
     if (ev->failed)
         return pg__events_wait(ev, extra, n_extra, timeout_ms);
@@ -380,12 +331,6 @@ void pg__events_run(struct pg__events *ev)
 {
     int running, i;
 
-    if (ev->old && ev->old_n == 0) {
-        curl_multi_cleanup(ev->old);    /* its last transfer is out */
-        ev->old = NULL;
-    }
-    if (ev->old)
-        curl_multi_perform(ev->old, &running);
     if (ev->ep < 0 || ev->failed) {
         ev->n_ready = 0;
         ev->waited = 0;
@@ -394,7 +339,7 @@ void pg__events_run(struct pg__events *ev)
     }
     /* No wait since the last run (the caller had results at once): see
      * what is ready all the same. */
-    if (!ev->waited && !ev->old)
+    if (!ev->waited)
         epoll_collect(ev, NULL, 0, 0);
     ev->waited = 0;
     for (i = 0; i < ev->n_ready; i++) {

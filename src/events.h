@@ -15,12 +15,13 @@
  *    are ready run.  23 % less CPU at 2 x 128 transfers against a
  *    server 50 ms away.
  *
- * A multi handle cannot be moved from one to the other (libcurl tells
- * the socket callback of some changes only under socket_action), so
- * pg__events_switch() makes a second handle, driven by events, for the
- * transfers that start from then on, and keeps polling the first one
- * (its epoll descriptor among the polled ones) until its last transfer
- * is removed; then it is cleaned up, its idle connections with it.
+ * Which one is chosen when the handle is made (fetch.c: by the most
+ * transfers the fetcher may run, PG_EVENTS_FROM).  A handle cannot be
+ * moved from one to the other while it runs (libcurl tells the socket
+ * callback of some changes only under socket_action), and a second
+ * handle for the transfers that start later would not reuse the first
+ * one's connections: a server would see new ones opened while the old
+ * ones idle.
  *
  * One per fetcher, made and used by the thread or process that runs its
  * transfers; pg__events_wakeup() alone may be called from any thread.
@@ -41,9 +42,7 @@
 #define PG_EVENTS_EXTRA 4
 
 struct pg__events {
-    CURLM *multi;             /* where transfers start */
-    CURLM *old;               /* polled, draining (after a switch) */
-    unsigned old_n;           /* transfers still in old */
+    CURLM *multi;
     long maxconnects;
     int wake;                 /* eventfd of pg__events_wakeup() */
     int ep;                   /* events: the epoll instance, else -1 */
@@ -67,7 +66,8 @@ struct pg__events {
 enum pg_code pg__events_init(struct pg__events *ev, long maxconnects,
                              int events) PG_WARN_UNUSED;
 
-/* Remove nothing: clean the handles up and close the descriptors. */
+/* Clean the handle up (remove the transfers first) and close the
+ * descriptors. */
 void pg__events_release(struct pg__events *ev);
 
 /* Whether transfers that start now are driven by events. */
@@ -76,18 +76,11 @@ static inline int pg__events_on(const struct pg__events *ev)
     return ev->ep >= 0;
 }
 
-/*
- * Drive the transfers that start from now on by events (the running
- * ones, n of them, finish where they are).  0, or -1 when it cannot
- * (nothing changes then).
- */
-int pg__events_switch(struct pg__events *ev, unsigned n);
-
-/* Start easy / take it out (of whichever handle it is in). */
+/* Start easy / take it out. */
 CURLMcode pg__events_add(struct pg__events *ev, CURL *easy);
 void pg__events_remove(struct pg__events *ev, CURL *easy);
 
-/* The next message of either handle, as curl_multi_info_read(). */
+/* The next message, as curl_multi_info_read(). */
 CURLMsg *pg__events_info_read(struct pg__events *ev);
 
 /* Poll the handle(s) from now on, as when epoll fails: for an abort,

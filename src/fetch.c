@@ -66,7 +66,7 @@ enum pg_code pg__fetcher_init(struct pg__fetcher *f,
     if (f->k > 1) {
         /* One idle connection kept per slot. */
         if (pg__events_init(&f->ev, (long)f->k,
-                            f->window >= PG_EVENTS_FROM) != PG_OK) {
+                            f->k >= PG_EVENTS_FROM) != PG_OK) {
             pg__fetcher_release(f);
             return PG_E_NOMEM;
         }
@@ -674,12 +674,6 @@ static void grow(struct pg__fetcher *f, unsigned w, const char *why,
     f->window = f->ready;
     pg__log(f->cfg->log, PG_LOG_DEBUG, "worker %u: %u transfers at once "
             "(%s for %.1f ms)", f->worker, f->window, why, ms);
-    /* Many at once: by events from now on (events.h); if that cannot
-     * be, polling still does the job. */
-    if (f->window >= PG_EVENTS_FROM && !pg__events_on(&f->ev) &&
-        pg__events_switch(&f->ev, f->active) == 0)
-        pg__log(f->cfg->log, PG_LOG_DEBUG, "worker %u: transfers driven "
-                "by events", f->worker);
 }
 
 void pg__fetch_poll(struct pg__fetcher *f, struct curl_waitfd *extra,

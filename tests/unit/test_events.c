@@ -1,13 +1,13 @@
 /*
  * test_events.c - a fetcher's multi handle (src/events.c): polled,
- * driven by events, switched from one to the other with transfers
- * running, woken from another thread, with the caller's own descriptors
+ * driven by events, polled again with transfers running, woken from
+ * another thread, with the caller's own descriptors
  * in the same wait, and still working when epoll fails.
  *
  * The transfers go to a small keep-alive HTTP server in this file (one
  * thread per connection, on 127.0.0.1, an ephemeral port) that answers
  * every request after DELAY_MS, so that transfers are in flight when
- * the test switches.  Every transfer has a 10 s timeout and every wait
+ * the test falls back to polling.  Every transfer has a 10 s timeout and every wait
  * loop a 10 s deadline.
  */
 #include <stdarg.h>
@@ -265,55 +265,30 @@ static void test_epoll_failed(void **state)
     run_mode(1, 1);
 }
 
-/* Switched with 8 transfers in flight: those finish in the old handle,
- * 8 more run by events, and the old handle goes once it is empty; the
- * same when polling is taken up again meanwhile (an abort, or epoll
- * failing). */
-static void switch_case(int fall_back)
+/* Polling taken up again with transfers running (an abort): they all
+ * finish. */
+static void test_fall_back(void **state)
 {
     struct server s;
     struct pg__events ev;
     struct xfers x;
 
+    (void)state;
     memset(&x, 0, sizeof(x));
     server_start(&s);
-    assert_int_equal(pg__events_init(&ev, 16, 0), PG_OK);
+    assert_int_equal(pg__events_init(&ev, 16, 1), PG_OK);
     start(&ev, &x, s.port, 8);
-    /* Connected and asked: the answers are DELAY_MS away. */
-    pg__events_wait(&ev, NULL, 0, 20);
-    pg__events_run(&ev);
     pg__events_wait(&ev, NULL, 0, 20);
     pg__events_run(&ev);
     assert_int_equal(x.done, 0);
-    assert_int_equal(pg__events_switch(&ev, 8), 0);
-    assert_true(pg__events_on(&ev));
-    assert_non_null(ev.old);
+    pg__events_fall_back(&ev);
     start(&ev, &x, s.port, 8);
-    if (fall_back)
-        pg__events_fall_back(&ev);
     drive(&ev, &x, 16);
     assert_int_equal(x.done, 16);
     assert_int_equal(x.ok, 16);
-    assert_int_equal(ev.old_n, 0);
-    pg__events_run(&ev);
-    assert_null(ev.old);
-    /* A second switch is a no-op. */
-    assert_int_equal(pg__events_switch(&ev, 0), 0);
     pg__events_release(&ev);
     free_xfers(&x);
     server_stop(&s);
-}
-
-static void test_switch(void **state)
-{
-    (void)state;
-    switch_case(0);
-}
-
-static void test_switch_fall_back(void **state)
-{
-    (void)state;
-    switch_case(1);
 }
 
 static void *wake_later(void *arg)
@@ -351,9 +326,8 @@ static void test_wakeup(void **state)
     }
 }
 
-/* The caller's descriptor is reported as curl_multi_poll() reports it:
- * polled, by events, while draining, and after it stops being asked
- * for. */
+/* The caller's descriptor is reported as curl_multi_poll() reports it,
+ * polled and by events, and not after it stops being asked for. */
 static void test_extra(void **state)
 {
     struct server s;
@@ -361,7 +335,7 @@ static void test_extra(void **state)
 
     (void)state;
     server_start(&s);
-    for (mode = 0; mode < 3; mode++) {
+    for (mode = 0; mode < 2; mode++) {
         struct pg__events ev;
         struct curl_waitfd w;
         struct xfers x;
@@ -369,23 +343,23 @@ static void test_extra(void **state)
 
         memset(&x, 0, sizeof(x));
         assert_int_equal(pipe(p), 0);
-        assert_int_equal(pg__events_init(&ev, 4, mode == 1), PG_OK);
-        if (mode == 2) {
-            start(&ev, &x, s.port, 2);
-            pg__events_run(&ev);
-            assert_int_equal(pg__events_switch(&ev, 2), 0);
-        }
+        assert_int_equal(pg__events_init(&ev, 4, mode), PG_OK);
         w.fd = p[0];
         w.events = CURL_WAIT_POLLIN;
         w.revents = 0;
-        pg__events_wait(&ev, &w, 1, 10);
+        assert_int_equal(pg__events_wait(&ev, &w, 1, 10), 0);
         assert_int_equal(w.revents, 0);
         assert_int_equal(write(p[1], "x", 1), 1);
-        assert_true(pg__events_wait(&ev, &w, 1, 1000) >= 1);
+        assert_int_equal(pg__events_wait(&ev, &w, 1, 1000), 1);
         assert_true(w.revents & CURL_WAIT_POLLIN);
         /* Not asked for any more: not reported, even though readable. */
-        if (mode != 2)
-            assert_int_equal(pg__events_wait(&ev, NULL, 0, 10), 0);
+        assert_int_equal(pg__events_wait(&ev, NULL, 0, 10), 0);
+        /* Asked again, among transfers: reported again. */
+        start(&ev, &x, s.port, 2);
+        pg__events_run(&ev);
+        w.revents = 0;
+        assert_true(pg__events_wait(&ev, &w, 1, 1000) >= 1);
+        assert_true(w.revents & CURL_WAIT_POLLIN);
         drive(&ev, &x, x.n);
         assert_int_equal(x.ok, x.n);
         pg__events_release(&ev);
@@ -402,8 +376,7 @@ int main(void)
         cmocka_unit_test(test_polled),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_epoll_failed),
-        cmocka_unit_test(test_switch),
-        cmocka_unit_test(test_switch_fall_back),
+        cmocka_unit_test(test_fall_back),
         cmocka_unit_test(test_wakeup),
         cmocka_unit_test(test_extra),
     };
