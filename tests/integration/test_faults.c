@@ -2270,13 +2270,36 @@ static void check_interrupted(struct pg_test *t, struct pg_test_server *srv,
     pg_manifest_release(&m);
 }
 
+/*
+ * SIGINT, and after first_ms (pagegrab still running: --grace 30 with
+ * n transfers in flight) a second one, which must end it within 3 s
+ * with exit status 4; waits wait_s at most.
+ */
+static void interrupt_twice(struct pg_test *t, struct job *j, size_t n,
+                            unsigned first_ms, unsigned wait_s)
+{
+    double t2;
+
+    send_signal(t, &j->p, SIGINT, 0);
+    pg_fault_sleep_ms(first_ms);
+    PG_CHECK(t, !pg_proc_done(&j->p), "pagegrab ended %.1f s after the "
+             "first SIGINT although --grace 30 and %zu transfers in flight",
+             first_ms / 1000.0, n);
+    t2 = pg_fault_now();
+    send_signal(t, &j->p, SIGINT, 0);
+    pg_proc_wait(t, &j->p, wait_s, 0, &j->r);
+    PG_CHECK(t, j->p.end - t2 < tmax(3.0), "second SIGINT, %zu transfers: "
+             "pagegrab took %.2f s to end", n, j->p.end - t2);
+    PG_CHECK(t, j->r.code == EXIT_INTERRUPTED, "second SIGINT: exit status "
+             "%d, expected 4", j->r.code);
+}
+
 /* A second SIGINT ends the grace at once. */
 static void test_signal_twice(struct pg_test *t)
 {
     struct pg_test_server *srv = start_server(t, &DRIP_ROUTE, 1, NULL);
     char *urls[DRIP_URLS];
     struct job j;
-    double t2;
 
     job_init(t, &j, "twice");
     pg_args_push(&j.a, "-j", "4", "--grace", "30", "--stall", "30",
@@ -2284,17 +2307,7 @@ static void test_signal_twice(struct pg_test *t)
     drip_urls(t, srv, j.urls, urls);
     pg_proc_start(t, &j.p, NULL, 0, j.a.v);
     wait_inflight(t, srv, &j.p, 4, 0.5, 1e9, 20);
-    send_signal(t, &j.p, SIGINT, 0);
-    pg_fault_sleep_ms(400);
-    PG_CHECK(t, !pg_proc_done(&j.p), "pagegrab ended 0.4 s after the first "
-             "SIGINT although --grace 30 and 4 transfers in flight");
-    t2 = pg_fault_now();
-    send_signal(t, &j.p, SIGINT, 0);
-    pg_proc_wait(t, &j.p, 20, 0, &j.r);
-    PG_CHECK(t, j.p.end - t2 < tmax(3.0), "second SIGINT: pagegrab took "
-             "%.2f s to end", j.p.end - t2);
-    PG_CHECK(t, j.r.code == EXIT_INTERRUPTED, "second SIGINT: exit status "
-             "%d, expected 4", j.r.code);
+    interrupt_twice(t, &j, 4, 400, 20);
     check_interrupted(t, srv, &j, urls, "second SIGINT");
     pg_test_server_stop(srv);
 }
@@ -2318,7 +2331,6 @@ static void test_signal_twice_quiet(struct pg_test *t)
     char *urls[STALL_URLS];
     struct job j;
     struct pg_manifest m;
-    double t2;
 
     job_init(t, &j, "quiet");
     pg_args_push(&j.a, "-j", "1", "-K", "40", "--grace", "30", "--stall",
@@ -2332,17 +2344,7 @@ static void test_signal_twice_quiet(struct pg_test *t)
     write_lines(t, j.urls, urls, STALL_URLS);
     pg_proc_start(t, &j.p, NULL, 0, j.a.v);
     wait_inflight(t, srv, &j.p, STALL_URLS, 0.3, 1e9, 20);
-    send_signal(t, &j.p, SIGINT, 0);
-    pg_fault_sleep_ms(300);
-    PG_CHECK(t, !pg_proc_done(&j.p), "pagegrab ended 0.3 s after the first "
-             "SIGINT although --grace 30 and 40 transfers in flight");
-    t2 = pg_fault_now();
-    send_signal(t, &j.p, SIGINT, 0);
-    pg_proc_wait(t, &j.p, 30, 0, &j.r);
-    PG_CHECK(t, j.p.end - t2 < tmax(3.0), "second SIGINT, 40 quiet "
-             "transfers: pagegrab took %.2f s to end", j.p.end - t2);
-    PG_CHECK(t, j.r.code == EXIT_INTERRUPTED, "second SIGINT: exit status "
-             "%d, expected 4", j.r.code);
+    interrupt_twice(t, &j, STALL_URLS, 300, 30);
     load4(t, j.man, &m);
     PG_CHECK(t, m.n == STALL_URLS, "%zu records for %d interrupted "
              "transfers", m.n, STALL_URLS);

@@ -225,8 +225,14 @@ static void free_xfers(struct xfers *x)
         curl_easy_cleanup(x->easy[i]);
 }
 
-/* Both ways complete every transfer. */
-static void run_mode(int events, int fail)
+enum fail { NO_FAIL, FAIL_AT_ONCE, FALL_BACK_MIDWAY };
+
+/*
+ * 16 transfers complete: polled or by events; with epoll failed from
+ * the start; or with polling taken up again (an abort) while the first
+ * 8 are in flight.
+ */
+static void run_mode(int events, enum fail fail)
 {
     struct server s;
     struct pg__events ev;
@@ -236,12 +242,19 @@ static void run_mode(int events, int fail)
     server_start(&s);
     assert_int_equal(pg__events_init(&ev, 16, events), PG_OK);
     assert_int_equal(pg__events_on(&ev), events);
-    if (fail)
+    if (fail == FAIL_AT_ONCE)
         ev.failed = 1;        /* as after an epoll_ctl() error */
-    start(&ev, &x, s.port, 12);
-    drive(&ev, &x, 12);
-    assert_int_equal(x.done, 12);
-    assert_int_equal(x.ok, 12);
+    start(&ev, &x, s.port, 8);
+    if (fail == FALL_BACK_MIDWAY) {
+        pg__events_wait(&ev, NULL, 0, 20);
+        pg__events_run(&ev);
+        assert_int_equal(x.done, 0);
+        pg__events_fall_back(&ev);
+    }
+    start(&ev, &x, s.port, 8);
+    drive(&ev, &x, 16);
+    assert_int_equal(x.done, 16);
+    assert_int_equal(x.ok, 16);
     pg__events_release(&ev);
     free_xfers(&x);
     server_stop(&s);
@@ -250,45 +263,25 @@ static void run_mode(int events, int fail)
 static void test_polled(void **state)
 {
     (void)state;
-    run_mode(0, 0);
+    run_mode(0, NO_FAIL);
 }
 
 static void test_events(void **state)
 {
     (void)state;
-    run_mode(1, 0);
+    run_mode(1, NO_FAIL);
 }
 
 static void test_epoll_failed(void **state)
 {
     (void)state;
-    run_mode(1, 1);
+    run_mode(1, FAIL_AT_ONCE);
 }
 
-/* Polling taken up again with transfers running (an abort): they all
- * finish. */
 static void test_fall_back(void **state)
 {
-    struct server s;
-    struct pg__events ev;
-    struct xfers x;
-
     (void)state;
-    memset(&x, 0, sizeof(x));
-    server_start(&s);
-    assert_int_equal(pg__events_init(&ev, 16, 1), PG_OK);
-    start(&ev, &x, s.port, 8);
-    pg__events_wait(&ev, NULL, 0, 20);
-    pg__events_run(&ev);
-    assert_int_equal(x.done, 0);
-    pg__events_fall_back(&ev);
-    start(&ev, &x, s.port, 8);
-    drive(&ev, &x, 16);
-    assert_int_equal(x.done, 16);
-    assert_int_equal(x.ok, 16);
-    pg__events_release(&ev);
-    free_xfers(&x);
-    server_stop(&s);
+    run_mode(1, FALL_BACK_MIDWAY);
 }
 
 static void *wake_later(void *arg)
